@@ -1,0 +1,270 @@
+"""The command line: a thin layer over the stages. Exit codes are decided here only:
+0 success; 1 policy files have errors, a test failed, or a diff was found with --exit-code;
+2 bad input or usage. No traceback for a user's mistake."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+from policy_dsl.errors import Diagnostic, InputError, PolicyDslError, Where
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors are input errors (exit 2), said plainly
+        raise InputError(Diagnostic("E-USAGE", message, Where("command line"), f"see `{self.prog} --help`"))
+
+
+def _date_arg(text: str) -> dt.date:
+    from policy_dsl.values import parse_date
+
+    d = parse_date(text)
+    if d is None:
+        raise InputError(Diagnostic("E-DATE", f"`{text}` is not a date that exists", Where("command line"),
+                                    "write YYYY-MM-DD, e.g. 2022-04-01"))
+    return d
+
+
+def _common(p: argparse.ArgumentParser, fmt: bool = True) -> None:
+    p.add_argument("--lang", choices=["zh", "en"], default=os.environ.get("POLICY_DSL_LANG", "zh"),
+                   help="language of messages (default zh)")
+    if fmt:
+        p.add_argument("--format", choices=["table", "json"], default="table", help="table for people, json for programs")
+    p.add_argument("--policies", action="append", type=Path, metavar="DIR",
+                   help="use the policy files in DIR instead of the shipped ones (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from policy_dsl import __version__
+
+    parser = _Parser(prog="policy-dsl", description="Chinese basic-medical-insurance policy as data: "
+                     "what applies where and when, and what a person gets.")
+    parser.add_argument("--version", action="version", version=f"policy-dsl {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("applies", help="what applied on a date in a region")
+    p.add_argument("--date", required=True, type=_date_arg)
+    p.add_argument("--region", required=True)
+    p.add_argument("--topic", action="append", help="only this kind of case (repeatable)")
+    _common(p)
+
+    p = sub.add_parser("eval", help="evaluate case files")
+    p.add_argument("cases", nargs="+", metavar="CASE", help="YAML, JSON or JSON Lines case files")
+    p.add_argument("--as-of", type=_date_arg, help="decide under the rules in force on this date")
+    p.add_argument("--explain", action="store_true", help="show the trace")
+    _common(p)
+
+    p = sub.add_parser("check", help="check policy files")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    _common(p)
+
+    p = sub.add_parser("test", help="run policy tests written as data")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    _common(p)
+
+    p = sub.add_parser("schema", help="print a JSON Schema")
+    p.add_argument("which", choices=["policy", "case"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    fmt = "json" if _wants_json(argv) else "table"
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return EXIT_INPUT
+        return COMMANDS[args.command](args)
+    except PolicyDslError as exc:
+        return _report(exc, fmt)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug of ours: say so plainly, keep the trace for developers
+        if os.environ.get("POLICY_DSL_DEBUG"):
+            raise
+        sys.stderr.write(f"policy-dsl: internal error: {type(exc).__name__}: {str(exc)[:300]}\n"
+                         "    hint: set POLICY_DSL_DEBUG=1 for the traceback, and please report it\n")
+        return 70
+
+
+def _wants_json(argv) -> bool:
+    return any(a == "json" and i > 0 and argv[i - 1] == "--format" for i, a in enumerate(argv)) or "--format=json" in argv
+
+
+def _report(exc: PolicyDslError, fmt: str) -> int:
+    for d in exc.diagnostics:
+        sys.stderr.write(d.format() + "\n")
+    if fmt == "json":
+        d = exc.first
+        body = {"error": {"code": d.code, "message": d.message, "where": str(d.where)}}
+        if len(exc.diagnostics) > 1:
+            body["errors"] = [x.to_json() for x in exc.diagnostics]
+        sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
+    return exc.exit_code
+
+
+def _policy(args):
+    from policy_dsl.api import load_policy
+
+    return load_policy(args.policies)
+
+
+def _dump(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+# -- applies ------------------------------------------------------------------------------
+def cmd_applies(args) -> int:
+    from policy_dsl.kinds import vocabulary
+    from policy_dsl.regions import default_registry
+    from policy_dsl.resolve import what_applies
+    from policy_dsl.results import REASONS, clause_ref
+
+    vocab = vocabulary()
+    topics = args.topic or list(vocab.kinds)
+    for t in topics:
+        if t not in vocab.kinds:
+            from policy_dsl.errors import did_you_mean
+
+            raise InputError(Diagnostic("E-TOPIC", f"unknown topic `{t}`", Where("command line"),
+                                        did_you_mean(t, vocab.kinds) or "topics: " + ", ".join(vocab.kinds)))
+    region = default_registry().resolve(args.region, args.date, Where("--region"))
+    policy = _policy(args)
+    from policy_dsl.conflicts import overlap_finder
+
+    found = what_applies(policy, region, args.date, topics, overlap_finder(policy, region, args.date))
+    data = {"date": args.date.isoformat(), "region": region.to_json(), "topics": {}}
+    if region.city is not region:
+        data["region"]["city"] = region.city.to_json()
+    for topic, t in found.items():
+        data["topics"][topic] = {
+            "in_force": [{**clause_ref(r["clause"]), "from": r["start"].isoformat() if r["start"] else None,
+                          "to": r["until"].isoformat() if r["until"] else None,
+                          "displaces": [{**clause_ref(o), "reason": reason,
+                                         "explanation": REASONS[reason][args.lang]} for o, reason in r["displaces"]]}
+                         for r in t["in_force"]],
+            "pending": [{**clause_ref(p["clause"]), "in_force_from": p["start"].isoformat() if p["start"] else None}
+                        for p in t["pending"]],
+        }
+    if args.format == "json":
+        _dump(data)
+    else:
+        from policy_dsl import render
+
+        render.render_applies(render.console(), data, args.lang)
+    return EXIT_OK
+
+
+# -- eval ---------------------------------------------------------------------------------
+def cmd_eval(args) -> int:
+    from policy_dsl.cases import CaseValidator, read_cases
+    from policy_dsl.evaluate import Evaluator
+    from policy_dsl.regions import default_registry
+    from policy_dsl.results import result_json
+
+    policy = _policy(args)
+    evaluator = Evaluator(policy)
+    validator = CaseValidator(default_registry())
+    as_json = args.format == "json"
+    con = None
+    if not as_json:
+        from policy_dsl import render
+
+        con = render.console()
+    bad = False
+    collected = []
+    shapes = []
+    for path in args.cases:
+        shape, raws = read_cases(path)
+        shapes.append(shape)
+        for raw in raws:
+            try:
+                case = validator.validate(raw, args.as_of)
+                result = evaluator.evaluate(case, explain=args.explain or not as_json or True)
+                out = result_json(result, args.lang, trace=True)
+            except PolicyDslError as exc:
+                if exc.exit_code != EXIT_INPUT:
+                    raise
+                bad = True
+                d = exc.first
+                case_id = raw.data.get("id") if isinstance(raw.data, dict) else None
+                out = {"id": case_id, "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
+                if d.hint:
+                    out["error"]["hint"] = d.hint
+            if shape == "lines" and as_json:
+                sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+            elif as_json:
+                collected.append(out)
+            else:
+                _show_case(con, out, policy, args)
+    if as_json and collected:
+        if len(collected) == 1 and shapes == ["single"]:
+            _dump(collected[0])
+        else:
+            _dump(collected)
+    return EXIT_INPUT if bad else EXIT_OK
+
+
+def _show_case(con, out, policy, args) -> None:
+    from policy_dsl import render
+
+    if "error" in out:
+        e = out["error"]
+        sys.stderr.write(f"{e['where']}: {e['code']} {e['message']}\n" + (f"    hint: {e['hint']}\n" if e.get("hint") else ""))
+        return
+    render.render_result(con, out, policy, args.lang, args.explain)
+
+
+# -- check --------------------------------------------------------------------------------
+def cmd_check(args) -> int:
+    from policy_dsl import resources
+    from policy_dsl.api import run_checks
+    from policy_dsl.load import load_files, policy_files
+
+    paths = args.paths or args.policies or [resources.policies_dir()]
+    files = policy_files(paths)
+    policy, diags, _ = load_files(files)
+    if policy is not None:
+        diags += run_checks(policy)
+        if not [d for d in diags if d.severity == "error"]:
+            from policy_dsl.conflicts import find_conflicts
+
+            diags += find_conflicts(policy)
+    errors = [d for d in diags if d.severity == "error"]
+    if args.format == "json":
+        _dump({"files": [str(f) for f in files], "diagnostics": [d.to_json() for d in diags],
+               "errors": len(errors), "warnings": len(diags) - len(errors)})
+    else:
+        for d in diags:
+            sys.stdout.write(d.format() + "\n")
+        summary = {"zh": f"检查了 {len(files)} 个文件：{len(errors)} 个错误，{len(diags) - len(errors)} 个警告",
+                   "en": f"checked {len(files)} files: {len(errors)} errors, {len(diags) - len(errors)} warnings"}
+        sys.stdout.write(summary[args.lang] + "\n")
+    return EXIT_FINDINGS if errors else EXIT_OK
+
+
+# -- test ---------------------------------------------------------------------------------
+def cmd_test(args) -> int:
+    from policy_dsl.policytest import run_tests
+
+    return run_tests(args)
+
+
+# -- schema -------------------------------------------------------------------------------
+def cmd_schema(args) -> int:
+    from policy_dsl import resources
+
+    sys.stdout.write(resources.schema_path(args.which).read_text(encoding="utf-8"))
+    return EXIT_OK
+
+
+COMMANDS = {"applies": cmd_applies, "eval": cmd_eval, "check": cmd_check, "test": cmd_test, "schema": cmd_schema}

@@ -1,0 +1,353 @@
+"""Stage: a case's facts → its result. Finds the clauses in force whose conditions hold,
+orders them by precedence (resolve), takes each output from the first clause that decides it,
+and records why: governing, displaced, pending, notes and the trace. Nothing about the law is
+decided here: every value comes from an expression in a policy file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from policy_dsl import resolve
+from policy_dsl.errors import Diagnostic, InputError, PolicyDslError, Where
+from policy_dsl.expr.compile import EvalError
+from policy_dsl.kinds import vocabulary
+from policy_dsl.model import Clause, PolicySet
+from policy_dsl.periods import PeriodEnd
+from policy_dsl.values import Month
+
+MAX_REDIRECTS = 4
+
+
+@dataclass
+class Case:
+    """A validated case: kind, region (a Region), facts with typed values, decision date."""
+
+    kind: str
+    region: object
+    facts: dict
+    decision_date: dt.date
+    id: object = None
+    where: Where = field(default_factory=Where)
+
+
+@dataclass
+class Result:
+    case: Case
+    status: str = "no_rule"
+    outputs: dict = field(default_factory=dict)
+    bounds: dict | None = None
+    governing: list = field(default_factory=list)  # [(Clause, [outputs])]
+    displaced: list = field(default_factory=list)  # [(Clause, reason, by Clause | None)]
+    pending: list = field(default_factory=list)  # [(Clause, start date)]
+    notes: list = field(default_factory=list)  # [{"zh","en"}]
+    trace: list = field(default_factory=list)  # [(depth, {"zh","en"})]
+    redirected: list = field(default_factory=list)  # kinds this case was evaluated as
+
+
+class ConflictError(PolicyDslError):
+    """Two clauses tied by precedence give different outcomes (an error in the policy files)."""
+
+    exit_code = 1
+
+
+def _plain(value):
+    return value.extended if isinstance(value, PeriodEnd) else value
+
+
+def _fmt(value) -> str:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, frozenset):
+        return "[" + ", ".join(sorted(map(str, value))) + "]"
+    return str(value)
+
+
+class Evaluator:
+    """Evaluates cases against one policy set. Construct once; ``evaluate`` is re-entrant."""
+
+    def __init__(self, policy: PolicySet):
+        self.policy = policy
+        self.vocab = vocabulary()
+        self.defs_by_kind: dict[str, list] = {}
+        for d in policy.definitions.values():
+            for k in d.kinds:
+                self.defs_by_kind.setdefault(k, []).append(d)
+
+    # -- environment ---------------------------------------------------------------------
+    def environment(self, case: Case, trace: list | None) -> dict:
+        env = dict(case.facts)
+        for flag in self.vocab.person_flags:
+            env.setdefault(flag, False)
+        env["region"] = case.region
+        env["decision_date"] = case.decision_date
+        env["__trace__"] = None
+        for d in self.defs_by_kind.get(case.kind, ()):
+            env[d.name] = d.expr.fn(env)
+            if trace is not None:
+                trace.append((1, {"zh": f"定义 {d.name} = {d.expr.text} = {_fmt(env[d.name])}",
+                                  "en": f"definition {d.name} = {d.expr.text} = {_fmt(env[d.name])}"}))
+        return env
+
+    @staticmethod
+    def _test(clause: Clause, env: dict, tracing: bool) -> tuple[bool, list]:
+        """Whether the clause's condition holds, and (when tracing) the steps that decided it."""
+        when = clause.effective().when
+        if when is None:
+            return True, []
+        if not tracing:
+            return bool(when.fn(env)), []
+        env["__trace__"] = steps = []
+        try:
+            return bool(when.traced(env)), steps
+        finally:
+            env["__trace__"] = None
+
+    # -- the main entry ------------------------------------------------------------------
+    def evaluate(self, case: Case, explain: bool = True, depth: int = 0) -> Result:
+        """The result of ``case``. ``explain`` builds the trace (costlier); the answer is the same."""
+        result = Result(case)
+        trace = result.trace if explain else None
+        region, day = case.region, case.decision_date
+        if trace is not None:
+            chain = " → ".join(f"{r.name} {r.code}" for r in region.chain)
+            trace.append((0, {"zh": f"地区链：{chain}；决定日期 {day.isoformat()}",
+                              "en": f"region chain: {chain}; decision date {day.isoformat()}"}))
+        env = self.environment(case, trace)
+        candidates: list[Clause] = []
+        for clause in self.policy.by_topic.get(case.kind, ()):
+            st = resolve.standing(clause, region, day)
+            if st.state in ("outside", "not_issued", "expired"):
+                if trace is not None and st.state == "expired":
+                    trace.append((1, _t(f"{clause.citation}：已失效", f"{clause.citation}: no longer in force")))
+                continue
+            try:
+                holds, steps = self._test(clause, env, trace is not None)
+            except EvalError as exc:
+                raise _case_error(case, f"{clause.ref}: {exc}") from None
+            if trace is not None:
+                self._trace_condition(trace, clause, holds, st, steps)
+            if st.state == "pending":
+                if holds:
+                    result.pending.append((clause, st.start))
+                continue
+            if holds:
+                candidates.append(clause)
+        # explicit exceptions remove the clauses they except
+        exceptions = [c for c in candidates if c.is_exception]
+        if exceptions:
+            kept = []
+            for c in candidates:
+                by = next((e for e in exceptions if resolve.excepts(e, c)), None)
+                if by is None:
+                    kept.append(c)
+                else:
+                    result.displaced.append((c, resolve.EXCEPTION, by))
+            candidates = kept
+        ordered = resolve.order(candidates)
+        if trace is not None and ordered:
+            trace.append((0, _t("优先顺序：" + " > ".join(c.citation for c in ordered),
+                                "precedence: " + " > ".join(c.citation for c in ordered))))
+        if not ordered:
+            result.status = "no_rule"
+            self._finish(result)
+            return result
+        top = ordered[0]
+        eff = top.effective()
+        if eff.outcome == "reject":
+            raise _case_error(case, f"{top.citation}: {eff.reject['zh']}", eff.reject.get("en"))
+        if eff.outcome == "evaluate_as":
+            return self._redirect(case, result, ordered, explain, depth)
+        if eff.outcome == "delegate":
+            result.status = "delegated"
+            result.governing.append((top, []))
+            result.bounds = self._bounds(ordered)
+            for c in ordered[1:]:
+                result.displaced.append((c, resolve.beats(top, c) or "tie", top))
+            self._check_ties(case, ordered, top, None)
+            self._finish(result)
+            return result
+        self._decide(case, result, ordered, env, trace)
+        self._finish(result)
+        return result
+
+    def _decide(self, case, result: Result, ordered: list[Clause], env: dict, trace) -> None:
+        outputs = self.vocab.kinds[case.kind].outputs
+        decided: dict[str, tuple[Clause, object]] = {}
+        contributed: dict[Clause, list[str]] = {}
+        for clause in ordered:
+            eff = clause.effective()
+            if eff.outcome != "decide":
+                continue
+            values = self._outputs(case, clause, env, trace)
+            for name, value in values.items():
+                if name not in outputs:
+                    continue
+                if name in decided:
+                    winner, prior = decided[name]
+                    if resolve.tied(winner, clause) and prior != value:
+                        raise ConflictError(Diagnostic(
+                            "E-CONFLICT",
+                            f"{winner.citation} and {clause.citation} are tied by precedence and give "
+                            f"{name} = {_fmt(prior)} and {_fmt(value)} for case {case.id or ''}".rstrip(),
+                            clause.where, "make one an exception to the other, or make their conditions exclusive"))
+                    continue
+                decided[name] = (clause, value)
+                contributed.setdefault(clause, []).append(name)
+        result.status = "decided"
+        for name in outputs:
+            if name in decided:
+                result.outputs[name] = decided[name][1]
+        top = ordered[0]
+        for clause in ordered:
+            if clause in contributed:
+                result.governing.append((clause, contributed[clause]))
+            else:
+                by = next((g for g, _ in result.governing if resolve.beats(g, clause)), top)
+                result.displaced.append((clause, resolve.beats(by, clause) or "tie", by))
+        # a decided waiting period beyond a bound set by a delegating clause above it
+        bounds = self._bounds([c for c in ordered if c.effective().outcome == "delegate"])
+        waiting = result.outputs.get("waiting_months")
+        if bounds and isinstance(waiting, int) and waiting > bounds["max_waiting_months"]:
+            result.notes.append(_t(f"等待期 {waiting} 个月超过上级规定的上限 {bounds['max_waiting_months']} 个月",
+                                   f"the waiting period of {waiting} months exceeds the superior bound of "
+                                   f"{bounds['max_waiting_months']} months"))
+
+    def _outputs(self, case: Case, clause: Clause, env: dict, trace) -> dict:
+        """All outputs ``clause`` decides for this case (outputs may use the ones above them)."""
+        local = dict(env)
+        out = {}
+        for name, expr in clause.effective().decide:
+            try:
+                if trace is not None:
+                    local["__trace__"] = steps = []
+                    value = _plain(expr.traced(local))
+                    local["__trace__"] = None
+                    arithmetic = "; ".join(f"{t} = {_fmt(v)}" for t, v in steps if t != expr.text)
+                    line = f"{name} = {expr.text} = {_fmt(value)}" + (f"  ({arithmetic})" if arithmetic else "")
+                    trace.append((2, {"zh": f"{clause.citation}：{line}", "en": f"{clause.citation}: {line}"}))
+                else:
+                    value = _plain(expr.fn(local))
+            except EvalError as exc:
+                raise _case_error(case, f"{clause.ref}: {exc}") from None
+            local[name] = value
+            out[name] = value
+        return out
+
+    def _bounds(self, ordered: list[Clause]) -> dict | None:
+        """The tightest bounds of the delegating clauses on the chain: for each level, the clause
+        that governs at that level, when it delegates with bounds."""
+        seen_levels = set()
+        bounds = []
+        for c in ordered:
+            if c.doc.rank in seen_levels:
+                continue
+            seen_levels.add(c.doc.rank)
+            eff = c.effective()
+            if eff.outcome == "delegate" and eff.bounds:
+                bounds.append((c, eff.bounds))
+        if not bounds:
+            return None
+        limit = min(b["max_waiting_months"] for _, b in bounds)
+        binding = [(c, b) for c, b in bounds if b["max_waiting_months"] == limit]
+        return {
+            "max_waiting_months": limit,
+            "soft": all(b.get("soft", False) for _, b in binding),
+            "set_by": [{"document": c.doc.number, "article": c.article, "rule": c.ref,
+                        "soft": bool(b.get("soft", False))} for c, b in bounds],
+        }
+
+    def _check_ties(self, case, ordered, top, _):
+        for c in ordered[1:]:
+            if resolve.tied(top, c) and c.effective().outcome != top.effective().outcome:
+                raise ConflictError(Diagnostic(
+                    "E-CONFLICT", f"{top.citation} and {c.citation} are tied by precedence and give different outcomes",
+                    c.where, "make one an exception to the other, or make their conditions exclusive"))
+
+    def _redirect(self, case: Case, result: Result, ordered, explain, depth) -> Result:
+        top = ordered[0]
+        kind, facts_exprs = top.effective().evaluate_as
+        if depth >= MAX_REDIRECTS:
+            raise _case_error(case, f"{top.ref}: evaluate_as nested more than {MAX_REDIRECTS} times")
+        env = self.environment(case, None)
+        facts = {}
+        for name, expr in facts_exprs:
+            facts[name] = _plain(expr.fn(env))
+        for flag in self.vocab.person_flags:
+            facts.setdefault(flag, case.facts.get(flag, False))
+        sub_case = Case(kind, case.region, facts, case.decision_date, case.id, case.where)
+        sub = self.evaluate(sub_case, explain, depth + 1)
+        if explain:
+            shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in facts.items() if k not in self.vocab.person_flags)
+            result.trace.append((0, _t(f"{top.citation}：按 {self.vocab.kinds[kind].zh} 处理（{shown}）",
+                                       f"{top.citation}: treated as {kind} ({shown})")))
+            result.trace.extend((d + 1, line) for d, line in sub.trace)
+        result.status = sub.status
+        result.outputs = sub.outputs
+        result.bounds = sub.bounds
+        result.governing = [(top, [])] + sub.governing
+        result.displaced += [(c, resolve.beats(top, c) or "tie", top) for c in ordered[1:]] + sub.displaced
+        result.pending += sub.pending
+        result.notes += sub.notes
+        result.redirected = [kind] + sub.redirected
+        self._finish(result)
+        return result
+
+    @staticmethod
+    def _trace_condition(trace, clause: Clause, holds: bool, st, steps: list) -> None:
+        eff = clause.effective()
+        state_zh = {"in_force": "有效", "pending": f"待生效（{st.start}起）"}[st.state]
+        state_en = {"in_force": "in force", "pending": f"pending (from {st.start})"}[st.state]
+        cond = eff.when.text if eff.when else "true"
+        cond = " ".join(cond.split())
+        trace.append((1, {"zh": f"{clause.citation} [{clause.ref}] {state_zh}；条件 {cond} → {_fmt(holds)}",
+                          "en": f"{clause.citation} [{clause.ref}] {state_en}; condition {cond} → {_fmt(holds)}"}))
+        for text, value in steps:
+            if text != cond:
+                trace.append((2, {"zh": f"{text} = {_fmt(value)}", "en": f"{text} = {_fmt(value)}"}))
+
+    def _finish(self, result: Result) -> None:
+        seen = set()
+        for clause, _ in result.governing:
+            eff = clause.effective()
+            for c in {clause, eff}:
+                if c.reading and id(c.reading) not in seen:
+                    seen.add(id(c.reading))
+                    result.notes.append({"zh": f"解读（{c.citation}）：{c.reading['zh']}",
+                                         "en": f"reading ({c.citation}): {c.reading.get('en', c.reading['zh'])}"})
+                for n in c.notes:
+                    if id(n) not in seen:
+                        seen.add(id(n))
+                        result.notes.append({"zh": f"{c.citation}：{n['zh']}",
+                                             "en": f"{c.citation}: {n.get('en', n['zh'])}"})
+            used = set()
+            for _, expr in eff.decide:
+                used |= _names(expr)
+            if eff.when:
+                used |= _names(eff.when)
+            for name in sorted(used):
+                d = self.policy.definitions.get(name)
+                if d and d.reading and id(d.reading) not in seen:
+                    seen.add(id(d.reading))
+                    result.notes.append({"zh": f"解读（{d.name}）：{d.reading['zh']}",
+                                         "en": f"reading ({d.name}): {d.reading.get('en', d.reading['zh'])}"})
+
+
+def _names(expr) -> set[str]:
+    from policy_dsl.expr.ast import names
+
+    return names(expr.node)
+
+
+def _t(zh: str, en: str) -> dict:
+    return {"zh": zh, "en": en}
+
+
+def _case_error(case: Case | None, message: str, en: str | None = None) -> InputError:
+    where = case.where if case is not None else Where()
+    return InputError(Diagnostic("E-CASE-INVALID", message, where, en))

@@ -1,0 +1,144 @@
+"""Rendering for people: the only module that imports rich. Chinese by default, English with
+``lang="en"``; colour off under NO_COLOR or when not a terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from policy_dsl.kinds import vocabulary
+from policy_dsl.results import REASONS
+
+LEVEL = {"zh": {"national": "国家", "province": "省", "city": "市"}, "en": {"national": "national", "province": "province", "city": "city"}}
+STATUS = {"zh": {"decided": "已决定", "delegated": "授权下级规定", "no_rule": "无适用规定"},
+          "en": {"decided": "decided", "delegated": "delegated", "no_rule": "no rule"}}
+WORDS = {
+    "zh": {"answer": "结论", "governing": "依据", "displaced": "被取代", "pending": "待生效", "notes": "说明",
+           "trace": "推理过程", "bounds": "上级限制", "soft": "原则上", "hard": "不得超过", "from": "起",
+           "in_force": "有效条款", "topic": "事项", "clause": "条款", "level": "层级", "since": "生效", "until": "截止",
+           "displaces": "取代", "none": "无", "months": "个月", "status": "状态", "where_both": "（两者均适用时）",
+           "case": "案例", "region": "地区", "date": "决定日期", "source": "原文", "max_wait": "待遇享受等待期上限",
+           "yes": "是", "no": "否", "adopts": "采纳", "as": "按以下事项处理"},
+    "en": {"answer": "Answer", "governing": "Governing", "displaced": "Displaced", "pending": "Pending", "notes": "Notes",
+           "trace": "Trace", "bounds": "Bounds", "soft": "in principle", "hard": "at most", "from": "from",
+           "in_force": "In force", "topic": "Topic", "clause": "Clause", "level": "Level", "since": "From", "until": "Until",
+           "displaces": "Displaces", "none": "none", "months": "months", "status": "status", "where_both": " (where both apply)",
+           "case": "Case", "region": "Region", "date": "Decision date", "source": "Source", "max_wait": "maximum waiting period",
+           "yes": "yes", "no": "no", "adopts": "adopts", "as": "treated as"},
+}
+
+
+def console(width: int | None = None, file=None) -> Console:
+    no_color = bool(os.environ.get("NO_COLOR"))
+    return Console(file=file or sys.stdout, width=width, no_color=no_color, highlight=False,
+                   soft_wrap=False, emoji=False)
+
+
+def _value(v, lang):
+    if isinstance(v, bool):
+        return WORDS[lang]["yes"] if v else WORDS[lang]["no"]
+    return str(v)
+
+
+def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: bool = False) -> None:
+    """One case result (the JSON data of results.result_json) for a person."""
+    w = WORDS[lang]
+    vocab = vocabulary()
+    kind = vocab.kinds[data["kind"]]
+    title = f"{data.get('id', '')} {kind.zh if lang == 'zh' else kind.en}".strip()
+    region = data["region"]["name"] + (f"（{data['region']['district']['name']}）" if "district" in data["region"] else "")
+    head = Text()
+    head.append(f"{w['region']}：{region}  {w['date']}：{data['decision_date']}  ", style="dim")
+    head.append(f"{w['status']}：{STATUS[lang][data['status']]}", style="bold")
+    con.print(Panel(head, title=escape(title), title_align="left"))
+    answer = Table(show_header=False, box=None, pad_edge=False)
+    answer.add_column(style="bold")
+    answer.add_column()
+    for name in kind.outputs:
+        if data.get(name) is not None:
+            label = vocab.outputs[name][lang] if lang in vocab.outputs[name] else name
+            answer.add_row(label, _value(data[name], lang))
+    if data.get("bounds"):
+        b = data["bounds"]
+        answer.add_row(w["max_wait"], f"{w['soft'] if b['soft'] else w['hard']} {b['max_waiting_months']} {w['months']}")
+    if answer.row_count:
+        con.print(Text(w["answer"], style="bold underline"))
+        con.print(answer)
+    elif data["status"] == "no_rule":
+        con.print(Text(STATUS[lang]["no_rule"], style="bold"))
+    if data["governing"]:
+        con.print(Text(w["governing"], style="bold underline"))
+        for g in data["governing"]:
+            clause = policy.clauses.get(g["rule"])
+            fields = "、".join(vocab.outputs[f][lang] for f in g.get("outputs", []))
+            line = f"{g['document']} › {g['article']}（{LEVEL[lang][g['level']]}）" + (f" → {fields}" if fields else "")
+            con.print(Text(line, style="bold"))
+            if "adopts" in g:
+                con.print(f"  {w['adopts']} {g['adopts']['document']} › {g['adopts']['article']}")
+            if clause is not None:
+                con.print(Text("  「" + " ".join(clause.text.split()) + "」", style="italic"))
+                if clause.adopted is not None:
+                    con.print(Text("  「" + " ".join(clause.adopted.text.split()) + "」", style="italic"))
+    if data["displaced"]:
+        con.print(Text(w["displaced"], style="bold underline"))
+        for d in data["displaced"]:
+            con.print(f"  {d['document']} › {d['article']}：{REASONS.get(d['reason'], {}).get(lang, d['reason'])}")
+    if data["pending"]:
+        con.print(Text(w["pending"], style="bold underline"))
+        for p in data["pending"]:
+            con.print(f"  {p['document']} › {p['article']}：{p['in_force_from']} {w['from']}")
+    if data["notes"]:
+        con.print(Text(w["notes"], style="bold underline"))
+        for n in data["notes"]:
+            con.print(Text(f"  · {n}"))
+    if explain and data["trace"]:
+        tree = Tree(Text(w["trace"], style="bold underline"))
+        stack = [(tree, -1)]
+        for line in data["trace"]:
+            depth = (len(line) - len(line.lstrip(" "))) // 2
+            while stack and stack[-1][1] >= depth:
+                stack.pop()
+            node = stack[-1][0].add(Text(line.strip()))
+            stack.append((node, depth))
+        con.print(tree)
+    con.print()
+
+
+def render_applies(con: Console, data: dict, lang: str = "zh") -> None:
+    """What applied on a date in a region: a table per topic."""
+    w = WORDS[lang]
+    vocab = vocabulary()
+    con.print(Text(f"{data['region']['name']} {data['region']['code']}  {data['date']}", style="bold"))
+    for topic, t in data["topics"].items():
+        kind = vocab.kinds[topic]
+        table = Table(title=f"{kind.zh if lang == 'zh' else kind.en}（{topic}）", title_justify="left", expand=False)
+        table.add_column(w["clause"], overflow="fold")
+        table.add_column(w["level"], no_wrap=True)
+        table.add_column(w["since"], no_wrap=True)
+        table.add_column(w["displaces"] + w["where_both"], overflow="fold")
+        for row in t["in_force"]:
+            disp = "\n".join(dict.fromkeys(f"{d['document']} › {d['article']}：{REASONS[d['reason']][lang]}"
+                                            for d in row["displaces"]))
+            table.add_row(f"{row['document']} › {row['article']}\n[dim]{row['rule']}[/dim]", LEVEL[lang][row["level"]],
+                          row["from"] or "", disp or "—")
+        for p in t["pending"]:
+            table.add_row(f"[italic]{p['document']} › {p['article']}[/italic]\n[dim]{p['rule']}[/dim]",
+                          LEVEL[lang][p["level"]], f"{w['pending']}：{p['in_force_from']}", "—")
+        if not t["in_force"] and not t["pending"]:
+            table.add_row(w["none"], "", "", "")
+        con.print(table)
+
+
+def render_diagnostics(con: Console, diags, lang: str = "zh") -> None:
+    for d in diags:
+        style = "red" if d.severity == "error" else "yellow"
+        con.print(Text(f"{d.where}: ", style="bold") + Text(d.code, style=style) + Text(f" {d.message}"))
+        if d.hint:
+            con.print(Text(f"    hint: {d.hint}", style="dim"))
