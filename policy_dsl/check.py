@@ -75,6 +75,10 @@ def source_text(policy: PolicySet, sources_dir: Path | None = None) -> list[Diag
     for d in policy.documents:
         base = Path(d.file).parent if sources_dir is None else sources_dir
         src = base / "sources" / d.source
+        if not src.is_file():  # a policy file outside a policies/ folder: the shipped sources
+            from policy_dsl import resources
+
+            src = resources.policies_dir() / "sources" / d.source
         if src not in cache:
             try:
                 cache[src] = _squash(src.read_text(encoding="utf-8-sig"))

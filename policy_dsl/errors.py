@@ -91,5 +91,9 @@ def did_you_mean(word: str, choices) -> str | None:
     """A hint naming the closest known word, or None."""
     import difflib
 
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    word = str(word)
+    options = [str(c) for c in choices]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:  # a known word with something stuck before or after it: `efective_from` → `from`
+        close = sorted((o for o in options if len(o) >= 3 and (word.endswith(o) or word.startswith(o))), key=len)[-1:]
     return f"did you mean `{close[0]}`?" if close else None

@@ -211,7 +211,7 @@ def _same_kind(a: Type, b: Type, node: ast.Binary) -> None:
     if numeric(a) and numeric(b):
         return
     if a.name != b.name:
-        raise TypeError_(f"compares a {a.name} with a {b.name}", node,
+        raise TypeError_(f"compares {a.name} with {b.name}", node,
                          "compare like with like: month(paid_on) with a month, paid_on with a date", code="E-TYPE")
     if a.name == "str" and a.values and b.values:
         wide, narrow = (a, b) if len(a.values) >= len(b.values) else (b, a)

@@ -1,0 +1,72 @@
+"""Shared fixtures: the shipped policy set, an evaluator, and a CLI runner that captures output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from policy_dsl import resources
+
+REPO = Path(__file__).resolve().parent.parent
+REGEN = bool(os.environ.get("POLICY_DSL_REGEN"))  # POLICY_DSL_REGEN=1 pytest rewrites *.expected files
+
+
+@pytest.fixture(scope="session")
+def policy():
+    from policy_dsl.api import load_policy
+
+    return load_policy()
+
+
+@pytest.fixture(scope="session")
+def evaluator(policy):
+    from policy_dsl.evaluate import Evaluator
+
+    return Evaluator(policy)
+
+
+class Run:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+    @property
+    def lines(self):
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run ``policy-dsl ARGS`` in-process; returns exit code, stdout, stderr."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+
+    def run(*args) -> Run:
+        from policy_dsl.cli import main
+
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def policies_copy(tmp_path) -> Path:
+    """A writable copy of the shipped policies (with their sources and tests)."""
+    dest = tmp_path / "policies"
+    shutil.copytree(resources.policies_dir(), dest)
+    return dest
+
+
+def case_file(tmp_path: Path, case: dict, name: str = "case.json") -> Path:
+    p = tmp_path / name
+    p.write_text(json.dumps(case, ensure_ascii=False), encoding="utf-8")
+    return p
