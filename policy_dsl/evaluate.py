@@ -229,7 +229,9 @@ class Evaluator:
                     value = _plain(expr.traced(local))
                     local["__trace__"] = None
                     arithmetic = "; ".join(f"{t} = {_fmt(v)}" for t, v in steps if t != expr.text)
-                    line = f"{name} = {expr.text} = {_fmt(value)}" + (f"  ({arithmetic})" if arithmetic else "")
+                    shown = _fmt(value)
+                    line = (f"{name} = {shown}" if expr.text == shown else f"{name} = {expr.text} = {shown}")
+                    line += f"  ({arithmetic})" if arithmetic else ""
                     trace.append((2, {"zh": f"{clause.citation}：{line}", "en": f"{clause.citation}: {line}"}))
                 else:
                     value = _plain(expr.fn(local))
