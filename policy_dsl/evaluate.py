@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from policy_dsl import resolve
-from policy_dsl.errors import Diagnostic, InputError, PolicyDslError, Where
+from policy_dsl.errors import CalendarError, Diagnostic, InputError, PolicyDslError, Where
 from policy_dsl.expr.compile import EvalError
 from policy_dsl.kinds import vocabulary
 from policy_dsl.model import Clause, PolicySet
@@ -43,6 +43,7 @@ class Result:
     notes: list = field(default_factory=list)  # [{"zh","en"}]
     trace: list = field(default_factory=list)  # [(depth, {"zh","en"})]
     redirected: list = field(default_factory=list)  # kinds this case was evaluated as
+    undetermined: list = field(default_factory=list)  # [(Clause, CalendarError)] conditions the schedule could not settle
 
 
 class ConflictError(PolicyDslError):
@@ -56,7 +57,8 @@ def _plain(value):
 
 
 def _fmt(value) -> str:
-    value = _plain(value)
+    if isinstance(value, PeriodEnd):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -120,6 +122,7 @@ class Evaluator:
                               "en": f"region chain: {chain}; decision date {day.isoformat()}"}))
         env = self.environment(case, trace)
         candidates: list[Clause] = []
+        undetermined: list[tuple[Clause, CalendarError]] = []
         for clause in self.policy.by_topic.get(case.kind, ()):
             st = resolve.standing(clause, region, day)
             if st.state in ("outside", "not_issued", "expired"):
@@ -130,6 +133,11 @@ class Evaluator:
                 holds, steps = self._test(clause, env, trace is not None)
             except EvalError as exc:
                 raise _case_error(case, f"{clause.ref}: {exc}") from None
+            except CalendarError as exc:
+                # settled below: harmless only if a clause that beats this one decides everything it could
+                if st.state == "in_force":
+                    undetermined.append((clause, exc))
+                continue
             if trace is not None:
                 self._trace_condition(trace, clause, holds, st, steps)
             if st.state == "pending":
@@ -153,7 +161,10 @@ class Evaluator:
         if trace is not None and ordered:
             trace.append((0, _t("优先顺序：" + " > ".join(c.citation for c in ordered),
                                 "precedence: " + " > ".join(c.citation for c in ordered))))
+        result.undetermined = undetermined
         if not ordered:
+            if undetermined:
+                raise undetermined[0][1]
             result.status = "no_rule"
             self._finish(result)
             return result
@@ -313,7 +324,26 @@ class Evaluator:
             if text != cond:
                 trace.append((2, {"zh": f"{text} = {_fmt(value)}", "en": f"{text} = {_fmt(value)}"}))
 
+    def _settle_undetermined(self, result: Result) -> None:
+        """A condition the holiday schedule could not decide is harmless when, for every output the
+        clause could give, a governing clause beats it; otherwise the case cannot be answered."""
+        outputs = self.vocab.kinds[result.case.kind].outputs
+        for clause, error in result.undetermined:
+            deciders = {}
+            for g, fields in result.governing:
+                for f in fields or outputs:
+                    deciders.setdefault(f, g)
+            claims = resolve.claimed_outputs(clause, outputs)
+            if not result.governing or not all(f in deciders and resolve.beats(deciders[f], clause) for f in claims):
+                raise error
+            result.notes.append(_t(
+                f"{clause.citation}：其条件需要尚未公布的节假日安排，但该条款已被更优先的条款取代，不影响结论",
+                f"{clause.citation}: its condition needs a holiday schedule not yet published, but a clause "
+                f"that takes precedence decides everything it could, so the answer stands"))
+        result.undetermined = []
+
     def _finish(self, result: Result) -> None:
+        self._settle_undetermined(result)
         seen = set()
         for clause, _ in result.governing:
             eff = clause.effective()

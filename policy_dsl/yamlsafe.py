@@ -34,6 +34,7 @@ _SCALAR_TAGS = {
 }
 
 Path = tuple
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
 @dataclass
@@ -110,6 +111,9 @@ def _prescan(text: str, file: str, cls) -> None:
                 pass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "nesting depth" in str(exc.problem):
+            raise _err("E-YAML-DEPTH", f"nesting deeper than {MAX_DEPTH} levels", file, mark,
+                       "flatten the structure", cls) from None
         raise _err("E-YAML-SYNTAX", f"YAML syntax: {exc.problem or exc.context}", file, mark,
                    _syntax_hint(text, mark), cls) from None
     except yaml.YAMLError as exc:
@@ -149,6 +153,9 @@ def load_yaml(text: str, file: str, cls=InputError) -> Loaded:
 
 def _convert(node, path: Path, out: Loaded, cls):
     out.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
+        raise _err("E-YAML-TAG", f"tag `{node.tag}` is not allowed", out.file, node.start_mark,
+                   "policy and case files hold plain data only", cls)
     if isinstance(node, yaml.MappingNode):
         result: dict = {}
         for key_node, value_node in node.value:

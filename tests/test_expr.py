@@ -1,0 +1,99 @@
+"""The expression language: parsing, canonical printing, types, evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policy_dsl.expr import types as T
+from policy_dsl.expr.compile import compile_expr
+from policy_dsl.expr.parse import ExprSyntaxError, parse_expression
+from policy_dsl.expr.printer import to_text
+from policy_dsl.values import Month
+
+
+def ev(text, **env):
+    return compile_expr(parse_expression(text))(env)
+
+
+def test_month_arithmetic():
+    env = {"paid_on": dt.date(2022, 11, 3), "last_paid_month": Month.of(2022, 6)}
+    assert ev("month(paid_on) - last_paid_month - 1", **env) == 4
+    assert ev("start(month(paid_on) + 3)", **env) == dt.date(2023, 2, 1)
+    assert ev("end(2024-02)") == dt.date(2024, 2, 29)
+    assert ev("month_of(2024 - 1, 9)") == Month.of(2023, 9)
+    assert str(ev("2022-12 + 1")) == "2023-01"
+
+
+def test_period_comparison_and_conditional():
+    env = {"birth": dt.date(2023, 3, 31), "paid": dt.date(2023, 10, 7)}
+    assert ev("paid <= period_end(birth, 6 months)", **env) is True
+    assert ev("if paid > period_end(birth, 6 months) then 1 else 0", **env) == 0
+    assert ev('"a" in ["a", "b"] and not ("c" in ["a"])') is True
+
+
+@pytest.mark.parametrize("text,line,col", [("a = 1", 1, 3), ("a +", 1, 4), ("2022-02-30 < x", 1, 1), ("x == 'a'", 1, 6)])
+def test_syntax_errors_have_positions(text, line, col):
+    with pytest.raises(ExprSyntaxError) as info:
+        parse_expression(text)
+    assert (info.value.line, info.value.col) == (line, col)
+    assert info.value.hint
+
+
+SCOPE = {"paid_on": T.DATE, "last_paid_month": T.MONTH, "worker": T.Type("str", values=("employed", "flexible")),
+         "n": T.INT, "flag": T.BOOL}
+
+
+@pytest.mark.parametrize("text,want", [
+    ("month(paid_on) - last_paid_month", "int"), ("start(last_paid_month + 1)", "date"),
+    ('worker == "flexible" and flag', "bool"), ("if flag then 1 else 2.5", "number"),
+])
+def test_types(text, want):
+    assert T.infer(parse_expression(text), SCOPE).name == want
+
+
+@pytest.mark.parametrize("text,code", [
+    ("paid_on > 3", "E-TYPE"), ("month(paid_on) + paid_on", "E-TYPE"), ('worker == "flexibel"', "E-ENUM-VALUE"),
+    ("payed_on", "E-UNKNOWN-FACT"), ("months(paid_on)", "E-UNKNOWN-FUNCTION"), ("not n", "E-TYPE"),
+])
+def test_type_errors(text, code):
+    with pytest.raises(T.TypeError_) as info:
+        T.infer(parse_expression(text), SCOPE)
+    assert info.value.code == code
+
+
+# -- generated expressions round-trip through printer and parser -----------------------------
+names = st.sampled_from(["paid_on", "gap_months", "worker", "back_paid", "x"])
+atoms = st.one_of(
+    names,
+    st.integers(0, 999).map(str),
+    st.sampled_from(['"flexible"', "true", "false", "null", "2022-04-01", "2022-04", "6 months", "90 days"]),
+)
+
+
+def _combine(children):
+    return st.one_of(
+        st.tuples(children, st.sampled_from(["+", "-", "==", "!=", "<", "<=", ">", ">=", "and", "or"]), children)
+        .map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        children.map(lambda c: f"not ({c})"),
+        children.map(lambda c: f"-({c})"),
+        st.tuples(children, children, children).map(lambda t: f"(if {t[0]} then {t[1]} else {t[2]})"),
+        st.tuples(st.sampled_from(["month", "start", "year"]), children).map(lambda t: f"{t[0]}({t[1]})"),
+        st.lists(children, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
+        children.map(lambda c: f"({c})[0].basis"),
+    )
+
+
+expressions = st.recursive(atoms, _combine, max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(expressions)
+def test_print_parse_round_trip(text):
+    tree = parse_expression(text)
+    printed = to_text(tree)
+    again = parse_expression(printed)
+    assert to_text(again) == printed
