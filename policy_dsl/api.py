@@ -35,3 +35,14 @@ def load_policy(paths: list[Path] | None = None) -> PolicySet:
     if errors:
         raise PolicyError(errors)
     return policy
+
+
+def load_unchecked(paths: list[Path]) -> PolicySet:
+    """A policy set that is only read and linked (no type checks): enough to compare files,
+    e.g. a single policy file in a git diff without the definitions beside it."""
+    policy, diags, _ = load_files(policy_files(paths))
+    errors = [d for d in diags if d.severity == "error"]
+    if policy is None or errors:
+        raise PolicyError(errors or diags)
+    check.link(policy)
+    return policy

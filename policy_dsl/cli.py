@@ -38,6 +38,7 @@ def _common(p: argparse.ArgumentParser, fmt: bool = True) -> None:
         p.add_argument("--format", choices=["table", "json"], default="table", help="table for people, json for programs")
     p.add_argument("--policies", action="append", type=Path, metavar="DIR",
                    help="use the policy files in DIR instead of the shipped ones (repeatable)")
+    p.add_argument("--rev", metavar="GITREV", help="use policies/ as it was at this git revision (the work tree is untouched)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("test", help="run policy tests written as data")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     _common(p)
+
+    p = sub.add_parser("diff", help="what changed between two policy sets, and which cases now get another answer")
+    p.add_argument("old", nargs="?", help="a policies folder, a policy file, or a git revision")
+    p.add_argument("new", nargs="?", help="the same (default: the policies in use)")
+    p.add_argument("--region", help="with --between: one region over time")
+    p.add_argument("--between", nargs=2, type=_date_arg, metavar=("D1", "D2"))
+    p.add_argument("--exit-code", action="store_true", help="exit 1 when there is a difference")
+    p.add_argument("--structural-only", action="store_true", help="skip the behavioural comparison")
+    _common(p)
+
+    p = sub.add_parser("git-diff", help="git external diff driver for policy files (see docs/git.md)")
+    p.add_argument("args", nargs="*")
 
     p = sub.add_parser("schema", help="print a JSON Schema")
     p.add_argument("which", choices=["policy", "case"])
@@ -112,10 +125,18 @@ def _report(exc: PolicyDslError, fmt: str) -> int:
     return exc.exit_code
 
 
+def _policy_paths(args) -> list[Path] | None:
+    if getattr(args, "rev", None):
+        from policy_dsl.sources import from_git
+
+        return [from_git(args.rev)]
+    return args.policies
+
+
 def _policy(args):
     from policy_dsl.api import load_policy
 
-    return load_policy(args.policies)
+    return load_policy(_policy_paths(args))
 
 
 def _dump(data) -> None:
@@ -230,7 +251,7 @@ def cmd_check(args) -> int:
     from policy_dsl.api import run_checks
     from policy_dsl.load import load_files, policy_files
 
-    paths = args.paths or args.policies or [resources.policies_dir()]
+    paths = args.paths or _policy_paths(args) or [resources.policies_dir()]
     files = policy_files(paths)
     policy, diags, _ = load_files(files)
     if policy is not None:
@@ -267,4 +288,73 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"applies": cmd_applies, "eval": cmd_eval, "check": cmd_check, "test": cmd_test, "schema": cmd_schema}
+# -- diff ---------------------------------------------------------------------------------
+def cmd_diff(args) -> int:
+    from policy_dsl import diff
+    from policy_dsl.api import load_policy
+
+    if args.between:
+        if not args.region or args.old or args.new:
+            raise InputError(Diagnostic("E-USAGE", "--between takes --region and no OLD NEW", Where("command line"),
+                                        "policy-dsl diff --region 济南 --between 2022-03-31 2022-04-01"))
+        from policy_dsl.regions import default_registry
+
+        d1, d2 = args.between
+        region = default_registry().resolve(args.region, d2, Where("--region"))
+        data = diff.between(_policy(args), region, d1, d2)
+        different = bool(data["entering"] or data["leaving"] or data["kinds"])
+    else:
+        if not args.old:
+            raise InputError(Diagnostic("E-USAGE", "diff needs OLD (and NEW, or the policies in use)", Where("command line"),
+                                        "policy-dsl diff HEAD~1 policies/  or  policy-dsl diff old/ new/"))
+        from policy_dsl.sources import resolve_spec
+
+        old = load_policy(resolve_spec(args.old))
+        new = load_policy(resolve_spec(args.new)) if args.new else _policy(args)
+        data = diff.diff_sets(old, new, behaviour=not args.structural_only)
+        different = bool(data["structural"]) or bool(data.get("behavioural", {}).get("changed"))
+    if args.format == "json":
+        _dump(data)
+    else:
+        from policy_dsl import render
+
+        con = render.console()
+        if args.between:
+            render.render_between(con, data, args.lang)
+        else:
+            render.render_diff(con, data, args.lang)
+    return EXIT_FINDINGS if (args.exit_code and different) else EXIT_OK
+
+
+def cmd_git_diff(args) -> int:
+    """git calls: PATH OLD-FILE OLD-HEX OLD-MODE NEW-FILE NEW-HEX NEW-MODE."""
+    from policy_dsl import diff, render
+    from policy_dsl.api import load_unchecked
+
+    if len(args.args) < 7:
+        raise InputError(Diagnostic("E-USAGE", "git-diff is called by git with 7 arguments", Where("command line"),
+                                    "git config diff.policy-dsl.command 'policy-dsl git-diff'"))
+    path, old_file, _, _, new_file = args.args[:5]
+    con = render.console()
+    con.print(f"policy-dsl diff {path}")
+    sides = []
+    for f in (old_file, new_file):
+        if f == "/dev/null":
+            sides.append(None)
+            continue
+        try:
+            sides.append(load_unchecked([Path(f)]))
+        except PolicyDslError as exc:  # not a policy file git can show as data: say why, plainly
+            for d in exc.diagnostics:
+                con.print(f"  {d.format()}")
+            return EXIT_OK
+    from policy_dsl.model import PolicySet
+
+    empty = PolicySet([], {}, [])
+    data = {"structural": [c.to_json() for c in diff.structural(sides[0] or empty, sides[1] or empty)]}
+    render.render_diff(con, data, os.environ.get("POLICY_DSL_LANG", "zh"))
+    return EXIT_OK
+
+
+COMMANDS = {"applies": cmd_applies, "eval": cmd_eval, "check": cmd_check, "test": cmd_test, "schema": cmd_schema,
+            "diff": cmd_diff, "git-diff": cmd_git_diff}

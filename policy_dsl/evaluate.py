@@ -171,7 +171,9 @@ class Evaluator:
         top = ordered[0]
         eff = top.effective()
         if eff.outcome == "reject":
-            raise _case_error(case, f"{top.citation}: {eff.reject['zh']}", eff.reject.get("en"))
+            error = _case_error(case, f"{top.citation}: {eff.reject['zh']}", eff.reject.get("en"))
+            error.rule = top.ref
+            raise error
         if eff.outcome == "evaluate_as":
             return self._redirect(case, result, ordered, explain, depth)
         if eff.outcome == "delegate":

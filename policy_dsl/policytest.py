@@ -24,15 +24,21 @@ def test_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def _ref_matches(expected: str, entry: dict) -> bool:
+def _ref_matches(expected: str, entry: dict, policy=None) -> bool:
+    """Whether an expected reference — a rule id, a document number (or alias, with [ ] or 〔 〕),
+    or a number followed by the article — names the result entry."""
     from policy_dsl.model import canonical_number
 
     text = canonical_number(expected)
-    return text in (entry["rule"], canonical_number(f"{entry['document']}{entry['article']}"),
-                    canonical_number(f"{entry['document']} {entry['article']}"), canonical_number(entry["document"]))
+    if text == entry["rule"]:
+        return True
+    doc = policy.document(entry["document"]) if policy is not None else None
+    names = doc.names() if doc is not None else {canonical_number(entry["document"])}
+    article = canonical_number(entry["article"])
+    return any(text == name or text == name + article for name in names)
 
 
-def compare(expect: dict, got: dict) -> list[str]:
+def compare(expect: dict, got: dict, policy=None) -> list[str]:
     """The differences between an expected subset and a result, as sentences."""
     problems = []
     for key, want in expect.items():
@@ -48,12 +54,12 @@ def compare(expect: dict, got: dict) -> list[str]:
             entries = got.get(key, [])
             want_list = [want] if isinstance(want, str) else list(want)
             if key == "governing":  # order matters: the governing clause first
-                if len(entries) < len(want_list) or not all(_ref_matches(w, e) for w, e in zip(want_list, entries)):
+                if len(entries) < len(want_list) or not all(_ref_matches(w, e, policy) for w, e in zip(want_list, entries)):
                     problems.append(f"{key}: expected {want_list}, got "
                                     f"{[e['document'] + ' ' + e['article'] for e in entries]}")
             else:
                 for w in want_list:
-                    if not any(_ref_matches(w, e) for e in entries):
+                    if not any(_ref_matches(w, e, policy) for e in entries):
                         problems.append(f"{key}: expected {w} among {[e['document'] + ' ' + e['article'] for e in entries]}")
                 if not want_list and entries:
                     problems.append(f"{key}: expected none, got {[e['document'] + ' ' + e['article'] for e in entries]}")
@@ -81,8 +87,11 @@ def run_tests(args) -> int:
     from policy_dsl.results import result_json
     from policy_dsl.values import parse_date
 
-    policy = load_policy(args.policies)
-    roots = args.paths or [Path(p) / "tests" for p in (args.policies or [resources.policies_dir()])]
+    from policy_dsl.cli import _policy_paths
+
+    paths = _policy_paths(args)
+    policy = load_policy(paths)
+    roots = args.paths or [Path(p) / "tests" for p in (paths or [resources.policies_dir()])]
     files = test_files(roots)
     if not files:
         raise InputError(Diagnostic("E-TEST-NONE", "no test files found", Where(", ".join(map(str, roots))),
@@ -125,8 +134,10 @@ def run_tests(args) -> int:
             except PolicyDslError as exc:
                 if exc.exit_code != 2:
                     raise
+                if getattr(exc, "rule", None):  # a clause that rejects the case reaches it
+                    reached.add(exc.rule)
                 got = {"error": {"code": exc.first.code, "message": exc.first.message}}
-            problems = compare(t.get("expect") or {}, got)
+            problems = compare(t.get("expect") or {}, got, policy)
             if problems:
                 failed += 1
                 lines.append(f"FAIL {where}: {name}")

@@ -81,7 +81,7 @@ def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: b
             line = f"{g['document']} › {g['article']}（{LEVEL[lang][g['level']]}）" + (f" → {fields}" if fields else "")
             con.print(Text(line, style="bold"))
             if "adopts" in g:
-                con.print(f"  {w['adopts']} {g['adopts']['document']} › {g['adopts']['article']}")
+                con.print(Text(f"  {w['adopts']} {g['adopts']['document']} › {g['adopts']['article']}"))
             if clause is not None:
                 con.print(Text("  「" + " ".join(clause.text.split()) + "」", style="italic"))
                 if clause.adopted is not None:
@@ -89,11 +89,11 @@ def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: b
     if data["displaced"]:
         con.print(Text(w["displaced"], style="bold underline"))
         for d in data["displaced"]:
-            con.print(f"  {d['document']} › {d['article']}：{REASONS.get(d['reason'], {}).get(lang, d['reason'])}")
+            con.print(Text(f"  {d['document']} › {d['article']}：{REASONS.get(d['reason'], {}).get(lang, d['reason'])}"))
     if data["pending"]:
         con.print(Text(w["pending"], style="bold underline"))
         for p in data["pending"]:
-            con.print(f"  {p['document']} › {p['article']}：{p['in_force_from']} {w['from']}")
+            con.print(Text(f"  {p['document']} › {p['article']}：{p['in_force_from']} {w['from']}"))
     if data["notes"]:
         con.print(Text(w["notes"], style="bold underline"))
         for n in data["notes"]:
@@ -142,3 +142,63 @@ def render_diagnostics(con: Console, diags, lang: str = "zh") -> None:
         con.print(Text(f"{d.where}: ", style="bold") + Text(d.code, style=style) + Text(f" {d.message}"))
         if d.hint:
             con.print(Text(f"    hint: {d.hint}", style="dim"))
+
+
+DIFF_WORDS = {
+    "zh": {"structural": "文件中的变化", "behavioural": "答案发生变化的案例", "none": "无变化", "before": "原",
+           "after": "新", "added": "新增", "removed": "删除", "cases": "个案例", "of": "共检验", "rerun": "复现",
+           "entering": "开始生效", "leaving": "停止生效", "kinds": "答案变化的事项", "changed": "变化"},
+    "en": {"structural": "Changes in the files", "behavioural": "Cases whose answer changes", "none": "no change",
+           "before": "before", "after": "after", "added": "added", "removed": "removed", "cases": "cases",
+           "of": "of", "rerun": "rerun", "entering": "entering force", "leaving": "leaving force",
+           "kinds": "kinds whose answers change", "changed": "changed"},
+}
+
+
+def _short(value) -> str:
+    import json as _json
+
+    text = value if isinstance(value, str) else _json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+def render_diff(con: Console, data: dict, lang: str = "zh") -> None:
+    """A semantic diff: structural changes, then the cases whose answers change, by clause."""
+    w = DIFF_WORDS[lang]
+    con.print(Text(w["structural"], style="bold underline"))
+    if not data["structural"]:
+        con.print(Text(f"  {w['none']}"))
+    for ch in data["structural"]:
+        where = ch["document"] + (f" › {ch['clause']}" if ch["clause"] else "")
+        if ch["before"] is None:
+            con.print(Text(f"  + {where} {ch['field']}: {_short(ch['after'])}", style="green"))
+        elif ch["after"] is None:
+            con.print(Text(f"  - {where} {ch['field']}: {_short(ch['before'])}", style="red"))
+        else:
+            con.print(Text(f"  ~ {where} {ch['field']}: {_short(ch['before'])} → {_short(ch['after'])}", style="yellow"))
+    beh = data.get("behavioural")
+    if beh is None:
+        return
+    con.print(Text(f"{w['behavioural']}：{beh['changed']} / {w['of']} {beh['cases']} {w['cases']}", style="bold underline"))
+    for g in beh["groups"]:
+        con.print(Text(f"  {' / '.join(g['clauses'])}: {g['count']} {w['cases']} "
+                       f"({', '.join(g['kinds'])}; {', '.join(g['regions'])})", style="bold"))
+        for ex in g["examples"]:
+            con.print(Text(f"    {w['rerun']}: {_short(ex['case'])}"))
+            con.print(Text(f"      {w['before']} {_short(ex['before'])} → {w['after']} {_short(ex['after'])}"))
+
+
+def render_between(con: Console, data: dict, lang: str = "zh") -> None:
+    w = DIFF_WORDS[lang]
+    con.print(Text(f"{data['region']['name']} {data['from']} → {data['to']}", style="bold"))
+    for key in ("entering", "leaving"):
+        con.print(Text(w[key], style="bold underline"))
+        for c in data[key]:
+            con.print(Text(f"  {c['document']} › {c['article']} [{c['rule']}] ({', '.join(c['topics'])})"))
+        if not data[key]:
+            con.print(Text(f"  {WORDS[lang]['none']}"))
+    con.print(Text(w["kinds"], style="bold underline"))
+    for kind, k in data["kinds"].items():
+        con.print(Text(f"  {kind}: {k['changed']} / {k['cases']}"))
+        for ex in k["examples"]:
+            con.print(Text(f"    {_short(ex['case'])}: {_short(ex['before'])} → {_short(ex['after'])}"))

@@ -1,0 +1,143 @@
+"""`policy-dsl diff`: structural and behavioural differences between policy sets, and one region
+between two dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+
+import pytest
+
+from policy_dsl import diff
+from policy_dsl.api import load_policy
+
+
+def _waiting_4(policies):
+    jn = policies / "jn-2022-2.yaml"
+    text = jn.read_text(encoding="utf-8")
+    i = text.index("id: resident-late")
+    jn.write_text(text[:i] + text[i:].replace("waiting_months: 3", "waiting_months: 4", 1), encoding="utf-8")
+
+
+def test_late_payer_waiting_3_to_4_changes_exactly_the_affected_cases(policy, policies_copy):
+    _waiting_4(policies_copy)
+    new = load_policy([policies_copy])
+    changes = diff.structural(policy, new)
+    assert [(c.clause, c.field, c.before, c.after) for c in changes] == [
+        ("jn-2022-2/resident-late", "decide.waiting_months", "3", "4")]
+    kinds = diff.affected_kinds(policy, new, changes)
+    assert kinds == {"resident_enrollment", "newborn"}
+    beh = diff.behavioural(policy, new, kinds, examples=10**6)
+    assert beh.changed > 0
+    for g in beh.groups.values():
+        assert g["regions"] <= {"370100", "370102"}  # 济南 and its district, nowhere else
+        for ex in g["examples"]:
+            case = ex["case"]
+            paid = dt.date.fromisoformat(case["paid_on"])
+            assert paid.year >= 2022 and not case.get("low_income")
+            if case["kind"] == "resident_enrollment":
+                assert paid >= dt.date(case["benefit_year"], 1, 1)  # a late payer
+            else:
+                birth = dt.date.fromisoformat(case["birth_date"])
+                assert (paid - birth).days > 365  # registered after 12 months
+            assert ex["after"]["waiting_months"] == 4 and ex["before"]["waiting_months"] == 3
+    assert {k for g in beh.groups.values() for k in g["kinds"]} == {"resident_enrollment", "newborn"}
+
+
+def test_the_whole_affected_population_changes(policy, policies_copy):
+    """Every late, not low-income payer in 济南 on the grid changes; none paid in the period does."""
+    _waiting_4(policies_copy)
+    new = load_policy([policies_copy])
+    beh = diff.behavioural(policy, new, {"resident_enrollment"}, regions=("370100",), examples=10**6)
+    changed = {(e["case"]["benefit_year"], e["case"]["paid_on"]) for g in beh.groups.values() for e in g["examples"]}
+    from policy_dsl import grid
+
+    expected = set()
+    for day in diff.sample_dates([policy]):
+        for facts in grid.facts_for("resident_enrollment", day, "370100"):
+            if not facts.get("low_income") and day >= dt.date(max(facts["benefit_year"], 2022), 1, 1):
+                expected.add((facts["benefit_year"], day.isoformat()))
+    assert changed == expected
+
+
+def test_reformat_only_is_no_difference(cli, policy, policies_copy):
+    jn = policies_copy / "jn-2022-2.yaml"
+    text = jn.read_text(encoding="utf-8")
+    text = text.replace("start(month(paid_on) + 1)", "start( month( paid_on )+1 )")
+    text = text.replace("# ", "#  ").replace("\n  - id:", "\n\n  - id:")
+    jn.write_text(text, encoding="utf-8")
+    run = cli("diff", "--format", "json", "--exit-code", "--policies", policies_copy, policies_copy)
+    assert run.code == 0
+    from policy_dsl.resources import policies_dir
+
+    run = cli("diff", policies_dir(), policies_copy, "--format", "json", "--exit-code")
+    assert run.code == 0, run.out
+    assert run.json["structural"] == [] and run.json["affected_kinds"] == []
+
+
+def test_diff_between_dates_in_jinan(cli):
+    run = cli("diff", "--region", "济南", "--between", "2022-03-31", "2022-04-01", "--format", "json")
+    data = run.json
+    docs = {c["document"] for c in data["entering"]}
+    assert docs == {"鲁医保发〔2021〕54号", "济医保发〔2022〕2号"}
+    assert data["leaving"] == []
+    assert {"first_enrollment", "arrears", "transfer", "newborn", "deadline"} <= set(data["kinds"])
+    assert "resident_enrollment" not in data["kinds"]  # in force in 济南 since 2022-01-01
+
+
+@pytest.fixture
+def git_repo(tmp_path, policies_copy):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copytree(policies_copy, repo / "policies")
+    env = ["-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+
+    def git(*args):
+        subprocess.run(["git", *env, *args], cwd=repo, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    _waiting_4(repo / "policies")
+    git("commit", "-qam", "two")
+    return repo
+
+
+def test_diff_between_git_revisions(cli, git_repo, monkeypatch):
+    monkeypatch.chdir(git_repo)
+    before = (git_repo / "policies" / "jn-2022-2.yaml").read_text(encoding="utf-8")
+    run = cli("diff", "HEAD~1", "HEAD", "--format", "json", "--exit-code")
+    assert run.code == 1
+    assert [c["field"] for c in run.json["structural"]] == ["decide.waiting_months"]
+    assert run.json["behavioural"]["changed"] > 0
+    assert (git_repo / "policies" / "jn-2022-2.yaml").read_text(encoding="utf-8") == before  # work tree untouched
+    old = cli("eval", "--rev", "HEAD~1", "--format", "json",
+              _case(git_repo, {"kind": "resident_enrollment", "region": "济南", "benefit_year": 2024, "paid_on": "2024-03-05"}))
+    assert old.json["waiting_months"] == 3
+
+
+def _case(repo, case):
+    import json
+
+    p = repo / "case.json"
+    p.write_text(json.dumps(case, ensure_ascii=False), encoding="utf-8")
+    return p
+
+
+def test_git_diff_driver(git_repo):
+    import os
+    import sys
+
+    from conftest import REPO
+
+    shutil.copy(REPO / ".gitattributes", git_repo / ".gitattributes")  # as shipped: policies/*.yaml diff=policy-dsl
+    env = dict(os.environ, NO_COLOR="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    run = subprocess.run(["git", "-c", "diff.policy-dsl.command=" + f"{sys.executable} -m policy_dsl git-diff",
+                          "diff", "HEAD~1", "HEAD", "--", "policies/jn-2022-2.yaml"],
+                         cwd=git_repo, capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "decide.waiting_months: 3 → 4" in run.stdout

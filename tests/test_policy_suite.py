@@ -1,0 +1,40 @@
+"""`policy-dsl test`: the shipped suite (policies/tests) is green and reaches every clause; a
+failing expectation fails with the difference spelled out."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_shipped_suite_green_and_complete(cli):
+    run = cli("test")
+    assert run.code == 0, run.out[-3000:]
+    m = re.search(r"^(\d+) passed, (\d+) failed$", run.out, re.M)
+    assert m and int(m.group(1)) >= 190 and m.group(2) == "0"
+    assert "没有测试到达" not in run.out  # every clause is reached by some test
+
+
+def test_a_wrong_expectation_fails(cli, tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text("""tests:
+  - name: wrong on purpose
+    case: {kind: arrears, region: 济南, worker: flexible, last_paid_month: "2022-06", paid_on: "2022-10-20"}
+    expect: {benefit_start: "2022-12-01", governing: ["鲁医保发[2021]54号 一(二)"]}
+  - name: right, with the alias and [ ] brackets
+    case: {kind: deadline, region: 南京, scope: cross_province, accepted_on: "2023-09-27"}
+    expect: {transfer_out_deadline: "2023-10-17", governing: ["医保发[2021]43号 第八条"]}
+""", encoding="utf-8")
+    run = cli("test", f, "--lang", "en")
+    assert run.code == 1
+    assert "1 passed, 1 failed" in run.out
+    assert "benefit_start: expected '2022-12-01', got '2022-11-01'" in run.out
+    assert "governing: expected" in run.out
+    assert "clauses no test reaches" in run.out
+
+
+def test_unknown_expected_field_is_an_input_error(cli, tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text("tests:\n  - case: {kind: deadline, region: 南京, scope: cross_province, accepted_on: \"2023-09-27\"}\n"
+                 "    expect: {benefit_strat: \"2023-01-01\"}\n", encoding="utf-8")
+    run = cli("test", f)
+    assert run.code == 2 and "benefit_strat" in run.err and "benefit_start" in run.err
