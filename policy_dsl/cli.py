@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--structural-only", action="store_true", help="skip the behavioural comparison")
     _common(p)
 
+    p = sub.add_parser("timeline", help="which clauses governed over time in a region, per topic")
+    p.add_argument("--region", required=True)
+    p.add_argument("--topic", action="append", help="only this kind of case (repeatable)")
+    p.add_argument("--from", dest="start", type=_date_arg, default=None, help="first day (default 2020-01-01)")
+    p.add_argument("--to", dest="end", type=_date_arg, default=None, help="last day (default 2026-12-31)")
+    p.add_argument("--svg", type=Path, metavar="FILE", help="also write the picture as SVG")
+    _common(p)
+
     p = sub.add_parser("git-diff", help="git external diff driver for policy files (see docs/git.md)")
     p.add_argument("args", nargs="*")
 
@@ -152,12 +160,7 @@ def cmd_applies(args) -> int:
 
     vocab = vocabulary()
     topics = args.topic or list(vocab.kinds)
-    for t in topics:
-        if t not in vocab.kinds:
-            from policy_dsl.errors import did_you_mean
-
-            raise InputError(Diagnostic("E-TOPIC", f"unknown topic `{t}`", Where("command line"),
-                                        did_you_mean(t, vocab.kinds) or "topics: " + ", ".join(vocab.kinds)))
+    _check_topics(topics)
     region = default_registry().resolve(args.region, args.date, Where("--region"))
     policy = _policy(args)
     from policy_dsl.conflicts import overlap_finder
@@ -326,6 +329,44 @@ def cmd_diff(args) -> int:
     return EXIT_FINDINGS if (args.exit_code and different) else EXIT_OK
 
 
+def cmd_timeline(args) -> int:
+    from policy_dsl import timeline
+    from policy_dsl.kinds import vocabulary
+    from policy_dsl.regions import default_registry
+
+    topics = args.topic or list(vocabulary().kinds)
+    _check_topics(topics)
+    start, end = args.start or timeline.START, args.end or timeline.END
+    if end < start:
+        raise InputError(Diagnostic("E-USAGE", f"--to {end} is before --from {start}", Where("command line"), None))
+    region = default_registry().resolve(args.region, end, Where("--region"))
+    policy = _policy(args)
+    data = timeline.timeline_data(policy, region, topics, start, end)
+    if args.svg:
+        try:
+            args.svg.write_text(timeline.timeline_svg(policy, region, topics, start, end, args.lang), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(Diagnostic("E-FILE", f"cannot write {args.svg}: {exc.strerror}", Where(str(args.svg)), None)) from None
+    if args.format == "json":
+        _dump({"region": region.to_json(), "from": start.isoformat(), "to": end.isoformat(), "topics": data})
+    else:
+        from policy_dsl import render
+
+        render.render_timeline(render.console(), region, data, start, end, args.lang)
+    return EXIT_OK
+
+
+def _check_topics(topics) -> None:
+    from policy_dsl.errors import did_you_mean
+    from policy_dsl.kinds import vocabulary
+
+    kinds = vocabulary().kinds
+    for t in topics:
+        if t not in kinds:
+            raise InputError(Diagnostic("E-TOPIC", f"unknown topic `{t}`", Where("command line"),
+                                        did_you_mean(t, kinds) or "topics: " + ", ".join(kinds)))
+
+
 def cmd_git_diff(args) -> int:
     """git calls: PATH OLD-FILE OLD-HEX OLD-MODE NEW-FILE NEW-HEX NEW-MODE."""
     from policy_dsl import diff, render
@@ -357,4 +398,5 @@ def cmd_git_diff(args) -> int:
 
 
 COMMANDS = {"applies": cmd_applies, "eval": cmd_eval, "check": cmd_check, "test": cmd_test, "schema": cmd_schema,
-            "diff": cmd_diff, "git-diff": cmd_git_diff}
+            "diff": cmd_diff, "git-diff": cmd_git_diff,
+            "timeline": cmd_timeline}

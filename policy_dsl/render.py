@@ -202,3 +202,36 @@ def render_between(con: Console, data: dict, lang: str = "zh") -> None:
         con.print(Text(f"  {kind}: {k['changed']} / {k['cases']}"))
         for ex in k["examples"]:
             con.print(Text(f"    {_short(ex['case'])}: {_short(ex['before'])} → {_short(ex['after'])}"))
+
+
+def render_timeline(con: Console, region, data: dict, start, end, lang: str = "zh") -> None:
+    """Text bars per topic: one character a quarter; █ in force, ░ pending; coloured by level."""
+    import datetime as dt
+
+    vocab = vocabulary()
+    quarters = []
+    y, q = start.year, (start.month - 1) // 3
+    while dt.date(y, q * 3 + 1, 1) <= end:
+        quarters.append((dt.date(y, q * 3 + 1, 1), dt.date(y + (q == 3), (q * 3 + 3) % 12 + 1, 1) - dt.timedelta(days=1)))
+        y, q = (y + 1, 0) if q == 3 else (y, q + 1)
+    colours = {"national": "blue", "province": "red", "city": "green"}
+    con.print(Text(f"{region.name} {region.code}  {start} – {end}", style="bold"))
+    header = "".join(str(a.year)[-1] if a.month == 1 else " " for a, _ in quarters)
+    for topic, rows in data.items():
+        kind = vocab.kinds[topic]
+        table = Table(title=f"{kind.zh if lang == 'zh' else kind.en}（{topic}）", title_justify="left", box=None)
+        table.add_column(WORDS[lang]["clause"], overflow="fold")
+        table.add_column(header, no_wrap=True)
+        for r in rows:
+            bar = Text()
+            for a, b in quarters:
+                state = None
+                for s in r["segments"]:
+                    if s["from"] <= b.isoformat() and s["to"] >= a.isoformat():
+                        state = "in_force" if s["state"] == "in_force" or state == "in_force" else "pending"
+                bar.append("█" if state == "in_force" else "░" if state == "pending" else "·",
+                           style=colours[r["level"]] if state else "dim")
+            table.add_row(Text(f"{r['document']} › {r['article']}"), bar)
+        if not rows:
+            table.add_row(WORDS[lang]["none"], "")
+        con.print(table)
