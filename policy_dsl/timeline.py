@@ -63,7 +63,7 @@ def timeline_svg(policy: PolicySet, region, topics: list[str] | None = None, sta
     vocab = vocabulary()
     topics = topics or list(vocab.kinds)
     data = timeline_data(policy, region, topics, start, end)
-    label_w, width, row_h, top = 300, 1100, 20, 70
+    label_w, width, row_h, top = 300, 1100, 20, 80
     plot_w = width - label_w - 20
     span = (end - start).days + 1
 
@@ -91,24 +91,25 @@ def timeline_svg(policy: PolicySet, region, topics: list[str] | None = None, sta
                 parts.append(f'<rect class="{s["state"]} {r["level"]}" x="{x(a):.1f}" y="{y + 3}" '
                              f'width="{max(x(b) - x(a), 1):.1f}" height="{row_h - 6}" fill="{fill}">'
                              f'<title>{escape(tip)}</title></rect>')
-                if a > start:
+                wide = x(b) - x(a) > 70
+                if a > start and (s["state"] == "in_force" or wide):
                     parts.append(f'<text class="date" x="{x(a) + 2:.1f}" y="{y + 1}">{s["from"]}</text>')
             y += row_h + 6
         y += 10
     height = y + 30
     axis = []
-    for year in range(start.year, end.year + 2):
+    for year in range(start.year, end.year + 1):
         d = dt.date(year, 1, 1)
-        if start <= d <= end + dt.timedelta(days=1):
+        if start <= d <= end:
             axis.append(f'<line class="year" x1="{x(d):.1f}" y1="{top - 8}" x2="{x(d):.1f}" y2="{height - 20}"/>'
                         f'<text class="year" x="{x(d) + 3:.1f}" y="{top - 12}">{year}</text>')
     legend_words = {"zh": ("国家", "省", "市", "待生效（斜线）"), "en": ("national", "province", "city", "pending (hatched)")}[lang]
     legend = []
     for i, (level, word) in enumerate(zip(("national", "province", "city"), legend_words)):
-        legend.append(f'<rect x="{label_w + i * 120}" y="40" width="14" height="10" fill="{COLORS[level]}"/>'
-                      f'<text class="legend" x="{label_w + i * 120 + 18}" y="49">{word}</text>')
-    legend.append(f'<rect x="{label_w + 360}" y="40" width="14" height="10" fill="url(#hatch-province)"/>'
-                  f'<text class="legend" x="{label_w + 378}" y="49">{legend_words[3]}</text>')
+        legend.append(f'<rect x="{label_w + i * 120}" y="34" width="14" height="10" fill="{COLORS[level]}"/>'
+                      f'<text class="legend" x="{label_w + i * 120 + 18}" y="43">{word}</text>')
+    legend.append(f'<rect x="{label_w + 360}" y="34" width="14" height="10" fill="url(#hatch-province)"/>'
+                  f'<text class="legend" x="{label_w + 378}" y="43">{legend_words[3]}</text>')
     hatches = "".join(
         f'<pattern id="hatch-{lv}" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)">'
         f'<rect width="6" height="6" fill="{c}" fill-opacity="0.15"/><line x1="0" y1="0" x2="0" y2="6" '

@@ -40,3 +40,35 @@ def test_guangzhou_timeline_has_only_national_rows(cli):
     data = cli("timeline", "--region", "广州", "--format", "json").json
     levels = {r["level"] for rows in data["topics"].values() for r in rows}
     assert levels == {"national"}
+
+
+def test_svg_lays_out_in_a_real_browser(cli, tmp_path):
+    """Headless Chromium opens the picture; a script counts the bars it actually laid out."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium on this machine (CI installs it: apt-get install chromium)")
+    svg = tmp_path / "jinan.svg"
+    cli("timeline", "--region", "济南", "--svg", svg)
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<!doctype html><meta charset=utf-8><body>" + svg.read_text(encoding="utf-8") +
+        "<pre id=out></pre><script>const bars=[...document.querySelectorAll('rect.in_force,rect.pending')];"
+        "const laid=bars.filter(r=>{const b=r.getBBox();return b.width>0&&b.height>0});"
+        "const svg=document.querySelector('svg').getBoundingClientRect();"
+        "document.getElementById('out').textContent=`bars=${bars.length} laid=${laid.length} w=${Math.round(svg.width)}`"
+        "</script>", encoding="utf-8")
+    run = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    import re
+
+    m = re.search(r"bars=(\d+) laid=(\d+) w=(\d+)", run.stdout)
+    assert m, run.stderr[-2000:]
+    bars, laid, width = map(int, m.groups())
+    assert bars > 20 and laid == bars and width == 1100
