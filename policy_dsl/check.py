@@ -222,6 +222,20 @@ def dates(policy: PolicySet) -> list[Diagnostic]:
     return out
 
 
+def versions(policy: PolicySet) -> list[Diagnostic]:
+    """Each document's encoding version has its changelog entry, and the changelog counts up."""
+    out = []
+    for d in policy.documents:
+        numbers = [entry["version"] for entry in d.changelog]
+        if d.version not in numbers:
+            out.append(Diagnostic("E-VERSION", f"encoding version {d.version} has no changelog entry", d.where,
+                                  f"add - {{version: {d.version}, date: \"YYYY-MM-DD\", change: …}} to encoding.changelog"))
+        if numbers != sorted(numbers) or len(set(numbers)) != len(numbers) or (numbers and max(numbers) > d.version):
+            out.append(Diagnostic("E-VERSION", f"changelog versions {numbers} do not count up to {d.version}", d.where,
+                                  "one entry per version, oldest first, the last one the current version"))
+    return out
+
+
 def exceptions(policy: PolicySet) -> list[Diagnostic]:
     """Explicit exceptions form no cycle."""
     out = []
@@ -236,7 +250,7 @@ def exceptions(policy: PolicySet) -> list[Diagnostic]:
 
 
 # The ordered passes of `policy-dsl check` (conflicts come from the grid, policy_dsl.conflicts).
-PASSES = (("link", link), ("source_text", source_text), ("types", types), ("dates", dates),
+PASSES = (("link", link), ("source_text", source_text), ("types", types), ("dates", dates), ("versions", versions),
           ("exceptions", exceptions))
 
 
