@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from policy_dsl.errors import Diagnostic, Where, did_you_mean
+from policy_dsl.errors import Diagnostic, did_you_mean
 from policy_dsl.expr import types as T
-from policy_dsl.expr.ast import walk
 from policy_dsl.expr.parse import position_in_file
 from policy_dsl.kinds import vocabulary
-from policy_dsl.model import Clause, PolicySet
+from policy_dsl.model import PolicySet
 from policy_dsl.regions import default_registry
 
 

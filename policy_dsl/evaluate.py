@@ -14,7 +14,6 @@ from policy_dsl.expr.compile import EvalError
 from policy_dsl.kinds import vocabulary
 from policy_dsl.model import Clause, PolicySet
 from policy_dsl.periods import PeriodEnd
-from policy_dsl.values import Month
 
 MAX_REDIRECTS = 4
 
@@ -182,7 +181,7 @@ class Evaluator:
             result.bounds = self._bounds(ordered)
             for c in ordered[1:]:
                 result.displaced.append((c, resolve.beats(top, c) or "tie", top))
-            self._check_ties(case, ordered, top, None)
+            self._check_ties(ordered)
             self._finish(result)
             return result
         self._decide(case, result, ordered, env, trace)
@@ -277,7 +276,10 @@ class Evaluator:
                         "soft": bool(b.get("soft", False))} for c, b in bounds],
         }
 
-    def _check_ties(self, case, ordered, top, _):
+    @staticmethod
+    def _check_ties(ordered: list[Clause]) -> None:
+        """A delegating governing clause tied with a clause of another outcome is a policy error."""
+        top = ordered[0]
         for c in ordered[1:]:
             if resolve.tied(top, c) and c.effective().outcome != top.effective().outcome:
                 raise ConflictError(Diagnostic(

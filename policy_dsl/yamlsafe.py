@@ -107,8 +107,6 @@ def _prescan(text: str, file: str, cls) -> None:
             if nodes > MAX_NODES:
                 raise _err("E-YAML-SIZE", f"more than {MAX_NODES:,} values", file, event.start_mark,
                            "split the file", cls)
-            if isinstance(event, yaml.DocumentStartEvent) and event.start_mark.index > 0 and text[: event.start_mark.index].strip():
-                pass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if "nesting depth" in str(exc.problem):
