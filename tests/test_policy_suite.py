@@ -38,3 +38,31 @@ def test_unknown_expected_field_is_an_input_error(cli, tmp_path):
                  "    expect: {benefit_strat: \"2023-01-01\"}\n", encoding="utf-8")
     run = cli("test", f)
     assert run.code == 2 and "benefit_strat" in run.err and "benefit_start" in run.err
+
+
+def test_every_shipped_policy_test_passes_through_eval_json(cli, tmp_path, policy):
+    """The same cases, as one JSON Lines file through `policy-dsl eval --format json`, compared
+    with the same expectations (as-of cases each through `--as-of`)."""
+    import json
+
+    from policy_dsl import resources
+    from policy_dsl.policytest import compare
+    from policy_dsl.yamlsafe import decode, load_yaml
+
+    plain, dated = [], []
+    for f in sorted((resources.policies_dir() / "tests").glob("*.yaml")):
+        for t in load_yaml(decode(f.read_bytes(), str(f)), str(f)).data["tests"]:
+            (dated if t.get("as_of") else plain).append(t)
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(json.dumps(t["case"], ensure_ascii=False) for t in plain), encoding="utf-8")
+    results = cli("eval", path, "--format", "json").lines
+    assert len(results) == len(plain)
+    failures = [(t["name"], p) for t, got in zip(plain, results, strict=True) if (p := compare(t["expect"], got, policy))]
+    for t in dated:
+        one = tmp_path / "one.json"
+        one.write_text(json.dumps(t["case"], ensure_ascii=False), encoding="utf-8")
+        got = cli("eval", one, "--format", "json", "--as-of", t["as_of"]).json
+        if p := compare(t["expect"], got, policy):
+            failures.append((t["name"], p))
+    assert failures == []
+    assert len(plain) + len(dated) >= 190
