@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -15,10 +16,14 @@ from policy_dsl.errors import Diagnostic, InputError, PolicyDslError, Where, did
 from policy_dsl.evaluate import Case
 from policy_dsl.kinds import vocabulary
 from policy_dsl.regions import Registry
+from policy_dsl.safeio import DATE_MAX, DATE_MIN, clip, date_in_range, range_error
 from policy_dsl.values import parse_date, parse_month
 
-MAX_CASE_FILE_BYTES = 64 * 1024 * 1024
-MAX_LINE_BYTES = 1024 * 1024
+MAX_CASE_FILE_BYTES = 32 * 1024 * 1024  # a JSON case file (one case or a list), checked with stat before reading
+MAX_YAML_CASE_BYTES = 8 * 1024 * 1024  # a YAML case file (YAML is slower to read: use JSON or JSON Lines for big batches)
+MAX_CASES = 100_000  # cases in one JSON or YAML file; JSON Lines streams and has no such limit
+MAX_LINE_BYTES = 1024 * 1024  # one JSON Lines line
+MAX_BAD_LINES = 1000  # JSON Lines: stop after this many lines that are not JSON (it is not a JSON Lines file)
 _COMMON = {"kind", "region", "id"}
 
 
@@ -33,35 +38,52 @@ class RawCase:
 
 def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES) -> tuple[str, Iterator[RawCase]]:
     """The shape of the file (``single`` | ``list`` | ``lines``) and its cases, lazily for JSON Lines.
-    A file that cannot be read as a whole raises InputError at once."""
+    A file that cannot be read as a whole raises InputError at once: its size is checked with
+    ``stat`` before it is read, a JSON list is checked (syntax, number of cases) before any case
+    is answered, so no answer is given from a file that turns out to be broken further on."""
+    from policy_dsl.safeio import read_limited, read_stdin_limited
+
     p = Path(path)
-    if path != "-" and not p.is_file():
-        raise InputError(Diagnostic("E-CASE-FILE", f"no such case file `{path}`", Where(path), "check the path"))
+    if path != "-" and not (p.exists() or p.is_symlink()):
+        raise InputError(Diagnostic("E-CASE-FILE", f"no such case file `{clip(path)}`", Where(path), "check the path"))
+    is_json = path.endswith(".json")
+    limit = max_bytes if is_json else min(max_bytes, MAX_YAML_CASE_BYTES)
     if path.endswith(".jsonl") or path.endswith(".ndjson"):
+        if not p.is_file():
+            read_limited(p, 0, path, code="E-CASE-FILE")  # refuses a folder, a device, a pipe
         return "lines", _jsonl(p)
-    raw = p.read_bytes() if path != "-" else __import__("sys").stdin.buffer.read()
+    raw = read_limited(p, limit, path, code="E-CASE-FILE") if path != "-" else read_stdin_limited(limit)
     from policy_dsl.yamlsafe import decode, load_yaml
 
-    text = decode(raw, path, max_bytes)
-    if path.endswith(".json"):
-        data = _json_loads(text, path, None)
-        loaded = None
-    else:
-        loaded = load_yaml(text, path)
-        data = loaded.data
+    text = decode(raw, path, limit)
+    del raw
+    if is_json:
+        shape, items = _json_cases(text, path)
+        if shape == "single":
+            return "single", iter([RawCase(items, Where(path, 1, 1), _label(items, "the case"))])
+        return "list", items
+    loaded = load_yaml(text, path)
+    data = loaded.data
     if isinstance(data, list):
+        if len(data) > MAX_CASES:
+            raise _too_many(path)
+
         def items():
             for i, item in enumerate(data):
-                where = loaded.where((i,)) if loaded else Where(path)
-                yield RawCase(item, where, _label(item, f"case {i}"))
+                yield RawCase(item, loaded.where((i,)), _label(item, f"case {i}"))
         return "list", items()
     where = Where(path, 1, 1)
     return "single", iter([RawCase(data, where, _label(data, "the case"))])
 
 
+def _too_many(path: str) -> InputError:
+    return InputError(Diagnostic("E-INPUT-SIZE", f"more than {MAX_CASES:,} cases in one file", Where(path),
+                                 "give big batches as JSON Lines (.jsonl, one case a line), which is read as it goes"))
+
+
 def _label(item, default: str) -> str:
     if isinstance(item, dict) and isinstance(item.get("id"), (str, int)) and not isinstance(item.get("id"), bool):
-        return f"case `{item['id']}`"
+        return f"case `{clip(item['id'], 40)}`"
     return default
 
 
@@ -73,9 +95,13 @@ def _no_duplicates(pairs):
     out = {}
     for k, v in pairs:
         if k in out:
-            raise ValueError(f"duplicate key `{k}`")
+            raise ValueError(f"duplicate key `{clip(k, 40)}`")
         out[k] = v
     return out
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+_WS = re.compile(r"[ \t\n\r]*")
 
 
 def _json_loads(text: str, file: str, line: int | None):
@@ -86,17 +112,97 @@ def _json_loads(text: str, file: str, line: int | None):
                                     Where(file, (line or exc.lineno) if line else exc.lineno, exc.colno),
                                     "check brackets, commas and quotes")) from None
     except (ValueError, RecursionError) as exc:
-        msg = str(exc) if isinstance(exc, ValueError) else "nesting too deep"
-        raise InputError(Diagnostic("E-CASE-JSON", msg, Where(file, line), None)) from None
+        raise InputError(Diagnostic("E-CASE-JSON", _json_value_error(exc), Where(file, line), None)) from None
+
+
+def _position(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _json_cases(text: str, file: str):
+    """A JSON case file: ``("single", data)``, or ``("list", lazy RawCases)`` for a top-level
+    list. A list is checked first — every item parsed and dropped, at most MAX_CASES of them —
+    so memory holds the text and one case, and a broken file is refused before any answer."""
+    pos = _WS.match(text, 0).end()
+    if not text.startswith("[", pos):
+        return "single", _json_loads(text, file, None)
+    starts = []
+    i = _WS.match(text, pos + 1).end()
+    if text.startswith("]", i):
+        i += 1
+    else:
+        while True:
+            _, end = _decode_at(text, i, file)
+            starts.append(i)
+            if len(starts) > MAX_CASES:
+                raise _too_many(file)
+            i = _WS.match(text, end).end()
+            if text.startswith(",", i):
+                i = _WS.match(text, i + 1).end()
+                continue
+            if text.startswith("]", i):
+                i += 1
+                break
+            line, col = _position(text, i)
+            raise InputError(Diagnostic("E-CASE-JSON", "JSON: expected `,` or `]` after a case", Where(file, line, col),
+                                        "check brackets, commas and quotes"))
+    i = _WS.match(text, i).end()
+    if i != len(text):
+        line, col = _position(text, i)
+        raise InputError(Diagnostic("E-CASE-JSON", "JSON: extra data after the list", Where(file, line, col),
+                                    "one JSON value a file; for one case a line, use .jsonl"))
+
+    def items():
+        for n, start in enumerate(starts):
+            item, _ = _decode_at(text, start, file)
+            line, col = _position(text, start)
+            yield RawCase(item, Where(file, line, col), _label(item, f"case {n}"))
+
+    return "list", items()
+
+
+def _decode_at(text: str, pos: int, file: str) -> tuple[object, int]:
+    """The JSON value starting at ``pos`` and where it ends."""
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except json.JSONDecodeError as exc:
+        raise InputError(Diagnostic("E-CASE-JSON", f"JSON: {exc.msg}", Where(file, exc.lineno, exc.colno),
+                                    "check brackets, commas and quotes")) from None
+    except (ValueError, RecursionError) as exc:
+        line, col = _position(text, pos)
+        raise InputError(Diagnostic("E-CASE-JSON", _json_value_error(exc), Where(file, line, col), None)) from None
+
+
+def _json_value_error(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    if "integer string conversion" in str(exc):
+        return "JSON: a number with more than 4300 digits"
+    return clip(exc, 200)
 
 
 def _jsonl(path: Path) -> Iterator[RawCase]:
+    """One case a line, read as it goes: a line longer than MAX_LINE_BYTES is an error for that
+    line (never held in memory whole); after MAX_BAD_LINES lines that are not JSON the file is
+    refused (it is not JSON Lines)."""
+    bad = 0
     with path.open("rb") as fh:
-        for n, raw in enumerate(fh, 1):
+        n = 0
+        while True:
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                break
+            n += 1
             where = Where(str(path), n, 1)
-            if len(raw) > MAX_LINE_BYTES:
-                yield RawCase(InputError(Diagnostic("E-INPUT-SIZE", f"line is {len(raw):,} bytes; at most {MAX_LINE_BYTES:,}",
-                                                    where, None)), where, f"line {n}")
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                size = len(raw)
+                while raw and not raw.endswith(b"\n"):  # skip the rest of the line, a chunk at a time
+                    raw = fh.readline(MAX_LINE_BYTES)
+                    size += len(raw)
+                bad += 1
+                yield RawCase(InputError(Diagnostic("E-INPUT-SIZE", f"line is {size:,} bytes; at most {MAX_LINE_BYTES:,}",
+                                                    where, "one case a line")), where, f"line {n}")
                 continue
             if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
@@ -109,7 +215,40 @@ def _jsonl(path: Path) -> Iterator[RawCase]:
                 data = InputError(Diagnostic("E-INPUT-UTF8", "invalid UTF-8", where, "save the file as UTF-8"))
             except InputError as exc:
                 data = exc
+            if isinstance(data, InputError):
+                bad += 1
+                if bad > MAX_BAD_LINES:
+                    raise InputError(Diagnostic(
+                        "E-CASE-JSON", f"more than {MAX_BAD_LINES:,} lines are not JSON; stopped at line {n:,}", where,
+                        "is this a JSON Lines file (one JSON case a line)?"))
             yield RawCase(data, where, _label(data, f"line {n}"))
+
+
+# Converted fact values, by (name, type, the value's class, the value): a batch repeats the same
+# dates, months and numbers, and their conversion depends on nothing else (not the day, not the
+# registry), so each is checked once. Only successes are kept; errors are raised afresh each time.
+_CONVERTED: dict = {}
+_REMEMBERED_TYPES = frozenset({"date", "month", "bool", "int", "number"})
+
+
+def _remember_successes(convert):
+    def value(self, name, value, spec, label, where, day):
+        t = spec["type"]
+        if t not in _REMEMBERED_TYPES or value.__class__ not in (str, int, float, bool):
+            return convert(self, name, value, spec, label, where, day)
+        key = (name, t, value.__class__, value)
+        try:
+            return _CONVERTED[key]
+        except KeyError:
+            pass
+        out = convert(self, name, value, spec, label, where, day)
+        if len(_CONVERTED) >= 100_000:
+            _CONVERTED.clear()
+        _CONVERTED[key] = out
+        return out
+
+    value.__doc__ = convert.__doc__
+    return value
 
 
 class CaseValidator:
@@ -118,29 +257,33 @@ class CaseValidator:
     def __init__(self, registry: Registry):
         self.registry = registry
         self.vocab = vocabulary()
+        self._allowed: dict = {}  # kind -> the keys a case of that kind may have
 
     def validate(self, raw: RawCase, as_of: dt.date | None = None) -> Case:
         data, where, label = raw.data, raw.where, raw.label
         if isinstance(data, PolicyDslError):
             raise data
+        _check_text(data, where)
         if not isinstance(data, dict):
             raise self._err("E-CASE-SHAPE", f"{label}: a case is a mapping with `kind` and `region`", where,
                             "e.g. {kind: arrears, region: 济南, worker: flexible, last_paid_month: 2022-06, paid_on: 2022-10-20}")
         for key in data:
             if not isinstance(key, str):
-                raise self._err("E-CASE-KEY", f"{label}: key `{key}` is not a word", where, None)
+                raise self._err("E-CASE-KEY", f"{label}: key `{clip(key, 40)}` is not a word", where, None)
         kind_name = data.get("kind")
         if kind_name is None:
             raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `kind`", where,
                             "kinds: " + ", ".join(self.vocab.kinds))
-        if kind_name not in self.vocab.kinds:
-            raise self._err("E-CASE-KIND", f"{label}: unknown kind `{kind_name}`", where,
+        if not isinstance(kind_name, str) or kind_name not in self.vocab.kinds:
+            raise self._err("E-CASE-KIND", f"{label}: unknown kind `{_show(kind_name)}`", where,
                             did_you_mean(kind_name, self.vocab.kinds) or "kinds: " + ", ".join(self.vocab.kinds))
         kind = self.vocab.kinds[kind_name]
-        allowed = set(kind.facts) | set(self.vocab.person_flags) | _COMMON
+        allowed = self._allowed.get(kind_name)
+        if allowed is None:
+            allowed = self._allowed[kind_name] = frozenset(kind.facts) | frozenset(self.vocab.person_flags) | _COMMON
         for key in data:
             if key not in allowed:
-                raise self._err("E-CASE-UNKNOWN-KEY", f"{label}: unknown key `{key}` for kind {kind_name}", where,
+                raise self._err("E-CASE-UNKNOWN-KEY", f"{label}: unknown key `{clip(key, 40)}` for kind {kind_name}", where,
                                 did_you_mean(key, allowed) or "keys: " + ", ".join(sorted(allowed)))
         if "region" not in data:
             raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `region`", where, "e.g. region: 济南")
@@ -168,6 +311,7 @@ class CaseValidator:
             raise self._err("E-CASE-TYPE", f"{label}: `id` must be text or a whole number", where, None)
         return Case(kind_name, region, facts, day, case_id, where)
 
+    @_remember_successes
     def _value(self, name, value, spec, label, where, day):
         t = spec["type"]
         expected = _expected_form(spec)
@@ -175,11 +319,15 @@ class CaseValidator:
             return None
         if t == "date":
             if isinstance(value, str) and (d := parse_date(value)):
+                if not date_in_range(d):
+                    raise range_error("E-CASE-DATE", f"{label}: `{name}`", value, where)
                 return d
             bad = "an impossible date" if isinstance(value, str) and len(value) == 10 and value[4] == "-" else "not a date"
             raise self._err("E-CASE-DATE", f"{label}: `{name}`: `{_show(value)}` is {bad}", where, expected)
         if t == "month":
             if isinstance(value, str) and (m := parse_month(value)):
+                if not date_in_range(m.first_day()):
+                    raise range_error("E-CASE-MONTH", f"{label}: `{name}`", value, where)
                 return m
             raise self._err("E-CASE-MONTH", f"{label}: `{name}`: `{_show(value)}` is not a month", where, expected)
         if t == "bool":
@@ -193,6 +341,10 @@ class CaseValidator:
             if not ok or abs(value) > 10**6:
                 raise self._err("E-CASE-TYPE", f"{label}: `{name}`: expected {'a whole number' if t == 'int' else 'a number'}, "
                                 f"found `{_show(value)}`", where, expected)
+            if value < 0:  # every number a case gives is a count of years or a year
+                raise self._err("E-CASE-VALUE", f"{label}: `{name}`: `{_show(value)}` is negative", where, expected)
+            if name.endswith("year") and t == "int" and not DATE_MIN.year <= value <= DATE_MAX.year:
+                raise range_error("E-CASE-VALUE", f"{label}: `{name}`", value, where)
             return value
         if t == "enum":
             if value in spec["values"]:
@@ -217,7 +369,7 @@ class CaseValidator:
                     raise self._err("E-CASE-TYPE", f"{label}: `{name}[{i}]`: expected a mapping", where, expected)
                 for key in item:
                     if key not in spec["items"]:
-                        raise self._err("E-CASE-UNKNOWN-KEY", f"{label}: unknown key `{name}[{i}].{key}`", where,
+                        raise self._err("E-CASE-UNKNOWN-KEY", f"{label}: unknown key `{name}[{i}].{clip(key, 40)}`", where,
                                         did_you_mean(key, spec["items"]) or "keys: " + ", ".join(spec["items"]))
                 rec = {}
                 for field_name, field_spec in spec["items"].items():
@@ -237,20 +389,71 @@ class CaseValidator:
         return InputError(Diagnostic(code, message, where, hint))
 
 
+def _check_text(data, where: Where) -> None:
+    """Every string (and key) is Unicode text: JSON may spell a lone surrogate (``"\\ud800"``),
+    which no UTF-8 output can hold."""
+    stack, texts = [data], []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if isinstance(key, str):
+                    texts.append(key)
+                if isinstance(value, str):
+                    texts.append(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    if not _encodable("".join(texts)):  # one check for all: a lone surrogate in any text stays one when joined
+        raise InputError(Diagnostic("E-INPUT-UTF8", "text with a lone surrogate escape (e.g. \\ud800) is not Unicode",
+                                    where, "write the character itself, or a valid pair of escapes"))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def echo_id(data):
+    """The ``id`` of a case that failed, if it can be echoed (text of at most 200 characters, or
+    a whole number); otherwise None."""
+    value = data.get("id") if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    if isinstance(value, str) and (len(value) > 200 or not _encodable(value)):
+        return None
+    return value
+
+
 def _show(value) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-    return text if len(text) <= 60 else text[:59] + "…"
+    if isinstance(value, (list, dict)) and len(value) > 20:
+        return "[…]" if isinstance(value, list) else "{…}"
+    try:
+        text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    except (RecursionError, ValueError, TypeError):
+        text = "…"
+    return clip(text, 60)
+
+
+_FORMS = {
+    "date": "a date YYYY-MM-DD that exists, e.g. 2022-10-20",
+    "month": "a month YYYY-MM, e.g. 2022-06",
+    "bool": "true or false",
+    "int": "a whole number, e.g. 2024",
+    "number": "a number, e.g. 2.5",
+    "region": "a GB/T 2260 code, Chinese name or pinyin, e.g. 370100, 济南 or jinan",
+    "list": "a list of mappings",
+}
 
 
 def _expected_form(spec: dict) -> str:
     t = spec["type"]
-    return {
-        "date": "a date YYYY-MM-DD that exists, e.g. 2022-10-20",
-        "month": "a month YYYY-MM, e.g. 2022-06",
-        "bool": "true or false",
-        "int": "a whole number, e.g. 2024",
-        "number": "a number, e.g. 2.5",
-        "region": "a GB/T 2260 code, Chinese name or pinyin, e.g. 370100, 济南 or jinan",
-        "enum": "one of " + "|".join(spec.get("values", ())),
-        "list": "a list of mappings",
-    }[t]
+    if t == "enum":
+        return "one of " + "|".join(spec.get("values", ()))
+    return _FORMS[t]

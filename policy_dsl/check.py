@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from policy_dsl.errors import Diagnostic, did_you_mean
+from policy_dsl.errors import Diagnostic, PolicyDslError, did_you_mean
 from policy_dsl.expr import types as T
 from policy_dsl.expr.parse import position_in_file
 from policy_dsl.kinds import vocabulary
@@ -72,6 +72,10 @@ def source_text(policy: PolicySet, sources_dir: Path | None = None) -> list[Diag
     out = []
     cache: dict[Path, str] = {}
     for d in policy.documents:
+        if "/" in d.source or "\\" in d.source or d.source in ("", ".", ".."):
+            out.append(Diagnostic("E-SOURCE-MISSING", f"source `{d.source[:80]}` is not a file name", d.where,
+                                  "name a file in the policies/sources/ folder beside the file, without a path"))
+            continue
         base = Path(d.file).parent if sources_dir is None else sources_dir
         src = base / "sources" / d.source
         if not src.is_file():  # a policy file outside a policies/ folder: the shipped sources
@@ -79,11 +83,15 @@ def source_text(policy: PolicySet, sources_dir: Path | None = None) -> list[Diag
 
             src = resources.policies_dir() / "sources" / d.source
         if src not in cache:
-            try:
-                cache[src] = _squash(src.read_text(encoding="utf-8-sig"))
-            except OSError:
-                out.append(Diagnostic("E-SOURCE-MISSING", f"source text `{d.source}` not found at {src}", d.where,
-                                      "put the original text in the policies/sources/ folder beside the file"))
+            try:  # stat first: no device, pipe or huge file is read
+                from policy_dsl.safeio import read_limited
+
+                cache[src] = _squash(read_limited(src, 16 * 1024 * 1024, str(src)).decode("utf-8-sig"))
+            except (OSError, UnicodeDecodeError, PolicyDslError) as exc:
+                why = exc.first.message if isinstance(exc, PolicyDslError) else "not UTF-8" if isinstance(
+                    exc, UnicodeDecodeError) else "not found"
+                out.append(Diagnostic("E-SOURCE-MISSING", f"source text `{d.source}` at {src}: {why}", d.where,
+                                      "put the original text (UTF-8) in the policies/sources/ folder beside the file"))
                 cache[src] = None
         text = cache[src]
         if text is None:
@@ -253,3 +261,27 @@ PASSES = (("link", link), ("source_text", source_text), ("types", types), ("date
           ("exceptions", exceptions))
 
 
+def _analysis(name: str):
+    def run(policy: PolicySet) -> list[Diagnostic]:
+        from policy_dsl import analysis
+
+        return getattr(analysis, name)(policy)
+
+    run.__name__ = name
+    run.__doc__ = f"policy_dsl.analysis.{name}"
+    return run
+
+
+def _conflicts(policy: PolicySet) -> list[Diagnostic]:
+    from policy_dsl.conflicts import find_conflicts
+
+    return find_conflicts(policy)
+
+
+# Static analysis (policy_dsl/analysis.py, docs/errors.md): cycles of every kind, facts no clause reads.
+PASSES = PASSES + (("cycles", _analysis("cycles")), ("unread_facts", _analysis("unread_facts")))
+
+# Passes over generated cases (policy_dsl.grid through the evaluator), run by `policy-dsl check`
+# only when PASSES found no error: tied clauses that differ, delegated bounds breached, clauses
+# that never govern.
+GRID_PASSES = (("conflicts", _conflicts), ("bounds", _analysis("bounds")), ("shadowed", _analysis("shadowed")))

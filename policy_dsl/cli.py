@@ -18,16 +18,22 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors are input errors (exit 2), said plainly
-        raise InputError(Diagnostic("E-USAGE", message, Where("command line"), f"see `{self.prog} --help`"))
+        from policy_dsl.safeio import clip
+
+        raise InputError(Diagnostic("E-USAGE", clip(message, 300), Where("command line"), f"see `{self.prog} --help`"))
 
 
 def _date_arg(text: str) -> dt.date:
     from policy_dsl.values import parse_date
 
+    from policy_dsl.safeio import clip, date_in_range, range_error
+
     d = parse_date(text)
     if d is None:
-        raise InputError(Diagnostic("E-DATE", f"`{text}` is not a date that exists", Where("command line"),
+        raise InputError(Diagnostic("E-DATE", f"`{clip(text)}` is not a date that exists", Where("command line"),
                                     "write YYYY-MM-DD, e.g. 2022-04-01"))
+    if not date_in_range(d):
+        raise range_error("E-DATE", "date", text, Where("command line"))
     return d
 
 
@@ -63,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="check policy files")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--coverage", action="store_true",
+                   help="also print the coverage matrix (topics × regions × years) and its gaps")
     _common(p)
 
     p = sub.add_parser("test", help="run policy tests written as data")
@@ -88,9 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("git-diff", help="git external diff driver for policy files (see docs/git.md)")
     p.add_argument("args", nargs="*")
+    p.add_argument("--lang", choices=["zh", "en"], default=os.environ.get("POLICY_DSL_LANG", "zh"),
+                   help="language of messages (default zh)")
 
     p = sub.add_parser("schema", help="print a JSON Schema")
     p.add_argument("which", choices=["policy", "case"])
+    p.add_argument("--lang", choices=["zh", "en"], default=os.environ.get("POLICY_DSL_LANG", "zh"),
+                   help="language of messages (default zh)")
+
+    from policy_dsl.cli_tools import add_parsers  # fmt, report, completion
+
+    add_parsers(sub, _common)
     return parser
 
 
@@ -98,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     fmt = "json" if _wants_json(argv) else "table"
     try:
+        _utf8_arguments(argv)
         args = build_parser().parse_args(argv)
         if args.command is None:
             build_parser().print_help()
@@ -115,6 +132,16 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"policy-dsl: internal error: {type(exc).__name__}: {str(exc)[:300]}\n"
                          "    hint: set POLICY_DSL_DEBUG=1 for the traceback, and please report it\n")
         return 70
+
+
+def _utf8_arguments(argv) -> None:
+    """Command-line values are UTF-8 text (bytes that are not arrive as lone surrogates)."""
+    for i, a in enumerate(argv, 1):
+        try:
+            a.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(Diagnostic("E-USAGE", f"argument {i} is not UTF-8 text", Where("command line"),
+                                        "write arguments in UTF-8")) from None
 
 
 def _wants_json(argv) -> bool:
@@ -220,7 +247,9 @@ def cmd_eval(args) -> int:
                     raise
                 bad = True
                 d = exc.first
-                case_id = raw.data.get("id") if isinstance(raw.data, dict) else None
+                from policy_dsl.cases import echo_id
+
+                case_id = echo_id(raw.data)
                 out = {"id": case_id, "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
                 if d.hint:
                     out["error"]["hint"] = d.hint
@@ -260,14 +289,27 @@ def cmd_check(args) -> int:
     if policy is not None:
         diags += run_checks(policy)
         if not [d for d in diags if d.severity == "error"]:
-            from policy_dsl.conflicts import find_conflicts
+            from policy_dsl.check import GRID_PASSES
 
-            diags += find_conflicts(policy)
+            for _, grid_pass in GRID_PASSES:  # conflicts, bounds, shadowed (policy_dsl/analysis.py)
+                diags += grid_pass(policy)
+    matrix = None
+    if getattr(args, "coverage", False):
+        from policy_dsl import coverage
+
+        if policy is not None and not [d for d in diags if d.severity == "error"]:
+            matrix = coverage.matrix(policy)
+            diags += coverage.findings(policy)
     errors = [d for d in diags if d.severity == "error"]
     if args.format == "json":
         _dump({"files": [str(f) for f in files], "diagnostics": [d.to_json() for d in diags],
-               "errors": len(errors), "warnings": len(diags) - len(errors)})
+               "errors": len(errors), "warnings": len(diags) - len(errors),
+               **({"coverage": matrix} if getattr(args, "coverage", False) else {})})
     else:
+        if matrix is not None:
+            sys.stdout.write(coverage.render(matrix, args.lang))
+        elif getattr(args, "coverage", False):
+            sys.stdout.write({"zh": "有错误，未计算覆盖情况\n", "en": "coverage not computed: fix the errors first\n"}[args.lang])
         for d in diags:
             sys.stdout.write(d.format() + "\n")
         summary = {"zh": f"检查了 {len(files)} 个文件：{len(errors)} 个错误，{len(diags) - len(errors)} 个警告",
@@ -363,7 +405,9 @@ def _check_topics(topics) -> None:
     kinds = vocabulary().kinds
     for t in topics:
         if t not in kinds:
-            raise InputError(Diagnostic("E-TOPIC", f"unknown topic `{t}`", Where("command line"),
+            from policy_dsl.safeio import clip
+
+            raise InputError(Diagnostic("E-TOPIC", f"unknown topic `{clip(t)}`", Where("command line"),
                                         did_you_mean(t, kinds) or "topics: " + ", ".join(kinds)))
 
 
@@ -393,10 +437,14 @@ def cmd_git_diff(args) -> int:
 
     empty = PolicySet([], {}, [])
     data = {"structural": [c.to_json() for c in diff.structural(sides[0] or empty, sides[1] or empty)]}
-    render.render_diff(con, data, os.environ.get("POLICY_DSL_LANG", "zh"))
+    render.render_diff(con, data, args.lang)
     return EXIT_OK
 
 
 COMMANDS = {"applies": cmd_applies, "eval": cmd_eval, "check": cmd_check, "test": cmd_test, "schema": cmd_schema,
             "diff": cmd_diff, "git-diff": cmd_git_diff,
             "timeline": cmd_timeline}
+
+from policy_dsl.cli_tools import COMMANDS as _TOOL_COMMANDS  # noqa: E402  fmt, report, completion
+
+COMMANDS.update(_TOOL_COMMANDS)

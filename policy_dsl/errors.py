@@ -91,7 +91,11 @@ def did_you_mean(word: str, choices) -> str | None:
     """A hint naming the closest known word, or None."""
     import difflib
 
+    if not isinstance(word, (str, int, float)):  # a list or a mapping given where a word was expected
+        return None
     word = str(word)
+    if len(word) > 64:  # no word of ours is that long; and difflib on a huge string is slow
+        return None
     options = [str(c) for c in choices]
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if not close:  # a known word with something stuck before or after it: `efective_from` → `from`

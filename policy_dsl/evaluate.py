@@ -16,6 +16,9 @@ from policy_dsl.model import Clause, PolicySet
 from policy_dsl.periods import PeriodEnd
 
 MAX_REDIRECTS = 4
+# what evaluating an expression on a case's values may raise besides a CalendarError: a missing
+# value (EvalError) or arithmetic leaving the calendar (year 10000: ValueError, OverflowError)
+_RANGE = (EvalError, ArithmeticError, ValueError)
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Result:
     trace: list = field(default_factory=list)  # [(depth, {"zh","en"})]
     redirected: list = field(default_factory=list)  # kinds this case was evaluated as
     undetermined: list = field(default_factory=list)  # [(Clause, CalendarError)] conditions the schedule could not settle
+    shape: object = field(default=None, repr=False, compare=False)  # fast path: what fixes all but the values (plans)
 
 
 class ConflictError(PolicyDslError):
@@ -79,6 +83,7 @@ class Evaluator:
         for d in policy.definitions.values():
             for k in d.kinds:
                 self.defs_by_kind.setdefault(k, []).append(d)
+        self._plans = None  # the fast path (policy_dsl.plans), built on first use
 
     # -- environment ---------------------------------------------------------------------
     def environment(self, case: Case, trace: list | None) -> dict:
@@ -89,7 +94,10 @@ class Evaluator:
         env["decision_date"] = case.decision_date
         env["__trace__"] = None
         for d in self.defs_by_kind.get(case.kind, ()):
-            env[d.name] = d.expr.fn(env)
+            try:
+                env[d.name] = d.expr.fn(env)
+            except _RANGE as exc:  # e.g. date arithmetic leaving the calendar (year 10000)
+                raise _case_error(case, f"definition {d.name}: {exc}") from None
             if trace is not None:
                 trace.append((1, {"zh": f"定义 {d.name} = {d.expr.text} = {_fmt(env[d.name])}",
                                   "en": f"definition {d.name} = {d.expr.text} = {_fmt(env[d.name])}"}))
@@ -112,6 +120,14 @@ class Evaluator:
     # -- the main entry ------------------------------------------------------------------
     def evaluate(self, case: Case, explain: bool = True, depth: int = 0) -> Result:
         """The result of ``case``. ``explain`` builds the trace (costlier); the answer is the same."""
+        if not explain:  # the fast path answers most cases; None: this code answers (or raises) below
+            if self._plans is None:
+                from policy_dsl.plans import Plans
+
+                self._plans = Plans(self)
+            fast = self._plans.evaluate(case, depth)
+            if fast is not None:
+                return fast
         result = Result(case)
         trace = result.trace if explain else None
         region, day = case.region, case.decision_date
@@ -130,7 +146,7 @@ class Evaluator:
                 continue
             try:
                 holds, steps = self._test(clause, env, trace is not None)
-            except EvalError as exc:
+            except _RANGE as exc:
                 raise _case_error(case, f"{clause.ref}: {exc}") from None
             except CalendarError as exc:
                 # settled below: harmless only if a clause that beats this one decides everything it could
@@ -247,7 +263,7 @@ class Evaluator:
                     trace.append((2, {"zh": f"{clause.citation}：{line}", "en": f"{clause.citation}: {line}"}))
                 else:
                     value = _plain(expr.fn(local))
-            except EvalError as exc:
+            except _RANGE as exc:
                 raise _case_error(case, f"{clause.ref}: {exc}") from None
             local[name] = value
             out[name] = value
@@ -294,7 +310,10 @@ class Evaluator:
         env = self.environment(case, None)
         facts = {}
         for name, expr in facts_exprs:
-            facts[name] = _plain(expr.fn(env))
+            try:
+                facts[name] = _plain(expr.fn(env))
+            except _RANGE as exc:
+                raise _case_error(case, f"{top.ref}: {exc}") from None
         for flag in self.vocab.person_flags:
             facts.setdefault(flag, case.facts.get(flag, False))
         sub_case = Case(kind, case.region, facts, case.decision_date, case.id, case.where)

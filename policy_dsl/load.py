@@ -49,13 +49,11 @@ def policy_files(paths: list[Path]) -> list[Path]:
 
 
 def read_policy_file(path: Path, diags: list[Diagnostic], display: str | None = None) -> Loaded | None:
+    from policy_dsl.safeio import read_limited
+
     name = display or str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        diags.append(Diagnostic("E-FILE", f"cannot read: {exc.strerror}", Where(name), "check the path"))
-        return None
-    try:
+    try:  # stat before reading: a folder, a device, a pipe or a file over the limit is refused unread
+        raw = read_limited(path, MAX_POLICY_BYTES, name, PolicyError, code="E-FILE")
         text = decode(raw, name, MAX_POLICY_BYTES, PolicyError)
         return load_yaml(text, name, PolicyError)
     except PolicyDslError as exc:

@@ -11,6 +11,7 @@ from policy_dsl.errors import Diagnostic, InputError, PolicyDslError, Where, did
 from policy_dsl.yamlsafe import decode, load_yaml
 
 TEST_KEYS = {"name", "case", "expect", "as_of"}
+MAX_TEST_FILE_BYTES = 8 * 1024 * 1024
 EXPECT_EXTRA = {"error", "governing", "pending", "displaced", "notes_include"}
 
 
@@ -105,7 +106,9 @@ def run_tests(args) -> int:
 
     result_keys = {"status", "bounds", *vocabulary().outputs} | EXPECT_EXTRA
     for f in files:
-        loaded = load_yaml(decode(f.read_bytes(), str(f)), str(f))
+        from policy_dsl.safeio import read_limited
+
+        loaded = load_yaml(decode(read_limited(f, MAX_TEST_FILE_BYTES, str(f), code="E-TEST-SHAPE"), str(f)), str(f))
         tests = loaded.data.get("tests") if isinstance(loaded.data, dict) else None
         if not isinstance(tests, list):
             raise InputError(Diagnostic("E-TEST-SHAPE", "a test file is a mapping with a list `tests`", loaded.where(()),

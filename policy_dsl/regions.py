@@ -110,8 +110,15 @@ class Registry:
 
     def resolve(self, text, on: dt.date | None = None, where: Where | None = None) -> Region:
         """The region ``text`` names, valid on ``on``; an InputError saying what it became otherwise."""
+        if on is not None and text.__class__ is str:  # the common case, a code valid that day: no more to do
+            r = self.by_code.get(text)
+            if r is not None and r.valid_on(on):
+                return r
         where = where or Where()
         raw = str(text).strip()
+        if len(raw) > 64:  # no region name is that long: say so without echoing it all
+            raise InputError(Diagnostic("E-REGION-UNKNOWN", f"`{raw[:20]}…` ({len(raw):,} characters) is not a region",
+                                        where, "give a 6-digit GB/T 2260 code, a Chinese name or pinyin, e.g. 370100, 济南 or jinan"))
         key = raw.lower() if raw.isascii() else raw
         key = key.replace(" ", "")
         if key in ("全国", "china", "quanguo"):

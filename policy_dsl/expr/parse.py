@@ -148,8 +148,33 @@ def _expected(exc: UnexpectedInput) -> str:
     return ", ".join(names[:8])
 
 
+MAX_EXPR_DEPTH = 64  # the type checker, the compiler and the evaluator recurse over the tree
+
+
 def parse_expression(text: str) -> ast.Node:
-    """The AST of ``text``; raises ExprSyntaxError with a position relative to ``text``."""
+    """The AST of ``text``; raises ExprSyntaxError with a position relative to ``text``. A tree
+    nested deeper than MAX_EXPR_DEPTH (``not not not …``, ``1 + 1 + …``) is refused here, so
+    nothing after the parser meets a recursion it cannot finish."""
+    too_deep = ExprSyntaxError(f"expression nested more than {MAX_EXPR_DEPTH} levels deep", 1, 1,
+                               "split it with a definition")
+    try:
+        node = _parse(text)
+    except RecursionError:
+        raise too_deep from None
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, RecursionError):
+            raise too_deep from None
+        raise
+    stack = [(node, 1)]
+    while stack:
+        n, depth = stack.pop()
+        if depth > MAX_EXPR_DEPTH:
+            raise too_deep
+        stack.extend((c, depth + 1) for c in ast.children(n))
+    return node
+
+
+def _parse(text: str) -> ast.Node:
     if len(text) > MAX_EXPR_CHARS:
         raise ExprSyntaxError(f"expression is {len(text)} characters; at most {MAX_EXPR_CHARS}", 1, 1,
                               "split it with a definition")
