@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from policy_dsl import check, resources
-from policy_dsl.errors import Diagnostic, PolicyError
+from policy_dsl import resources
+from policy_dsl.errors import Diagnostic, PolicyDslError, PolicyError
 from policy_dsl.load import load_files, policy_files
 from policy_dsl.model import PolicySet
 
 # passes that must succeed before any answer is given
-ESSENTIAL = ("link", "types", "dates", "exceptions")
+# (cycles: circular precedence would make the answer depend on the order the files are read)
+ESSENTIAL = ("link", "types", "dates", "exceptions", "cycles")
 
 
 def run_checks(policy: PolicySet, names=None) -> list[Diagnostic]:
+    from policy_dsl import check
+
     out = []
     for name, fn in check.PASSES:
         if names is None or name in names:
@@ -23,10 +26,30 @@ def run_checks(policy: PolicySet, names=None) -> list[Diagnostic]:
 
 def load_policy(paths: list[Path] | None = None) -> PolicySet:
     """The policy set in ``paths`` (default: the shipped policies), linked and type-checked.
-    Raises PolicyError with every diagnostic if the files have errors."""
+    Raises PolicyError with every diagnostic if the files have errors. A set checked before (the
+    same files, byte for byte, by the same interpreter) comes from the user's cache (policy_dsl.cache)."""
     files = policy_files(paths or [resources.policies_dir()])
     if not files:
         raise PolicyError(Diagnostic("E-FILE", f"no policy files in {', '.join(map(str, paths or []))}", hint="give a folder of *.yaml policy files"))
+    from policy_dsl import cache
+    from policy_dsl.load import _display
+
+    from policy_dsl.load import MAX_POLICY_BYTES
+    from policy_dsl.safeio import read_limited
+
+    try:  # the key: each file's name as diagnostics show it, and its bytes (stat first: no device, pipe, huge file)
+        entry_key = cache.key(*(part for f in files for part in (_display(f, None), read_limited(f, MAX_POLICY_BYTES))))
+    except (OSError, ValueError, PolicyDslError):  # a file that cannot be read: load_files says so
+        entry_key = None
+    policy = cache.load("policy", entry_key) if entry_key else None
+    if policy is None:
+        policy = _load_checked(files)
+        if entry_key:
+            cache.store("policy", entry_key, policy)
+    return policy
+
+
+def _load_checked(files: list[Path]) -> PolicySet:
     policy, diags, _ = load_files(files)
     errors = [d for d in diags if d.severity == "error"]
     if policy is None or errors:
@@ -44,5 +67,7 @@ def load_unchecked(paths: list[Path]) -> PolicySet:
     errors = [d for d in diags if d.severity == "error"]
     if policy is None or errors:
         raise PolicyError(errors or diags)
+    from policy_dsl import check
+
     check.link(policy)
     return policy

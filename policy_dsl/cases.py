@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import re
-from dataclasses import dataclass
+from policy_dsl.records import dataclass  # dataclasses, quicker to import (records.py)
 from pathlib import Path
-from typing import Iterator
 
 from policy_dsl.errors import Diagnostic, InputError, PolicyDslError, Where, did_you_mean
 from policy_dsl.evaluate import Case
@@ -18,6 +18,10 @@ from policy_dsl.kinds import vocabulary
 from policy_dsl.regions import Registry
 from policy_dsl.safeio import DATE_MAX, DATE_MIN, clip, date_in_range, range_error
 from policy_dsl.values import parse_date, parse_month
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs an import at every start
+    from typing import Iterator
 
 MAX_CASE_FILE_BYTES = 32 * 1024 * 1024  # a JSON case file (one case or a list), checked with stat before reading
 MAX_YAML_CASE_BYTES = 8 * 1024 * 1024  # a YAML case file (YAML is slower to read: use JSON or JSON Lines for big batches)
@@ -34,6 +38,7 @@ class RawCase:
     data: object
     where: Where
     label: str  # how to name the case in messages: `id 7`, `case 3`, `line 12`
+    clean: bool = False  # known to hold no lone surrogate (JSON text without a \u escape): no need to look
 
 
 def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES) -> tuple[str, Iterator[RawCase]]:
@@ -44,12 +49,12 @@ def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES) -> tuple[str, It
     from policy_dsl.safeio import read_limited, read_stdin_limited
 
     p = Path(path)
-    if path != "-" and not (p.exists() or p.is_symlink()):
+    if path != "-" and not os.path.lexists(path):  # never raises (a name too long, a NUL byte)
         raise InputError(Diagnostic("E-CASE-FILE", f"no such case file `{clip(path)}`", Where(path), "check the path"))
     is_json = path.endswith(".json")
     limit = max_bytes if is_json else min(max_bytes, MAX_YAML_CASE_BYTES)
     if path.endswith(".jsonl") or path.endswith(".ndjson"):
-        if not p.is_file():
+        if not os.path.isfile(path):
             read_limited(p, 0, path, code="E-CASE-FILE")  # refuses a folder, a device, a pipe
         return "lines", _jsonl(p)
     raw = read_limited(p, limit, path, code="E-CASE-FILE") if path != "-" else read_stdin_limited(limit)
@@ -83,7 +88,10 @@ def _too_many(path: str) -> InputError:
 
 def _label(item, default: str) -> str:
     if isinstance(item, dict) and isinstance(item.get("id"), (str, int)) and not isinstance(item.get("id"), bool):
-        return f"case `{clip(item['id'], 40)}`"
+        case_id = item["id"]
+        if case_id.__class__ is int and -10**39 < case_id < 10**39:  # what clip would give: its digits
+            return f"case `{case_id}`"
+        return f"case `{clip(case_id, 40)}`"
     return default
 
 
@@ -92,11 +100,13 @@ def _reject_constant(name: str):
 
 
 def _no_duplicates(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate key `{clip(k, 40)}`")
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):  # some key twice: name the first one repeated
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise ValueError(f"duplicate key `{clip(k, 40)}`")
+            seen.add(k)
     return out
 
 
@@ -106,7 +116,7 @@ _WS = re.compile(r"[ \t\n\r]*")
 
 def _json_loads(text: str, file: str, line: int | None):
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        return _DECODER.decode(text)  # json.loads(text, object_pairs_hook=…, parse_constant=…), without a new decoder each time
     except json.JSONDecodeError as exc:
         raise InputError(Diagnostic("E-CASE-JSON", f"JSON: {exc.msg}",
                                     Where(file, (line or exc.lineno) if line else exc.lineno, exc.colno),
@@ -187,6 +197,7 @@ def _jsonl(path: Path) -> Iterator[RawCase]:
     line (never held in memory whole); after MAX_BAD_LINES lines that are not JSON the file is
     refused (it is not JSON Lines)."""
     bad = 0
+    name = str(path)
     with path.open("rb") as fh:
         n = 0
         while True:
@@ -194,7 +205,7 @@ def _jsonl(path: Path) -> Iterator[RawCase]:
             if not raw:
                 break
             n += 1
-            where = Where(str(path), n, 1)
+            where = Where(name, n, 1)
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
                 size = len(raw)
                 while raw and not raw.endswith(b"\n"):  # skip the rest of the line, a chunk at a time
@@ -210,7 +221,7 @@ def _jsonl(path: Path) -> Iterator[RawCase]:
                 continue
             try:
                 text = raw.decode("utf-8")
-                data = _json_loads(text, str(path), n)
+                data = _json_loads(text, name, n)
             except UnicodeDecodeError:
                 data = InputError(Diagnostic("E-INPUT-UTF8", "invalid UTF-8", where, "save the file as UTF-8"))
             except InputError as exc:
@@ -221,13 +232,15 @@ def _jsonl(path: Path) -> Iterator[RawCase]:
                     raise InputError(Diagnostic(
                         "E-CASE-JSON", f"more than {MAX_BAD_LINES:,} lines are not JSON; stopped at line {n:,}", where,
                         "is this a JSON Lines file (one JSON case a line)?"))
-            yield RawCase(data, where, _label(data, f"line {n}"))
+            # valid UTF-8 holds no surrogate: only a \u escape could make one (_check_text)
+            yield RawCase(data, where, _label(data, f"line {n}"), b"\\u" not in raw)
 
 
 # Converted fact values, by (name, type, the value's class, the value): a batch repeats the same
 # dates, months and numbers, and their conversion depends on nothing else (not the day, not the
 # registry), so each is checked once. Only successes are kept; errors are raised afresh each time.
 _CONVERTED: dict = {}
+_BOOL = {"type": "bool"}  # a person flag's spec
 _REMEMBERED_TYPES = frozenset({"date", "month", "bool", "int", "number"})
 
 
@@ -258,12 +271,17 @@ class CaseValidator:
         self.registry = registry
         self.vocab = vocabulary()
         self._allowed: dict = {}  # kind -> the keys a case of that kind may have
+        self._shapes: dict = {}  # kind -> what _fast checks: (allowed keys, required keys, facts, decided_on, is a month)
 
     def validate(self, raw: RawCase, as_of: dt.date | None = None) -> Case:
+        case = self._fast(raw, as_of)
+        if case is not None:
+            return case
         data, where, label = raw.data, raw.where, raw.label
         if isinstance(data, PolicyDslError):
             raise data
-        _check_text(data, where)
+        if not raw.clean:
+            _check_text(data, where)
         if not isinstance(data, dict):
             raise self._err("E-CASE-SHAPE", f"{label}: a case is a mapping with `kind` and `region`", where,
                             "e.g. {kind: arrears, region: 济南, worker: flexible, last_paid_month: 2022-06, paid_on: 2022-10-20}")
@@ -310,6 +328,60 @@ class CaseValidator:
         if case_id is not None and (isinstance(case_id, bool) or not isinstance(case_id, (str, int))):
             raise self._err("E-CASE-TYPE", f"{label}: `id` must be text or a whole number", where, None)
         return Case(kind_name, region, facts, day, case_id, where)
+
+    def _fast(self, raw: RawCase, as_of: dt.date | None) -> Case | None:
+        """``validate`` for a well-formed case, with set operations instead of the loops that name
+        what is wrong, and the values converted before (``_CONVERTED``) looked up; None at the first
+        doubt, and ``validate`` then decides (and says why). Every check of ``validate`` is here, in
+        the same terms, and a value not seen before goes through the same ``_value``. Keep the two
+        in step (tests/test_plans.py compares them on generated hostile input)."""
+        data = raw.data
+        if data.__class__ is not dict or not raw.clean:
+            return None
+        kind_name = data.get("kind")
+        shape = self._shapes.get(kind_name) if kind_name.__class__ is str else None
+        if shape is None:
+            if kind_name.__class__ is not str or kind_name not in self.vocab.kinds:
+                return None
+            kind = self.vocab.kinds[kind_name]
+            allowed = frozenset(kind.facts) | frozenset(self.vocab.person_flags) | _COMMON
+            facts = tuple((name, spec, spec["type"], tuple(spec.get("values", ()))) for name, spec in kind.facts.items())
+            shape = self._shapes[kind_name] = (allowed, frozenset(kind.facts) | {"region"}, facts, kind.decided_on,
+                                               kind.facts[kind.decided_on], kind.facts[kind.decided_on]["type"] == "month",
+                                               tuple(self.vocab.person_flags))
+        allowed, required, facts, decided_on, decided_spec, monthly, flags = shape
+        if not (allowed.issuperset(data) and required.issubset(data)):  # also: every key is text
+            return None
+        where, label, value, known = raw.where, raw.label, self._value, _CONVERTED
+        try:
+            decided = value(decided_on, data[decided_on], decided_spec, label, where, None)
+            day = as_of or (decided.first_day() if monthly else decided)
+            out = {}
+            for name, spec, t, values in facts:
+                v = data[name]
+                if t == "enum":
+                    key = (name, t, v.__class__, v, values)
+                elif t == "region" or t == "list":
+                    out[name] = value(name, v, spec, label, where, day)
+                    continue
+                else:
+                    key = (name, t, v.__class__, v)
+                got = known.get(key, known)
+                if got is known:
+                    got = value(name, v, spec, label, where, day)
+                    if t == "enum":
+                        known[key] = got
+                out[name] = got
+            for flag in flags:
+                if flag in data:
+                    out[flag] = value(flag, data[flag], _BOOL, label, where, day)
+            region = self.registry.resolve(data["region"], day, where)
+        except Exception:  # noqa: BLE001 - validate says what is wrong
+            return None
+        case_id = data.get("id")
+        if case_id is not None and (case_id.__class__ is bool or not isinstance(case_id, (str, int))):
+            return None
+        return Case(kind_name, region, out, day, case_id, where)
 
     @_remember_successes
     def _value(self, name, value, spec, label, where, day):

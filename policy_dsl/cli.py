@@ -47,7 +47,9 @@ def _common(p: argparse.ArgumentParser, fmt: bool = True) -> None:
     p.add_argument("--rev", metavar="GITREV", help="use policies/ as it was at this git revision (the work tree is untouched)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with ``only``, a parser that knows that command alone (enough
+    to read a valid command line of it, and quicker to build: see main)."""
     from policy_dsl import __version__
 
     parser = _Parser(prog="policy-dsl", description="Chinese basic-medical-insurance policy as data: "
@@ -60,12 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", required=True)
     p.add_argument("--topic", action="append", help="only this kind of case (repeatable)")
     _common(p)
+    if only == "applies":
+        return parser
 
     p = sub.add_parser("eval", help="evaluate case files")
     p.add_argument("cases", nargs="+", metavar="CASE", help="YAML, JSON or JSON Lines case files")
     p.add_argument("--as-of", type=_date_arg, help="decide under the rules in force on this date")
     p.add_argument("--explain", action="store_true", help="show the trace")
     _common(p)
+    if only == "eval":
+        return parser
 
     p = sub.add_parser("check", help="check policy files")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
@@ -115,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     fmt = "json" if _wants_json(argv) else "table"
     try:
         _utf8_arguments(argv)
-        args = build_parser().parse_args(argv)
+        args = _parse(argv)
         if args.command is None:
             build_parser().print_help()
             return EXIT_INPUT
@@ -132,6 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"policy-dsl: internal error: {type(exc).__name__}: {str(exc)[:300]}\n"
                          "    hint: set POLICY_DSL_DEBUG=1 for the traceback, and please report it\n")
         return 70
+
+
+def _parse(argv: list[str]):
+    """The parsed command line. The commands run most (applies, eval) are read by a parser that
+    knows only them; if that parser refuses the line, the full one reads it and says why."""
+    if argv and argv[0] in ("applies", "eval"):
+        try:
+            return build_parser(only=argv[0]).parse_args(argv)
+        except PolicyDslError:
+            pass
+    return build_parser().parse_args(argv)
 
 
 def _utf8_arguments(argv) -> None:
@@ -234,13 +251,23 @@ def cmd_eval(args) -> int:
     bad = False
     collected = []
     shapes = []
+    lines = None
     for path in args.cases:
         shape, raws = read_cases(path)
         shapes.append(shape)
+        # JSON Lines out: the trace only with --explain (a batch is answered without building it)
+        traced = args.explain or not (as_json and shape == "lines")
+        if not traced and lines is None:
+            from policy_dsl.results import LineWriter
+
+            lines = LineWriter(args.lang)
         for raw in raws:
             try:
                 case = validator.validate(raw, args.as_of)
-                result = evaluator.evaluate(case, explain=args.explain or not as_json or True)
+                result = evaluator.evaluate(case, explain=traced)
+                if not traced:
+                    sys.stdout.write(lines.line(result) + "\n")
+                    continue
                 out = result_json(result, args.lang, trace=True)
             except PolicyDslError as exc:
                 if exc.exit_code != EXIT_INPUT:

@@ -3,7 +3,7 @@ what was wrong, what was expected and a hint. Never a traceback."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from policy_dsl.records import dataclass, field  # dataclasses, quicker to import (records.py)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ decided here: every value comes from an expression in a policy file."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from policy_dsl.records import dataclass, field  # dataclasses, quicker to import (records.py)
 
 from policy_dsl import resolve
 from policy_dsl.errors import CalendarError, Diagnostic, InputError, PolicyDslError, Where

@@ -4,11 +4,13 @@ which fact fixes the decision date, and the outputs (``data/kinds.yaml``)."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from policy_dsl.records import dataclass  # dataclasses, quicker to import (records.py)
 
 from policy_dsl import resources
-from policy_dsl.expr import types as T
-from policy_dsl.yamlsafe import decode, load_yaml
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from policy_dsl.expr import types as T
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class Kind:
 
     def scope(self) -> dict[str, T.Type]:
         """Types of the names an expression of this kind may read (without definitions/outputs)."""
+        from policy_dsl.expr import types as T
+
         out = {name: T.from_spec(spec) for name, spec in self.facts.items()}
         out.update({name: T.from_spec(spec) for name, spec in vocabulary().person_flags.items()})
         out["region"] = T.REGION
@@ -36,13 +40,24 @@ class Vocabulary:
     person_flags: dict[str, dict]
 
     def output_type(self, name: str) -> T.Type:
+        from policy_dsl.expr import types as T
+
         return T.from_spec(self.outputs[name])
 
 
 @functools.cache
 def vocabulary() -> Vocabulary:
+    from policy_dsl import cache
+
     path = resources.data_path("kinds.yaml")
-    data = load_yaml(decode(path.read_bytes(), str(path)), str(path)).data
+    raw = path.read_bytes()
+
+    def read():
+        from policy_dsl.yamlsafe import decode, load_yaml
+
+        return load_yaml(decode(raw, str(path)), str(path)).data
+
+    data = cache.cached("kinds", [str(path), raw], read)
     kinds = {
         name: Kind(name, spec["zh"], spec["en"], spec["facts"], spec["decided_on"], tuple(spec["outputs"]))
         for name, spec in data["kinds"].items()

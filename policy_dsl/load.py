@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import json
+import os
 from pathlib import Path
-
-import jsonschema
 
 from policy_dsl import resources
 from policy_dsl.errors import Diagnostic, PolicyDslError, PolicyError, Where, did_you_mean
-from policy_dsl.expr.compile import compile_expr
-from policy_dsl.expr.parse import ExprSyntaxError, parse_expression, position_in_file
 from policy_dsl.model import Clause, Definition, Document, Expr, InForce, PolicySet, Supersession
-from policy_dsl.yamlsafe import Loaded, decode, load_yaml
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # yaml, jsonschema and lark are imported only when files are read: a cached set needs none
+    from policy_dsl.yamlsafe import Loaded
 
 MAX_POLICY_BYTES = 2 * 1024 * 1024
 MAX_FILES = 500
@@ -31,6 +30,8 @@ def policy_schema() -> dict:
 
 @functools.cache
 def _validator():
+    import jsonschema  # only when policy files are read (a cached policy set needs none of it)
+
     return jsonschema.Draft202012Validator(policy_schema())
 
 
@@ -40,7 +41,7 @@ def policy_files(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         p = Path(p)
-        if p.is_dir():
+        if os.path.isdir(p):  # False, not an error, for a name too long or with a NUL byte (read then says why)
             out.extend(sorted(f for f in p.glob("*.yaml") if f.is_file()))
             out.extend(sorted(f for f in p.glob("*.yml") if f.is_file()))
         else:
@@ -54,6 +55,8 @@ def read_policy_file(path: Path, diags: list[Diagnostic], display: str | None = 
     name = display or str(path)
     try:  # stat before reading: a folder, a device, a pipe or a file over the limit is refused unread
         raw = read_limited(path, MAX_POLICY_BYTES, name, PolicyError, code="E-FILE")
+        from policy_dsl.yamlsafe import decode, load_yaml
+
         text = decode(raw, name, MAX_POLICY_BYTES, PolicyError)
         return load_yaml(text, name, PolicyError)
     except PolicyDslError as exc:
@@ -184,6 +187,8 @@ def _checked_date(text, loaded: Loaded, path, diags) -> dt.date | None:
 
 def _expr(value, loaded: Loaded, path, diags: list[Diagnostic]) -> Expr | None:
     """Parse the expression at ``path``; YAML numbers, booleans and null are literals."""
+    from policy_dsl.expr.parse import ExprSyntaxError, parse_expression, position_in_file
+
     where = loaded.where(path)
     text = value if isinstance(value, str) else json.dumps(value)
     if isinstance(value, bool):
@@ -196,7 +201,7 @@ def _expr(value, loaded: Loaded, path, diags: list[Diagnostic]) -> Expr | None:
         diags.append(Diagnostic("E-EXPR-SYNTAX", f"{exc.message} in `{_clip(text)}`",
                                 position_in_file(where, exc.line, exc.col, 1 if quoted else 0), exc.hint))
         return None
-    return Expr(text, node, where, compile_expr(node), compile_expr(node, trace=True))
+    return Expr(text, node, where)  # its closures are compiled when first used
 
 
 @functools.lru_cache(maxsize=64)
@@ -300,6 +305,8 @@ def load_files(files: list[Path], display_root: Path | None = None) -> tuple[Pol
     build), all diagnostics, and the Loaded data by file name (for later passes)."""
     diags: list[Diagnostic] = []
     documents, definitions, loaded_by_file = [], {}, {}
+    import hashlib
+
     digest = hashlib.sha256()
     if len(files) > MAX_FILES:
         diags.append(Diagnostic("E-FILE", f"{len(files)} policy files; at most {MAX_FILES}", Where(), None))

@@ -4,7 +4,7 @@ source positions and citation paths (``济医保发〔2022〕2号 › 一``)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from policy_dsl.records import dataclass, field  # dataclasses, quicker to import (records.py)
 
 from policy_dsl.errors import Where
 from policy_dsl.expr import ast
@@ -21,15 +21,42 @@ def canonical_number(text: str) -> str:
     return out
 
 
-@dataclass
 class Expr:
-    """An expression of a policy file: its text, AST, compiled closures, and where it is written."""
+    """An expression of a policy file: its text, AST, compiled closures, and where it is written.
+    The closures are made from the AST when first used (and are not pickled: policy_dsl.cache)."""
 
-    text: str
-    node: ast.Node
-    where: Where
-    fn: object = None  # fast closure
-    traced: object = None  # closure that records steps
+    __slots__ = ("text", "node", "where", "_fn", "_traced")
+
+    def __init__(self, text: str, node: ast.Node, where: Where, fn=None, traced=None):
+        self.text, self.node, self.where, self._fn, self._traced = text, node, where, fn, traced
+
+    @property
+    def fn(self):
+        """The closure computing the value (expr.compile)."""
+        if self._fn is None:
+            from policy_dsl.expr.compile import compile_expr
+
+            self._fn = compile_expr(self.node)
+        return self._fn
+
+    @property
+    def traced(self):
+        """The closure that also records its steps, for the trace."""
+        if self._traced is None:
+            from policy_dsl.expr.compile import compile_expr
+
+            self._traced = compile_expr(self.node, trace=True)
+        return self._traced
+
+    def __getstate__(self):
+        return self.text, self.node, self.where
+
+    def __setstate__(self, state):
+        self.text, self.node, self.where = state
+        self._fn = self._traced = None
+
+    def __repr__(self) -> str:
+        return f"Expr({self.text!r}, where={self.where})"
 
 
 @dataclass

@@ -3,11 +3,8 @@ periods counted by 民法典 第二百零一条 to 第二百零三条."""
 
 from __future__ import annotations
 
-import calendar as _pycal
 import datetime as dt
 import functools
-
-import chinese_calendar
 
 from policy_dsl.errors import CalendarError, Diagnostic, Where
 
@@ -15,6 +12,8 @@ from policy_dsl.errors import CalendarError, Diagnostic, Where
 @functools.cache
 def covered_years() -> tuple[int, int]:
     """The first and last year the installed holiday schedule covers."""
+    import chinese_calendar  # imported when a date needs the schedule, not before
+
     years = sorted({d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays})
     return years[0], years[-1]
 
@@ -35,7 +34,17 @@ def is_workday(day: dt.date) -> bool:
     first, last = covered_years()
     if not first <= day.year <= last:
         raise _refuse(day)
-    return chinese_calendar.is_workday(day)
+    holidays, workdays = _schedule()
+    # chinese_calendar.is_workday, without its range check (done above) that scans the whole table each time
+    return day in workdays or (day.weekday() <= 4 and day not in holidays)
+
+
+@functools.cache
+def _schedule() -> tuple[frozenset, frozenset]:
+    """The days off and the adjusted working days of the installed schedule."""
+    import chinese_calendar
+
+    return frozenset(chinese_calendar.holidays), frozenset(chinese_calendar.workdays)
 
 
 def next_workday(day: dt.date) -> dt.date:
@@ -62,7 +71,9 @@ def add_months(day: dt.date, n: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + n
     year, month = divmod(index, 12)
     month += 1
-    return dt.date(year, month, min(day.day, _pycal.monthrange(year, month)[1]))
+    import calendar
+
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 class PeriodEnd:

@@ -39,15 +39,14 @@ class Plan:
 class Template:
     """What follows from one set of holding conditions under one plan."""
 
-    __slots__ = ("mode", "status", "governing", "displaced", "pending", "notes", "bounds", "out_fn", "assign",
-                 "ties", "limit", "top", "target", "facts_fn", "fact_names")
+    __slots__ = ("mode", "governing", "displaced", "pending", "notes", "bounds", "out_fn", "top", "target",
+                 "facts_fn", "fact_names")
 
     def __init__(self, mode: str):
         self.mode = mode  # no_rule | decided | delegated | redirect | slow
-        self.status = mode
         self.governing, self.displaced, self.pending, self.notes = [], [], [], []
-        self.bounds = self.out_fn = self.limit = self.top = self.target = self.facts_fn = None
-        self.assign, self.ties, self.fact_names = (), (), ()
+        self.bounds = self.out_fn = self.top = self.target = self.facts_fn = None
+        self.fact_names = ()
 
 
 class Plans:
@@ -61,7 +60,11 @@ class Plans:
         self.index: dict = {}  # (kind, id(region)) -> (breaks, plans, region)
         self.shared: dict = {}  # the clauses and their states -> Plan
         self._finish_notes: dict = {}
+        self._conditions: dict = {}  # (kind, clauses) -> (their conditions' function, the clauses, kept alive)
         self._ns = None
+        from policy_dsl.evaluate import Result
+
+        self._Result = Result
 
     # -- the entry -----------------------------------------------------------------------------
     def evaluate(self, case, depth: int = 0):
@@ -73,55 +76,54 @@ class Plans:
             return None
 
     def _evaluate(self, case, depth):
-        region = case.region
+        region, day = case.region, case.decision_date
         entry = self.index.get((case.kind, id(region)))
         if entry is None:
             entry = self._index(case.kind, region)
         breaks, plans, _ = entry
-        i = bisect_right(breaks, case.decision_date.toordinal())
+        i = bisect_right(breaks, day.toordinal())
         plan = plans[i]
         if plan is None:
             plan = plans[i] = self._plan(case.kind, region, breaks, i)
-        mask, defs = plan.fn(case.facts, region, case.decision_date)
+        mask, defs = plan.fn(case.facts, region, day)
         t = plan.templates.get(mask)
         if t is None:
             plan.templates[mask] = Template("slow")  # should building it fail: the reference evaluator, always
             t = plan.templates[mask] = self._template(plan, mask, case)
-        return self._run(t, case, defs, depth)
-
-    def _run(self, t: Template, case, defs, depth):
-        from policy_dsl.evaluate import Result
-
         mode = t.mode
-        if mode == "decided":
-            vals = t.out_fn(case.facts, case.region, case.decision_date, defs)
-            for i, j in t.ties:
-                if vals[i] != vals[j]:
-                    raise Fallback  # tied clauses disagree: the reference evaluator reports the conflict
-            outputs = {name: vals[k] for name, k in t.assign}
-            if t.limit is not None:
-                w = outputs.get("waiting_months")
-                if isinstance(w, int) and w > t.limit:
-                    raise Fallback  # the note on a waiting period beyond a bound
-            return Result(case, "decided", outputs, None, list(t.governing), list(t.displaced), list(t.pending),
-                          list(t.notes), shape=t)
+        if mode == "decided":  # the outputs function raises Fallback on a tie with different values, or a note to add
+            return self._Result(case, "decided", t.out_fn(case.facts, region, day, defs), None, t.governing[:],
+                                t.displaced[:], t.pending[:], t.notes[:], shape=t)
         if mode == "no_rule" or mode == "delegated":
-            return Result(case, mode, {}, t.bounds, list(t.governing), list(t.displaced), list(t.pending),
-                          list(t.notes), shape=t)
+            return self._Result(case, mode, {}, t.bounds, t.governing[:], t.displaced[:], t.pending[:], t.notes[:],
+                                shape=t)
         if mode == "redirect":
-            from policy_dsl.evaluate import MAX_REDIRECTS, Case
-
-            if depth >= MAX_REDIRECTS:
-                raise Fallback
-            facts = dict(zip(t.fact_names, t.facts_fn(case.facts, case.region, case.decision_date, defs)))
-            for flag in self.flags:
-                facts.setdefault(flag, case.facts.get(flag, False))
-            sub = self._evaluate(Case(t.target, case.region, facts, case.decision_date, case.id, case.where), depth + 1)
-            governing = [(t.top, [])] + sub.governing
-            notes = sub.notes + self.finish_notes(tuple(c for c, _ in governing), case)
-            return Result(case, sub.status, sub.outputs, sub.bounds, governing, t.displaced + sub.displaced,
-                          t.pending + sub.pending, notes, redirected=[t.target] + sub.redirected, shape=(t, sub.shape))
+            return self._redirect(t, case, defs, depth)
         raise Fallback
+
+    def _redirect(self, t: Template, case, defs, depth):
+        """Evaluator._redirect: the case as one of another kind."""
+        from policy_dsl.evaluate import MAX_REDIRECTS, Case
+
+        if depth >= MAX_REDIRECTS:
+            raise Fallback
+        facts = dict(zip(t.fact_names, t.facts_fn(case.facts, case.region, case.decision_date, defs)))
+        for flag in self.flags:
+            facts.setdefault(flag, case.facts.get(flag, False))
+        sub = self._evaluate(Case(t.target, case.region, facts, case.decision_date, case.id, case.where), depth + 1)
+        governing = [(t.top, [])] + sub.governing
+        notes = sub.notes + self.finish_notes(tuple(c for c, _ in governing), case)
+        return self._Result(case, sub.status, sub.outputs, sub.bounds, governing, t.displaced + sub.displaced,
+                            t.pending + sub.pending, notes, redirected=[t.target] + sub.redirected, shape=(t, sub.shape))
+
+    def conditions(self, kind: str, clauses: list):
+        """A function (facts, region, decision_date) → (mask, definitions): bit i set when the
+        condition of ``clauses[i]`` holds (as Evaluator._test); it raises where the reference would."""
+        key = (kind, tuple(id(c) for c in clauses))
+        fn = self._conditions.get(key)
+        if fn is None:
+            fn = self._conditions[key] = (self._plan_fn(kind, list(clauses)), list(clauses))
+        return fn[0]
 
     # -- the interval index --------------------------------------------------------------------
     def _index(self, kind, region):
@@ -161,6 +163,7 @@ class Plans:
             from policy_dsl.expr.codegen import base_namespace
 
             self._ns = base_namespace()
+            self._ns["_Fallback"] = Fallback
         return dict(self._ns)
 
     def _defs(self, kind):
@@ -194,62 +197,87 @@ class Plans:
                 out.add(d.name)
         return frozenset(out)
 
-    def _prelude(self, kind, em: Emitter):
-        """Lines computing the definitions; the name reader for what follows; the load lines."""
-        loads: dict = {}
-        defs_done: dict = {}
-        name, load_lines = self._env_names(kind, em, loads, defs_done)
+    def _generate(self, kind, header: str, fname: str, lines_after_defs, with_defs: bool):
+        """Generate and compile ``def fname(...)``: the loads of the names it reads, the common calls,
+        then (``with_defs``) the definitions computed or (else) unpacked from ``D``, then the lines
+        ``lines_after_defs(em, name, periods)`` gives. Generated twice: counting, then hoisting."""
+        em = Emitter(self._namespace())
         periods = self._periods(kind)
-        body = []
-        for k, d in enumerate(self._defs(kind)):
-            body.append(f"    d{k} = {em.emit(d.expr.node, name, periods)}")
-            defs_done[d.name] = f"d{k}"
-        return name, load_lines, body, periods
+        defs = self._defs(kind)
+        for counting in (True, False):
+            em.counting() if counting else em.hoisting()
+            loads: dict = {}
+            defs_done: dict = {} if with_defs else {d.name: f"d{k}" for k, d in enumerate(defs)}
+            name, load_lines = self._env_names(kind, em, loads, defs_done)
+            body = []
+            if with_defs:
+                for k, d in enumerate(defs):
+                    body.append(f"    d{k} = {em.emit(d.expr.node, name, periods)}")
+                    defs_done[d.name] = f"d{k}"
+            body += lines_after_defs(em, name, periods)
+        head = [] if with_defs or not defs else [f"    {''.join(f'd{k}, ' for k in range(len(defs)))}= D"]
+        src = f"def {fname}{header}:\n" + "\n".join(head + load_lines() + em.temps + body) + "\n"
+        return build(src, em.namespace, fname)
 
     def _plan_fn(self, kind, clauses):
-        em = Emitter(self._namespace())
-        name, load_lines, body, periods = self._prelude(kind, em)
-        body.append("    m = 0")
-        for i, c in enumerate(clauses):
-            when = c.effective().when
-            if when is None:
-                body.append(f"    m |= {1 << i}")
-            else:
-                body.append(f"    if {em.emit(when.node, name, periods)}:")
-                body.append(f"        m |= {1 << i}")
         ndefs = len(self._defs(kind))
-        body.append(f"    return m, ({''.join(f'd{k}, ' for k in range(ndefs))})")
-        src = "def _plan(f, region, decision_date):\n" + "\n".join(load_lines() + body) + "\n"
-        return build(src, em.namespace, "_plan")
 
-    def _values_fn(self, kind, groups):
-        """A function of (facts, region, decision_date, definitions) giving a tuple of values: for each
-        group (the expressions of one clause, as (output name, Expr)), its expressions in order, each
-        seeing the group's earlier ones by name (Evaluator._outputs)."""
-        em = Emitter(self._namespace())
-        loads: dict = {}
-        ndefs = len(self._defs(kind))
-        defs_done = {d.name: f"d{k}" for k, d in enumerate(self._defs(kind))}
-        periods = self._periods(kind)
-        env_name, load_lines = self._env_names(kind, em, loads, defs_done)
-        body, slots = [], 0
-        for group in groups:
-            local: dict = {}
+        def conditions(em, name, periods):
+            lines = ["    m = 0"]
+            for i, c in enumerate(clauses):
+                when = c.effective().when
+                if when is None:
+                    lines.append(f"    m |= {1 << i}")
+                else:
+                    lines.append(f"    if {em.emit(when.node, name, periods)}:")
+                    lines.append(f"        m |= {1 << i}")
+            lines.append(f"    return m, ({''.join(f'd{k}, ' for k in range(ndefs))})")
+            return lines
 
-            def name(n, local=local):
-                return local[n] if n in local else env_name(n)
+        return self._generate(kind, "(f, region, decision_date)", "_plan", conditions, with_defs=True)
 
-            for out_name, expr in group:
-                text = em.emit(expr.node, name, periods)
-                if may_be_period(expr.node, periods):
-                    text = f"_plain({text})"
-                body.append(f"    s{slots} = {text}")
-                local[out_name] = f"s{slots}"
-                slots += 1
-        head = [f"    {''.join(f'd{k}, ' for k in range(ndefs))}= D"] if ndefs else []
-        body.append(f"    return ({''.join(f's{k}, ' for k in range(slots))})")
-        src = "def _values(f, region, decision_date, D):\n" + "\n".join(head + load_lines() + body) + "\n"
-        return build(src, em.namespace, "_values")
+    def _outputs_fn(self, kind, groups, assign, ties, limit):
+        """The outputs of a decided case (Evaluator._outputs and _decide): each group (the
+        expressions of one clause, as (output name, Expr)) computed in order, each expression seeing
+        its group's earlier ones by name; the dict of the outputs that govern (``assign``: name →
+        slot); Fallback raised where tied clauses differ (``ties``: slot pairs), or where the
+        waiting period is beyond ``limit`` (the reference evaluator adds a note)."""
+
+        def lines_for(em, env_name, periods):
+            lines, slot = [], 0
+            for group in groups:
+                local: dict = {}
+
+                def name(n, local=local):
+                    return local[n] if n in local else env_name(n)
+
+                for out_name, expr in group:
+                    text = em.emit(expr.node, name, periods)
+                    if may_be_period(expr.node, periods):
+                        text = f"_plain({text})"
+                    lines.append(f"    s{slot} = {text}")
+                    local[out_name] = f"s{slot}"
+                    slot += 1
+            for a, b in ties:
+                lines.append(f"    if s{a} != s{b}:")
+                lines.append("        raise _Fallback")
+            waiting = dict(assign).get("waiting_months")
+            if limit is not None and waiting is not None:
+                lines.append(f"    if isinstance(s{waiting}, int) and s{waiting} > {em.const(limit)}:")
+                lines.append("        raise _Fallback")
+            lines.append("    return {" + ", ".join(f"{n!r}: s{k}" for n, k in assign) + "}")
+            return lines
+
+        return self._generate(kind, "(f, region, decision_date, D)", "_outputs", lines_for, with_defs=False)
+
+    def _facts_fn(self, kind, facts_exprs):
+        """The facts of an evaluate_as, each as ``_plain(value)`` (Evaluator._redirect)."""
+
+        def lines_for(em, name, periods):
+            values = [f"_plain({em.emit(e.node, name, periods)})" for _, e in facts_exprs]
+            return [f"    return ({''.join(v + ', ' for v in values)})"]
+
+        return self._generate(kind, "(f, region, decision_date, D)", "_facts", lines_for, with_defs=False)
 
     # -- templates -----------------------------------------------------------------------------
     def finish_notes(self, clauses: tuple, case) -> list:
@@ -315,20 +343,6 @@ class Plans:
             return t
         return self._decide_template(case, ordered, displaced, pending)
 
-    def _facts_fn(self, kind, facts_exprs):
-        """The facts of an evaluate_as, each as ``_plain(value)`` (Evaluator._redirect)."""
-        em = Emitter(self._namespace())
-        loads: dict = {}
-        ndefs = len(self._defs(kind))
-        defs_done = {d.name: f"d{k}" for k, d in enumerate(self._defs(kind))}
-        periods = self._periods(kind)
-        name, load_lines = self._env_names(kind, em, loads, defs_done)
-        values = [f"_plain({em.emit(e.node, name, periods)})" for _, e in facts_exprs]
-        head = [f"    {''.join(f'd{k}, ' for k in range(ndefs))}= D"] if ndefs else []
-        src = ("def _facts(f, region, decision_date, D):\n" + "\n".join(head + load_lines())
-               + f"\n    return ({''.join(v + ', ' for v in values)})\n")
-        return build(src, em.namespace, "_facts")
-
     def _decide_template(self, case, ordered, displaced, pending) -> Template:
         """Evaluator._decide without the values: which clause gives which output, the tie checks."""
         outputs = self.vocab.kinds[case.kind].outputs
@@ -352,8 +366,7 @@ class Plans:
                 decided[name] = (clause, here)
                 contributed.setdefault(clause, []).append(name)
         t = Template("decided")
-        t.assign = tuple((name, decided[name][1]) for name in outputs if name in decided)
-        t.ties = tuple(ties)
+        assign = tuple((name, decided[name][1]) for name in outputs if name in decided)
         top = ordered[0]
         governing, more = [], []
         for clause in ordered:
@@ -364,7 +377,7 @@ class Plans:
                 more.append((clause, resolve.beats(by, clause) or "tie", by))
         t.governing, t.displaced, t.pending = governing, displaced + more, pending
         bounds = self.ev._bounds([c for c in ordered if c.effective().outcome == "delegate"])
-        t.limit = bounds["max_waiting_months"] if bounds else None
+        limit = bounds["max_waiting_months"] if bounds else None
         t.notes = self.finish_notes(tuple(c for c, _ in governing), case)
-        t.out_fn = self._values_fn(case.kind, groups)
+        t.out_fn = self._outputs_fn(case.kind, groups, assign, ties, limit)
         return t

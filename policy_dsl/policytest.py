@@ -18,7 +18,7 @@ EXPECT_EXTRA = {"error", "governing", "pending", "displaced", "notes_include"}
 def test_files(paths: list[Path]) -> list[Path]:
     out = []
     for p in paths:
-        if p.is_dir():
+        if __import__("os").path.isdir(p):  # never raises (a name too long, a NUL byte)
             out.extend(sorted(p.rglob("*.yaml")))
         else:
             out.append(p)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
+from policy_dsl.records import dataclass, field  # dataclasses, quicker to import (records.py)
 from pathlib import Path
 
 from policy_dsl import resources
 from policy_dsl.errors import Diagnostic, InputError, Where, did_you_mean
-from policy_dsl.yamlsafe import decode, load_yaml
 
 LEVELS = ("country", "province", "city", "district")
 
@@ -164,6 +163,14 @@ def default_registry() -> Registry:
 
 
 def load_registry(path: Path) -> Registry:
-    text = decode(path.read_bytes(), str(path))
-    data = load_yaml(text, str(path)).data
+    from policy_dsl import cache
+
+    raw = path.read_bytes()
+
+    def read():
+        from policy_dsl.yamlsafe import decode, load_yaml
+
+        return load_yaml(decode(raw, str(path)), str(path)).data
+
+    data = cache.cached("regions", [str(path), raw], read)
     return Registry(data["regions"], data.get("source", {}))

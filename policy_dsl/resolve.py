@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from policy_dsl.records import dataclass  # dataclasses, quicker to import (records.py)
 
 from policy_dsl.model import Clause, PolicySet
 
@@ -97,6 +97,26 @@ def claimed_outputs(clause: Clause, kind_outputs: tuple[str, ...]) -> set[str]:
     return set(kind_outputs)
 
 
+_SHOWN: dict = {}
+
+
+def _displacing(topic: str, in_force: list[Clause], outputs) -> list:
+    """For each clause, the clauses it beats among ``in_force`` with an output in common (before
+    asking whether their conditions can hold together): [(clause, [(other, reason)])]. The same for
+    the same clauses, so kept (a year of days × regions asks it again and again)."""
+    key = (topic, tuple(map(id, in_force)))
+    found = _SHOWN.get(key)
+    if found is None or [c for c, _ in found[0]] != in_force:
+        claims = {c: claimed_outputs(c, outputs) for c in in_force}
+        shown = [(c, [(other, reason) for other in in_force
+                      if other is not c and (reason := beats(c, other)) and claims[c] & claims[other]])
+                 for c in in_force]
+        if len(_SHOWN) > 4096:
+            _SHOWN.clear()
+        found = _SHOWN[key] = (shown, tuple(in_force))  # the clauses kept alive: their ids stay theirs
+    return found[0]
+
+
 def what_applies(policy: PolicySet, region, day: dt.date, topics: list[str], overlaps=None) -> dict:
     """For each topic: the clauses in force at (region, day), most specific first, each with what
     it displaces where both apply (``overlaps(topic, clauses)`` gives the pairs whose conditions
@@ -110,19 +130,18 @@ def what_applies(policy: PolicySet, region, day: dt.date, topics: list[str], ove
         sts = standings(policy, topic, region, day)
         in_force = order([s.clause for s in sts if s.state == "in_force"])
         pending = sorted((s for s in sts if s.state == "pending"), key=lambda s: (s.start, -s.clause.doc.rank))
-        outputs = vocab.kinds[topic].outputs
-        together = overlaps(topic, in_force) if overlaps else None
+        shown = _displacing(topic, in_force, vocab.kinds[topic].outputs)
+        together = None
+        if overlaps:
+            wanted = {frozenset((c, other)) for c, found in shown for other, _ in found}
+            if getattr(overlaps, "takes_wanted", False):
+                together = overlaps(topic, in_force, wanted) if wanted else set()
+            else:
+                together = overlaps(topic, in_force)
         rows = []
-        for c in in_force:
-            claims = claimed_outputs(c, outputs)
-            displaces = []
-            for other in in_force:
-                reason = beats(c, other) if other is not c else None
-                if not reason or not claims & claimed_outputs(other, outputs):
-                    continue
-                if together is not None and frozenset((c, other)) not in together:
-                    continue
-                displaces.append((other, reason))
+        for c, found in shown:
+            displaces = [(other, reason) for other, reason in found
+                         if together is None or frozenset((c, other)) in together]
             rows.append({"clause": c, "start": c.local_start(region), "until": c.in_force.until,
                          "displaces": displaces})
         out[topic] = {"in_force": rows, "pending": [{"clause": s.clause, "start": s.start} for s in pending]}

@@ -5,14 +5,18 @@ they are read from the repository's top-level ``grammar/`` and ``policies/``."""
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
 
 
 def _shipped(name: str) -> Path:
-    installed = resources.files("policy_dsl").joinpath("_shipped", name)
+    if _PACKAGE.is_dir():  # on the file system, where importlib.resources would look too (and it costs an import)
+        installed = _PACKAGE / "_shipped" / name
+    else:  # pragma: no cover - e.g. a zip
+        from importlib import resources
+
+        installed = resources.files("policy_dsl").joinpath("_shipped", name)
     if installed.is_dir() or installed.is_file():
         return Path(str(installed))
     return _PACKAGE.parent / name

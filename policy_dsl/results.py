@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 from policy_dsl.evaluate import Result
 from policy_dsl.kinds import vocabulary
 from policy_dsl.values import to_json
@@ -59,3 +62,99 @@ def result_json(result: Result, lang: str = "zh", trace: bool = True) -> dict:
         out["evaluated_as"] = result.redirected
     out["trace"] = [("  " * depth) + (line.get(lang) or line["zh"]) for depth, line in result.trace] if trace else []
     return out
+
+
+class LineWriter:
+    """JSON Lines text of results without a trace: the same text as
+    ``json.dumps(result_json(result, lang, trace=False), ensure_ascii=False)``, faster. What follows
+    the outputs (bounds, governing, displaced, pending, notes) depends only on the result's
+    ``shape`` (see policy_dsl.plans), so its text is made once per shape; the first result of each
+    shape is also written the slow way and compared, and a shape whose texts differ is always
+    written the slow way."""
+
+    def __init__(self, lang: str = "zh"):
+        self.lang = lang
+        self.vocab = vocabulary()
+        self._tails: dict = {}  # shape -> the text from "bounds" to the end, or None: write it the slow way
+        self._regions: dict = {}  # id(region) -> (region, its text)
+        self._slots: dict = {}  # kind -> (its text, [(text before an output's value, its name or None)])
+
+    def line(self, result: Result) -> str:
+        shape = result.shape
+        tail = self._tails.get(shape, False) if shape is not None and not result.trace else None
+        if tail is False:
+            slow = json.dumps(result_json(result, self.lang, trace=False), ensure_ascii=False)
+            tail = self._tails[shape] = self._tail(result)
+            if tail is not None and self._head(result) + tail != slow:
+                tail = self._tails[shape] = None
+            return slow
+        if tail is None:
+            return json.dumps(result_json(result, self.lang, trace=False), ensure_ascii=False)
+        return self._head(result) + tail
+
+    def _tail(self, result: Result) -> str | None:
+        full = result_json(result, self.lang, trace=False)
+        keys = list(full)
+        if "bounds" not in keys:
+            return None
+        rest = {k: full[k] for k in keys[keys.index("bounds"):]}
+        return json.dumps(rest, ensure_ascii=False)[1:]
+
+    def _head(self, result: Result) -> str:
+        case = result.case
+        region = self._regions.get(id(case.region))
+        if region is None or region[0] is not case.region:
+            r = case.region.city.to_json()
+            if case.region.city is not case.region:
+                r["district"] = case.region.to_json()
+            region = self._regions[id(case.region)] = (case.region, json.dumps(r, ensure_ascii=False))
+        slots = self._slots.get(case.kind)
+        if slots is None:
+            slots = self._slots[case.kind] = self._kind_slots(case.kind)
+        case_id = case.id
+        if case_id is None:
+            parts = ['{"kind": ']
+        elif case_id.__class__ is int:
+            parts = ['{"id": ', int.__repr__(case_id), ', "kind": ']
+        else:
+            parts = ['{"id": ', json.dumps(case_id, ensure_ascii=False), ', "kind": ']
+        parts += (slots[0], region[1], ', "decision_date": "', case.decision_date.isoformat(), '", "status": ',
+                  _STATUS.get(result.status) or json.dumps(result.status))
+        outputs = result.outputs
+        for text, name in slots[1]:
+            parts.append(text)
+            if name is not None:
+                parts.append(_value_text(outputs.get(name)))
+        parts.append(", ")
+        return "".join(parts)
+
+    def _kind_slots(self, kind_name: str) -> list:
+        kind = self.vocab.kinds[kind_name]
+        slots, text = [], ""
+        for name in self.vocab.outputs:
+            text += ", " + json.dumps(name) + ": "
+            if name in kind.outputs:
+                slots.append((text, name))
+                text = ""
+            else:
+                text += "null"
+        if text:
+            slots.append((text, None))
+        return json.dumps(kind_name) + ', "region": ', slots
+
+
+_STATUS = {s: json.dumps(s) for s in ("decided", "delegated", "no_rule")}
+
+
+def _value_text(value) -> str:
+    """``json.dumps(to_json(value), ensure_ascii=False)``, the common cases first."""
+    if value is None:
+        return "null"
+    cls = value.__class__
+    if cls is bool:
+        return "true" if value else "false"
+    if cls is int:
+        return int.__repr__(value)
+    if cls is dt.date:
+        return '"' + value.isoformat() + '"'
+    return json.dumps(to_json(value), ensure_ascii=False)

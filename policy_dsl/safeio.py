@@ -44,11 +44,12 @@ def read_limited(path: Path, max_bytes: int, display: str | None = None, cls=Inp
     """The bytes of ``path`` if it is a regular file of at most ``max_bytes``; otherwise ``cls``
     (E-INPUT-SIZE for a file too big, ``code`` for anything else) — decided by ``stat`` before
     reading, so a 100 MB file, /dev/zero or a named pipe cost nothing."""
-    name = display or str(path)
+    name = clip(display or str(path), 200)
     try:
         st = os.stat(path)
-    except OSError as exc:
-        raise cls(Diagnostic(code, f"cannot read: {exc.strerror or exc}", Where(name), "check the path")) from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else clip(exc)
+        raise cls(Diagnostic(code, f"cannot read: {why}", Where(clip(name, 200)), "check the path")) from None
     if stat.S_ISDIR(st.st_mode):
         raise cls(Diagnostic(code, "is a folder, not a file", Where(name), "name a file"))
     if not stat.S_ISREG(st.st_mode):

@@ -12,11 +12,14 @@ schedule only when it must); plain Python comparison is the same for every other
 
 from __future__ import annotations
 
+import re
+
 from policy_dsl.expr import ast
 from policy_dsl.expr.compile import FUNCTIONS, _as_date, _compare
 
 _OPS = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _PLAIN = (int, float, str, bool, type(None))
+_ATOM = re.compile(r"(?:f_\w+|region|decision_date|_K\d+|t\d+|-?\d+|'[^'\\]*')\Z")  # plain values, no computation
 
 
 def base_namespace() -> dict:
@@ -32,12 +35,32 @@ def _plain(value):
     return _as_date(value)
 
 
+# functions cheap and total enough to compute once up front when an expression uses them twice
+_CHEAP = frozenset({"city", "province", "within", "month", "start", "end", "year", "month_number", "month_of"})
+
+
 class Emitter:
-    """Source for one generated function: the constants it needs are collected in ``namespace``."""
+    """Source for one generated function: the constants it needs are collected in ``namespace``.
+
+    Common calls: run the generation twice, first after ``counting()``, then after ``hoisting()``:
+    the second time, a cheap call (``_CHEAP``) on plain values (facts, ``region``,
+    ``decision_date``, constants, earlier such calls) that the first run saw twice or more is
+    computed once, in ``temps`` (lines to put after the loads), and read from a local after."""
 
     def __init__(self, namespace: dict | None = None):
         self.namespace = base_namespace() if namespace is None else namespace
         self._consts: dict[int, str] = {}
+        self._counts: dict | None = None
+        self._hoisted: dict | None = None
+        self._cheap: set = set()  # texts of cheap calls on plain values (the first run's, not yet hoisted)
+        self._canon: dict = {}  # a hoisted call's local -> the call's text
+        self.temps: list[str] = []
+
+    def counting(self) -> None:
+        self._counts, self._hoisted = {}, None
+
+    def hoisting(self) -> None:
+        self._hoisted, self.temps = {}, []
 
     def const(self, value) -> str:
         if type(value) in _PLAIN and not (type(value) is float and value != value):
@@ -65,7 +88,22 @@ class Emitter:
         if isinstance(node, ast.Call):
             if node.func not in FUNCTIONS:
                 raise KeyError(node.func)
-            return f"_F_{node.func}(" + ", ".join(e(a) for a in node.args) + ")"
+            args = [e(a) for a in node.args]
+            text = f"_F_{node.func}(" + ", ".join(args) + ")"
+            if node.func in _CHEAP and all(_ATOM.match(a) or a in self._cheap for a in args):
+                canon = self._canon
+                key = f"_F_{node.func}(" + ", ".join(canon.get(a, a) for a in args) + ")"  # as if nothing were hoisted
+                self._cheap.add(text)
+                if self._counts is not None and self._hoisted is None:
+                    self._counts[key] = self._counts.get(key, 0) + 1
+                elif self._hoisted is not None and self._counts.get(key, 0) >= 2:
+                    temp = self._hoisted.get(text)
+                    if temp is None:
+                        temp = self._hoisted[text] = f"t{len(self._hoisted)}"
+                        self.temps.append(f"    {temp} = {text}")
+                        canon[temp] = key
+                    return temp
+            return text
         if isinstance(node, ast.Unary):
             return f"(not {e(node.operand)})" if node.op == "not" else f"(-{e(node.operand)})"
         if isinstance(node, ast.If):
