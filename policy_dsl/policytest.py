@@ -79,16 +79,38 @@ def compare(expect: dict, got: dict, policy=None) -> list[str]:
     return problems
 
 
-def run_tests(args) -> int:
-    from policy_dsl import resources
-    from policy_dsl.api import load_policy
-    from policy_dsl.cases import CaseValidator, RawCase
-    from policy_dsl.evaluate import Evaluator
-    from policy_dsl.regions import default_registry
+def run_one(evaluator, validator, test: dict, where, name: str) -> tuple[dict, list[str]]:
+    """The result of one test's case (or its error) and the clauses it reaches: those in
+    ``governing`` (and what they adopt), or the clause that rejected the case."""
+    from policy_dsl.cases import RawCase
     from policy_dsl.results import result_json
     from policy_dsl.values import parse_date
 
+    reached: list[str] = []
+    try:
+        as_of = parse_date(test["as_of"]) if test.get("as_of") else None
+        case = validator.validate(RawCase(test.get("case"), where, name), as_of)
+        got = result_json(evaluator.evaluate(case, explain=False), "zh", trace=False)
+        for g in got["governing"]:
+            reached.append(g["rule"])
+            if "adopts" in g:
+                reached.append(g["adopts"]["rule"])
+    except PolicyDslError as exc:
+        if exc.exit_code != 2:
+            raise
+        if getattr(exc, "rule", None):  # a clause that rejects the case reaches it
+            reached.append(exc.rule)
+        got = {"error": {"code": exc.first.code, "message": exc.first.message}}
+    return got, list(dict.fromkeys(reached))
+
+
+def run_tests(args) -> int:
+    from policy_dsl import resources
+    from policy_dsl.api import load_policy
+    from policy_dsl.cases import CaseValidator
     from policy_dsl.cli import _policy_paths
+    from policy_dsl.evaluate import Evaluator
+    from policy_dsl.regions import default_registry
 
     paths = _policy_paths(args)
     policy = load_policy(paths)
@@ -126,20 +148,8 @@ def run_tests(args) -> int:
                     raise InputError(Diagnostic("E-TEST-KEY", f"unknown expected field `{key}`",
                                                 loaded.where(("tests", i, "expect", key), True), did_you_mean(key, result_keys)))
             name = t.get("name", f"test {i}")
-            as_of = parse_date(t["as_of"]) if t.get("as_of") else None
-            try:
-                case = validator.validate(RawCase(t.get("case"), loaded.where(("tests", i, "case")), name), as_of)
-                got = result_json(evaluator.evaluate(case, explain=False), "zh", trace=False)
-                for g in got["governing"]:
-                    reached.add(g["rule"])
-                    if "adopts" in g:
-                        reached.add(g["adopts"]["rule"])
-            except PolicyDslError as exc:
-                if exc.exit_code != 2:
-                    raise
-                if getattr(exc, "rule", None):  # a clause that rejects the case reaches it
-                    reached.add(exc.rule)
-                got = {"error": {"code": exc.first.code, "message": exc.first.message}}
+            got, refs = run_one(evaluator, validator, t, loaded.where(("tests", i, "case")), name)
+            reached.update(refs)
             problems = compare(t.get("expect") or {}, got, policy)
             if problems:
                 failed += 1

@@ -235,13 +235,11 @@ class TestRun:
 
 def run_policy_tests(policy: PolicySet, roots: list[Path]) -> list[TestRun]:
     """Every policy test under ``roots``, run, with the clauses each reaches (as `policy-dsl test`)."""
-    from policy_dsl.cases import CaseValidator, RawCase
+    from policy_dsl.cases import CaseValidator
     from policy_dsl.errors import PolicyDslError
     from policy_dsl.evaluate import Evaluator
-    from policy_dsl.policytest import compare, test_files
+    from policy_dsl.policytest import compare, run_one, test_files
     from policy_dsl.regions import default_registry
-    from policy_dsl.results import result_json
-    from policy_dsl.values import parse_date
     from policy_dsl.yamlsafe import decode, load_yaml
 
     evaluator = Evaluator(policy)
@@ -257,22 +255,12 @@ def run_policy_tests(policy: PolicySet, roots: list[Path]) -> list[TestRun]:
             if not isinstance(t, dict):
                 continue
             name = t.get("name", f"test {i}")
-            reached = []
             try:
-                as_of = parse_date(t["as_of"]) if t.get("as_of") else None
-                case = validator.validate(RawCase(t.get("case"), loaded.where(("tests", i, "case")), name), as_of)
-                got = result_json(evaluator.evaluate(case, explain=False), "zh", trace=False)
-                for g in got["governing"]:
-                    reached.append(g["rule"])
-                    if "adopts" in g:
-                        reached.append(g["adopts"]["rule"])
-            except PolicyDslError as exc:
-                if getattr(exc, "rule", None):
-                    reached.append(exc.rule)
-                got = {"error": {"code": exc.first.code, "message": exc.first.message}}
+                got, reached = run_one(evaluator, validator, t, loaded.where(("tests", i, "case")), name)
+            except PolicyDslError as exc:  # a policy error in a test's case: shown, never fatal here
+                got, reached = {"error": {"code": exc.first.code, "message": exc.first.message}}, []
             problems = compare(t.get("expect") or {}, got, policy)
-            runs.append(TestRun(f, page, name, i, t.get("case"), t.get("expect"), not problems, problems,
-                                list(dict.fromkeys(reached))))
+            runs.append(TestRun(f, page, name, i, t.get("case"), t.get("expect"), not problems, problems, reached))
     return runs
 
 
