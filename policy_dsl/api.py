@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from policy_dsl import resources
-from policy_dsl.errors import Diagnostic, PolicyDslError, PolicyError
+from policy_dsl.errors import Diagnostic, PolicyDslError, PolicyError, Where
 from policy_dsl.load import load_files, policy_files
 from policy_dsl.model import PolicySet
+
+_IN_MEMORY = Where("<data>")  # where a case given as data is
 
 # passes that must succeed before any answer is given
 # (cycles: circular precedence would make the answer depend on the order the files are read)
@@ -71,3 +73,26 @@ def load_unchecked(paths: list[Path]) -> PolicySet:
 
     check.link(policy)
     return policy
+
+
+class Answerer:
+    """Cases given as data, answered one after another against one policy set: how a program (or a
+    batch) asks without the command line. ``result(data)`` is the Result of one case (INTERFACE.md's
+    case keys; ``policy_dsl.results.result_json`` makes it the JSON answer), without the trace unless
+    ``explain``; a bad case raises InputError, as ``eval`` reports it."""
+
+    def __init__(self, policy: PolicySet | None = None, as_of=None):
+        from policy_dsl.cases import CaseValidator
+        from policy_dsl.evaluate import Evaluator
+        from policy_dsl.regions import default_registry
+
+        self.policy = policy if policy is not None else load_policy()
+        self.evaluator = Evaluator(self.policy)
+        self.validator = CaseValidator(default_registry())
+        self.as_of = as_of
+
+    def result(self, data, explain: bool = False, where=None):
+        from policy_dsl.cases import RawCase
+
+        raw = RawCase(data, where or _IN_MEMORY, "the case")
+        return self.evaluator.evaluate(self.validator.validate(raw, self.as_of), explain=explain)

@@ -58,7 +58,7 @@ def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES) -> tuple[str, It
             read_limited(p, 0, path, code="E-CASE-FILE")  # refuses a folder, a device, a pipe
         return "lines", _jsonl(p)
     raw = read_limited(p, limit, path, code="E-CASE-FILE") if path != "-" else read_stdin_limited(limit)
-    from policy_dsl.yamlsafe import decode, load_yaml
+    from policy_dsl.safeio import decode
 
     text = decode(raw, path, limit)
     del raw
@@ -67,6 +67,8 @@ def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES) -> tuple[str, It
         if shape == "single":
             return "single", iter([RawCase(items, Where(path, 1, 1), _label(items, "the case"))])
         return "list", items
+    from policy_dsl.yamlsafe import load_yaml  # yaml only for a YAML file
+
     loaded = load_yaml(text, path)
     data = loaded.data
     if isinstance(data, list):
@@ -116,7 +118,13 @@ _WS = re.compile(r"[ \t\n\r]*")
 
 def _json_loads(text: str, file: str, line: int | None):
     try:
-        return _DECODER.decode(text)  # json.loads(text, object_pairs_hook=…, parse_constant=…), without a new decoder each time
+        try:  # json.loads(text, object_pairs_hook=…, parse_constant=…), the common case straight to the C scanner
+            data, end = _DECODER.scan_once(text, 0)
+        except StopIteration:
+            end = -1
+        if end == len(text) or (end > 0 and not text[end:].strip(" \t\n\r")):
+            return data
+        return _DECODER.decode(text)  # anything else, and the error it makes
     except json.JSONDecodeError as exc:
         raise InputError(Diagnostic("E-CASE-JSON", f"JSON: {exc.msg}",
                                     Where(file, (line or exc.lineno) if line else exc.lineno, exc.colno),
@@ -336,8 +344,13 @@ class CaseValidator:
         the same terms, and a value not seen before goes through the same ``_value``. Keep the two
         in step (tests/test_plans.py compares them on generated hostile input)."""
         data = raw.data
-        if data.__class__ is not dict or not raw.clean:
+        if data.__class__ is not dict:
             return None
+        if not raw.clean:
+            try:
+                _check_text(data, raw.where)
+            except InputError:
+                return None
         kind_name = data.get("kind")
         shape = self._shapes.get(kind_name) if kind_name.__class__ is str else None
         if shape is None:
@@ -354,7 +367,10 @@ class CaseValidator:
             return None
         where, label, value, known = raw.where, raw.label, self._value, _CONVERTED
         try:
-            decided = value(decided_on, data[decided_on], decided_spec, label, where, None)
+            v = data[decided_on]
+            decided = known.get((decided_on, decided_spec["type"], v.__class__, v), known)
+            if decided is known:
+                decided = value(decided_on, v, decided_spec, label, where, None)
             day = as_of or (decided.first_day() if monthly else decided)
             out = {}
             for name, spec, t, values in facts:
@@ -374,7 +390,9 @@ class CaseValidator:
                 out[name] = got
             for flag in flags:
                 if flag in data:
-                    out[flag] = value(flag, data[flag], _BOOL, label, where, day)
+                    v = data[flag]
+                    got = known.get((flag, "bool", v.__class__, v), known)
+                    out[flag] = value(flag, v, _BOOL, label, where, day) if got is known else got
             region = self.registry.resolve(data["region"], day, where)
         except Exception:  # noqa: BLE001 - validate says what is wrong
             return None

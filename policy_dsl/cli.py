@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -16,11 +15,29 @@ from policy_dsl.errors import Diagnostic, InputError, PolicyDslError, Where
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # usage errors are input errors (exit 2), said plainly
-        from policy_dsl.safeio import clip
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
-        raise InputError(Diagnostic("E-USAGE", clip(message, 300), Where("command line"), f"see `{self.prog} --help`"))
+_PARSER = None
+
+
+def _parser_class():
+    """argparse's parser, whose usage errors are input errors (exit 2), said plainly. argparse is
+    imported here, when a command line needs it (see _quick_args)."""
+    global _PARSER
+    if _PARSER is None:
+        import argparse
+
+        class _Parser(argparse.ArgumentParser):
+            def error(self, message):
+                from policy_dsl.safeio import clip
+
+                raise InputError(Diagnostic("E-USAGE", clip(message, 300), Where("command line"),
+                                            f"see `{self.prog} --help`"))
+
+        _PARSER = _Parser
+    return _PARSER
 
 
 def _date_arg(text: str) -> dt.date:
@@ -52,6 +69,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     to read a valid command line of it, and quicker to build: see main)."""
     from policy_dsl import __version__
 
+    _Parser = _parser_class()
     parser = _Parser(prog="policy-dsl", description="Chinese basic-medical-insurance policy as data: "
                      "what applies where and when, and what a person gets.")
     parser.add_argument("--version", action="version", version=f"policy-dsl {__version__}")
@@ -140,9 +158,89 @@ def main(argv: list[str] | None = None) -> int:
         return 70
 
 
+# The plain command lines of the commands run most, read without argparse (quick_args): each
+# option spelled in full and followed by its value; for eval, the case files first.
+_QUICK = {
+    "applies": {"--date": "date", "--region": "str", "--topic": "append", "--lang": "lang", "--format": "format",
+                "--policies": "paths", "--rev": "str"},
+    "eval": {"--as-of": "date", "--explain": "flag", "--lang": "lang", "--format": "format", "--policies": "paths",
+             "--rev": "str"},
+}
+_QUICK_DEFAULTS = {
+    "applies": ("date", "region", "topic", "lang", "format", "policies", "rev"),
+    "eval": ("cases", "as_of", "explain", "lang", "format", "policies", "rev"),
+}
+
+
+class _Args:
+    """What argparse.Namespace holds, for a command line read by _quick_args."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return "Namespace(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
+
+
+def _quick_args(argv: list[str]):
+    """The arguments of a plain ``applies`` or ``eval`` command line, as build_parser would give
+    them (importing and building argparse costs a few milliseconds at every start), or None for
+    anything else — help, abbreviations, ``--opt=value``, a repeated or unknown option, a value
+    that looks like an option, a date that does not exist, a choice not offered… — which argparse
+    then reads (and, if it must, refuses in its own words). tests/test_plans.py holds the two to
+    the same results."""
+    command = argv[0] if argv else None
+    options = _QUICK.get(command)
+    if options is None:
+        return None
+    values = {"command": command, "topic": None, "lang": os.environ.get("POLICY_DSL_LANG", "zh"), "format": "table",
+              "policies": None, "rev": None, "as_of": None, "explain": False}
+    words = argv[1:]
+    i = 0
+    if command == "eval":
+        while i < len(words) and not words[i].startswith("-"):
+            i += 1
+        if i == 0:
+            return None
+        values["cases"] = words[:i]
+    seen = set()
+    try:
+        while i < len(words):
+            option = words[i]
+            kind = options.get(option)
+            if kind is None or (option in seen and kind not in ("append", "paths")):
+                return None
+            seen.add(option)
+            if kind == "flag":
+                values[option[2:].replace("-", "_")] = True
+                i += 1
+                continue
+            if i + 1 >= len(words) or words[i + 1].startswith("-"):
+                return None
+            value = words[i + 1]
+            i += 2
+            name = option[2:].replace("-", "_")
+            if kind == "date":
+                value = _date_arg(value)
+            elif kind == "lang" and value not in ("zh", "en") or kind == "format" and value not in ("table", "json"):
+                return None
+            elif kind in ("append", "paths"):
+                value = (values[name] or []) + [Path(value) if kind == "paths" else value]
+            values[name] = value
+    except PolicyDslError:
+        return None
+    if command == "applies" and not {"--date", "--region"} <= seen:
+        return None
+    return _Args(**{k: values[k] for k in ("command",) + _QUICK_DEFAULTS[command]})
+
+
 def _parse(argv: list[str]):
-    """The parsed command line. The commands run most (applies, eval) are read by a parser that
-    knows only them; if that parser refuses the line, the full one reads it and says why."""
+    """The parsed command line. A plain applies or eval line is read without argparse; else the
+    commands run most are read by a parser that knows only them; if that parser refuses the line,
+    the full one reads it and says why."""
+    quick = _quick_args(argv)
+    if quick is not None:
+        return quick
     if argv and argv[0] in ("applies", "eval"):
         try:
             return build_parser(only=argv[0]).parse_args(argv)
@@ -199,30 +297,12 @@ def _dump(data) -> None:
 def cmd_applies(args) -> int:
     from policy_dsl.kinds import vocabulary
     from policy_dsl.regions import default_registry
-    from policy_dsl.resolve import what_applies
-    from policy_dsl.results import REASONS, clause_ref
 
     vocab = vocabulary()
     topics = args.topic or list(vocab.kinds)
     _check_topics(topics)
     region = default_registry().resolve(args.region, args.date, Where("--region"))
-    policy = _policy(args)
-    from policy_dsl.conflicts import overlap_finder
-
-    found = what_applies(policy, region, args.date, topics, overlap_finder(policy, region, args.date))
-    data = {"date": args.date.isoformat(), "region": region.to_json(), "topics": {}}
-    if region.city is not region:
-        data["region"]["city"] = region.city.to_json()
-    for topic, t in found.items():
-        data["topics"][topic] = {
-            "in_force": [{**clause_ref(r["clause"]), "from": r["start"].isoformat() if r["start"] else None,
-                          "to": r["until"].isoformat() if r["until"] else None,
-                          "displaces": [{**clause_ref(o), "reason": reason,
-                                         "explanation": REASONS[reason][args.lang]} for o, reason in r["displaces"]]}
-                         for r in t["in_force"]],
-            "pending": [{**clause_ref(p["clause"]), "in_force_from": p["start"].isoformat() if p["start"] else None}
-                        for p in t["pending"]],
-        }
+    data = applies_data(_policy(args), region, args.date, topics, args.lang)
     if args.format == "json":
         _dump(data)
     else:
@@ -230,6 +310,29 @@ def cmd_applies(args) -> int:
 
         render.render_applies(render.console(), data, args.lang)
     return EXIT_OK
+
+
+def applies_data(policy, region, day: dt.date, topics: list[str], lang: str = "zh", evaluator=None) -> dict:
+    """What ``applies --format json`` prints, as data (``evaluator``: one to reuse, for its plans)."""
+    from policy_dsl.conflicts import overlap_finder
+    from policy_dsl.resolve import what_applies
+    from policy_dsl.results import REASONS, clause_ref
+
+    found = what_applies(policy, region, day, topics, overlap_finder(policy, region, day, evaluator))
+    data = {"date": day.isoformat(), "region": region.to_json(), "topics": {}}
+    if region.city is not region:
+        data["region"]["city"] = region.city.to_json()
+    for topic, t in found.items():
+        data["topics"][topic] = {
+            "in_force": [{**clause_ref(r["clause"]), "from": r["start"].isoformat() if r["start"] else None,
+                          "to": r["until"].isoformat() if r["until"] else None,
+                          "displaces": [{**clause_ref(o), "reason": reason,
+                                         "explanation": REASONS[reason][lang]} for o, reason in r["displaces"]]}
+                         for r in t["in_force"]],
+            "pending": [{**clause_ref(p["clause"]), "in_force_from": p["start"].isoformat() if p["start"] else None}
+                        for p in t["pending"]],
+        }
+    return data
 
 
 # -- eval ---------------------------------------------------------------------------------
@@ -252,40 +355,45 @@ def cmd_eval(args) -> int:
     collected = []
     shapes = []
     lines = None
-    for path in args.cases:
-        shape, raws = read_cases(path)
-        shapes.append(shape)
-        # JSON Lines out: the trace only with --explain (a batch is answered without building it)
-        traced = args.explain or not (as_json and shape == "lines")
-        if not traced and lines is None:
-            from policy_dsl.results import LineWriter
+    try:
+        for path in args.cases:
+            shape, raws = read_cases(path)
+            shapes.append(shape)
+            # JSON Lines out: the trace only with --explain (a batch is answered without building it)
+            lines_out = as_json and shape == "lines"
+            traced = args.explain or not lines_out
+            if lines_out and lines is None:
+                from policy_dsl.results import LineWriter
 
-            lines = LineWriter(args.lang)
-        for raw in raws:
-            try:
-                case = validator.validate(raw, args.as_of)
-                result = evaluator.evaluate(case, explain=traced)
-                if not traced:
-                    sys.stdout.write(lines.line(result) + "\n")
-                    continue
-                out = result_json(result, args.lang, trace=True)
-            except PolicyDslError as exc:
-                if exc.exit_code != EXIT_INPUT:
-                    raise
-                bad = True
-                d = exc.first
-                from policy_dsl.cases import echo_id
+                lines = LineWriter(args.lang, sys.stdout)
+            for raw in raws:
+                try:
+                    case = validator.validate(raw, args.as_of)
+                    result = evaluator.evaluate(case, explain=traced)
+                    if not traced:
+                        lines.write(result)
+                        continue
+                    out = result_json(result, args.lang, trace=True)
+                except PolicyDslError as exc:
+                    if exc.exit_code != EXIT_INPUT:
+                        raise
+                    bad = True
+                    d = exc.first
+                    from policy_dsl.cases import echo_id
 
-                case_id = echo_id(raw.data)
-                out = {"id": case_id, "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
-                if d.hint:
-                    out["error"]["hint"] = d.hint
-            if shape == "lines" and as_json:
-                sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-            elif as_json:
-                collected.append(out)
-            else:
-                _show_case(con, out, policy, args)
+                    case_id = echo_id(raw.data)
+                    out = {"id": case_id, "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
+                    if d.hint:
+                        out["error"]["hint"] = d.hint
+                if lines_out:
+                    lines.write_json(out)
+                elif as_json:
+                    collected.append(out)
+                else:
+                    _show_case(con, out, policy, args)
+    finally:
+        if lines is not None:
+            lines.flush()
     if as_json and collected:
         if len(collected) == 1 and shapes == ["single"]:
             _dump(collected[0])

@@ -4,12 +4,15 @@ into the parser by policy_dsl.cli (``add_parsers``, ``COMMANDS``); exit codes as
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 from policy_dsl.errors import Diagnostic, InputError, PolicyDslError, Where
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # argparse is imported when a parser is built (policy_dsl.cli reads plain lines without it)
+    import argparse
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -117,6 +120,8 @@ def _spec(parser: argparse.ArgumentParser) -> dict:
 
     topics = list(vocabulary().kinds)
     out = {}
+    import argparse
+
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, p in sub.choices.items():
         opts, choices, dirs, words = [], {}, [], []

@@ -12,10 +12,7 @@ from policy_dsl.errors import CalendarError, Diagnostic, Where
 @functools.cache
 def covered_years() -> tuple[int, int]:
     """The first and last year the installed holiday schedule covers."""
-    import chinese_calendar  # imported when a date needs the schedule, not before
-
-    years = sorted({d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays})
-    return years[0], years[-1]
+    return _schedule()[2]
 
 
 def _refuse(day: dt.date) -> CalendarError:
@@ -34,17 +31,41 @@ def is_workday(day: dt.date) -> bool:
     first, last = covered_years()
     if not first <= day.year <= last:
         raise _refuse(day)
-    holidays, workdays = _schedule()
+    holidays, workdays, _ = _schedule()
     # chinese_calendar.is_workday, without its range check (done above) that scans the whole table each time
     return day in workdays or (day.weekday() <= 4 and day not in holidays)
 
 
 @functools.cache
-def _schedule() -> tuple[frozenset, frozenset]:
-    """The days off and the adjusted working days of the installed schedule."""
-    import chinese_calendar
+def _schedule() -> tuple[frozenset, frozenset, tuple[int, int]]:
+    """The days off, the adjusted working days and the years of the installed schedule. Read from
+    the ``chinesecalendar`` package — or, as it was read last time, from the user's cache
+    (policy_dsl.cache), keyed by the size and time of the package's files: importing it costs
+    more than an answer."""
+    import os
+    import sys
 
-    return frozenset(chinese_calendar.holidays), frozenset(chinese_calendar.workdays)
+    def read():
+        import chinese_calendar
+
+        years = sorted({d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays})
+        return frozenset(chinese_calendar.holidays), frozenset(chinese_calendar.workdays), (years[0], years[-1])
+
+    stamp = []
+    for entry in sys.path:  # where the import would find it: the first folder that has it
+        folder = os.path.join(entry or ".", "chinese_calendar")
+        try:
+            for name in ("__init__.py", "constants.py", "utils.py"):
+                st = os.stat(os.path.join(folder, name))
+                stamp.append(f"{os.path.abspath(folder)}/{name}\0{st.st_size}\0{st.st_mtime_ns}")
+            break
+        except OSError:
+            stamp = []
+    if not stamp:
+        return read()
+    from policy_dsl import cache
+
+    return cache.cached("schedule", stamp, read)
 
 
 def next_workday(day: dt.date) -> dt.date:
@@ -71,9 +92,11 @@ def add_months(day: dt.date, n: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + n
     year, month = divmod(index, 12)
     month += 1
-    import calendar
-
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    if month == 2:  # the month's last day (calendar.monthrange, without importing calendar and locale)
+        last = 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    else:
+        last = 30 if month in (4, 6, 9, 11) else 31
+    return dt.date(year, month, min(day.day, last))
 
 
 class PeriodEnd:

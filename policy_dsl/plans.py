@@ -197,24 +197,24 @@ class Plans:
                 out.add(d.name)
         return frozenset(out)
 
-    def _generate(self, kind, header: str, fname: str, lines_after_defs, with_defs: bool):
-        """Generate and compile ``def fname(...)``: the loads of the names it reads, the common calls,
-        then (``with_defs``) the definitions computed or (else) unpacked from ``D``, then the lines
-        ``lines_after_defs(em, name, periods)`` gives. Generated twice: counting, then hoisting."""
+    def _generate(self, kind, header: str, fname: str, lines_after_defs, with_defs: bool, nodes):
+        """Generate and compile ``def fname(...)``: the loads of the names it reads, the common calls
+        of ``nodes`` (the expressions it computes), then (``with_defs``) the definitions computed or
+        (else) unpacked from ``D``, then the lines ``lines_after_defs(em, name, periods)`` gives."""
         em = Emitter(self._namespace())
         periods = self._periods(kind)
         defs = self._defs(kind)
-        for counting in (True, False):
-            em.counting() if counting else em.hoisting()
-            loads: dict = {}
-            defs_done: dict = {} if with_defs else {d.name: f"d{k}" for k, d in enumerate(defs)}
-            name, load_lines = self._env_names(kind, em, loads, defs_done)
-            body = []
-            if with_defs:
-                for k, d in enumerate(defs):
-                    body.append(f"    d{k} = {em.emit(d.expr.node, name, periods)}")
-                    defs_done[d.name] = f"d{k}"
-            body += lines_after_defs(em, name, periods)
+        for node in [d.expr.node for d in defs] * with_defs + list(nodes):
+            em.count(node)
+        loads: dict = {}
+        defs_done: dict = {} if with_defs else {d.name: f"d{k}" for k, d in enumerate(defs)}
+        name, load_lines = self._env_names(kind, em, loads, defs_done)
+        body = []
+        if with_defs:
+            for k, d in enumerate(defs):
+                body.append(f"    d{k} = {em.emit(d.expr.node, name, periods)}")
+                defs_done[d.name] = f"d{k}"
+        body += lines_after_defs(em, name, periods)
         head = [] if with_defs or not defs else [f"    {''.join(f'd{k}, ' for k in range(len(defs)))}= D"]
         src = f"def {fname}{header}:\n" + "\n".join(head + load_lines() + em.temps + body) + "\n"
         return build(src, em.namespace, fname)
@@ -234,7 +234,8 @@ class Plans:
             lines.append(f"    return m, ({''.join(f'd{k}, ' for k in range(ndefs))})")
             return lines
 
-        return self._generate(kind, "(f, region, decision_date)", "_plan", conditions, with_defs=True)
+        whens = [c.effective().when.node for c in clauses if c.effective().when is not None]
+        return self._generate(kind, "(f, region, decision_date)", "_plan", conditions, True, whens)
 
     def _outputs_fn(self, kind, groups, assign, ties, limit):
         """The outputs of a decided case (Evaluator._outputs and _decide): each group (the
@@ -268,7 +269,8 @@ class Plans:
             lines.append("    return {" + ", ".join(f"{n!r}: s{k}" for n, k in assign) + "}")
             return lines
 
-        return self._generate(kind, "(f, region, decision_date, D)", "_outputs", lines_for, with_defs=False)
+        nodes = [e.node for group in groups for _, e in group]
+        return self._generate(kind, "(f, region, decision_date, D)", "_outputs", lines_for, False, nodes)
 
     def _facts_fn(self, kind, facts_exprs):
         """The facts of an evaluate_as, each as ``_plain(value)`` (Evaluator._redirect)."""
@@ -277,7 +279,8 @@ class Plans:
             values = [f"_plain({em.emit(e.node, name, periods)})" for _, e in facts_exprs]
             return [f"    return ({''.join(v + ', ' for v in values)})"]
 
-        return self._generate(kind, "(f, region, decision_date, D)", "_facts", lines_for, with_defs=False)
+        return self._generate(kind, "(f, region, decision_date, D)", "_facts", lines_for, False,
+                              [e.node for _, e in facts_exprs])
 
     # -- templates -----------------------------------------------------------------------------
     def finish_notes(self, clauses: tuple, case) -> list:

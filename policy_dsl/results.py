@@ -72,12 +72,63 @@ class LineWriter:
     shape is also written the slow way and compared, and a shape whose texts differ is always
     written the slow way."""
 
-    def __init__(self, lang: str = "zh"):
+    def __init__(self, lang: str = "zh", stream=None):
         self.lang = lang
         self.vocab = vocabulary()
         self._tails: dict = {}  # shape -> the text from "bounds" to the end, or None: write it the slow way
+        self._encoded: dict = {}  # shape -> that text as UTF-8, with the line's end
         self._regions: dict = {}  # id(region) -> (region, its text)
-        self._slots: dict = {}  # kind -> (its text, [(text before an output's value, its name or None)])
+        self._slots: dict = {}  # kind -> (the head of its lines as a %-format, the names of its outputs)
+        self.stream = stream
+        self._buffer = getattr(stream, "buffer", None)  # bytes go straight there, a few hundred lines at a time
+        self._pending: list = []
+        self._flushed_text = False
+
+    def write(self, result: Result) -> None:
+        """Write the line of ``result`` to the stream (``line`` + a line end)."""
+        if self._buffer is None:
+            self.stream.write(self.line(result) + "\n")
+            return
+        shape = result.shape
+        tail = self._encoded.get(shape) if shape is not None and not result.trace else None
+        if tail is None:
+            text = self.line(result)
+            known = self._tails.get(shape) if shape is not None else None
+            if known is not None:
+                tail = self._encoded[shape] = (known + "\n").encode()
+            self._add((text + "\n").encode())
+            return
+        if self._pending or self._flushed_text:
+            self._pending += (self._head(result).encode(), tail)
+            if len(self._pending) >= 512:
+                self._buffer.write(b"".join(self._pending))
+                self._pending.clear()
+        else:
+            self._add(self._head(result).encode() + tail)
+
+    def write_json(self, data) -> None:
+        """Write any JSON value as a line (an error, an answer with its trace)."""
+        text = json.dumps(data, ensure_ascii=False) + "\n"
+        if self._buffer is None:
+            self.stream.write(text)
+        else:
+            self._add(text.encode())
+
+    def _add(self, line: bytes) -> None:
+        if not self._flushed_text:
+            self.stream.flush()  # what was written as text goes first
+            self._flushed_text = True
+        self._pending.append(line)
+        if len(self._pending) >= 256:
+            self._buffer.write(b"".join(self._pending))
+            self._pending.clear()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._buffer.write(b"".join(self._pending))
+            self._pending.clear()
+        if self._buffer is not None:
+            self._buffer.flush()
 
     def line(self, result: Result) -> str:
         shape = result.shape
@@ -108,39 +159,34 @@ class LineWriter:
             if case.region.city is not case.region:
                 r["district"] = case.region.to_json()
             region = self._regions[id(case.region)] = (case.region, json.dumps(r, ensure_ascii=False))
-        slots = self._slots.get(case.kind)
-        if slots is None:
-            slots = self._slots[case.kind] = self._kind_slots(case.kind)
+        form = self._slots.get(case.kind)
+        if form is None:
+            form = self._slots[case.kind] = self._kind_form(case.kind)
+        text, names = form
+        outputs = result.outputs
+        head = text % (region[1], case.decision_date.isoformat(), _STATUS.get(result.status) or json.dumps(result.status),
+                       *[_value_text(outputs.get(name)) for name in names])
         case_id = case.id
         if case_id is None:
-            parts = ['{"kind": ']
-        elif case_id.__class__ is int:
-            parts = ['{"id": ', int.__repr__(case_id), ', "kind": ']
-        else:
-            parts = ['{"id": ', json.dumps(case_id, ensure_ascii=False), ', "kind": ']
-        parts += (slots[0], region[1], ', "decision_date": "', case.decision_date.isoformat(), '", "status": ',
-                  _STATUS.get(result.status) or json.dumps(result.status))
-        outputs = result.outputs
-        for text, name in slots[1]:
-            parts.append(text)
-            if name is not None:
-                parts.append(_value_text(outputs.get(name)))
-        parts.append(", ")
-        return "".join(parts)
+            return "{" + head
+        if case_id.__class__ is int:
+            return '{"id": ' + int.__repr__(case_id) + ", " + head
+        return '{"id": ' + json.dumps(case_id, ensure_ascii=False) + ", " + head
 
-    def _kind_slots(self, kind_name: str) -> list:
+    def _kind_form(self, kind_name: str) -> tuple:
+        """The head of a line of this kind as a %-format (the region, the decision date, the status,
+        then the kind's outputs), and the names of those outputs."""
         kind = self.vocab.kinds[kind_name]
-        slots, text = [], ""
+        text = '"kind": ' + json.dumps(kind_name).replace("%", "%%") + ', "region": %s, "decision_date": "%s", "status": %s'
+        names = []
         for name in self.vocab.outputs:
-            text += ", " + json.dumps(name) + ": "
+            text += ", " + json.dumps(name).replace("%", "%%") + ": "
             if name in kind.outputs:
-                slots.append((text, name))
-                text = ""
+                text += "%s"
+                names.append(name)
             else:
                 text += "null"
-        if text:
-            slots.append((text, None))
-        return json.dumps(kind_name) + ', "region": ', slots
+        return text + ", ", names
 
 
 _STATUS = {s: json.dumps(s) for s in ("decided", "delegated", "no_rule")}

@@ -79,3 +79,20 @@ def _too_big(name: str, size: int, max_bytes: int, at_least: bool = False) -> Di
     return Diagnostic("E-INPUT-SIZE", f"file is {f'more than {max_bytes:,}' if at_least else f'{size:,}'} bytes; "
                       f"at most {max_bytes:,} are read", Where(name),
                       "split the file, or check that it is the file you meant")
+
+
+def decode(raw: bytes, file: str, max_bytes: int = 2 * 1024 * 1024, cls=InputError) -> str:
+    """UTF-8 text of ``raw`` without a BOM; refuses oversized or undecodable input."""
+    if len(raw) > max_bytes:
+        raise cls(Diagnostic("E-INPUT-SIZE", f"file is {len(raw):,} bytes; at most {max_bytes:,} are read",
+                             Where(file), "split the file, or check that it is the file you meant"))
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise cls(Diagnostic("E-INPUT-UTF8", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", Where(file, line, col),
+                             "save the file as UTF-8")) from None

@@ -11,6 +11,7 @@ from policy_dsl.records import dataclass, field  # dataclasses, quicker to impor
 import yaml
 
 from policy_dsl.errors import Diagnostic, InputError, PolicyDslError, Where
+from policy_dsl.safeio import decode  # noqa: F401 - here too, where it always was (it lives in safeio: no yaml needed)
 
 try:  # the C parser when present; the pure-Python one otherwise
     _Loader = yaml.CSafeLoader
@@ -65,23 +66,6 @@ class Loaded:
 def _err(code: str, message: str, file: str, mark=None, hint: str | None = None, cls=InputError) -> PolicyDslError:
     where = Where(file, mark.line + 1, mark.column + 1) if mark is not None else Where(file)
     return cls(Diagnostic(code, message, where, hint))
-
-
-def decode(raw: bytes, file: str, max_bytes: int = MAX_BYTES, cls=InputError) -> str:
-    """UTF-8 text of ``raw`` without a BOM; refuses oversized or undecodable input."""
-    if len(raw) > max_bytes:
-        raise cls(Diagnostic("E-INPUT-SIZE", f"file is {len(raw):,} bytes; at most {max_bytes:,} are read",
-                             Where(file), "split the file, or check that it is the file you meant"))
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise cls(Diagnostic("E-INPUT-UTF8", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", Where(file, line, col),
-                             "save the file as UTF-8")) from None
 
 
 def _prescan(text: str, file: str, cls) -> None:

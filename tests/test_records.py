@@ -52,7 +52,7 @@ OURS = _pair(records.dataclass, records.field)
 
 
 def test_same_behaviour():
-    (P1, I1, F1, N1, L1, S1), (P2, I2, F2, N2, L2, S2) = REAL, OURS
+    (P1, I1, F1, _, L1, S1), (P2, I2, F2, _, L2, S2) = REAL, OURS
     for P in (P1, P2):
         assert P(1) == P(1, "x", []) and P(1) != P(2) and P(1).c is not P(1).c
         assert repr(P(1, "y", [2])).endswith("Plain(a=1, b='y', c=[2])")

@@ -42,25 +42,24 @@ _CHEAP = frozenset({"city", "province", "within", "month", "start", "end", "year
 class Emitter:
     """Source for one generated function: the constants it needs are collected in ``namespace``.
 
-    Common calls: run the generation twice, first after ``counting()``, then after ``hoisting()``:
-    the second time, a cheap call (``_CHEAP``) on plain values (facts, ``region``,
-    ``decision_date``, constants, earlier such calls) that the first run saw twice or more is
-    computed once, in ``temps`` (lines to put after the loads), and read from a local after."""
+    Common calls: ``count(node)`` every expression the function will compute, then emit them: a
+    cheap call (``_CHEAP``) on plain values (facts, ``region``, ``decision_date``, constants, other
+    such calls) that occurs twice or more is computed once, in ``temps`` (lines to put after the
+    loads), and read from a local after."""
 
     def __init__(self, namespace: dict | None = None):
         self.namespace = base_namespace() if namespace is None else namespace
         self._consts: dict[int, str] = {}
-        self._counts: dict | None = None
-        self._hoisted: dict | None = None
-        self._cheap: set = set()  # texts of cheap calls on plain values (the first run's, not yet hoisted)
-        self._canon: dict = {}  # a hoisted call's local -> the call's text
+        self._counts: dict = {}
+        self._hoisted: dict = {}
         self.temps: list[str] = []
 
-    def counting(self) -> None:
-        self._counts, self._hoisted = {}, None
-
-    def hoisting(self) -> None:
-        self._hoisted, self.temps = {}, []
+    def count(self, node: ast.Node) -> None:
+        for n in ast.walk(node):
+            if isinstance(n, ast.Call):
+                key = _shape(n)
+                if key is not None:
+                    self._counts[key] = self._counts.get(key, 0) + 1
 
     def const(self, value) -> str:
         if type(value) in _PLAIN and not (type(value) is float and value != value):
@@ -90,19 +89,12 @@ class Emitter:
                 raise KeyError(node.func)
             args = [e(a) for a in node.args]
             text = f"_F_{node.func}(" + ", ".join(args) + ")"
-            if node.func in _CHEAP and all(_ATOM.match(a) or a in self._cheap for a in args):
-                canon = self._canon
-                key = f"_F_{node.func}(" + ", ".join(canon.get(a, a) for a in args) + ")"  # as if nothing were hoisted
-                self._cheap.add(text)
-                if self._counts is not None and self._hoisted is None:
-                    self._counts[key] = self._counts.get(key, 0) + 1
-                elif self._hoisted is not None and self._counts.get(key, 0) >= 2:
-                    temp = self._hoisted.get(text)
-                    if temp is None:
-                        temp = self._hoisted[text] = f"t{len(self._hoisted)}"
-                        self.temps.append(f"    {temp} = {text}")
-                        canon[temp] = key
-                    return temp
+            if self._counts.get(_shape(node), 0) >= 2 and all(_ATOM.match(a) for a in args):
+                temp = self._hoisted.get(text)
+                if temp is None:
+                    temp = self._hoisted[text] = f"t{len(self._hoisted)}"
+                    self.temps.append(f"    {temp} = {text}")
+                return temp
             return text
         if isinstance(node, ast.Unary):
             return f"(not {e(node.operand)})" if node.op == "not" else f"(-{e(node.operand)})"
@@ -121,6 +113,18 @@ class Emitter:
                 return f"_C_{_OPS[op]}({left}, {right})"
             return f"({left} {op} {right})"
         raise TypeError(f"unknown node {node!r}")
+
+
+def _shape(node: ast.Node):
+    """A key for a cheap call on names and constants (or such calls), the same for the same call."""
+    if isinstance(node, ast.Name):
+        return node.name
+    if isinstance(node, ast.Literal):
+        return (node.kind, node.value)
+    if isinstance(node, ast.Call) and node.func in _CHEAP:
+        args = tuple(_shape(a) for a in node.args)
+        return None if None in args else (node.func, args)
+    return None
 
 
 def may_be_period(node: ast.Node, periods: frozenset = frozenset()) -> bool:

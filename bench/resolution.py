@@ -1,0 +1,154 @@
+"""Resolution: what ``applies`` answers for every day of a year in every region of the registry.
+
+    python bench/resolution.py [--quick] [--year Y] [--sample K] [--json OUT]
+
+For each region of policy_dsl/data/regions.yaml and each day of the year (a region not valid
+that day, e.g. one abolished before, is skipped: ``applies`` refuses it), the data of ``policy-dsl
+applies --date D --region R --format json`` is made in process (cli.applies_data: what applies,
+what displaces what where the conditions can hold together, what is pending) and serialised.
+The baseline is the same computation as it was before this work, kept below (REFERENCE): every
+clause's standing worked out for each question, every generated probe and every condition tried
+through the expression closures; it runs on every K-th day (``--sample``, default 7) and must
+give the same data. Medians per question and the ratio, from the same run; ``--quick`` takes
+20 regions and every 12th day."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import time
+
+from common import report
+
+
+# -- REFERENCE: resolve.what_applies and conflicts.overlap_finder as they were -----------------
+def reference_overlaps(policy, region, day, ev):
+    from policy_dsl import grid
+    from policy_dsl.conflicts import _case
+    from policy_dsl.errors import PolicyDslError
+
+    def overlaps(topic, clauses):
+        pairs = set()
+        for facts in grid.facts_for(topic, day, region.code):
+            case = _case(topic, region, facts, day)
+            try:
+                env = ev.environment(case, None)
+                holding = [c for c in clauses if ev._test(c, env, False)[0]]
+            except (PolicyDslError, Exception):
+                continue
+            for i, a in enumerate(holding):
+                for b in holding[i + 1:]:
+                    pairs.add(frozenset((a, b)))
+        return pairs
+
+    return overlaps
+
+
+def reference_what_applies(policy, region, day, topics, overlaps):
+    from policy_dsl.kinds import vocabulary
+    from policy_dsl.resolve import beats, claimed_outputs, order, standings
+
+    vocab = vocabulary()
+    out = {}
+    for topic in topics:
+        sts = standings(policy, topic, region, day)
+        in_force = order([s.clause for s in sts if s.state == "in_force"])
+        pending = sorted((s for s in sts if s.state == "pending"), key=lambda s: (s.start, -s.clause.doc.rank))
+        outputs = vocab.kinds[topic].outputs
+        together = overlaps(topic, in_force)
+        rows = []
+        for c in in_force:
+            claims = claimed_outputs(c, outputs)
+            displaces = []
+            for other in in_force:
+                reason = beats(c, other) if other is not c else None
+                if not reason or not claims & claimed_outputs(other, outputs):
+                    continue
+                if frozenset((c, other)) not in together:
+                    continue
+                displaces.append((other, reason))
+            rows.append({"clause": c, "start": c.local_start(region), "until": c.in_force.until, "displaces": displaces})
+        out[topic] = {"in_force": rows, "pending": [{"clause": s.clause, "start": s.start} for s in pending]}
+    return out
+
+
+def reference_data(policy, region, day, topics, ev):
+    from policy_dsl.results import REASONS, clause_ref
+
+    found = reference_what_applies(policy, region, day, topics, reference_overlaps(policy, region, day, ev))
+    data = {"date": day.isoformat(), "region": region.to_json(), "topics": {}}
+    if region.city is not region:
+        data["region"]["city"] = region.city.to_json()
+    for topic, t in found.items():
+        data["topics"][topic] = {
+            "in_force": [{**clause_ref(r["clause"]), "from": r["start"].isoformat() if r["start"] else None,
+                          "to": r["until"].isoformat() if r["until"] else None,
+                          "displaces": [{**clause_ref(o), "reason": reason, "explanation": REASONS[reason]["zh"]}
+                                        for o, reason in r["displaces"]]}
+                         for r in t["in_force"]],
+            "pending": [{**clause_ref(p["clause"]), "in_force_from": p["start"].isoformat() if p["start"] else None}
+                        for p in t["pending"]],
+        }
+    return data
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--year", type=int, default=2022)
+    ap.add_argument("--sample", type=int, default=7, help="the reference runs on every K-th day")
+    ap.add_argument("--json", metavar="OUT")
+    args = ap.parse_args()
+
+    from policy_dsl.api import load_policy
+    from policy_dsl.cli import applies_data
+    from policy_dsl.evaluate import Evaluator
+    from policy_dsl.kinds import vocabulary
+    from policy_dsl.regions import default_registry
+
+    policy = load_policy()
+    topics = list(vocabulary().kinds)
+    regions = sorted(default_registry().by_code.values(), key=lambda r: r.code)
+    step = 1
+    if args.quick:
+        regions, step = regions[::6], 12
+    first = dt.date(args.year, 1, 1)
+    days = [first + dt.timedelta(days=i) for i in range(0, (dt.date(args.year + 1, 1, 1) - first).days, step)]
+    ev = Evaluator(policy)  # one for the run: its plans serve every question
+    ref_ev = Evaluator(policy)
+    times, ref_times, skipped, checked = [], [], 0, 0
+    total = time.perf_counter()
+    for region in regions:
+        for k, day in enumerate(days):
+            if not region.valid_on(day):
+                skipped += 1
+                continue
+            t = time.perf_counter()
+            text = json.dumps(applies_data(policy, region, day, topics, "zh", ev), ensure_ascii=False, indent=2)
+            times.append(time.perf_counter() - t)
+            if k % args.sample == 0:
+                t = time.perf_counter()
+                ref = json.dumps(reference_data(policy, region, day, topics, ref_ev), ensure_ascii=False, indent=2)
+                ref_times.append(time.perf_counter() - t)
+                if ref != text:
+                    raise SystemExit(f"different answers for {region.code} on {day}")
+                checked += 1
+    total = time.perf_counter() - total
+    med, ref_med = statistics.median(times), statistics.median(ref_times)
+    print(f"resolution: {len(regions)} regions × {len(days)} days = {len(times):,} questions "
+          f"({skipped:,} region-days skipped: the region did not exist), {sum(times):.1f} s in all")
+    print(f"  applies, in process: median {med * 1000:.2f} ms, mean {statistics.mean(times) * 1000:.2f} ms per question")
+    print(f"  reference (before):  median {ref_med * 1000:.2f} ms, mean {statistics.mean(ref_times) * 1000:.2f} ms "
+          f"per question, on {checked:,} of them (every {args.sample}th day), the same answers")
+    print(f"  ratio: {ref_med / med:.1f}x faster (medians)")
+    report("resolution", {"year": args.year, "regions": len(regions), "days": len(days), "questions": len(times),
+                          "skipped": skipped, "seconds_all": sum(times), "median_s": med,
+                          "mean_s": statistics.mean(times), "reference_median_s": ref_med,
+                          "reference_mean_s": statistics.mean(ref_times), "reference_checked": checked,
+                          "speedup_medians": ref_med / med, "wall_s": total}, args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Cold start: one command line, start to exit, against the bare interpreter.
+
+    python bench/startup.py [--quick] [--rounds N] [--as-is] [--json OUT]
+
+Times, in interleaved rounds (each round runs every command once, so drift hits them alike):
+``python3 -c pass`` (the same Python), ``policy-dsl applies --date 2022-04-01 --region 济南 --format
+json``, ``policy-dsl eval examples/arrears-jinan.yaml --format json`` (the README's case, YAML)
+and the same case as JSON. Medians and the ratio to the bare interpreter's median. The policy
+cache is filled by a warm-up run first; the same commands with an empty cache are timed too.
+Also lists which of rich, jsonschema, lark, yaml, argparse, dataclasses the JSON commands load
+(``python -X importtime``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from common import REPO, environment, machine, median, ms, report, run, spread, tool, work_dir
+
+HEAVY = ("rich", "jsonschema", "lark", "yaml", "argparse", "dataclasses")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer rounds")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--as-is", action="store_true", help="time with the environment exactly as it is")
+    ap.add_argument("--json", metavar="OUT")
+    args = ap.parse_args()
+    rounds = args.rounds or (10 if args.quick else 40)
+    env = environment(args.as_is)
+    exe, pd = sys.executable, tool()
+    case_json = work_dir() / "arrears-jinan.json"
+    case_json.write_text(json.dumps({"id": "example-arrears", "kind": "arrears", "region": "济南", "worker": "flexible",
+                                     "last_paid_month": "2022-06", "paid_on": "2022-11-03"}, ensure_ascii=False),
+                         encoding="utf-8")
+    commands = {
+        "python3 -c pass": [exe, "-c", "pass"],
+        "applies --format json": [pd, "applies", "--date", "2022-04-01", "--region", "济南", "--format", "json"],
+        "eval CASE.yaml --format json": [pd, "eval", str(REPO / "examples" / "arrears-jinan.yaml"), "--format", "json"],
+        "eval CASE.json --format json": [pd, "eval", str(case_json), "--format", "json"],
+    }
+    for cmd in commands.values():  # warm up: bytecode, policy cache, the OS's file cache
+        for _ in range(3):
+            run(cmd, env)
+    times: dict = {k: [] for k in commands}
+    for _ in range(rounds):
+        for name, cmd in commands.items():
+            times[name].append(run(cmd, env))
+    bare = median(times["python3 -c pass"])
+
+    cold: dict = {}  # the same with the policy cache empty (the first run after an upgrade or an edit)
+    if not args.as_is:
+        for name, cmd in list(commands.items())[1:]:
+            cold[name] = []
+            for _ in range(3 if args.quick else 5):
+                d = tempfile.mkdtemp(dir=work_dir())
+                cold[name].append(run(cmd, {**env, "POLICY_DSL_CACHE_DIR": d}))
+                shutil.rmtree(d, ignore_errors=True)
+
+    loaded = {}
+    for name in ("applies --format json", "eval CASE.json --format json"):
+        cmd = [exe, "-X", "importtime", "-m", "policy_dsl"] + commands[name][1:]
+        err = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO).stderr.decode()
+        mods = {line.split("|")[-1].strip() for line in err.splitlines() if line.startswith("import time:")}
+        loaded[name] = sorted(m for m in HEAVY if m in mods)
+
+    print(f"cold start — {machine()['cpu']}, {machine()['nproc']} cores, Python {machine()['python']}; "
+          f"{rounds} interleaved rounds, medians")
+    print(f"{'command':32} {'median':>10} {'ratio':>7}   {'empty cache':>12}")
+    rows = {}
+    for name, xs in times.items():
+        m = median(xs)
+        c = median(cold[name]) if cold.get(name) else None
+        rows[name] = {**spread(xs), "ratio_to_bare": m / bare, "empty_cache_median": c}
+        print(f"{name:32} {ms(m):>10} {m / bare:>6.2f}x   {ms(c) if c else '':>12}")
+    for name, mods in loaded.items():
+        print(f"{name}: loads {', '.join(mods) if mods else 'none'} of {', '.join(HEAVY)}")
+    report("startup", {"rounds": rounds, "as_is": args.as_is, "commands": {k: " ".join(v) for k, v in commands.items()},
+                       "results": rows, "heavy_modules_loaded": loaded, "goal": "<= 5x python3 -c pass"}, args.json)
+
+
+if __name__ == "__main__":
+    main()

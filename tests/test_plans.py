@@ -1,0 +1,249 @@
+"""The fast paths give the reference's answers: the evaluator's plans (policy_dsl.plans) against
+Evaluator's own code, the JSON Lines writer against json.dumps(result_json(...)), the validator's
+set-based path against its loops, the argparse-free reading of plain command lines against
+argparse, the overlap search of ``applies`` against trying every probe. Plus the policy cache and
+what the JSON commands do not import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from policy_dsl import grid, resolve
+from policy_dsl.cases import CaseValidator, RawCase
+from policy_dsl.conflicts import _case, exclusive, overlap_finder
+from policy_dsl.errors import PolicyDslError, Where
+from policy_dsl.evaluate import Evaluator
+from policy_dsl.kinds import vocabulary
+from policy_dsl.regions import default_registry
+from policy_dsl.results import LineWriter, result_json
+
+REPO = Path(__file__).resolve().parent.parent
+REGIONS = ("370100", "370102", "370200", "371300", "320100", "110105", "370000")
+
+
+def _days(policy):
+    days = set(grid.decision_dates(policy, [dt.date(2020, 9, 1), dt.date(2026, 6, 30)]))
+    return sorted(d for d in days if dt.date(2020, 6, 1) <= d <= dt.date(2026, 12, 31))
+
+
+def _probes(policy, every=3):
+    reg = default_registry()
+    for day in _days(policy)[::every]:
+        for code in REGIONS:
+            region = reg.get(code)
+            for kind in vocabulary().kinds:
+                for facts in grid.facts_for(kind, day, code)[::2]:
+                    yield _case(kind, region, facts, day)
+
+
+def _answer(ev, case, explain):
+    try:
+        return result_json(ev.evaluate(case, explain=explain), "en", trace=False)
+    except PolicyDslError as exc:
+        return {"error": exc.first.code, "message": exc.first.message}
+
+
+def test_plans_answer_as_the_reference_evaluator(policy):
+    fast, slow = Evaluator(policy), Evaluator(policy)
+    n = answered_fast = 0
+    for case in _probes(policy):
+        n += 1
+        got, want = _answer(fast, case, False), _answer(slow, case, True)  # explain=True: the reference code
+        assert got == want, (case.kind, case.region.code, case.decision_date, case.facts)
+        try:
+            answered_fast += fast._plans.evaluate(case) is not None
+        except Exception:  # noqa: BLE001
+            pass
+    assert n > 10_000
+    assert answered_fast / n > 0.95  # the fast path is not silently out of use
+
+
+def test_line_writer_writes_what_json_dumps_writes(policy):
+    ev = Evaluator(policy)
+    out = io.StringIO()
+    out.buffer = io.BytesIO()  # bytes, as sys.stdout has
+    writer, expected = LineWriter("zh", out), []
+    for case in list(_probes(policy, every=7))[::5]:
+        try:
+            result = ev.evaluate(case, explain=False)
+        except PolicyDslError:
+            continue
+        writer.write(result)
+        expected.append(json.dumps(result_json(result, "zh", trace=False), ensure_ascii=False))
+    writer.flush()
+    assert out.buffer.getvalue().decode().splitlines() == expected
+
+
+def _validate(validator, data, fast: bool):
+    raw = RawCase(data, Where("x", 1, 1), "case 1", clean=False)
+    if not fast:
+        validator._fast = lambda raw, as_of: None
+    try:
+        c = validator.validate(raw, None)
+        return ("case", c.kind, c.region.code, c.facts, c.decision_date, c.id)
+    except PolicyDslError as exc:
+        return ("error", exc.first.code, exc.first.message)
+    finally:
+        validator.__dict__.pop("_fast", None)
+
+
+def test_validator_fast_path_on_the_policy_tests_cases(policy):
+    from policy_dsl import resources
+    from policy_dsl.yamlsafe import decode, load_yaml
+
+    v = CaseValidator(default_registry())
+    for f in sorted((resources.policies_dir() / "tests").glob("*.yaml")):
+        for t in load_yaml(decode(f.read_bytes(), str(f)), str(f)).data["tests"]:
+            assert _validate(v, t["case"], True) == _validate(v, t["case"], False)
+
+
+def _hostile():
+    sys.path.insert(0, str(Path(__file__).parent))
+    from hostile_strategies import case_data
+
+    return case_data()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.deferred(_hostile))
+def test_validator_fast_path_on_hostile_input(data):
+    v = CaseValidator(default_registry())
+    assert _validate(v, data, True) == _validate(v, data, False)
+
+
+COMMAND_LINES = [
+    ["applies", "--date", "2022-04-01", "--region", "济南"],
+    ["applies", "--date", "2022-04-01", "--region", "济南", "--format", "json", "--lang", "en"],
+    ["applies", "--region", "370100", "--date", "2023-01-01", "--topic", "arrears", "--topic", "newborn"],
+    ["applies", "--date", "2022-04-01", "--region", "济南", "--policies", "policies", "--policies", "x"],
+    ["applies", "--date", "2022-04-01", "--region", "济南", "--rev", "HEAD"],
+    ["eval", "a.yaml", "--format", "json"],
+    ["eval", "a.yaml", "b.json", "--as-of", "2022-01-01", "--explain", "--lang", "en"],
+    ["eval", "a.jsonl"],
+    # argparse reads these (and refuses some)
+    ["applies", "--date=2022-04-01", "--region", "济南"],
+    ["applies", "--dat", "2022-04-01", "--region", "济南"],
+    ["applies", "--date", "2022-02-30", "--region", "济南"],
+    ["applies", "--date", "2022-04-01"],
+    ["applies", "--date", "2022-04-01", "--region", "济南", "--format", "xml"],
+    ["applies", "--date", "2022-04-01", "--region", "-x"],
+    ["applies", "--date", "2022-04-01", "--date", "2022-04-02", "--region", "济南"],
+    ["eval", "--format", "json", "a.json"],
+    ["eval", "a.json", "--format", "json", "b.json"],
+    ["eval", "-"],
+    ["eval", "a.json", "--explain", "--explain"],
+    ["eval"],
+]
+
+
+@pytest.mark.parametrize("argv", COMMAND_LINES)
+def test_plain_command_lines_read_as_argparse_reads_them(argv):
+    from policy_dsl.cli import _quick_args, build_parser
+
+    quick = _quick_args(argv)
+    try:
+        full = vars(build_parser().parse_args(argv))
+    except PolicyDslError:
+        assert quick is None
+        return
+    if quick is not None:
+        assert vars(quick) == full
+
+
+def test_exclusive_pairs_never_hold_together(policy):
+    ev = Evaluator(policy)
+    reg = default_registry()
+    pairs = [(t, a, b) for t, cs in policy.by_topic.items() for i, a in enumerate(cs) for b in cs[i + 1:] if exclusive(a, b)]
+    assert pairs
+    for day in _days(policy)[::4]:
+        for code in ("370100", "370200", "320100"):
+            for topic, a, b in pairs:
+                for facts in grid.facts_for(topic, day, code):
+                    env = ev.environment(_case(topic, reg.get(code), facts, day), None)
+                    try:
+                        both = ev._test(a, env, False)[0] and ev._test(b, env, False)[0]
+                    except Exception:  # noqa: BLE001
+                        continue
+                    assert not both, (a.ref, b.ref, facts)
+
+
+def test_wanted_pairs_are_found_as_by_trying_every_probe(policy):
+    reg = default_registry()
+    ev = Evaluator(policy)
+    for day in _days(policy)[::6]:
+        for code in ("370100", "370102", "370200", "320100"):
+            region = reg.get(code)
+            finder = overlap_finder(policy, region, day, ev)
+            for topic in vocabulary().kinds:
+                in_force = [s.clause for s in resolve.standings(policy, topic, region, day) if s.state == "in_force"]
+                everything = finder(topic, in_force)
+                wanted = {frozenset((a, b)) for i, a in enumerate(in_force) for b in in_force[i + 1:]}
+                assert finder(topic, in_force, wanted) == everything & wanted
+
+
+def test_jsonl_trace_only_with_explain(cli, tmp_path):
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps({"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": "2022-06",
+                                "paid_on": "2022-11-03"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    plain, explained = cli("eval", path, "--format", "json").lines, cli("eval", path, "--format", "json", "--explain").lines
+    assert plain[0]["trace"] == [] and explained[0]["trace"]
+    assert {k: v for k, v in explained[0].items() if k != "trace"} == {k: v for k, v in plain[0].items() if k != "trace"}
+    one = tmp_path / "one.json"
+    one.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert cli("eval", one, "--format", "json").json["trace"]  # one case: the trace as always
+
+
+def test_json_commands_do_not_import_what_they_do_not_need(tmp_path):
+    env = {**os.environ, "POLICY_DSL_CACHE_DIR": str(tmp_path / "cache")}
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": "2022-06",
+                                "paid_on": "2022-11-03"}, ensure_ascii=False), encoding="utf-8")
+    probe = ("import sys\nfrom policy_dsl.cli import main\nmain(sys.argv[1:])\n"
+             "heavy = [m for m in ('rich', 'jsonschema', 'lark', 'yaml', 'argparse', 'dataclasses') if m in sys.modules]\n"
+             "sys.stderr.write('HEAVY ' + ','.join(heavy) + '\\n')\n")
+    for argv in (["applies", "--date", "2022-04-01", "--region", "济南", "--format", "json"],
+                 ["eval", str(case), "--format", "json"]):
+        for _ in range(2):  # the first fills the policy cache (and so reads the files: yaml, jsonschema, lark)
+            run = subprocess.run([sys.executable, "-c", probe, *argv], env=env, capture_output=True, text=True, cwd=REPO)
+        assert run.returncode == 0, run.stderr
+        assert "HEAVY \n" in run.stderr, run.stderr
+
+
+def test_policy_cache(tmp_path, monkeypatch):
+    from policy_dsl import cache
+    from policy_dsl.api import load_policy
+
+    monkeypatch.setenv("POLICY_DSL_CACHE_DIR", str(tmp_path / "c"))
+    first = load_policy()
+    entries = list((tmp_path / "c").glob("policy-*.pickle"))
+    assert len(entries) == 1 and entries[0].stat().st_mode & 0o777 == 0o600
+    again = load_policy()
+    assert again is not first and [c.ref for c in again.clauses.values()] == [c.ref for c in first.clauses.values()]
+    # a damaged entry is not trusted: rebuilt
+    damaged = entries[0].read_bytes()[:-10] + b"0123456789"
+    entries[0].write_bytes(damaged)
+    assert [c.ref for c in load_policy().clauses.values()] == [c.ref for c in first.clauses.values()]
+    assert entries[0].read_bytes() != damaged  # built again, and stored again
+    # another policy folder (other bytes): another entry
+    other = tmp_path / "pol"
+    other.mkdir()
+    for f in (REPO / "policies").glob("*.yaml"):
+        (other / f.name).write_bytes(f.read_bytes().replace("首次编码".encode(), "首次编码 ".encode()))
+    load_policy([other])
+    assert len(list((tmp_path / "c").glob("policy-*.pickle"))) == 2
+    # a folder others may write to is not used
+    os.chmod(tmp_path / "c", 0o777)
+    assert cache.load("kinds", "0" * 128) is None
+    os.chmod(tmp_path / "c", 0o700)
+    monkeypatch.setenv("POLICY_DSL_NO_CACHE", "1")
+    assert cache.directory() is None
