@@ -19,10 +19,13 @@ answers."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from bisect import bisect_right
 
 from policy_dsl import resolve
 from policy_dsl.expr.codegen import Emitter, build, may_be_period
+
+_IDENT = re.compile(r"[a-z_][a-z0-9_]*")  # NAME in grammar/expr.lark
 
 
 class Fallback(Exception):
@@ -181,6 +184,8 @@ class Plans:
                 return n
             var = loads.get(n)
             if var is None:
+                if not _IDENT.fullmatch(n):  # the grammar allows no other names; never emit anything else
+                    raise ValueError(f"not a name: {n!r}")
                 var = loads[n] = f"f_{n}"
             return var
 
