@@ -26,7 +26,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from policy_dsl import grid, resolve, resources
-from policy_dsl.errors import CalendarError, Diagnostic, InputError, PolicyDslError, Where
+from policy_dsl.errors import Diagnostic, PolicyDslError, Where
 from policy_dsl.expr.ast import Name, walk
 from policy_dsl.kinds import vocabulary
 from policy_dsl.model import Clause, PolicySet

@@ -82,16 +82,23 @@ class Answerer:
     ``explain``; a bad case raises InputError, as ``eval`` reports it."""
 
     def __init__(self, policy: PolicySet | None = None, as_of=None):
-        from policy_dsl.cases import CaseValidator
-        from policy_dsl.evaluate import Evaluator
+        from policy_dsl.cases import CaseValidator, _is_clean
+        from policy_dsl.evaluate import Case, Evaluator
         from policy_dsl.regions import default_registry
 
         self.policy = policy if policy is not None else load_policy()
         self.evaluator = Evaluator(self.policy)
         self.validator = CaseValidator(default_registry())
         self.as_of = as_of
+        self._clean, self._case = _is_clean, Case
 
     def result(self, data, explain: bool = False, where=None):
+        if data.__class__ is dict and self._clean(data):  # CaseValidator._fast, without the RawCase
+            parts = self.validator.fast_parts(data, self.as_of)
+            if parts is not None:
+                kind, region, facts, day, case_id = parts
+                return self.evaluator.evaluate(self._case(kind, region, facts, day, case_id, where or _IN_MEMORY),
+                                               explain=explain)
         from policy_dsl.cases import RawCase
 
         raw = RawCase(data, where or _IN_MEMORY, "the case")

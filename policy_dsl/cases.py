@@ -204,8 +204,22 @@ def _jsonl(path: Path) -> Iterator[RawCase]:
     """One case a line, read as it goes: a line longer than MAX_LINE_BYTES is an error for that
     line (never held in memory whole); after MAX_BAD_LINES lines that are not JSON the file is
     refused (it is not JSON Lines)."""
+    name = str(path)
+    for n, data, clean in jsonl_items(path):
+        yield RawCase(data, Where(name, n, 1), _label(data, f"line {n}"), clean)
+
+
+def raw_line(path: Path, n: int, data, clean: bool) -> RawCase:
+    """The RawCase ``_jsonl`` makes of what ``jsonl_items`` gives for line ``n``."""
+    return RawCase(data, Where(str(path), n, 1), _label(data, f"line {n}"), clean)
+
+
+def jsonl_items(path: Path):
+    """What ``_jsonl`` reads, as (line number, data or InputError, clean) without the RawCase (the
+    batch lane of policy_dsl.lane makes one only for a case it hands to the reference code)."""
     bad = 0
     name = str(path)
+    scan_once = _DECODER.scan_once
     with path.open("rb") as fh:
         n = 0
         while True:
@@ -213,15 +227,15 @@ def _jsonl(path: Path) -> Iterator[RawCase]:
             if not raw:
                 break
             n += 1
-            where = Where(name, n, 1)
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                where = Where(name, n, 1)
                 size = len(raw)
                 while raw and not raw.endswith(b"\n"):  # skip the rest of the line, a chunk at a time
                     raw = fh.readline(MAX_LINE_BYTES)
                     size += len(raw)
                 bad += 1
-                yield RawCase(InputError(Diagnostic("E-INPUT-SIZE", f"line is {size:,} bytes; at most {MAX_LINE_BYTES:,}",
-                                                    where, "one case a line")), where, f"line {n}")
+                yield n, InputError(Diagnostic("E-INPUT-SIZE", f"line is {size:,} bytes; at most {MAX_LINE_BYTES:,}",
+                                               where, "one case a line")), False
                 continue
             if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
@@ -229,19 +243,24 @@ def _jsonl(path: Path) -> Iterator[RawCase]:
                 continue
             try:
                 text = raw.decode("utf-8")
-                data = _json_loads(text, name, n)
+                try:  # _json_loads' first step, inline: a line is one JSON value and its line end
+                    data, end = scan_once(text, 0)
+                    if end != len(text) and text[end:].strip(" \t\n\r"):
+                        data = _json_loads(text, name, n)
+                except Exception:  # noqa: BLE001 - _json_loads says what is wrong
+                    data = _json_loads(text, name, n)
             except UnicodeDecodeError:
-                data = InputError(Diagnostic("E-INPUT-UTF8", "invalid UTF-8", where, "save the file as UTF-8"))
+                data = InputError(Diagnostic("E-INPUT-UTF8", "invalid UTF-8", Where(name, n, 1), "save the file as UTF-8"))
             except InputError as exc:
                 data = exc
             if isinstance(data, InputError):
                 bad += 1
                 if bad > MAX_BAD_LINES:
                     raise InputError(Diagnostic(
-                        "E-CASE-JSON", f"more than {MAX_BAD_LINES:,} lines are not JSON; stopped at line {n:,}", where,
+                        "E-CASE-JSON", f"more than {MAX_BAD_LINES:,} lines are not JSON; stopped at line {n:,}", Where(name, n, 1),
                         "is this a JSON Lines file (one JSON case a line)?"))
             # valid UTF-8 holds no surrogate: only a \u escape could make one (_check_text)
-            yield RawCase(data, where, _label(data, f"line {n}"), b"\\u" not in raw)
+            yield n, data, b"\\u" not in raw
 
 
 # Converted fact values, by (name, type, the value's class, the value): a batch repeats the same
@@ -250,6 +269,24 @@ def _jsonl(path: Path) -> Iterator[RawCase]:
 _CONVERTED: dict = {}
 _BOOL = {"type": "bool"}  # a person flag's spec
 _REMEMBERED_TYPES = frozenset({"date", "month", "bool", "int", "number"})
+# fast_parts: the class of the values of each type whose conversion depends on the value alone
+# (not the day, not the registry), and so is remembered per fact; at most _PER_FACT of them
+_REMEMBERED_CLASS = {"date": str, "month": str, "enum": str, "bool": bool, "int": int, "number": int}
+_PER_FACT = 50_000
+_NOWHERE = Where()  # fast_parts reports nothing: on any error, validate runs and says where
+_ABSENT = object()
+
+
+def _fact_forms(specs: dict) -> tuple:
+    """(name, spec, the class of the values remembered, their converted values, the type — for
+    a list of mappings: (its item keys, their forms)) for each fact of ``specs``."""
+    out = []
+    for name, spec in specs.items():
+        t = spec["type"]
+        if t == "list" and isinstance(spec.get("items"), dict):
+            t = (frozenset(spec["items"]), _fact_forms(spec["items"]))
+        out.append((name, spec, _REMEMBERED_CLASS.get(t) if t.__class__ is str else None, {}, t))
+    return tuple(out)
 
 
 def _remember_successes(convert):
@@ -279,7 +316,8 @@ class CaseValidator:
         self.registry = registry
         self.vocab = vocabulary()
         self._allowed: dict = {}  # kind -> the keys a case of that kind may have
-        self._shapes: dict = {}  # kind -> what _fast checks: (allowed keys, required keys, facts, decided_on, is a month)
+        self._shapes: dict = {}  # kind -> what fast_parts checks (_shape)
+        self._regions: dict = {}  # a region's code -> (the region, the first and last day it is valid)
 
     def validate(self, raw: RawCase, as_of: dt.date | None = None) -> Case:
         case = self._fast(raw, as_of)
@@ -339,67 +377,117 @@ class CaseValidator:
 
     def _fast(self, raw: RawCase, as_of: dt.date | None) -> Case | None:
         """``validate`` for a well-formed case, with set operations instead of the loops that name
-        what is wrong, and the values converted before (``_CONVERTED``) looked up; None at the first
-        doubt, and ``validate`` then decides (and says why). Every check of ``validate`` is here, in
-        the same terms, and a value not seen before goes through the same ``_value``. Keep the two
-        in step (tests/test_plans.py compares them on generated hostile input)."""
+        what is wrong, and the values converted before looked up; None at the first doubt, and
+        ``validate`` then decides (and says why). Every check of ``validate`` is here, in the same
+        terms, and a value not seen before goes through the same ``_value``. Keep the two in step
+        (tests/test_plans.py compares them on generated hostile input)."""
         data = raw.data
         if data.__class__ is not dict:
             return None
-        if not raw.clean:
-            try:
-                _check_text(data, raw.where)
-            except InputError:
-                return None
+        if not raw.clean and not _is_clean(data):
+            return None
+        parts = self.fast_parts(data, as_of)
+        if parts is None:
+            return None
+        kind_name, region, facts, day, case_id = parts
+        return Case(kind_name, region, facts, day, case_id, raw.where)
+
+    def _shape(self, kind_name: str):
+        """What fast_parts checks for a kind: (allowed keys, required keys, the facts (_fact_forms),
+        the decided_on fact, its remembered days, its class, its spec, is it a month, the person flags)."""
+        kind = self.vocab.kinds[kind_name]
+        allowed = frozenset(kind.facts) | frozenset(self.vocab.person_flags) | _COMMON
+        decided_spec = kind.facts[kind.decided_on]
+        shape = self._shapes[kind_name] = (allowed, frozenset(kind.facts) | {"region"}, _fact_forms(kind.facts),
+                                           kind.decided_on, {}, _REMEMBERED_CLASS.get(decided_spec["type"]),
+                                           decided_spec, decided_spec["type"] == "month", tuple(self.vocab.person_flags))
+        return shape
+
+    def _convert(self, forms, data: dict, day, prefix: str = "") -> dict:
+        """The facts of ``forms`` (_fact_forms) in ``data`` converted as ``_value`` converts them;
+        raises at the first doubt (fast_parts then answers None)."""
+        out = {}
+        value = self._value
+        for name, spec, cls, known, tag in forms:
+            v = data.get(name, _ABSENT)
+            if v.__class__ is cls:
+                got = known.get(v, known)
+                if got is known:
+                    got = value(prefix + name, v, spec, "", _NOWHERE, day)
+                    if len(known) < _PER_FACT:
+                        known[v] = got
+            elif v is _ABSENT:
+                if not (prefix and spec.get("optional")):  # a list item's optional field may be left out
+                    raise LookupError(name)
+                got = None
+            elif tag == "region" and v.__class__ is str:
+                got = self._region_at(v, day)
+            elif tag.__class__ is tuple and v.__class__ is list:  # a list of mappings: (item keys, item forms)
+                length = spec.get("length")
+                if length and len(v) != length:
+                    raise ValueError(name)
+                got = []
+                keys, item_forms = tag
+                for i, item in enumerate(v):
+                    if item.__class__ is not dict or not keys.issuperset(item):
+                        raise ValueError(name)
+                    got.append(self._convert(item_forms, item, day, f"{prefix}{name}[{i}]."))
+            else:
+                got = value(prefix + name, v, spec, "", _NOWHERE, day)
+            out[name] = got
+        return out
+
+    def _region_at(self, text, day):
+        """``Registry.resolve(text, day)``, a code's region remembered with the days it is valid on."""
+        hit = self._regions.get(text) if text.__class__ is str else None
+        if hit is not None and hit[1] <= day <= hit[2]:
+            return hit[0]
+        region = self.registry.resolve(text, day, _NOWHERE)
+        if text.__class__ is str and self.registry.by_code.get(text) is region and len(self._regions) < _PER_FACT:
+            # Registry.resolve gives the region of a code, as is, on every day it is valid
+            self._regions[text] = (region, region.valid_from or dt.date.min, region.valid_to or dt.date.max)
+        return region
+
+    def fast_parts(self, data: dict, as_of: dt.date | None):
+        """``_fast`` on a dict whose text is known to be clean, without the Case: (kind, region,
+        facts, decision date, id), or None at the first doubt. Converted values are remembered
+        per fact and value (of the one class each type accepts without more ado: a date's text, a
+        whole number…), the region by its code with the days it is valid on; anything else goes
+        through ``_value`` and ``Registry.resolve`` as ``validate`` does."""
         kind_name = data.get("kind")
         shape = self._shapes.get(kind_name) if kind_name.__class__ is str else None
         if shape is None:
             if kind_name.__class__ is not str or kind_name not in self.vocab.kinds:
                 return None
-            kind = self.vocab.kinds[kind_name]
-            allowed = frozenset(kind.facts) | frozenset(self.vocab.person_flags) | _COMMON
-            facts = tuple((name, spec, spec["type"], tuple(spec.get("values", ()))) for name, spec in kind.facts.items())
-            shape = self._shapes[kind_name] = (allowed, frozenset(kind.facts) | {"region"}, facts, kind.decided_on,
-                                               kind.facts[kind.decided_on], kind.facts[kind.decided_on]["type"] == "month",
-                                               tuple(self.vocab.person_flags))
-        allowed, required, facts, decided_on, decided_spec, monthly, flags = shape
+            shape = self._shape(kind_name)
+        allowed, required, facts, decided_on, days, decided_cls, decided_spec, monthly, flags = shape
         if not (allowed.issuperset(data) and required.issubset(data)):  # also: every key is text
             return None
-        where, label, value, known = raw.where, raw.label, self._value, _CONVERTED
+        value = self._value
         try:
             v = data[decided_on]
-            decided = known.get((decided_on, decided_spec["type"], v.__class__, v), known)
-            if decided is known:
-                decided = value(decided_on, v, decided_spec, label, where, None)
-            day = as_of or (decided.first_day() if monthly else decided)
-            out = {}
-            for name, spec, t, values in facts:
-                v = data[name]
-                if t == "enum":
-                    key = (name, t, v.__class__, v, values)
-                elif t == "region" or t == "list":
-                    out[name] = value(name, v, spec, label, where, day)
-                    continue
-                else:
-                    key = (name, t, v.__class__, v)
-                got = known.get(key, known)
-                if got is known:
-                    got = value(name, v, spec, label, where, day)
-                    if t == "enum":
-                        known[key] = got
-                out[name] = got
+            if as_of is not None:
+                day = as_of
+            else:
+                day = days.get(v) if v.__class__ is decided_cls else None
+                if day is None:
+                    decided = value(decided_on, v, decided_spec, "", _NOWHERE, None)
+                    day = decided.first_day() if monthly else decided
+                    if v.__class__ is decided_cls and len(days) < _PER_FACT:
+                        days[v] = day
+            out = self._convert(facts, data, day)
             for flag in flags:
                 if flag in data:
                     v = data[flag]
-                    got = known.get((flag, "bool", v.__class__, v), known)
-                    out[flag] = value(flag, v, _BOOL, label, where, day) if got is known else got
-            region = self.registry.resolve(data["region"], day, where)
+                    out[flag] = v if v.__class__ is bool else value(flag, v, _BOOL, "", _NOWHERE, day)
+            region = self._region_at(data["region"], day)
         except Exception:  # noqa: BLE001 - validate says what is wrong
             return None
         case_id = data.get("id")
-        if case_id is not None and (case_id.__class__ is bool or not isinstance(case_id, (str, int))):
+        if case_id is not None and case_id.__class__ is not int and case_id.__class__ is not str and (
+                case_id.__class__ is bool or not isinstance(case_id, (str, int))):
             return None
-        return Case(kind_name, region, out, day, case_id, where)
+        return kind_name, region, out, day, case_id
 
     @_remember_successes
     def _value(self, name, value, spec, label, where, day):
@@ -500,6 +588,33 @@ def _check_text(data, where: Where) -> None:
     if not _encodable("".join(texts)):  # one check for all: a lone surrogate in any text stays one when joined
         raise InputError(Diagnostic("E-INPUT-UTF8", "text with a lone surrogate escape (e.g. \\ud800) is not Unicode",
                                     where, "write the character itself, or a valid pair of escapes"))
+
+
+_SCALARS = frozenset({int, bool, float, type(None)})
+
+
+def _is_clean(data: dict) -> bool:
+    """Whether _check_text passes: at once for a mapping of text keys and plain values (ASCII text,
+    which ``isascii`` tells without reading it, holds no surrogate)."""
+    texts = []
+    for key, v in data.items():
+        if key.__class__ is not str:
+            break
+        if not key.isascii():
+            texts.append(key)
+        cls = v.__class__
+        if cls is str:
+            if not v.isascii():
+                texts.append(v)
+        elif cls not in _SCALARS:
+            break
+    else:
+        return not texts or _encodable("".join(texts))
+    try:
+        _check_text(data, _NOWHERE)
+        return True
+    except InputError:
+        return False
 
 
 def _encodable(text: str) -> bool:

@@ -355,6 +355,35 @@ def cmd_eval(args) -> int:
     collected = []
     shapes = []
     lines = None
+    traced = lines_out = False
+
+    def answer(raw) -> None:
+        nonlocal bad
+        try:
+            case = validator.validate(raw, args.as_of)
+            result = evaluator.evaluate(case, explain=traced)
+            if not traced:
+                lines.write(result)
+                return
+            out = result_json(result, args.lang, trace=True)
+        except PolicyDslError as exc:
+            if exc.exit_code != EXIT_INPUT:
+                raise
+            bad = True
+            d = exc.first
+            from policy_dsl.cases import echo_id
+
+            case_id = echo_id(raw.data)
+            out = {"id": case_id, "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
+            if d.hint:
+                out["error"]["hint"] = d.hint
+        if lines_out:
+            lines.write_json(out)
+        elif as_json:
+            collected.append(out)
+        else:
+            _show_case(con, out, policy, args)
+
     try:
         for path in args.cases:
             shape, raws = read_cases(path)
@@ -366,31 +395,14 @@ def cmd_eval(args) -> int:
                 from policy_dsl.results import LineWriter
 
                 lines = LineWriter(args.lang, sys.stdout)
-            for raw in raws:
-                try:
-                    case = validator.validate(raw, args.as_of)
-                    result = evaluator.evaluate(case, explain=traced)
-                    if not traced:
-                        lines.write(result)
-                        continue
-                    out = result_json(result, args.lang, trace=True)
-                except PolicyDslError as exc:
-                    if exc.exit_code != EXIT_INPUT:
-                        raise
-                    bad = True
-                    d = exc.first
-                    from policy_dsl.cases import echo_id
+            if lines_out and not traced:  # the batch lane (policy_dsl.lane), as answer() answers
+                from policy_dsl.lane import answer_lines
 
-                    case_id = echo_id(raw.data)
-                    out = {"id": case_id, "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
-                    if d.hint:
-                        out["error"]["hint"] = d.hint
-                if lines_out:
-                    lines.write_json(out)
-                elif as_json:
-                    collected.append(out)
-                else:
-                    _show_case(con, out, policy, args)
+                raws.close()
+                answer_lines(Path(path), validator, evaluator, lines, args.as_of, answer)
+                continue
+            for raw in raws:
+                answer(raw)
     finally:
         if lines is not None:
             lines.flush()

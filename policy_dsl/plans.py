@@ -28,6 +28,9 @@ from policy_dsl.expr.codegen import Emitter, build, may_be_period
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*")  # NAME in grammar/expr.lark
 
 
+_NO_OUTPUTS: dict = {}  # read only
+
+
 class Fallback(Exception):
     """This case is answered by the reference evaluator."""
 
@@ -103,6 +106,29 @@ class Plans:
         if mode == "redirect":
             return self._redirect(t, case, defs, depth)
         raise Fallback
+
+    def answer(self, kind, region, day, facts):
+        """For a batch line (policy_dsl.lane): the template and the outputs of a case whose plan and
+        template are built already, answered by ``_evaluate``'s own steps; None for anything else
+        (an unbuilt plan or template, a redirect, a case the reference evaluator answers). May
+        raise (the generated code's way of saying "not here"): the caller then asks ``evaluate``."""
+        entry = self.index.get((kind, id(region)))
+        if entry is None:
+            return None
+        breaks, plans, _ = entry
+        plan = plans[bisect_right(breaks, day.toordinal())]
+        if plan is None:
+            return None
+        mask, defs = plan.fn(facts, region, day)
+        t = plan.templates.get(mask)
+        if t is None:
+            return None
+        mode = t.mode
+        if mode == "decided":
+            return t, t.out_fn(facts, region, day, defs)
+        if mode == "no_rule" or mode == "delegated":
+            return t, _NO_OUTPUTS
+        return None
 
     def _redirect(self, t: Template, case, defs, depth):
         """Evaluator._redirect: the case as one of another kind."""

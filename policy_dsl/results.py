@@ -70,19 +70,23 @@ class LineWriter:
     the outputs (bounds, governing, displaced, pending, notes) depends only on the result's
     ``shape`` (see policy_dsl.plans), so its text is made once per shape; the first result of each
     shape is also written the slow way and compared, and a shape whose texts differ is always
-    written the slow way."""
+    written the slow way. ``tails`` holds the texts so checked (policy_dsl.lane writes with them)."""
 
     def __init__(self, lang: str = "zh", stream=None):
         self.lang = lang
         self.vocab = vocabulary()
-        self._tails: dict = {}  # shape -> the text from "bounds" to the end, or None: write it the slow way
-        self._encoded: dict = {}  # shape -> that text as UTF-8, with the line's end
+        self.tails: dict = {}  # shape -> the text from "bounds" to the end, or None: write it the slow way
         self._regions: dict = {}  # id(region) -> (region, its text)
         self._slots: dict = {}  # kind -> (the head of its lines as a %-format, the names of its outputs)
         self.stream = stream
         self._buffer = getattr(stream, "buffer", None)  # bytes go straight there, a few hundred lines at a time
-        self._pending: list = []
+        self._pending: list = []  # lines as bytes
+        self._text: list = []  # then these lines, as text made of checked parts (encoded together)
         self._flushed_text = False
+        self._fixed: dict = {}  # template -> its pieces for write_answer
+        self._pieces_off = self._buffer is None  # write_answer's pieces once gave another text: not used again
+        self._kind_region: dict = {}  # (kind, id(region)) -> (region, the UTF-8 from "kind" to the decision date's quote)
+        self._days: dict = {}  # day -> the UTF-8 of its text, the closing quote and comma
 
     def write(self, result: Result) -> None:
         """Write the line of ``result`` to the stream (``line`` + a line end)."""
@@ -90,21 +94,20 @@ class LineWriter:
             self.stream.write(self.line(result) + "\n")
             return
         shape = result.shape
-        tail = self._encoded.get(shape) if shape is not None and not result.trace else None
+        tail = self.tails.get(shape) if shape is not None and not result.trace else None
         if tail is None:
-            text = self.line(result)
-            known = self._tails.get(shape) if shape is not None else None
-            if known is not None:
-                tail = self._encoded[shape] = (known + "\n").encode()
-            self._add((text + "\n").encode())
+            self._add((self.line(result) + "\n").encode())
             return
-        if self._pending or self._flushed_text:
-            self._pending += (self._head(result).encode(), tail)
-            if len(self._pending) >= 512:
-                self._buffer.write(b"".join(self._pending))
-                self._pending.clear()
-        else:
-            self._add(self._head(result).encode() + tail)
+        case = result.case
+        self.write_text(self.head(case.id, case.kind, case.region, case.decision_date, result.status, result.outputs)
+                        + tail + "\n")
+
+    def write_text(self, line: str) -> None:
+        """Write a line made of a ``head`` and a checked tail (text that encodes as UTF-8)."""
+        text = self._text
+        text.append(line)
+        if len(text) >= 512:
+            self._add(None)
 
     def write_json(self, data) -> None:
         """Write any JSON value as a line (an error, an answer with its trace)."""
@@ -114,34 +117,106 @@ class LineWriter:
         else:
             self._add(text.encode())
 
-    def _add(self, line: bytes) -> None:
+    def _add(self, line: bytes | None) -> None:
         if not self._flushed_text:
             self.stream.flush()  # what was written as text goes first
             self._flushed_text = True
-        self._pending.append(line)
-        if len(self._pending) >= 256:
-            self._buffer.write(b"".join(self._pending))
-            self._pending.clear()
+        pending = self._pending
+        if self._text:
+            pending.append("".join(self._text).encode())
+            self._text.clear()
+        if line is not None:
+            pending.append(line)
+        if len(pending) >= 256 or line is None:
+            self._buffer.write(b"".join(pending))
+            pending.clear()
 
     def flush(self) -> None:
-        if self._pending:
-            self._buffer.write(b"".join(self._pending))
-            self._pending.clear()
+        if self._text or self._pending:
+            self._add(None)
         if self._buffer is not None:
             self._buffer.flush()
 
     def line(self, result: Result) -> str:
         shape = result.shape
-        tail = self._tails.get(shape, False) if shape is not None and not result.trace else None
+        tail = self.tails.get(shape, False) if shape is not None and not result.trace else None
+        case = result.case
         if tail is False:
             slow = json.dumps(result_json(result, self.lang, trace=False), ensure_ascii=False)
-            tail = self._tails[shape] = self._tail(result)
-            if tail is not None and self._head(result) + tail != slow:
-                tail = self._tails[shape] = None
+            tail = self.tails[shape] = self._tail(result)
+            if tail is not None and self.head(case.id, case.kind, case.region, case.decision_date, result.status,
+                                              result.outputs) + tail != slow:
+                tail = self.tails[shape] = None
+            if tail is not None:
+                try:
+                    tail.encode()
+                except UnicodeError:
+                    tail = self.tails[shape] = None
             return slow
         if tail is None:
             return json.dumps(result_json(result, self.lang, trace=False), ensure_ascii=False)
-        return self._head(result) + tail
+        return self.head(case.id, case.kind, case.region, case.decision_date, result.status, result.outputs) + tail
+
+    def write_answer(self, case_id, kind: str, region, day: dt.date, t, outputs: dict) -> bool:
+        """Write the line ``head(case_id, kind, region, day, t.mode, outputs) + tails[t]`` (policy_dsl.lane:
+        ``t`` a template of policy_dsl.plans, its tail checked) from pieces kept as UTF-8: the
+        kind and region, the day, the status and outputs (fixed unless decided) with the tail. A
+        line with a piece made for it is compared with that text first; False (nothing written)
+        if the tail is not checked or the pieces do not give that text."""
+        if not self._flushed_text or self._pieces_off:
+            return False
+        fixed = self._fixed.get(t)
+        fresh = False
+        if fixed is None:
+            tail = self.tails.get(t)
+            if tail is None:
+                return False
+            fixed = self._fixed[t] = self._fixed_piece(kind, t.mode, tail)
+            fresh = True
+        pieces = self._kind_region.get((kind, id(region)))
+        if pieces is None or pieces[0] is not region:
+            text = self.head(None, kind, region, day, "", {})
+            cut = text.index(', "decision_date": "') + len(', "decision_date": "')
+            pieces = self._kind_region[(kind, id(region))] = (region, text[1:cut].encode())
+            fresh = True
+        day_text = self._days.get(day)
+        if day_text is None:
+            day_text = self._days[day] = (day.isoformat() + '", ').encode()
+            fresh = True
+        if case_id is None:
+            first = b"{"
+        elif case_id.__class__ is int:
+            first = b'{"id": %d, ' % case_id
+        else:
+            first = ('{"id": ' + json.dumps(case_id, ensure_ascii=False) + ", ").encode()
+        middle, form, names, end = fixed
+        if middle is None:
+            middle = (form % tuple([_value_text(outputs.get(name)) for name in names])).encode()
+        if fresh:
+            want = (self.head(case_id, kind, region, day, t.mode, outputs) + self.tails[t] + "\n").encode()
+            if first + pieces[1] + day_text + middle + end != want:  # never seen: then never again
+                self._pieces_off = True
+                return False
+        pending = self._pending
+        if self._text:
+            pending.append("".join(self._text).encode())
+            self._text.clear()
+        pending += (first, pieces[1], day_text, middle, end)
+        if len(pending) >= 2048:
+            self._buffer.write(b"".join(pending))
+            pending.clear()
+        return True
+
+    def _fixed_piece(self, kind_name: str, status: str, tail: str) -> tuple:
+        """For a template: the UTF-8 of the status and the outputs when no output has a value (else
+        None), else their %-format and the names of the outputs; the tail's UTF-8 with the line end."""
+        fmt, names = self._slots.get(kind_name) or self._slots.setdefault(kind_name, self._kind_form(kind_name))
+        rest = fmt[fmt.index('"status": %s'):].replace('"status": %s', '"status": ' + (
+            _STATUS.get(status) or json.dumps(status)).replace("%", "%%"), 1)
+        end = (tail + "\n").encode()
+        if status != "decided":  # no outputs
+            return (rest % tuple(["null"] * len(names))).encode(), None, (), end
+        return None, rest, tuple(names), end
 
     def _tail(self, result: Result) -> str | None:
         full = result_json(result, self.lang, trace=False)
@@ -151,22 +226,20 @@ class LineWriter:
         rest = {k: full[k] for k in keys[keys.index("bounds"):]}
         return json.dumps(rest, ensure_ascii=False)[1:]
 
-    def _head(self, result: Result) -> str:
-        case = result.case
-        region = self._regions.get(id(case.region))
-        if region is None or region[0] is not case.region:
-            r = case.region.city.to_json()
-            if case.region.city is not case.region:
-                r["district"] = case.region.to_json()
-            region = self._regions[id(case.region)] = (case.region, json.dumps(r, ensure_ascii=False))
-        form = self._slots.get(case.kind)
+    def head(self, case_id, kind: str, region, day: dt.date, status: str, outputs: dict) -> str:
+        """The line up to the text of its shape: id, kind, region, decision date, status, outputs."""
+        text = self._regions.get(id(region))
+        if text is None or text[0] is not region:
+            r = region.city.to_json()
+            if region.city is not region:
+                r["district"] = region.to_json()
+            text = self._regions[id(region)] = (region, json.dumps(r, ensure_ascii=False))
+        form = self._slots.get(kind)
         if form is None:
-            form = self._slots[case.kind] = self._kind_form(case.kind)
-        text, names = form
-        outputs = result.outputs
-        head = text % (region[1], case.decision_date.isoformat(), _STATUS.get(result.status) or json.dumps(result.status),
-                       *[_value_text(outputs.get(name)) for name in names])
-        case_id = case.id
+            form = self._slots[kind] = self._kind_form(kind)
+        fmt, names = form
+        head = fmt % (text[1], day.isoformat(), _STATUS.get(status) or json.dumps(status),
+                      *[_value_text(outputs.get(name)) for name in names])
         if case_id is None:
             return "{" + head
         if case_id.__class__ is int:

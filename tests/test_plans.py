@@ -7,6 +7,7 @@ what the JSON commands do not import."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import os
@@ -260,3 +261,129 @@ def test_generated_code_carries_hostile_string_literals_as_data():
     fn = eval(compile(f"lambda f_reason: {source}", "<test>", "eval"), em.namespace)  # noqa: S307 - the test inspects the emitter
     assert fn("x'); __import__('os').system('true'); ('") is True
     assert fn("x") is False
+
+
+# -- the batch lane (policy_dsl.lane) ---------------------------------------------------------
+def _eval_jsonl(path, lane: bool, *extra) -> tuple[int, bytes]:
+    """``policy-dsl eval PATH --format json``'s exit code and bytes, with the batch lane or with
+    every line answered by the reference loop."""
+    import contextlib
+    from unittest import mock
+
+    from policy_dsl import cases, lane as lane_module
+    from policy_dsl.cli import main
+
+    def reference(path, validator, evaluator, writer, as_of, fallback):
+        for raw in cases._jsonl(path):
+            fallback(raw)
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    patch = contextlib.nullcontext() if lane else mock.patch.object(lane_module, "answer_lines", reference)
+    with patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["eval", str(path), "--format", "json", *extra])
+        out.flush()
+    return code, out.buffer.getvalue()
+
+
+def _generated(n):
+    sys.path.insert(0, str(REPO / "bench"))
+    from gen_cases import generate
+
+    return list(generate(n, seed=11))
+
+
+def test_lane_writes_what_the_reference_writes(tmp_path):
+    cases = _generated(2400)
+    lines = [json.dumps(c, ensure_ascii=False) for c in cases]
+    odd = ['{"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": "2022-06", "paid_on": "2022-11-03"}',
+           '{"id": "文本", "kind": "arrears", "region": "jinan", "worker": "flexible", "last_paid_month": "2022-06", "paid_on": "2022-11-03"}',
+           '{"id": 1, "id": 2, "kind": "arrears"}', "not json", "[1, 2]", '{"kind": "arrears"}', "",
+           '{"id": "\\ud800", "kind": "arrears", "region": "370100", "worker": "flexible", "last_paid_month": "2022-06", "paid_on": "2022-11-03"}',
+           '{"id": true, "kind": "arrears", "region": "370100", "worker": "flexible", "last_paid_month": "2022-06", "paid_on": "2022-11-03"}',
+           '{"id": 3, "kind": "arrears", "region": "370100", "worker": "flexible", "last_paid_month": "2022-06", "paid_on": "2022-02-30"}',
+           '{"id": 4, "kind": "arrears", "region": "莱芜", "worker": "flexible", "last_paid_month": "2022-06", "paid_on": "2022-11-03"}',
+           '{"id": 5, "kind": "arrears", "region": "370100", "worker": "flexible", "last_paid_month": "2022-06", "paid_on": "2022-11-03", "low_income": 1}']
+    body = lines + odd + lines[::-1] + odd  # the second time round, the lane answers from what the first built
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(body) + "\n", encoding="utf-8")
+    for extra in ((), ("--as-of", "2023-03-01"), ("--lang", "en")):
+        got, want = _eval_jsonl(path, True, *extra), _eval_jsonl(path, False, *extra)
+        assert got[0] == want[0] and got[1] == want[1], extra
+    assert len(want[1].splitlines()) == len(body) - 2  # blank lines give no answer
+
+
+def test_lane_answers_most_lines_itself(tmp_path):
+    """The lane is not silently out of use: once the plans are built, it answers almost every line."""
+    from policy_dsl import lane as lane_module
+    from policy_dsl.api import Answerer
+    from policy_dsl.results import LineWriter
+
+    path = tmp_path / "cases.jsonl"
+    path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in _generated(1200)), encoding="utf-8")
+    answerer = Answerer()
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    writer, referred = LineWriter("zh", out), []
+
+    def fallback(raw):
+        referred.append(raw)
+        try:
+            writer.write(answerer.evaluator.evaluate(answerer.validator.validate(raw), explain=False))
+        except PolicyDslError:
+            pass
+
+    for _ in range(2):
+        referred.clear()
+        lane_module.answer_lines(path, answerer.validator, answerer.evaluator, writer, None, fallback)
+    writer.flush()
+    assert len(referred) < 0.05 * 1200
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(items=st.lists(st.deferred(_hostile), min_size=1, max_size=6))
+def test_lane_on_hostile_input(items, tmp_path_factory):
+    path = tmp_path_factory.mktemp("lane") / "cases.jsonl"
+    good = _generated(24)
+    body = [json.dumps(x, ensure_ascii=False, allow_nan=True) for x in good + items + items + good]
+    path.write_bytes(("\n".join(body) + "\n").encode("utf-8", "surrogatepass"))
+    assert _eval_jsonl(path, True) == _eval_jsonl(path, False)
+
+
+def _answered(fn):
+    try:
+        return result_json(fn(), "en", trace=False)
+    except PolicyDslError as exc:
+        return {"error": exc.first.code, "message": exc.first.message, "where": str(exc.first.where)}
+
+
+def _reference_answer(answerer, data, as_of=None):
+    """Answerer.result's answer the reference way: validate's loops, the evaluator's own code."""
+    v = answerer.validator
+    v._fast = lambda raw, as_of: None
+    try:
+        return _answered(lambda: answerer.evaluator.evaluate(
+            v.validate(RawCase(data, Where("<data>"), "the case"), as_of), explain=True))
+    finally:
+        v.__dict__.pop("_fast", None)
+
+
+def test_answerer_answers_as_the_reference(policy):
+    from policy_dsl.api import Answerer
+
+    for as_of in (None, dt.date(2023, 3, 1)):
+        answerer = Answerer(policy, as_of=as_of)
+        for data in _generated(1200) + [{**c, "id": "\ud800"} for c in _generated(12)]:
+            assert _answered(lambda: answerer.result(data)) == _reference_answer(answerer, data, as_of), data
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.deferred(_hostile))
+def test_answerer_on_hostile_input(data):
+    answerer = _shared_answerer()
+    assert _answered(lambda: answerer.result(data)) == _reference_answer(answerer, data)
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_answerer():
+    from policy_dsl.api import Answerer
+
+    return Answerer()
