@@ -161,17 +161,8 @@ class Evaluator:
                 continue
             if holds:
                 candidates.append(clause)
-        # explicit exceptions remove the clauses they except
-        exceptions = [c for c in candidates if c.is_exception]
-        if exceptions:
-            kept = []
-            for c in candidates:
-                by = next((e for e in exceptions if resolve.excepts(e, c)), None)
-                if by is None:
-                    kept.append(c)
-                else:
-                    result.displaced.append((c, resolve.EXCEPTION, by))
-            candidates = kept
+        candidates, excepted = resolve.apply_exceptions(candidates)
+        result.displaced.extend(excepted)
         ordered = resolve.order(candidates)
         if trace is not None and ordered:
             trace.append((0, _t("优先顺序：" + " > ".join(c.citation for c in ordered),

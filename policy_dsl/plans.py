@@ -336,17 +336,7 @@ class Plans:
                     pending.append((c, start))
                 else:
                     candidates.append(c)
-        displaced = []
-        exceptions = [c for c in candidates if c.is_exception]
-        if exceptions:
-            kept = []
-            for c in candidates:
-                by = next((e for e in exceptions if resolve.excepts(e, c)), None)
-                if by is None:
-                    kept.append(c)
-                else:
-                    displaced.append((c, resolve.EXCEPTION, by))
-            candidates = kept
+        candidates, displaced = resolve.apply_exceptions(candidates)
         ordered = resolve.order(candidates)
         if not ordered:
             t = Template("no_rule")

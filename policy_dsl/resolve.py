@@ -54,6 +54,22 @@ def excepts(a: Clause, b: Clause) -> bool:
     return b.ref in a.exception_to
 
 
+def apply_exceptions(candidates: list[Clause]) -> tuple[list[Clause], list[tuple[Clause, str, Clause]]]:
+    """The candidates an explicit exception among them does not remove, and the removed ones as
+    ``(clause, "exception", the exception)`` (RULES §4 a)."""
+    exceptions = [c for c in candidates if c.is_exception]
+    if not exceptions:
+        return candidates, []
+    kept, removed = [], []
+    for c in candidates:
+        by = next((e for e in exceptions if excepts(e, c)), None)
+        if by is None:
+            kept.append(c)
+        else:
+            removed.append((c, EXCEPTION, by))
+    return kept, removed
+
+
 def beats(a: Clause, b: Clause) -> str | None:
     """The reason ``a`` takes precedence over ``b``, or None (b wins, or they are tied)."""
     if excepts(a, b):
