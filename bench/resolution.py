@@ -75,23 +75,10 @@ def reference_what_applies(policy, region, day, topics, overlaps):
 
 
 def reference_data(policy, region, day, topics, ev):
-    from policy_dsl.results import REASONS, clause_ref
+    from policy_dsl.cli import applies_json
 
     found = reference_what_applies(policy, region, day, topics, reference_overlaps(policy, region, day, ev))
-    data = {"date": day.isoformat(), "region": region.to_json(), "topics": {}}
-    if region.city is not region:
-        data["region"]["city"] = region.city.to_json()
-    for topic, t in found.items():
-        data["topics"][topic] = {
-            "in_force": [{**clause_ref(r["clause"]), "from": r["start"].isoformat() if r["start"] else None,
-                          "to": r["until"].isoformat() if r["until"] else None,
-                          "displaces": [{**clause_ref(o), "reason": reason, "explanation": REASONS[reason]["zh"]}
-                                        for o, reason in r["displaces"]]}
-                         for r in t["in_force"]],
-            "pending": [{**clause_ref(p["clause"]), "in_force_from": p["start"].isoformat() if p["start"] else None}
-                        for p in t["pending"]],
-        }
-    return data
+    return applies_json(found, region, day)
 
 
 def main() -> None:

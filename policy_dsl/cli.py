@@ -316,9 +316,15 @@ def applies_data(policy, region, day: dt.date, topics: list[str], lang: str = "z
     """What ``applies --format json`` prints, as data (``evaluator``: one to reuse, for its plans)."""
     from policy_dsl.conflicts import overlap_finder
     from policy_dsl.resolve import what_applies
-    from policy_dsl.results import REASONS, clause_ref
 
     found = what_applies(policy, region, day, topics, overlap_finder(policy, region, day, evaluator))
+    return applies_json(found, region, day, lang)
+
+
+def applies_json(found: dict, region, day: dt.date, lang: str = "zh") -> dict:
+    """The INTERFACE.md shape of ``resolve.what_applies`` data."""
+    from policy_dsl.results import REASONS, clause_ref
+
     data = {"date": day.isoformat(), "region": region.to_json(), "topics": {}}
     if region.city is not region:
         data["region"]["city"] = region.city.to_json()
