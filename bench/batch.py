@@ -3,7 +3,7 @@
     python bench/batch.py [--quick] [--n N] [--rounds R] [--as-is] [--json OUT]
 
 N generated cases (bench/gen_cases.py; 1 000 000, or 100 000 with --quick) answered
-- in process: the interpreter (``policy_dsl.api.Answerer.result``: validation, then evaluation,
+- in process: the interpreter (``policy_dsl.face.api.Answerer.result``: validation, then evaluation,
   no trace) and the baseline (``bench/baseline.py``'s ``answer``) on the same case dicts, read from
   the file beforehand (not timed), a chunk at a time, both timed on each chunk in turn;
 - from the JSON Lines file, as programs: ``policy-dsl eval CASES.jsonl --format json`` and
@@ -74,8 +74,8 @@ def in_process(path, rounds: int, chunk: int = 100_000) -> dict:
     """Seconds per round for each engine, over all cases, a chunk at a time."""
     from baseline import answer
 
-    from policy_dsl.api import Answerer
-    from policy_dsl.errors import InputError
+    from policy_dsl.face.api import Answerer
+    from policy_dsl.language.errors import InputError
 
     answerer = Answerer()
     result = answerer.result

@@ -4,7 +4,7 @@ the generated cases, and reports.
 Timed programs run with the caller's environment, except that Python may cache bytecode (as an
 installed package does): ``PYTHONDONTWRITEBYTECODE`` is dropped and the bytecode goes to the
 benchmark's folder (``PYTHONPYCACHEPREFIX``), never into the source tree; and policy-dsl's own cache
-(policy_dsl/cache.py) is the benchmark's (``POLICY_DSL_CACHE_DIR``), not the user's. ``--as-is``
+(policy_dsl/language/cache.py) is the benchmark's (``POLICY_DSL_CACHE_DIR``), not the user's. ``--as-is``
 keeps the environment exactly as it is. Work files go to ``$POLICY_DSL_BENCH_DIR``, else
 ``<tmp>/policy-dsl-bench``."""
 

@@ -106,8 +106,8 @@ class Fuzz:
             target.write_bytes(original)
 
     def yaml_bytes(self, raw: bytes) -> None:
-        from policy_dsl.errors import PolicyDslError
-        from policy_dsl.yamlsafe import decode, load_yaml
+        from policy_dsl.language.errors import PolicyDslError
+        from policy_dsl.language.yamlsafe import decode, load_yaml
 
         start = time.perf_counter()
         self.tried["yaml"] = self.tried.get("yaml", 0) + 1
@@ -263,8 +263,8 @@ def main() -> int:
         worst = []
         for elapsed, target, args, payload, code, note in f.slowest[:5]:
             if target == "yaml":
-                from policy_dsl.errors import PolicyDslError
-                from policy_dsl.yamlsafe import decode, load_yaml
+                from policy_dsl.language.errors import PolicyDslError
+                from policy_dsl.language.yamlsafe import decode, load_yaml
 
                 tracemalloc.start()
                 try:

@@ -2,7 +2,7 @@
 
     python bench/gen_cases.py 100000 > /tmp/cases.jsonl
 
-Deterministic for a given N and --seed. The cases come from policy_dsl.grid (boundary values),
+Deterministic for a given N and --seed. The cases come from policy_dsl.analysis.grid (boundary values),
 spread over decision dates 2020-09 … 2026-06 and regions in and outside 山东."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import json
 import random
 import sys
 
-from policy_dsl import grid
-from policy_dsl.kinds import vocabulary
-from policy_dsl.values import to_json
+from policy_dsl.analysis import grid
+from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.values import to_json
 
 REGIONS = ["370100", "370102", "370200", "370400", "371300", "320100", "440100", "110105"]
 

@@ -25,9 +25,9 @@ from common import report
 
 # -- REFERENCE: resolve.what_applies and conflicts.overlap_finder as they were -----------------
 def reference_overlaps(policy, region, day, ev):
-    from policy_dsl import grid
-    from policy_dsl.conflicts import _case
-    from policy_dsl.errors import PolicyDslError
+    from policy_dsl.analysis import grid
+    from policy_dsl.analysis.conflicts import _case
+    from policy_dsl.language.errors import PolicyDslError
 
     def overlaps(topic, clauses):
         pairs = set()
@@ -47,8 +47,8 @@ def reference_overlaps(policy, region, day, ev):
 
 
 def reference_what_applies(policy, region, day, topics, overlaps):
-    from policy_dsl.kinds import vocabulary
-    from policy_dsl.resolve import beats, claimed_outputs, order, standings
+    from policy_dsl.language.kinds import vocabulary
+    from policy_dsl.engine.resolve import beats, claimed_outputs, order, standings
 
     vocab = vocabulary()
     out = {}
@@ -75,7 +75,7 @@ def reference_what_applies(policy, region, day, topics, overlaps):
 
 
 def reference_data(policy, region, day, topics, ev):
-    from policy_dsl.cli import applies_json
+    from policy_dsl.face.cli import applies_json
 
     found = reference_what_applies(policy, region, day, topics, reference_overlaps(policy, region, day, ev))
     return applies_json(found, region, day)
@@ -89,11 +89,11 @@ def main() -> None:
     ap.add_argument("--json", metavar="OUT")
     args = ap.parse_args()
 
-    from policy_dsl.api import load_policy
-    from policy_dsl.cli import applies_data
-    from policy_dsl.evaluate import Evaluator
-    from policy_dsl.kinds import vocabulary
-    from policy_dsl.regions import default_registry
+    from policy_dsl.face.api import load_policy
+    from policy_dsl.face.cli import applies_data
+    from policy_dsl.engine.evaluate import Evaluator
+    from policy_dsl.language.kinds import vocabulary
+    from policy_dsl.language.regions import default_registry
 
     policy = load_policy()
     topics = list(vocabulary().kinds)

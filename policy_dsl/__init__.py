@@ -1,10 +1,10 @@
 """policy_dsl: Chinese basic-medical-insurance policy as versioned, layered data, and an
 interpreter that answers from it.
 
-Pipeline (one module per stage): ``yamlsafe``/``load`` (files → documents with positions) →
-``expr`` (lark expressions → AST → closures) → ``check`` (ordered passes) → ``resolve``
-(date × region → clauses in force, precedence) → ``evaluate`` (facts → outcome + trace) →
-``render`` (the only module that imports rich) ← ``cli``.
+Parts, by stage of the pipeline (``docs/architecture.md``): ``language`` (files → the policy
+model with positions) → ``engine`` (resolve builds the intermediate form; the reference evaluator
+interprets it) → ``fast`` (compiled backends of that form) · ``analysis`` (static checks) ·
+``tools`` (diff, timeline, fmt, report, policy tests) ← ``face`` (CLI, rendering, API).
 """
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 """``python -m policy_dsl`` runs the command-line interface."""
 
-from policy_dsl.cli import main
+from policy_dsl.face.cli import main
 
 raise SystemExit(main())

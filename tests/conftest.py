@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from policy_dsl import resources
+from policy_dsl.language import resources
 
 REPO = Path(__file__).resolve().parent.parent
 REGEN = bool(os.environ.get("POLICY_DSL_REGEN"))  # POLICY_DSL_REGEN=1 pytest rewrites *.expected files
@@ -17,14 +17,14 @@ REGEN = bool(os.environ.get("POLICY_DSL_REGEN"))  # POLICY_DSL_REGEN=1 pytest re
 
 @pytest.fixture(scope="session")
 def policy():
-    from policy_dsl.api import load_policy
+    from policy_dsl.face.api import load_policy
 
     return load_policy()
 
 
 @pytest.fixture(scope="session")
 def evaluator(policy):
-    from policy_dsl.evaluate import Evaluator
+    from policy_dsl.engine.evaluate import Evaluator
 
     return Evaluator(policy)
 
@@ -49,7 +49,7 @@ def cli(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
 
     def run(*args) -> Run:
-        from policy_dsl.cli import main
+        from policy_dsl.face.cli import main
 
         code = main([str(a) for a in args])
         captured = capsys.readouterr()

@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 from hypothesis import strategies as st
 
-from policy_dsl import resources
-from policy_dsl.kinds import vocabulary
+from policy_dsl.language import resources
+from policy_dsl.language.kinds import vocabulary
 
 VOCAB = vocabulary()
 KINDS = list(VOCAB.kinds)
@@ -137,7 +137,7 @@ OPERATORS = ["==", "=", "!=", "<=", ">", " and ", " or ", "not ", "(", ")", "[",
 
 def policy_documents() -> dict[str, object]:
     """The shipped policy files as plain data, by file name."""
-    from policy_dsl.yamlsafe import decode, load_yaml
+    from policy_dsl.language.yamlsafe import decode, load_yaml
 
     out = {}
     for f in sorted(resources.policies_dir().glob("*.yaml")):
@@ -224,7 +224,7 @@ def copy_policies(dest: Path) -> Path:
 def run_cli(args, env: dict | None = None) -> tuple[int, str, str]:
     """``policy-dsl ARGS`` in this process: exit code, stdout, stderr (an escaped exception
     counts as exit code None). ``env``: environment variables set for this run only."""
-    from policy_dsl.cli import main
+    from policy_dsl.face.cli import main
 
     env = {"NO_COLOR": "1", "POLICY_DSL_DEBUG": None, **(env or {})}
     saved = {k: os.environ.get(k) for k in env}

@@ -13,7 +13,7 @@ def test_jinan_2022_03_31_to_04_01_differs_by_the_clauses_starting_that_day(cli,
     added = _rules(after) - _rules(before)
     removed = _rules(before) - _rules(after)
     assert removed == set()
-    region = __import__("policy_dsl.regions", fromlist=["x"]).default_registry().get("370100")
+    region = __import__("policy_dsl.language.regions", fromlist=["x"]).default_registry().get("370100")
     import datetime as dt
 
     starting = {(t, c.ref) for c in policy.clauses.values() for t in c.topics

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policy_dsl.cli import COMMANDS, build_parser
+from policy_dsl.face.cli import COMMANDS, build_parser
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -78,7 +78,7 @@ def test_no_color(cli, tmp_path):
 
 
 def test_no_color_forced_terminal(monkeypatch):
-    from policy_dsl import render
+    from policy_dsl.face import render
 
     monkeypatch.setenv("NO_COLOR", "1")
     con = render.console()

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from policy_dsl import diff
-from policy_dsl.api import load_policy
+from policy_dsl.tools import diff
+from policy_dsl.face.api import load_policy
 
 
 def _waiting_4(policies):
@@ -51,7 +51,7 @@ def test_the_whole_affected_population_changes(policy, policies_copy):
     new = load_policy([policies_copy])
     beh = diff.behavioural(policy, new, {"resident_enrollment"}, regions=("370100",), examples=10**6)
     changed = {(e["case"]["benefit_year"], e["case"]["paid_on"]) for g in beh.groups.values() for e in g["examples"]}
-    from policy_dsl import grid
+    from policy_dsl.analysis import grid
 
     expected = set()
     for day in diff.sample_dates([policy]):
@@ -69,7 +69,7 @@ def test_reformat_only_is_no_difference(cli, policy, policies_copy):
     jn.write_text(text, encoding="utf-8")
     run = cli("diff", "--format", "json", "--exit-code", "--policies", policies_copy, policies_copy)
     assert run.code == 0
-    from policy_dsl.resources import policies_dir
+    from policy_dsl.language.resources import policies_dir
 
     run = cli("diff", policies_dir(), policies_copy, "--format", "json", "--exit-code")
     assert run.code == 0, run.out

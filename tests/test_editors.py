@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from policy_dsl import resources
-from policy_dsl.load import policy_files
+from policy_dsl.language import resources
+from policy_dsl.language.load import policy_files
 
 REPO = Path(__file__).resolve().parent.parent
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_dsl.expr import types as T
-from policy_dsl.expr.compile import compile_expr
-from policy_dsl.expr.parse import ExprSyntaxError, parse_expression
-from policy_dsl.expr.printer import to_text
-from policy_dsl.values import Month
+from policy_dsl.language.expr import types as T
+from policy_dsl.language.expr.compile import compile_expr
+from policy_dsl.language.expr.parse import ExprSyntaxError, parse_expression
+from policy_dsl.language.expr.printer import to_text
+from policy_dsl.language.values import Month
 
 
 def ev(text, **env):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from policy_dsl import resources
-from policy_dsl.fmt import FormatRefused, canonical_data, comments, format_text
-from policy_dsl.load import policy_files
-from policy_dsl.yamlsafe import load_yaml
+from policy_dsl.language import resources
+from policy_dsl.tools.fmt import FormatRefused, canonical_data, comments, format_text
+from policy_dsl.language.load import policy_files
+from policy_dsl.language.yamlsafe import load_yaml
 
 SHIPPED = policy_files([resources.policies_dir()])
 TEXT_KEYS = re.compile(r"^\s*-?\s*(text|title|change|by|to|zh|en):\s")
@@ -124,7 +124,7 @@ def test_scrambled_file_comes_out_canonical():
 
 
 def test_refuses_rather_than_lose_content(monkeypatch):
-    import policy_dsl.fmt as fmt
+    import policy_dsl.tools.fmt as fmt
 
     monkeypatch.setattr(fmt, "_reindent_comments", lambda t: t.replace("# eol", ""))
     with pytest.raises(FormatRefused) as exc:
@@ -150,7 +150,7 @@ def test_cli_check_write_and_refuse(tmp_path, cli, monkeypatch):
     # a refusal leaves the file alone and exits 1
     g = tmp_path / "q.yaml"
     g.write_text(SCRAMBLED, encoding="utf-8")
-    import policy_dsl.fmt as fmt
+    import policy_dsl.tools.fmt as fmt
 
     monkeypatch.setattr(fmt, "_reindent_comments", lambda t: t.replace("# eol", ""))
     r = cli("fmt", g)

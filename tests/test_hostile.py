@@ -227,7 +227,7 @@ def test_case_path_that_is_not_a_file(cli, tmp_path, make):
 def test_stdin_over_the_limit_is_refused(cli, monkeypatch):
     import io
 
-    from policy_dsl import cases
+    from policy_dsl.engine import cases
 
     class Stdin:
         buffer = io.BytesIO(b"a: " + b"x" * (cases.MAX_YAML_CASE_BYTES + 10))

@@ -39,7 +39,7 @@ def test_installed_copy_answers_away_from_the_source_tree(wheel, tmp_path):
     zipfile.ZipFile(wheel).extractall(site)
     work = tmp_path / "elsewhere"
     work.mkdir()
-    code = ("import json, sys; from policy_dsl import resources; from policy_dsl.cli import main;"
+    code = ("import json, sys; from policy_dsl.language import resources; from policy_dsl.face.cli import main;"
             "print(resources.grammar_path()); sys.exit(main(['applies', '--date', '2022-04-01', '--region', '济南',"
             "'--topic', 'arrears', '--format', 'json']))")
     env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from policy_dsl import periods
-from policy_dsl.errors import CalendarError
+from policy_dsl.language import periods
+from policy_dsl.language.errors import CalendarError
 
 D = dt.date
 

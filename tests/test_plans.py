@@ -1,4 +1,4 @@
-"""The fast paths give the reference's answers: the evaluator's plans (policy_dsl.plans) against
+"""The fast paths give the reference's answers: the evaluator's plans (policy_dsl.fast.plans) against
 Evaluator's own code, the JSON Lines writer against json.dumps(result_json(...)), the validator's
 set-based path against its loops, the argparse-free reading of plain command lines against
 argparse, the overlap search of ``applies`` against trying every probe. Plus the policy cache and
@@ -19,14 +19,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy_dsl import grid, resolve
-from policy_dsl.cases import CaseValidator, RawCase
-from policy_dsl.conflicts import _case, exclusive, overlap_finder
-from policy_dsl.errors import PolicyDslError, Where
-from policy_dsl.evaluate import Evaluator
-from policy_dsl.kinds import vocabulary
-from policy_dsl.regions import default_registry
-from policy_dsl.results import LineWriter, result_json
+from policy_dsl.analysis import grid
+from policy_dsl.engine import resolve
+from policy_dsl.engine.cases import CaseValidator, RawCase
+from policy_dsl.analysis.conflicts import _case, exclusive, overlap_finder
+from policy_dsl.language.errors import PolicyDslError, Where
+from policy_dsl.engine.evaluate import Evaluator
+from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.regions import default_registry
+from policy_dsl.engine.results import LineWriter, result_json
 
 REPO = Path(__file__).resolve().parent.parent
 REGIONS = ("370100", "370102", "370200", "371300", "320100", "110105", "370000")
@@ -99,8 +100,8 @@ def _validate(validator, data, fast: bool):
 
 
 def test_validator_fast_path_on_the_policy_tests_cases(policy):
-    from policy_dsl import resources
-    from policy_dsl.yamlsafe import decode, load_yaml
+    from policy_dsl.language import resources
+    from policy_dsl.language.yamlsafe import decode, load_yaml
 
     v = CaseValidator(default_registry())
     for f in sorted((resources.policies_dir() / "tests").glob("*.yaml")):
@@ -149,7 +150,7 @@ COMMAND_LINES = [
 
 @pytest.mark.parametrize("argv", COMMAND_LINES)
 def test_plain_command_lines_read_as_argparse_reads_them(argv):
-    from policy_dsl.cli import _quick_args, build_parser
+    from policy_dsl.face.cli import _quick_args, build_parser
 
     quick = _quick_args(argv)
     try:
@@ -209,7 +210,7 @@ def test_json_commands_do_not_import_what_they_do_not_need(tmp_path):
     case = tmp_path / "case.json"
     case.write_text(json.dumps({"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": "2022-06",
                                 "paid_on": "2022-11-03"}, ensure_ascii=False), encoding="utf-8")
-    probe = ("import sys\nfrom policy_dsl.cli import main\nmain(sys.argv[1:])\n"
+    probe = ("import sys\nfrom policy_dsl.face.cli import main\nmain(sys.argv[1:])\n"
              "heavy = [m for m in ('rich', 'jsonschema', 'lark', 'yaml', 'argparse', 'dataclasses') if m in sys.modules]\n"
              "sys.stderr.write('HEAVY ' + ','.join(heavy) + '\\n')\n")
     for argv in (["applies", "--date", "2022-04-01", "--region", "济南", "--format", "json"],
@@ -221,8 +222,8 @@ def test_json_commands_do_not_import_what_they_do_not_need(tmp_path):
 
 
 def test_policy_cache(tmp_path, monkeypatch):
-    from policy_dsl import cache
-    from policy_dsl.api import load_policy
+    from policy_dsl.language import cache
+    from policy_dsl.face.api import load_policy
 
     monkeypatch.setenv("POLICY_DSL_CACHE_DIR", str(tmp_path / "c"))
     first = load_policy()
@@ -252,8 +253,8 @@ def test_policy_cache(tmp_path, monkeypatch):
 
 def test_generated_code_carries_hostile_string_literals_as_data():
     """A string literal with quotes and code-like text is a value in the generated function, never code."""
-    from policy_dsl.expr.codegen import Emitter
-    from policy_dsl.expr.parse import parse_expression
+    from policy_dsl.language.expr.codegen import Emitter
+    from policy_dsl.language.expr.parse import parse_expression
 
     text = "reason == \"x'); __import__('os').system('true'); ('\""
     em = Emitter()
@@ -263,15 +264,16 @@ def test_generated_code_carries_hostile_string_literals_as_data():
     assert fn("x") is False
 
 
-# -- the batch lane (policy_dsl.lane) ---------------------------------------------------------
+# -- the batch lane (policy_dsl.fast.lane) ---------------------------------------------------------
 def _eval_jsonl(path, lane: bool, *extra) -> tuple[int, bytes]:
     """``policy-dsl eval PATH --format json``'s exit code and bytes, with the batch lane or with
     every line answered by the reference loop."""
     import contextlib
     from unittest import mock
 
-    from policy_dsl import cases, lane as lane_module
-    from policy_dsl.cli import main
+    from policy_dsl.engine import cases
+    from policy_dsl.fast import lane as lane_module
+    from policy_dsl.face.cli import main
 
     def reference(path, validator, evaluator, writer, as_of, fallback):
         for raw in cases._jsonl(path):
@@ -314,9 +316,9 @@ def test_lane_writes_what_the_reference_writes(tmp_path):
 
 def test_lane_answers_most_lines_itself(tmp_path):
     """The lane is not silently out of use: once the plans are built, it answers almost every line."""
-    from policy_dsl import lane as lane_module
-    from policy_dsl.api import Answerer
-    from policy_dsl.results import LineWriter
+    from policy_dsl.fast import lane as lane_module
+    from policy_dsl.face.api import Answerer
+    from policy_dsl.engine.results import LineWriter
 
     path = tmp_path / "cases.jsonl"
     path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in _generated(1200)), encoding="utf-8")
@@ -367,7 +369,7 @@ def _reference_answer(answerer, data, as_of=None):
 
 
 def test_answerer_answers_as_the_reference(policy):
-    from policy_dsl.api import Answerer
+    from policy_dsl.face.api import Answerer
 
     for as_of in (None, dt.date(2023, 3, 1)):
         answerer = Answerer(policy, as_of=as_of)
@@ -384,6 +386,6 @@ def test_answerer_on_hostile_input(data):
 
 @functools.lru_cache(maxsize=1)
 def _shared_answerer():
-    from policy_dsl.api import Answerer
+    from policy_dsl.face.api import Answerer
 
     return Answerer()

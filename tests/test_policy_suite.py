@@ -45,9 +45,9 @@ def test_every_shipped_policy_test_passes_through_eval_json(cli, tmp_path, polic
     with the same expectations (as-of cases each through `--as-of`)."""
     import json
 
-    from policy_dsl import resources
-    from policy_dsl.policytest import compare
-    from policy_dsl.yamlsafe import decode, load_yaml
+    from policy_dsl.language import resources
+    from policy_dsl.tools.policytest import compare
+    from policy_dsl.language.yamlsafe import decode, load_yaml
 
     plain, dated = [], []
     for f in sorted((resources.policies_dir() / "tests").glob("*.yaml")):

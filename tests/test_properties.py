@@ -74,12 +74,12 @@ def test_mutated_policies_never_crash_check(documents, policy_copy, workdir, dat
 def _answers(files: list[Path]) -> list:
     """Results of a fixed sample of generated cases under the policy set loaded from ``files``
     in that order."""
-    from policy_dsl import analysis, check
-    from policy_dsl.errors import PolicyDslError
-    from policy_dsl.evaluate import Evaluator
-    from policy_dsl.load import load_files
-    from policy_dsl.regions import default_registry
-    from policy_dsl.results import result_json
+    from policy_dsl.analysis import passes as analysis, check
+    from policy_dsl.language.errors import PolicyDslError
+    from policy_dsl.engine.evaluate import Evaluator
+    from policy_dsl.language.load import load_files
+    from policy_dsl.language.regions import default_registry
+    from policy_dsl.engine.results import result_json
 
     policy, diags, _ = load_files(files)
     assert policy is not None and not [d for d in diags if d.severity == "error"]
@@ -88,8 +88,8 @@ def _answers(files: list[Path]) -> list:
     ev = Evaluator(policy)
     reg = default_registry()
     out = []
-    from policy_dsl.conflicts import _case
-    from policy_dsl import grid
+    from policy_dsl.analysis.conflicts import _case
+    from policy_dsl.analysis import grid
 
     for code in ("370100", "370400", "320100"):
         region = reg.get(code)
@@ -102,14 +102,14 @@ def _answers(files: list[Path]) -> list:
                         out.append(result_json(ev.evaluate(_case(kind, region, facts, day)), "en"))
                     except PolicyDslError as exc:
                         out.append({"error": exc.first.code, "message": exc.first.message})
-    assert analysis  # the probes in policy_dsl.analysis use the same grid
+    assert analysis  # the probes in policy_dsl.analysis.passes use the same grid
     return out
 
 
 @pytest.fixture(scope="module")
 def shipped_files():
-    from policy_dsl import resources
-    from policy_dsl.load import policy_files
+    from policy_dsl.language import resources
+    from policy_dsl.language.load import policy_files
 
     return policy_files([resources.policies_dir()])
 

@@ -1,4 +1,4 @@
-"""policy_dsl.records makes the same classes as dataclasses for what the package uses."""
+"""policy_dsl.language.records makes the same classes as dataclasses for what the package uses."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from policy_dsl import records
+from policy_dsl.language import records
 
 
 def _pair(decorate, field):
@@ -82,7 +82,7 @@ def test_same_behaviour():
 
 
 def test_records_of_the_package_pickle():
-    from policy_dsl.errors import Diagnostic, Where
+    from policy_dsl.language.errors import Diagnostic, Where
 
     d = Diagnostic("E-X", "m", Where("f", 1, 2))
     assert pickle.loads(pickle.dumps(d)) == d and pickle.loads(pickle.dumps(d.where)) == Where("f", 1, 2)

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from policy_dsl.errors import InputError
-from policy_dsl.regions import default_registry
+from policy_dsl.language.errors import InputError
+from policy_dsl.language.regions import default_registry
 
 REG = default_registry()
 DAY = dt.date(2022, 6, 1)

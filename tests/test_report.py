@@ -41,7 +41,7 @@ def _parse(path: Path) -> _Page:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from policy_dsl.cli import main
+    from policy_dsl.face.cli import main
 
     out = tmp_path_factory.mktemp("report") / "site"
     assert main(["report", "--out", str(out)]) == 0

@@ -7,13 +7,13 @@ import json
 
 import jsonschema
 
-from policy_dsl import caseschema, resources
-from policy_dsl.yamlsafe import decode, load_yaml
+from policy_dsl.language import caseschema, resources
+from policy_dsl.language.yamlsafe import decode, load_yaml
 
 
 def test_case_schema_is_generated_from_the_kinds_table():
     shipped = resources.schema_path("case").read_text(encoding="utf-8")
-    assert shipped == caseschema.render(), "run: python -m policy_dsl.caseschema > policy_dsl/schemas/case.schema.json"
+    assert shipped == caseschema.render(), "run: python -m policy_dsl.language.caseschema > policy_dsl/schemas/case.schema.json"
 
 
 def test_schema_command_prints_them(cli):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policy_dsl.errors import InputError
-from policy_dsl.yamlsafe import decode, load_yaml
+from policy_dsl.language.errors import InputError
+from policy_dsl.language.yamlsafe import decode, load_yaml
 
 
 @pytest.mark.parametrize("text,code", [

@@ -1,0 +1,1 @@
+"""static checks over the probe grid built from the policy set."""

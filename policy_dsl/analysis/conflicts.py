@@ -1,0 +1,271 @@
+"""Check pass over generated cases: two clauses in force on the same topic, region and date,
+tied by precedence, whose outcomes differ for some case (RULES.md §4 e). Each finding shows
+such a case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from policy_dsl.analysis import grid
+from policy_dsl.engine import resolve
+from policy_dsl.language.errors import Diagnostic, PolicyDslError
+from policy_dsl.engine.evaluate import Case, Evaluator
+from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.model import Clause, PolicySet
+from policy_dsl.language.regions import default_registry
+from policy_dsl.language.values import to_json
+
+
+def _probe_region(a: Clause, b: Clause):
+    """A region inside both jurisdictions (a city if the deeper one is a province or country)."""
+    reg = default_registry()
+    deeper = a if a.doc.rank >= b.doc.rank else b
+    code = deeper.doc.jurisdiction
+    r = reg.get(code)
+    if r.level in ("country", "province"):
+        # a city inside: prefer one with no city document (the plain case)
+        for cand in reg.by_code.values():
+            if cand.level == "city" and cand.valid_to is None and cand.within(code) and cand.within(a.doc.jurisdiction) and cand.within(b.doc.jurisdiction):
+                return cand
+    return r
+
+
+def find_conflicts(policy: PolicySet, limit_per_pair: int = 1) -> list[Diagnostic]:
+    vocab = vocabulary()
+    ev = Evaluator(policy)
+    out = []
+    for topic, clauses in policy.by_topic.items():
+        outputs = vocab.kinds[topic].outputs
+        for i, a in enumerate(clauses):
+            for b in clauses[i + 1:]:
+                if not resolve.tied(a, b) or resolve.excepts(a, b) or resolve.excepts(b, a):
+                    continue
+                if not (resolve.claimed_outputs(a, outputs) & resolve.claimed_outputs(b, outputs)):
+                    continue
+                if not (default_registry().get(a.doc.jurisdiction).within(b.doc.jurisdiction)
+                        or default_registry().get(b.doc.jurisdiction).within(a.doc.jurisdiction)):
+                    continue
+                found = _probe_pair(ev, topic, a, b)
+                if found:
+                    out.append(found)
+    return out
+
+
+def _probe_pair(ev: Evaluator, topic: str, a: Clause, b: Clause) -> Diagnostic | None:
+    region = _probe_region(a, b)
+    starts = [a.local_start(region), b.local_start(region)]
+    first = max(s for s in starts if s) if any(starts) else dt.date(2022, 1, 1)
+    days = [first, first + dt.timedelta(days=45), first + dt.timedelta(days=400)]
+    for day in days:
+        if resolve.standing(a, region, day).state != "in_force" or resolve.standing(b, region, day).state != "in_force":
+            continue
+        for facts in grid.facts_for(topic, day, region.code):
+            case = _case(topic, region, facts, day)
+            if case is None:
+                continue
+            try:
+                env = ev.environment(case, None)
+                if not (ev._test(a, env, False)[0] and ev._test(b, env, False)[0]):
+                    continue
+                ea, eb = a.effective(), b.effective()
+                if ea.outcome != eb.outcome:
+                    differ = f"{ea.outcome} vs {eb.outcome}"
+                elif ea.outcome == "decide":
+                    va, vb = ev._outputs(case, a, env, None), ev._outputs(case, b, env, None)
+                    shared = [k for k in va if k in vb and va[k] != vb[k]]
+                    if not shared:
+                        continue
+                    k = shared[0]
+                    differ = f"{k} = {to_json(va[k])} vs {to_json(vb[k])}"
+                else:
+                    continue
+            except PolicyDslError:
+                continue
+            example = {"kind": topic, "region": region.code, **{k: _jsonable(v) for k, v in facts.items()}}
+            return Diagnostic(
+                "E-CONFLICT",
+                f"{a.citation} [{a.ref}] and {b.citation} [{b.ref}] are tied by precedence and differ ({differ}) "
+                f"for {json.dumps(example, ensure_ascii=False)}",
+                b.where,
+                "make their conditions exclusive, or mark one `exception_to` the other",
+            )
+    return None
+
+
+def _jsonable(v):
+    if isinstance(v, list):
+        return [{k: _jsonable(x) for k, x in i.items()} if isinstance(i, dict) else _jsonable(i) for i in v]
+    return to_json(v)
+
+
+def _case(kind, region, facts, day) -> Case | None:
+    reg = default_registry()
+    typed = dict(facts)
+    for key in ("from_region",):
+        if key in typed:
+            typed[key] = reg.get(typed[key])
+    if "enrollments" in typed:
+        typed["enrollments"] = [dict(e, region=reg.get(e["region"])) for e in typed["enrollments"]]
+    return Case(kind, region, typed, day)
+
+
+def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator | None = None):
+    """A function (topic, clauses[, wanted]) → the set of clause pairs whose conditions both hold for
+    some generated case at (region, day). Given ``wanted`` (a collection of pairs), only those pairs
+    are looked for, and the probing stops once each is found: the answer holds the wanted pairs
+    that overlap (``resolve.what_applies`` asks only about the pairs it shows)."""
+    ev = evaluator or Evaluator(policy)
+
+    def overlaps(topic: str, clauses: list[Clause], wanted=None) -> set:
+        pairs: set = set()
+        if wanted is not None:
+            bit = {c: 1 << i for i, c in enumerate(clauses)}
+            todo = {p: sum(bit[c] for c in p) for p in wanted
+                    if all(c in bit for c in p) and not exclusive(*p)}  # no probe could show those
+            if not todo:
+                return pairs
+        conditions = _conditions(ev, topic, clauses)  # all of them, as the reference does: one that cannot be read skips the probe
+        for facts in grid.iter_facts(topic, day, region.code):
+            case = _case(topic, region, facts, day)
+            holding = None
+            if conditions is not None:
+                try:
+                    mask = conditions(case.facts, region, day)[0]
+                    holding = [c for i, c in enumerate(clauses) if (mask >> i) & 1]
+                except Exception:  # noqa: BLE001 - the reference below decides (and says nothing if it cannot read it)
+                    holding = None
+            if holding is None:
+                try:
+                    env = ev.environment(case, None)
+                    holding = [c for c in clauses if ev._test(c, env, False)[0]]
+                except (PolicyDslError, Exception):  # a probe the conditions cannot read says nothing
+                    continue
+            if wanted is not None:
+                mask = sum(bit[c] for c in holding)
+                for p, m in list(todo.items()):
+                    if mask & m == m:
+                        pairs.add(p)
+                        del todo[p]
+                if not todo:
+                    break
+                continue
+            for i, a in enumerate(holding):
+                for b in holding[i + 1:]:
+                    pairs.add(frozenset((a, b)))
+        return pairs
+
+    overlaps.takes_wanted = True
+    return overlaps
+
+
+_EXCLUSIVE: dict = {}
+
+
+def exclusive(a: Clause, b: Clause) -> bool:
+    """Whether the two clauses' conditions can never hold together, seen from their top-level
+    conjuncts alone: one says ``x`` and the other ``not x``; ``x == y`` and ``x != y``; ``x == "a"``
+    and ``x == "b"``; ``x <= 3`` and ``x > 3``… (the same expression text on both sides). Sound,
+    not complete: False says only that this test cannot tell."""
+    key = (a, b) if id(a) < id(b) else (b, a)
+    found = _EXCLUSIVE.get(key)
+    if found is None:
+        wa, wb = a.effective().when, b.effective().when
+        found = wa is not None and wb is not None and _contradict(wa.node, wb.node)
+        if len(_EXCLUSIVE) > 10_000:
+            _EXCLUSIVE.clear()
+        _EXCLUSIVE[key] = found
+    return found
+
+
+def _conjuncts(node) -> list:
+    from policy_dsl.language.expr import ast
+
+    if isinstance(node, ast.Binary) and node.op == "and":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+_ORDERED = ("<", "<=", ">", ">=")
+
+
+def _contradict(x, y) -> bool:
+    ax, ay = _atoms_of(x), _atoms_of(y)
+    return _one_way(ax, ay) or _one_way(ay, ax)
+
+
+_ATOMS: dict = {}
+
+
+def _atoms_of(node):
+    found = _ATOMS.get(id(node))
+    if found is None or found[0] is not node:
+        if len(_ATOMS) > 10_000:
+            _ATOMS.clear()
+        found = _ATOMS[id(node)] = (node, _atoms(_conjuncts(node)))
+    return found[1]
+
+
+def _atoms(nodes: list):
+    """What a list of conjuncts asserts: the texts of the conjuncts; for each ``not (e1 and e2…)``
+    the texts of e1, e2…; and the comparisons as (left text, operator, right side)."""
+    from policy_dsl.language.expr import ast
+    from policy_dsl.language.expr.printer import to_text
+
+    asserted, negated, compared = set(), [], []
+    for n in nodes:
+        asserted.add(to_text(n))
+        if isinstance(n, ast.Unary) and n.op == "not":
+            negated.append(frozenset(to_text(c) for c in _conjuncts(n.operand)))
+        elif isinstance(n, ast.Binary) and n.op in ("==", "!=") + _ORDERED:
+            right = ("lit", n.right.kind, n.right.value) if isinstance(n.right, ast.Literal) else ("expr", to_text(n.right))
+            compared.append((to_text(n.left), n.op, right))
+    return asserted, negated, compared
+
+
+def _one_way(a, b) -> bool:
+    if any(neg <= b[0] for neg in a[1]):  # not (x and y) against x and y
+        return True
+    return any(lx == ly and _clash(ox, vx, oy, vy) for lx, ox, vx in a[2] for ly, oy, vy in b[2])
+
+
+def _clash(ox, vx, oy, vy) -> bool:
+    """``left ox vx`` and ``left oy vy`` cannot both hold."""
+    if vx == vy and {ox, oy} in ({"==", "!="}, {"<=", ">"}, {"<", ">="}):
+        return True
+    if vx[0] != "lit" or vy[0] != "lit" or vx[1] != vy[1]:
+        return False
+    if ox == oy == "==" and vx[1] in ("string", "number", "bool"):
+        return vx[2] != vy[2]
+    if ox in _ORDERED and oy in _ORDERED and vx[1] == "number":
+        lo_x, hi_x = _interval(ox, vx[2])
+        lo_y, hi_y = _interval(oy, vy[2])
+        lo = max(lo_x, lo_y, key=lambda b: (b[0], not b[1]))  # the tighter low end (excluded beats included)
+        hi = min(hi_x, hi_y, key=lambda b: (b[0], b[1]))
+        return _empty(lo, hi)
+    return False
+
+
+_INF = float("inf")
+
+
+def _interval(op, v):
+    """The values ``x op v`` allows, as ((low, low included), (high, high included))."""
+    return {"<": ((-_INF, False), (v, False)), "<=": ((-_INF, False), (v, True)),
+            ">": ((v, False), (_INF, False)), ">=": ((v, True), (_INF, False))}[op]
+
+
+def _empty(lo, hi) -> bool:
+    return lo[0] > hi[0] or (lo[0] == hi[0] and not (lo[1] and hi[1]))
+
+
+def _conditions(ev: Evaluator, topic: str, clauses: list[Clause]):
+    """The generated function computing all ``clauses``' conditions at once (policy_dsl.fast.plans), or None."""
+    try:
+        if ev._plans is None:
+            from policy_dsl.fast.plans import Plans
+
+            ev._plans = Plans(ev)
+        return ev._plans.conditions(topic, clauses)
+    except Exception:  # noqa: BLE001 - the reference evaluator probes alone
+        return None

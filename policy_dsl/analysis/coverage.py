@@ -1,0 +1,192 @@
+"""``policy-dsl check --coverage``: what the policy files decide, topic × region × year.
+
+Every cell is computed from the policy files through the evaluator, on the generated cases of
+``policy_dsl.analysis.grid`` at sampled days of the year (each day on which the standing of the topic's
+clauses changes, in and outside the September–December collection period), never written by hand:
+
+- ``decided``: every generated case is decided by a clause (a rejected case counts: a clause says
+  it is invalid);
+- ``delegated``: every case is answered, and some by a clause that leaves the decision to a level
+  whose rule is not encoded;
+- ``partly``: some cases are answered, others get no rule (nothing in force, or only pending);
+- ``pending``: nothing answers, but a clause that would is issued and not yet in force;
+- ``none``: no clause in force or pending decides any case.
+
+The gaps become findings: W-GAP (topic × region × date range with cases nothing in force
+decides, located at the kind in the kinds table) and W-DELEGATION-UNFILLED (a delegation no lower
+clause fills, located at the delegating clause)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections import Counter
+
+from policy_dsl.analysis import passes as analysis
+from policy_dsl.language.errors import Diagnostic
+from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.model import PolicySet
+from policy_dsl.language.regions import default_registry
+
+REGIONS = ("370100", "370400", "320100")  # 济南; another 山东 city (枣庄); outside 山东 (南京)
+STATUSES = ("decided", "delegated", "partly", "pending", "none")
+WORDS = {
+    "zh": {"decided": "已规定", "delegated": "授权下级", "partly": "部分", "pending": "待生效", "none": "无"},
+    "en": {s: s for s in STATUSES},
+}
+LEGEND = {
+    "zh": "已规定：每个生成案例都由条款决定；授权下级：都有答复，部分由条款授权给未编码的下级规定；"
+          "部分：有的案例有答复，有的无适用规定；待生效：无答复，但有已印发未生效的条款；无：没有条款。",
+    "en": "decided: a clause decides every generated case; delegated: every case is answered, some by a clause "
+          "that leaves it to a level with no encoded rule; partly: some cases are answered, others get no rule; "
+          "pending: nothing answers yet, but a clause that would is issued and not yet in force; none: no clause.",
+}
+
+
+def cell_status(counts: Counter) -> str:
+    seen = {s for s, n in counts.items() if n and s != "error"}
+    if not seen:
+        return "none"
+    if seen == {"decided"}:
+        return "decided"
+    if seen <= {"decided", "delegated"}:
+        return "delegated"
+    if seen <= {"pending", "none"}:
+        return "pending" if "pending" in seen else "none"
+    return "partly"
+
+
+def _days_by_year(policy: PolicySet, topic: str, region, first: int, last: int) -> dict[int, list[dt.date]]:
+    days = analysis.candidate_days(policy, first, last)
+    return {y: analysis.sample_days(policy, topic, region, [d for d in days if d.year == y])
+            for y in range(first, last + 1)}
+
+
+def matrix(policy: PolicySet, regions=REGIONS, first: int = analysis.FIRST_YEAR, last: int = analysis.LAST_YEAR) -> dict:
+    """The coverage matrix as data (``--format json``) with, per cell, the counts of each status
+    over the generated cases and the status from each sampled day on."""
+    reg = default_registry()
+    regs = [reg.get(c) for c in regions]
+    data = {"regions": [r.to_json() for r in regs], "years": list(range(first, last + 1)),
+            "statuses": list(STATUSES), "topics": {}}
+    for topic in vocabulary().kinds:
+        rows = {}
+        for region in regs:
+            cells = {}
+            for year, days in _days_by_year(policy, topic, region, first, last).items():
+                total: Counter = Counter()
+                segments = []
+                for day in days:
+                    counts = Counter(p.status for p in analysis.probes(policy, topic, region, day))
+                    total += counts
+                    status = cell_status(counts)
+                    if not segments or segments[-1]["status"] != status:
+                        segments.append({"from": day.isoformat(), "status": status})
+                cells[str(year)] = {"status": cell_status(total), "counts": dict(sorted(total.items())),
+                                    "segments": segments}
+            rows[region.code] = cells
+        data["topics"][topic] = rows
+    return data
+
+
+def findings(policy: PolicySet, regions=REGIONS, first: int = analysis.FIRST_YEAR, last: int = analysis.LAST_YEAR) -> list[Diagnostic]:
+    """W-GAP for each topic × region × date range in which some generated case is decided by no
+    clause (and none pending); W-DELEGATION-UNFILLED for each delegating clause that governs
+    some generated case (no lower clause fills the delegation there)."""
+    reg = default_registry()
+    out: list[Diagnostic] = []
+    unfilled: dict = {}
+    end_of_range = dt.date(last, 12, 31)
+    for topic in vocabulary().kinds:
+        if not policy.by_topic.get(topic):
+            out.append(Diagnostic("W-GAP", f"{topic}: no clause on this topic in any region or year",
+                                  analysis.kind_where(topic), "encode the clauses that decide it, if the circulars do",
+                                  severity="warning"))
+            continue
+        for code in regions:
+            region = reg.get(code)
+            days = [d for ds in _days_by_year(policy, topic, region, first, last).values() for d in ds]
+            runs = []  # [start, end, none, total, example]
+            for i, day in enumerate(days):
+                ps = analysis.probes(policy, topic, region, day)
+                for p in ps:
+                    if p.status == "delegated" and p.top is not None:
+                        unfilled.setdefault(p.top, []).append(p)
+                none = [p for p in ps if p.status == "none"]
+                until = days[i + 1] - dt.timedelta(days=1) if i + 1 < len(days) else end_of_range
+                if none:
+                    if runs and runs[-1][1] == day - dt.timedelta(days=1):
+                        runs[-1][1] = until
+                        runs[-1][2] += len(none)
+                        runs[-1][3] += len(ps)
+                    else:
+                        runs.append([day, until, len(none), len(ps), none[0]])
+            for start, until, n, total, example in runs:
+                what = ("no clause is in force or pending" if n == total
+                        else f"no clause decides {n} of {total} generated cases")
+                out.append(Diagnostic(
+                    "W-GAP", f"{topic} in {region.name} ({region.code}) from {start.isoformat()} to {until.isoformat()}: "
+                    f"{what} (e.g. {example.example_text()} on {example.day.isoformat()})",
+                    analysis.kind_where(topic),
+                    "a real gap in the circulars is fine (explain it); otherwise encode the clause that decides these cases",
+                    severity="warning"))
+    order = {c: i for i, c in enumerate(c for d in policy.documents for c in d.clauses)}
+    for clause in sorted(unfilled, key=lambda c: order.get(c, 0)):
+        ps = unfilled[clause]
+        where = []
+        for code in regions:
+            years = sorted({p.day.year for p in ps if p.region.code == code})
+            if years:
+                span = str(years[0]) if years[0] == years[-1] else f"{years[0]}–{years[-1]}"
+                where.append(f"{reg.get(code).name} {span}")
+        eff = clause.effective()
+        out.append(Diagnostic(
+            "W-DELEGATION-UNFILLED",
+            f"{clause.citation} [{clause.ref}] delegates to {eff.delegate_to} and no lower clause fills it: "
+            f"{len(ps)} generated cases in {', '.join(where)} (e.g. {ps[0].example_text()} on {ps[0].day.isoformat()})",
+            clause.where, "encode the lower rule the clause delegates to, or explain why none exists",
+            severity="warning"))
+    return out
+
+
+# -- text -----------------------------------------------------------------------------------
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def render(data: dict, lang: str = "en") -> str:
+    """The matrix as a plain-text table: a row per topic and region, a column per year; a cell
+    whose status changes during the year is followed by the changes, e.g. ``partly*``."""
+    words = WORDS.get(lang, WORDS["en"])
+    vocab = vocabulary()
+    years = [str(y) for y in data["years"]]
+    header = ["topic" if lang == "en" else "事项", "region" if lang == "en" else "地区", *years]
+    rows = []
+    changes = []
+    for topic, by_region in data["topics"].items():
+        label = topic if lang == "en" else f"{topic} {vocab.kinds[topic].zh}"
+        for i, region in enumerate(data["regions"]):
+            cells = by_region[region["code"]]
+            row = [label if i == 0 else "", f"{region['name']} {region['code']}"]
+            for y in years:
+                cell = cells[y]
+                text = words[cell["status"]]
+                if len(cell["segments"]) > 1:
+                    text += "*"
+                    steps = " → ".join(f"{words[s['status']]} {s['from'][5:]}" for s in cell["segments"])
+                    changes.append(f"  {topic} {region['name']} {y}: {steps}")
+                row.append(text)
+            rows.append(row)
+    widths = [max(_width(r[i]) for r in [header, *rows]) + 2 for i in range(len(header))]
+    lines = ["coverage (generated cases through the evaluator)" if lang == "en" else "覆盖情况（生成案例经解释器计算）"]
+    lines.append("".join(_pad(h, w) for h, w in zip(header, widths)).rstrip())
+    lines += ["".join(_pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.append(LEGEND.get(lang, LEGEND["en"]))
+    if changes:
+        lines.append("* " + ("changes during the year (status from MM-DD):" if lang == "en" else "年内变化（自 月-日 起的状态）："))
+        lines += changes
+    return "\n".join(lines) + "\n"

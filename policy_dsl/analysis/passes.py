@@ -1,0 +1,595 @@
+"""Static analysis of a policy set, beyond schema, references and types (docs/errors.md).
+
+Cheap passes (no evaluation; in ``check.PASSES``):
+- ``cycles``: exceptions that except each other in a ring of three or more, precedence that goes
+  round in a circle (RULES.md §4 gives no order), ``adopt`` chains, ``evaluate_as`` chains between
+  kinds, ``forwards`` chains between documents — E-CYCLE;
+- ``unread_facts``: facts of a kind that no clause on that kind reads — W-UNREAD-FACT, one per
+  kind, located at the kinds table (``policy_dsl/data/kinds.yaml``).
+
+Grid passes (in ``check.GRID_PASSES``, run only when the cheap passes find no error): generated
+cases (``policy_dsl.analysis.grid``) at probe regions and dates, through the evaluator:
+- ``bounds``: a lower clause decides a waiting period above the bound of a delegating clause of a
+  higher level where both apply — E-BOUND (hard bound) or W-BOUND-SOFT (``soft: true``, 原则上);
+- ``shadowed``: a clause that applies to some generated case but, wherever it applies, another
+  clause takes precedence on every output it decides — W-SHADOWED.
+
+``probes`` (the evaluated grid) is shared with ``policy_dsl.analysis.coverage`` and cached on the policy
+set, so ``check --coverage`` evaluates each generated case once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from policy_dsl.analysis import grid
+from policy_dsl.engine import resolve
+from policy_dsl.language import resources
+from policy_dsl.language.errors import Diagnostic, PolicyDslError, Where
+from policy_dsl.language.expr.ast import Name, walk
+from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.model import Clause, PolicySet
+from policy_dsl.language.regions import default_registry
+from policy_dsl.language.values import to_json
+
+KINDS_DISPLAY = "policy_dsl/data/kinds.yaml"  # how findings located in the kinds table name it
+FIRST_YEAR, LAST_YEAR = 2020, 2026  # the years probed (and shown by `check --coverage`)
+# probe regions when a policy set leaves a choice: 枣庄 (a 山东 city without a city document),
+# 南京 (outside 山东)
+PREFERRED_INSIDE = ("370400", "370300", "370500")
+PREFERRED_OUTSIDE = ("320100", "440100", "330100")
+
+
+# -- graphs ---------------------------------------------------------------------------------
+def _sccs(nodes: list, edges: dict) -> list[list]:
+    """Strongly connected components (Tarjan, iterative: chains in hostile files may be long),
+    each in the order of ``nodes``."""
+    index: dict = {}
+    low: dict = {}
+    on_stack: set = set()
+    stack: list = []
+    out: list[list] = []
+    counter = 0
+    position = {n: i for i, n in enumerate(nodes)}
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(edges.get(root, ())))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, it = work[-1]
+            advanced = False
+            for nxt in it:
+                if nxt not in position:
+                    continue
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(edges.get(nxt, ()))))
+                    advanced = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    n = stack.pop()
+                    on_stack.discard(n)
+                    comp.append(n)
+                    if n is node or n == node:
+                        break
+                out.append(sorted(comp, key=position.get))
+    return out
+
+
+def _shortest_cycle(start, edges: dict, allowed: set) -> list | None:
+    """The shortest cycle start → … → start inside ``allowed`` (without repeating start)."""
+    prev: dict = {}
+    queue = deque([start])
+    seen = {start}
+    while queue:
+        node = queue.popleft()
+        for nxt in edges.get(node, ()):
+            if nxt not in allowed:
+                continue
+            if nxt == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(prev[path[-1]])
+                return list(reversed(path))
+            if nxt not in seen:
+                seen.add(nxt)
+                prev[nxt] = node
+                queue.append(nxt)
+    return None
+
+
+def _cycles(nodes: list, edges: dict, min_length: int = 1) -> list[list]:
+    """One cycle per strongly connected component that has one of at least ``min_length`` nodes."""
+    out = []
+    for comp in _sccs(nodes, edges):
+        members = set(comp)
+        for start in comp:
+            cyc = _shortest_cycle(start, edges, members)
+            if cyc and len(cyc) >= min_length:
+                out.append(cyc)
+                break
+    return out
+
+
+def _arrow(items: list[str]) -> str:
+    return " → ".join(items + items[:1])
+
+
+# -- cheap pass: cycles -------------------------------------------------------------------
+def cycles(policy: PolicySet) -> list[Diagnostic]:
+    """E-CYCLE: exception rings (three or more; pairs are the ``exceptions`` pass), circular
+    precedence between clauses in force together, adopt chains, evaluate_as chains between kinds,
+    forwards chains between documents."""
+    out: list[Diagnostic] = []
+    clauses = [c for d in policy.documents for c in d.clauses]
+
+    # explicit exceptions naming each other in a ring
+    nodes = [c for c in clauses if isinstance(c.exception_to, list)]
+    edges = {c: [policy.clauses[r] for r in c.exception_to if r in policy.clauses] for c in nodes}
+    for cyc in _cycles(nodes, edges, min_length=3):
+        out.append(Diagnostic("E-CYCLE", f"exceptions form a ring: {_arrow([c.ref for c in cyc])}; "
+                              "each is an exception to the next, so none is the general rule", cyc[0].where,
+                              "an exception names the general rule it departs from; remove one link of the ring"))
+
+    # adopt chains (link refuses adopting an adopting clause; a ring is named here)
+    nodes = [c for c in clauses if c.outcome == "adopt"]
+    edges = {c: [policy.clauses[c.adopt]] if c.adopt in policy.clauses else [] for c in nodes}
+    for cyc in _cycles(nodes, edges):
+        out.append(Diagnostic("E-CYCLE", f"adopt chain returns to where it started: {_arrow([c.ref for c in cyc])}",
+                              cyc[0].where, "adopt the clause that decides"))
+
+    # evaluate_as chains between kinds (the same kind is reported by the types pass)
+    kind_edges: dict[str, list[str]] = {}
+    via: dict[tuple[str, str], Clause] = {}
+    for c in clauses:
+        eff = c.effective()
+        if eff.outcome == "evaluate_as" and eff.evaluate_as:
+            for topic in c.topics:
+                target = eff.evaluate_as[0]
+                kind_edges.setdefault(topic, []).append(target)
+                via.setdefault((topic, target), c)
+    kinds = list(vocabulary().kinds)
+    for cyc in _cycles(kinds, kind_edges, min_length=2):
+        steps = [via[(a, b)] for a, b in zip(cyc, cyc[1:] + cyc[:1])]
+        first = min(steps, key=lambda c: (c.where.file or "", c.where.line or 0))
+        out.append(Diagnostic("E-CYCLE", f"evaluate_as goes round between kinds: {_arrow(cyc)} "
+                              f"({', '.join(c.ref for c in steps)}); a case would be redirected for ever",
+                              first.where, "evaluate as a kind that decides the case itself"))
+    from policy_dsl.engine.evaluate import MAX_REDIRECTS
+
+    longest = None if _cycles(kinds, kind_edges) else _longest_chain(kinds, kind_edges)
+    if longest and len(longest) - 1 > MAX_REDIRECTS:
+        c = via[(longest[0], longest[1])]
+        out.append(Diagnostic("E-EVALUATE-AS", f"evaluate_as chain {' → '.join(longest)} is longer than the "
+                              f"{MAX_REDIRECTS} redirections the evaluator follows", c.where,
+                              "evaluate as the kind at the end of the chain directly"))
+
+    # forwards chains between documents
+    docs = {d.id: d for d in policy.documents}
+    nodes = list(docs)
+    edges = {d.id: [f for f in d.forwards if f in docs] for d in policy.documents}
+    for cyc in _cycles(nodes, edges):
+        out.append(Diagnostic("E-CYCLE", f"documents forward each other in a ring: {_arrow(cyc)}", docs[cyc[0]].where,
+                              "a document forwards (转发) an earlier or superior one, never itself"))
+
+    out += _precedence_cycles(policy)
+    return out
+
+
+def _longest_chain(nodes: list[str], edges: dict) -> list[str] | None:
+    """The longest simple path in the kind graph (small: a dozen kinds), when it is acyclic."""
+    best: list[str] = []
+
+    @functools.lru_cache(maxsize=None)
+    def longest_from(n: str, depth: int = 0) -> tuple:
+        if depth > len(nodes):
+            return (n,)
+        paths = [longest_from(m, depth + 1) for m in edges.get(n, ()) if m != n]
+        return (n,) + max(paths, key=len, default=())
+
+    for n in nodes:
+        if n in edges:
+            p = list(longest_from(n))
+            if len(p) > len(best):
+                best = p
+    return best or None
+
+
+def _interval(c: Clause, region) -> tuple[dt.date, dt.date]:
+    start = c.local_start(region) or dt.date.min
+    return start, c.in_force.until or dt.date.max
+
+
+def _precedence_cycles(policy: PolicySet) -> list[Diagnostic]:
+    """Clauses on one topic that can be in force together at one region whose precedence
+    (RULES.md §4 a–d) goes round in a circle: no clause governs, and the order the files are read
+    would decide."""
+    reg = default_registry()
+    out: list[Diagnostic] = []
+    reported: set[frozenset] = set()
+    for topic, clauses in policy.by_topic.items():
+        anchors = sorted({c.doc.jurisdiction for c in clauses if c.doc.jurisdiction in reg.by_code})
+        for code in anchors:
+            region = reg.get(code)
+            group = [c for c in clauses if region.within(c.doc.jurisdiction)]
+            if len(group) < 2:
+                continue
+            spans = {c: _interval(c, region) for c in group}
+            edges = {a: [b for b in group if b is not a and resolve.beats(a, b)
+                         and max(spans[a][0], spans[b][0]) <= min(spans[a][1], spans[b][1])] for a in group}
+            for cyc in _cycles(group, edges, min_length=2):
+                key = frozenset(cyc)
+                start = max(spans[c][0] for c in cyc)
+                end = min(spans[c][1] for c in cyc)
+                reasons = [resolve.beats(a, b) for a, b in zip(cyc, cyc[1:] + cyc[:1])]
+                if key in reported or start > end or set(reasons) == {resolve.EXCEPTION}:
+                    continue  # exceptions alone: the exception passes name the ring
+                reported.add(key)
+                steps = ", ".join(f"{a.ref} beats {b.ref} ({resolve.beats(a, b)})"
+                                  for a, b in zip(cyc, cyc[1:] + cyc[:1]))
+                first = min(cyc, key=lambda c: (c.where.file or "", c.where.line or 0))
+                when = start.isoformat() if start != dt.date.min else "the start"
+                out.append(Diagnostic(
+                    "E-CYCLE", f"precedence on {topic} goes round in a circle at {region.name} from {when}: {steps}; "
+                    "no clause governs and the answer would depend on the order the files are read",
+                    first.where, "mark one clause `exception_to` another, or correct `level`, `issued` or `supersession`"))
+    return out
+
+
+# -- cheap pass: facts no clause reads ----------------------------------------------------
+@functools.cache
+def kinds_table():
+    """The kinds table with positions (for locating findings)."""
+    from policy_dsl.language.yamlsafe import decode, load_yaml
+
+    path = resources.data_path("kinds.yaml")
+    return load_yaml(decode(path.read_bytes(), KINDS_DISPLAY), KINDS_DISPLAY)
+
+
+def kind_where(kind: str, fact: str | None = None) -> Where:
+    path = ("kinds", kind, "facts", fact) if fact else ("kinds", kind)
+    return kinds_table().where(path, key=True)
+
+
+def names_read(policy: PolicySet, clause: Clause) -> set[str]:
+    """Every name a clause reads (its own condition, what it adopts, outputs, evaluate_as facts),
+    with definitions expanded."""
+    exprs = []
+    for c in {clause, clause.effective()}:
+        if c.when is not None:
+            exprs.append(c.when)
+        exprs += [e for _, e in c.decide]
+        if c.evaluate_as:
+            exprs += [e for _, e in c.evaluate_as[1]]
+    seen: set[str] = set()
+    todo = [n.name for e in exprs for n in walk(e.node) if isinstance(n, Name)]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        d = policy.definitions.get(name)
+        if d is not None:
+            todo += [n.name for n in walk(d.expr.node) if isinstance(n, Name)]
+    return seen
+
+
+def unread_facts(policy: PolicySet) -> list[Diagnostic]:
+    """W-UNREAD-FACT: for each kind with clauses, the facts (other than the one that fixes the
+    decision date) that no clause on that kind reads: a case must give them, yet no answer
+    depends on them."""
+    vocab = vocabulary()
+    out = []
+    for kind_name, kind in vocab.kinds.items():
+        clauses = policy.by_topic.get(kind_name)
+        if not clauses or any(c.outcome == "adopt" and c.adopted is None for c in clauses):
+            continue  # no clause, or one whose adopted clause is unknown (link reports it)
+        read: set[str] = set()
+        for c in clauses:
+            read |= names_read(policy, c)
+        unread = [f for f in kind.facts if f not in read and f != kind.decided_on]
+        if unread:
+            listed = ", ".join(f"`{f}`" for f in unread)
+            it = "it" if len(unread) == 1 else "them"
+            n = f"{len(clauses)} clause" + ("s" if len(clauses) != 1 else "")
+            out.append(Diagnostic(
+                "W-UNREAD-FACT", f"{kind_name}: no clause on this kind reads {listed} ({n}); cases must give "
+                f"{it}, but no answer depends on {it}", kind_where(kind_name, unread[0]),
+                "encode the rule that uses it, or explain why the circulars ignore it (docs/errors.md)",
+                severity="warning"))
+    return out
+
+
+# -- the grid -----------------------------------------------------------------------------
+@dataclass
+class Probe:
+    """One generated case, evaluated: which clauses apply, which govern, the status."""
+
+    kind: str
+    region: object
+    day: dt.date
+    facts: dict
+    case: object
+    holding: tuple = ()  # clauses in force whose condition holds
+    pending: tuple = ()  # pending clauses whose condition holds
+    status: str = "none"  # decided | delegated | pending | none | error
+    governing: dict = field(default_factory=dict)  # clause -> outputs it gave
+    displaced: dict = field(default_factory=dict)  # clause -> reason
+    top: Clause | None = None
+    error: str | None = None
+
+    def example(self) -> dict:
+        return {"kind": self.kind, "region": self.region.code, **{k: _jsonable(v) for k, v in self.facts.items()}}
+
+    def example_text(self) -> str:
+        return json.dumps(self.example(), ensure_ascii=False)
+
+
+def _jsonable(v):
+    if isinstance(v, list):
+        return [{k: _jsonable(x) for k, x in i.items()} if isinstance(i, dict) else _jsonable(i) for i in v]
+    return to_json(v)
+
+
+def probe_regions(policy: PolicySet) -> list:
+    """Cities to probe: each city jurisdiction, a city without a city document inside each
+    province jurisdiction, and a city outside every province jurisdiction."""
+    reg = default_registry()
+    juris = [reg.by_code[d.jurisdiction] for d in policy.documents if d.jurisdiction in reg.by_code]
+    cities = {r.code for r in juris if r.level in ("city", "district")}
+    provinces = sorted({r.code for r in juris if r.level == "province"})
+    current = [r for r in reg.by_code.values() if r.level == "city" and r.valid_to is None]
+    out = [reg.get(c) for c in sorted(cities)]
+
+    def pick(preferred, ok):
+        for code in preferred:
+            r = reg.by_code.get(code)
+            if r is not None and ok(r):
+                return r
+        return next((r for r in sorted(current, key=lambda r: r.code) if ok(r)), None)
+
+    for p in provinces:
+        r = pick(PREFERRED_INSIDE, lambda r: r.within(p) and not any(r.within(c) for c in cities))
+        if r is not None:
+            out.append(r)
+    r = pick(PREFERRED_OUTSIDE, lambda r: not any(r.within(p) for p in provinces) and not any(r.within(c) for c in cities))
+    if r is not None:
+        out.append(r)
+    seen, unique = set(), []
+    for r in out:
+        if r.code not in seen:
+            seen.add(r.code)
+            unique.append(r)
+    return unique
+
+
+def _config(policy: PolicySet, topic: str, region, day: dt.date) -> tuple:
+    return tuple(resolve.standing(c, region, day).state for c in policy.by_topic.get(topic, ()))
+
+
+def candidate_days(policy: PolicySet, first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR) -> list[dt.date]:
+    """Days on which some clause starts or ends (and the day before), 1 January and 1 October of
+    each year (the collection period of the resident scheme runs September–December)."""
+    lo, hi = dt.date(first_year, 1, 1), dt.date(last_year, 12, 31)
+    days = {d for d in grid.decision_dates(policy) if lo <= d <= hi}
+    for y in range(first_year, last_year + 1):
+        days |= {dt.date(y, 1, 1), dt.date(y, 10, 1)}
+    return sorted(days)
+
+
+def sample_days(policy: PolicySet, topic: str, region, days: list[dt.date]) -> list[dt.date]:
+    """Of ``days``, the first on which each standing of the topic's clauses holds, in and outside
+    the September–December collection period (between two such days, nothing changes but the
+    calendar)."""
+    seen: set = set()
+    out = []
+    for day in days:
+        key = (_config(policy, topic, region, day), day.month >= 9)
+        if key not in seen:
+            seen.add(key)
+            out.append(day)
+    return out
+
+
+def _cache(policy: PolicySet) -> dict:
+    cache = policy.__dict__.get("_probe_cache")
+    if cache is None:
+        cache = policy.__dict__["_probe_cache"] = {}
+    return cache
+
+
+def _evaluator(policy: PolicySet):
+    from policy_dsl.engine.evaluate import Evaluator
+
+    cache = _cache(policy)
+    if "__evaluator__" not in cache:
+        cache["__evaluator__"] = Evaluator(policy)
+    return cache["__evaluator__"]
+
+
+def probes(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
+    """The generated cases of ``topic`` at (region, day), evaluated (cached per policy set)."""
+    cache = _cache(policy)
+    key = (topic, region.code, day)
+    if key in cache:
+        return cache[key]
+    from policy_dsl.analysis.conflicts import _case
+    from policy_dsl.language.expr.compile import EvalError
+
+    ev = _evaluator(policy)
+    clauses = policy.by_topic.get(topic, ())
+    states = [(c, resolve.standing(c, region, day).state) for c in clauses]
+    out = []
+    for facts in grid.facts_for(topic, day, region.code):
+        case = _case(topic, region, facts, day)
+        p = Probe(topic, region, day, facts, case)
+        out.append(p)
+        try:
+            env = ev.environment(case, None)
+        except (PolicyDslError, EvalError, ArithmeticError, ValueError) as exc:
+            p.status, p.error = "error", type(exc).__name__
+            continue
+        try:
+            result = ev.evaluate(case, explain=False)
+        except (PolicyDslError, EvalError, ArithmeticError, ValueError) as exc:
+            rule = getattr(exc, "rule", None)
+            if rule and rule in policy.clauses:  # rejected by a clause: that clause decides
+                p.status, p.top = "decided", policy.clauses[rule]
+                p.governing = {p.top: ()}
+            else:
+                p.status = "error"
+                p.error = exc.first.code if isinstance(exc, PolicyDslError) else type(exc).__name__
+            p.holding, p.pending = _holding(ev, env, states)
+            continue
+        # the clauses that applied are those the result names as governing or displaced
+        p.governing = {c: tuple(f) for c, f in result.governing}
+        p.displaced = {c: reason for c, reason, _ in result.displaced}
+        p.top = result.governing[0][0] if result.governing else None
+        mine = {c for c, state in states if state == "in_force"}
+        p.holding = tuple(c for c in clauses if c in mine and (c in p.governing or c in p.displaced))
+        p.pending = tuple(c for c, _ in result.pending if c in set(clauses))
+        if result.status == "no_rule":
+            p.status = "pending" if result.pending else "none"
+        else:
+            p.status = result.status
+    cache[key] = out
+    return out
+
+
+def _holding(ev, env, states) -> tuple[tuple, tuple]:
+    """The clauses (in force, pending) whose condition holds, tested one by one."""
+    from policy_dsl.language.expr.compile import EvalError
+
+    holding, pending = [], []
+    for c, state in states:
+        if state not in ("in_force", "pending"):
+            continue
+        try:
+            holds = ev._test(c, env, False)[0]
+        except (PolicyDslError, EvalError, ArithmeticError, ValueError):
+            continue
+        if holds:
+            (holding if state == "in_force" else pending).append(c)
+    return tuple(holding), tuple(pending)
+
+
+def sweep(policy: PolicySet):
+    """Every probe of the check passes: each topic with clauses × probe regions × sampled days."""
+    cache = _cache(policy)
+    if "__sweep__" in cache:
+        return cache["__sweep__"]
+    days = candidate_days(policy)
+    out = []
+    for topic in policy.by_topic:
+        for region in probe_regions(policy):
+            for day in sample_days(policy, topic, region, days):
+                out.extend(probes(policy, topic, region, day))
+    cache["__sweep__"] = out
+    return out
+
+
+# -- grid pass: delegated bounds ----------------------------------------------------------
+def bounds(policy: PolicySet) -> list[Diagnostic]:
+    """E-BOUND / W-BOUND-SOFT: a clause of a lower level decides ``waiting_months`` above the
+    ``bounds.max_waiting_months`` of a delegating clause of a higher level, for a generated case
+    to which both apply."""
+    from policy_dsl.language.expr.compile import EvalError
+
+    delegating = {c for d in policy.documents for c in d.clauses
+                  if c.effective().outcome == "delegate" and (c.effective().bounds or {}).get("max_waiting_months") is not None}
+    if not delegating:
+        return []
+    ev = _evaluator(policy)
+    found: dict[tuple, Diagnostic] = {}
+    for p in sweep(policy):
+        ds = [c for c in p.holding if c in delegating]
+        if not ds:
+            continue
+        for low in p.holding:
+            eff = low.effective()
+            if eff.outcome != "decide" or "waiting_months" not in dict(eff.decide):
+                continue
+            for d in ds:
+                if low.doc.rank <= d.doc.rank or (d, low) in found:
+                    continue
+                try:
+                    env = ev.environment(p.case, None)
+                    value = ev._outputs(p.case, low, env, None).get("waiting_months")
+                except (PolicyDslError, EvalError, ArithmeticError, ValueError):
+                    continue
+                b = d.effective().bounds
+                limit = b["max_waiting_months"]
+                if not isinstance(value, int) or isinstance(value, bool) or value <= limit:
+                    continue
+                soft = bool(b.get("soft", False))
+                expr = dict(eff.decide)["waiting_months"]
+                found[(d, low)] = Diagnostic(
+                    "W-BOUND-SOFT" if soft else "E-BOUND",
+                    f"{low.citation} [{low.ref}] decides waiting_months = {value}, above the "
+                    f"{'soft bound (原则上) ' if soft else 'bound '}of {limit} months set by {d.citation} [{d.ref}] "
+                    f"for {p.example_text()}",
+                    expr.where,
+                    (f"the superior text says 原则上 (as a rule): keep within {limit} months, or give the reason for "
+                     "departing from it in a `reading`") if soft else
+                    f"a lower level may not go beyond the bound: at most {limit} months",
+                    severity="warning" if soft else "error")
+    return list(found.values())
+
+
+# -- grid pass: clauses that never govern -------------------------------------------------
+def shadowed(policy: PolicySet) -> list[Diagnostic]:
+    """W-SHADOWED: a clause that applies (in force, condition true) to some generated case, and
+    wherever it applies another clause takes precedence on every output it decides."""
+    applies: Counter = Counter()
+    governs: Counter = Counter()
+    beaten_by: dict[Clause, Counter] = {}
+    example: dict[Clause, Probe] = {}
+    for p in sweep(policy):
+        if p.status == "error":
+            continue
+        for c in p.holding:
+            applies[c] += 1
+            if c in p.governing or p.displaced.get(c) == "tie":
+                governs[c] += 1
+                continue
+            winner = p.top
+            if p.status == "decided" and p.governing:
+                winner = next((g for g in p.governing if resolve.beats(g, c)), p.top)
+            beaten_by.setdefault(c, Counter())[winner.ref if winner else "?"] += 1
+            example.setdefault(c, p)
+    out = []
+    for d in policy.documents:
+        for c in d.clauses:
+            if applies[c] == 0 or governs[c] > 0:
+                continue
+            winners = beaten_by.get(c, Counter())
+            names = ", ".join(f"{policy.clauses[r].citation} [{r}]" if r in policy.clauses else r
+                              for r, _ in winners.most_common(3))
+            out.append(Diagnostic(
+                "W-SHADOWED",
+                f"{c.citation} [{c.ref}] never governs: it applies to {applies[c]} generated cases, and in each "
+                f"{names} takes precedence on every output it decides (e.g. {example[c].example_text()} "
+                f"on {example[c].day.isoformat()})",
+                c.where, "remove the clause, narrow the condition of the clause that beats it, or make it an "
+                "`exception_to` that clause if it is the special rule", severity="warning"))
+    return out

@@ -1,0 +1,664 @@
+"""Stage: case files → validated cases. YAML, JSON or JSON Lines; one case, a list, or one per
+line. Every problem names the case (id, index or line), the key, what was expected. JSON Lines
+stream: cases are read and answered one at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+from policy_dsl.language.records import dataclass  # dataclasses, quicker to import (records.py)
+from pathlib import Path
+
+from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, Where, did_you_mean
+from policy_dsl.engine.evaluate import Case
+from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.regions import Registry
+from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, clip, date_in_range, range_error
+from policy_dsl.language.values import parse_date, parse_month
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs an import at every start
+    from typing import Iterator
+
+MAX_CASE_FILE_BYTES = 32 * 1024 * 1024  # a JSON case file (one case or a list), checked with stat before reading
+MAX_YAML_CASE_BYTES = 8 * 1024 * 1024  # a YAML case file (YAML is slower to read: use JSON or JSON Lines for big batches)
+MAX_CASES = 100_000  # cases in one JSON or YAML file; JSON Lines streams and has no such limit
+MAX_LINE_BYTES = 1024 * 1024  # one JSON Lines line
+MAX_BAD_LINES = 1000  # JSON Lines: stop after this many lines that are not JSON (it is not a JSON Lines file)
+_COMMON = {"kind", "region", "id"}
+
+
+@dataclass
+class RawCase:
+    """One case as read from a file, before validation."""
+
+    data: object
+    where: Where
+    label: str  # how to name the case in messages: `id 7`, `case 3`, `line 12`
+    clean: bool = False  # known to hold no lone surrogate (JSON text without a \u escape): no need to look
+
+
+def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES) -> tuple[str, Iterator[RawCase]]:
+    """The shape of the file (``single`` | ``list`` | ``lines``) and its cases, lazily for JSON Lines.
+    A file that cannot be read as a whole raises InputError at once: its size is checked with
+    ``stat`` before it is read, a JSON list is checked (syntax, number of cases) before any case
+    is answered, so no answer is given from a file that turns out to be broken further on."""
+    from policy_dsl.language.safeio import read_limited, read_stdin_limited
+
+    p = Path(path)
+    if path != "-" and not os.path.lexists(path):  # never raises (a name too long, a NUL byte)
+        raise InputError(Diagnostic("E-CASE-FILE", f"no such case file `{clip(path)}`", Where(path), "check the path"))
+    is_json = path.endswith(".json")
+    limit = max_bytes if is_json else min(max_bytes, MAX_YAML_CASE_BYTES)
+    if path.endswith(".jsonl") or path.endswith(".ndjson"):
+        if not os.path.isfile(path):
+            read_limited(p, 0, path, code="E-CASE-FILE")  # refuses a folder, a device, a pipe
+        return "lines", _jsonl(p)
+    raw = read_limited(p, limit, path, code="E-CASE-FILE") if path != "-" else read_stdin_limited(limit)
+    from policy_dsl.language.safeio import decode
+
+    text = decode(raw, path, limit)
+    del raw
+    if is_json:
+        shape, items = _json_cases(text, path)
+        if shape == "single":
+            return "single", iter([RawCase(items, Where(path, 1, 1), _label(items, "the case"))])
+        return "list", items
+    from policy_dsl.language.yamlsafe import load_yaml  # yaml only for a YAML file
+
+    loaded = load_yaml(text, path)
+    data = loaded.data
+    if isinstance(data, list):
+        if len(data) > MAX_CASES:
+            raise _too_many(path)
+
+        def items():
+            for i, item in enumerate(data):
+                yield RawCase(item, loaded.where((i,)), _label(item, f"case {i}"))
+        return "list", items()
+    where = Where(path, 1, 1)
+    return "single", iter([RawCase(data, where, _label(data, "the case"))])
+
+
+def _too_many(path: str) -> InputError:
+    return InputError(Diagnostic("E-INPUT-SIZE", f"more than {MAX_CASES:,} cases in one file", Where(path),
+                                 "give big batches as JSON Lines (.jsonl, one case a line), which is read as it goes"))
+
+
+def _label(item, default: str) -> str:
+    if isinstance(item, dict) and isinstance(item.get("id"), (str, int)) and not isinstance(item.get("id"), bool):
+        case_id = item["id"]
+        if case_id.__class__ is int and -10**39 < case_id < 10**39:  # what clip would give: its digits
+            return f"case `{case_id}`"
+        return f"case `{clip(case_id, 40)}`"
+    return default
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"`{name}` is not a number")
+
+
+def _no_duplicates(pairs):
+    out = dict(pairs)
+    if len(out) != len(pairs):  # some key twice: name the first one repeated
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise ValueError(f"duplicate key `{clip(k, 40)}`")
+            seen.add(k)
+    return out
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _json_loads(text: str, file: str, line: int | None):
+    try:
+        try:  # json.loads(text, object_pairs_hook=…, parse_constant=…), the common case straight to the C scanner
+            data, end = _DECODER.scan_once(text, 0)
+        except StopIteration:
+            end = -1
+        if end == len(text) or (end > 0 and not text[end:].strip(" \t\n\r")):
+            return data
+        return _DECODER.decode(text)  # anything else, and the error it makes
+    except json.JSONDecodeError as exc:
+        raise InputError(Diagnostic("E-CASE-JSON", f"JSON: {exc.msg}",
+                                    Where(file, (line or exc.lineno) if line else exc.lineno, exc.colno),
+                                    "check brackets, commas and quotes")) from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(Diagnostic("E-CASE-JSON", _json_value_error(exc), Where(file, line), None)) from None
+
+
+def _position(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _json_cases(text: str, file: str):
+    """A JSON case file: ``("single", data)``, or ``("list", lazy RawCases)`` for a top-level
+    list. A list is checked first — every item parsed and dropped, at most MAX_CASES of them —
+    so memory holds the text and one case, and a broken file is refused before any answer."""
+    pos = _WS.match(text, 0).end()
+    if not text.startswith("[", pos):
+        return "single", _json_loads(text, file, None)
+    starts = []
+    i = _WS.match(text, pos + 1).end()
+    if text.startswith("]", i):
+        i += 1
+    else:
+        while True:
+            _, end = _decode_at(text, i, file)
+            starts.append(i)
+            if len(starts) > MAX_CASES:
+                raise _too_many(file)
+            i = _WS.match(text, end).end()
+            if text.startswith(",", i):
+                i = _WS.match(text, i + 1).end()
+                continue
+            if text.startswith("]", i):
+                i += 1
+                break
+            line, col = _position(text, i)
+            raise InputError(Diagnostic("E-CASE-JSON", "JSON: expected `,` or `]` after a case", Where(file, line, col),
+                                        "check brackets, commas and quotes"))
+    i = _WS.match(text, i).end()
+    if i != len(text):
+        line, col = _position(text, i)
+        raise InputError(Diagnostic("E-CASE-JSON", "JSON: extra data after the list", Where(file, line, col),
+                                    "one JSON value a file; for one case a line, use .jsonl"))
+
+    def items():
+        for n, start in enumerate(starts):
+            item, _ = _decode_at(text, start, file)
+            line, col = _position(text, start)
+            yield RawCase(item, Where(file, line, col), _label(item, f"case {n}"))
+
+    return "list", items()
+
+
+def _decode_at(text: str, pos: int, file: str) -> tuple[object, int]:
+    """The JSON value starting at ``pos`` and where it ends."""
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except json.JSONDecodeError as exc:
+        raise InputError(Diagnostic("E-CASE-JSON", f"JSON: {exc.msg}", Where(file, exc.lineno, exc.colno),
+                                    "check brackets, commas and quotes")) from None
+    except (ValueError, RecursionError) as exc:
+        line, col = _position(text, pos)
+        raise InputError(Diagnostic("E-CASE-JSON", _json_value_error(exc), Where(file, line, col), None)) from None
+
+
+def _json_value_error(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    if "integer string conversion" in str(exc):
+        return "JSON: a number with more than 4300 digits"
+    return clip(exc, 200)
+
+
+def _jsonl(path: Path) -> Iterator[RawCase]:
+    """One case a line, read as it goes: a line longer than MAX_LINE_BYTES is an error for that
+    line (never held in memory whole); after MAX_BAD_LINES lines that are not JSON the file is
+    refused (it is not JSON Lines)."""
+    name = str(path)
+    for n, data, clean in jsonl_items(path):
+        yield RawCase(data, Where(name, n, 1), _label(data, f"line {n}"), clean)
+
+
+def raw_line(path: Path, n: int, data, clean: bool) -> RawCase:
+    """The RawCase ``_jsonl`` makes of what ``jsonl_items`` gives for line ``n``."""
+    return RawCase(data, Where(str(path), n, 1), _label(data, f"line {n}"), clean)
+
+
+def jsonl_items(path: Path):
+    """What ``_jsonl`` reads, as (line number, data or InputError, clean) without the RawCase (the
+    batch lane of policy_dsl.fast.lane makes one only for a case it hands to the reference code)."""
+    bad = 0
+    name = str(path)
+    scan_once = _DECODER.scan_once
+    with path.open("rb") as fh:
+        n = 0
+        while True:
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                break
+            n += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                where = Where(name, n, 1)
+                size = len(raw)
+                while raw and not raw.endswith(b"\n"):  # skip the rest of the line, a chunk at a time
+                    raw = fh.readline(MAX_LINE_BYTES)
+                    size += len(raw)
+                bad += 1
+                yield n, InputError(Diagnostic("E-INPUT-SIZE", f"line is {size:,} bytes; at most {MAX_LINE_BYTES:,}",
+                                               where, "one case a line")), False
+                continue
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+                try:  # _json_loads' first step, inline: a line is one JSON value and its line end
+                    data, end = scan_once(text, 0)
+                    if end != len(text) and text[end:].strip(" \t\n\r"):
+                        data = _json_loads(text, name, n)
+                except Exception:  # noqa: BLE001 - _json_loads says what is wrong
+                    data = _json_loads(text, name, n)
+            except UnicodeDecodeError:
+                data = InputError(Diagnostic("E-INPUT-UTF8", "invalid UTF-8", Where(name, n, 1), "save the file as UTF-8"))
+            except InputError as exc:
+                data = exc
+            if isinstance(data, InputError):
+                bad += 1
+                if bad > MAX_BAD_LINES:
+                    raise InputError(Diagnostic(
+                        "E-CASE-JSON", f"more than {MAX_BAD_LINES:,} lines are not JSON; stopped at line {n:,}", Where(name, n, 1),
+                        "is this a JSON Lines file (one JSON case a line)?"))
+            # valid UTF-8 holds no surrogate: only a \u escape could make one (_check_text)
+            yield n, data, b"\\u" not in raw
+
+
+# Converted fact values, by (name, type, the value's class, the value): a batch repeats the same
+# dates, months and numbers, and their conversion depends on nothing else (not the day, not the
+# registry), so each is checked once. Only successes are kept; errors are raised afresh each time.
+_CONVERTED: dict = {}
+_BOOL = {"type": "bool"}  # a person flag's spec
+_REMEMBERED_TYPES = frozenset({"date", "month", "bool", "int", "number"})
+# fast_parts: the class of the values of each type whose conversion depends on the value alone
+# (not the day, not the registry), and so is remembered per fact; at most _PER_FACT of them
+_REMEMBERED_CLASS = {"date": str, "month": str, "enum": str, "bool": bool, "int": int, "number": int}
+_PER_FACT = 50_000
+_NOWHERE = Where()  # fast_parts reports nothing: on any error, validate runs and says where
+_ABSENT = object()
+
+
+def _fact_forms(specs: dict) -> tuple:
+    """(name, spec, the class of the values remembered, their converted values, the type — for
+    a list of mappings: (its item keys, their forms)) for each fact of ``specs``."""
+    out = []
+    for name, spec in specs.items():
+        t = spec["type"]
+        if t == "list" and isinstance(spec.get("items"), dict):
+            t = (frozenset(spec["items"]), _fact_forms(spec["items"]))
+        out.append((name, spec, _REMEMBERED_CLASS.get(t) if t.__class__ is str else None, {}, t))
+    return tuple(out)
+
+
+def _remember_successes(convert):
+    def value(self, name, value, spec, label, where, day):
+        t = spec["type"]
+        if t not in _REMEMBERED_TYPES or value.__class__ not in (str, int, float, bool):
+            return convert(self, name, value, spec, label, where, day)
+        key = (name, t, value.__class__, value)
+        try:
+            return _CONVERTED[key]
+        except KeyError:
+            pass
+        out = convert(self, name, value, spec, label, where, day)
+        if len(_CONVERTED) >= 100_000:
+            _CONVERTED.clear()
+        _CONVERTED[key] = out
+        return out
+
+    value.__doc__ = convert.__doc__
+    return value
+
+
+class CaseValidator:
+    """Turns raw case data into Cases: types, dates that exist, regions valid on the decision date."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.vocab = vocabulary()
+        self._allowed: dict = {}  # kind -> the keys a case of that kind may have
+        self._shapes: dict = {}  # kind -> what fast_parts checks (_shape)
+        self._regions: dict = {}  # a region's code -> (the region, the first and last day it is valid)
+
+    def validate(self, raw: RawCase, as_of: dt.date | None = None) -> Case:
+        case = self._fast(raw, as_of)
+        if case is not None:
+            return case
+        data, where, label = raw.data, raw.where, raw.label
+        if isinstance(data, PolicyDslError):
+            raise data
+        if not raw.clean:
+            _check_text(data, where)
+        if not isinstance(data, dict):
+            raise self._err("E-CASE-SHAPE", f"{label}: a case is a mapping with `kind` and `region`", where,
+                            "e.g. {kind: arrears, region: 济南, worker: flexible, last_paid_month: 2022-06, paid_on: 2022-10-20}")
+        for key in data:
+            if not isinstance(key, str):
+                raise self._err("E-CASE-KEY", f"{label}: key `{clip(key, 40)}` is not a word", where, None)
+        kind_name = data.get("kind")
+        if kind_name is None:
+            raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `kind`", where,
+                            "kinds: " + ", ".join(self.vocab.kinds))
+        if not isinstance(kind_name, str) or kind_name not in self.vocab.kinds:
+            raise self._err("E-CASE-KIND", f"{label}: unknown kind `{_show(kind_name)}`", where,
+                            did_you_mean(kind_name, self.vocab.kinds) or "kinds: " + ", ".join(self.vocab.kinds))
+        kind = self.vocab.kinds[kind_name]
+        allowed = self._allowed.get(kind_name)
+        if allowed is None:
+            allowed = self._allowed[kind_name] = frozenset(kind.facts) | frozenset(self.vocab.person_flags) | _COMMON
+        for key in data:
+            if key not in allowed:
+                raise self._err("E-CASE-UNKNOWN-KEY", f"{label}: unknown key `{clip(key, 40)}` for kind {kind_name}", where,
+                                did_you_mean(key, allowed) or "keys: " + ", ".join(sorted(allowed)))
+        if "region" not in data:
+            raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `region`", where, "e.g. region: 济南")
+        for name in kind.facts:
+            if name not in data:
+                raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `{name}` for kind {kind_name}", where,
+                                _expected_form(kind.facts[name]))
+        facts = {}
+        decided_spec = kind.facts[kind.decided_on]
+        decided = self._value(kind.decided_on, data[kind.decided_on], decided_spec, label, where, None)
+        decision = decided.first_day() if decided_spec["type"] == "month" else decided
+        day = as_of or decision
+        for name, spec in kind.facts.items():
+            facts[name] = self._value(name, data[name], spec, label, where, day)
+        for flag in self.vocab.person_flags:
+            if flag in data:
+                facts[flag] = self._value(flag, data[flag], {"type": "bool"}, label, where, day)
+        try:
+            region = self.registry.resolve(data["region"], day, where)
+        except InputError as exc:
+            d = exc.first
+            raise self._err(d.code, f"{label}: region: {d.message}", where, d.hint) from None
+        case_id = data.get("id")
+        if case_id is not None and (isinstance(case_id, bool) or not isinstance(case_id, (str, int))):
+            raise self._err("E-CASE-TYPE", f"{label}: `id` must be text or a whole number", where, None)
+        return Case(kind_name, region, facts, day, case_id, where)
+
+    def _fast(self, raw: RawCase, as_of: dt.date | None) -> Case | None:
+        """``validate`` for a well-formed case, with set operations instead of the loops that name
+        what is wrong, and the values converted before looked up; None at the first doubt, and
+        ``validate`` then decides (and says why). Every check of ``validate`` is here, in the same
+        terms, and a value not seen before goes through the same ``_value``. Keep the two in step
+        (tests/test_plans.py compares them on generated hostile input)."""
+        data = raw.data
+        if data.__class__ is not dict:
+            return None
+        if not raw.clean and not _is_clean(data):
+            return None
+        parts = self.fast_parts(data, as_of)
+        if parts is None:
+            return None
+        kind_name, region, facts, day, case_id = parts
+        return Case(kind_name, region, facts, day, case_id, raw.where)
+
+    def _shape(self, kind_name: str):
+        """What fast_parts checks for a kind: (allowed keys, required keys, the facts (_fact_forms),
+        the decided_on fact, its remembered days, its class, its spec, is it a month, the person flags)."""
+        kind = self.vocab.kinds[kind_name]
+        allowed = frozenset(kind.facts) | frozenset(self.vocab.person_flags) | _COMMON
+        decided_spec = kind.facts[kind.decided_on]
+        shape = self._shapes[kind_name] = (allowed, frozenset(kind.facts) | {"region"}, _fact_forms(kind.facts),
+                                           kind.decided_on, {}, _REMEMBERED_CLASS.get(decided_spec["type"]),
+                                           decided_spec, decided_spec["type"] == "month", tuple(self.vocab.person_flags))
+        return shape
+
+    def _convert(self, forms, data: dict, day, prefix: str = "") -> dict:
+        """The facts of ``forms`` (_fact_forms) in ``data`` converted as ``_value`` converts them;
+        raises at the first doubt (fast_parts then answers None)."""
+        out = {}
+        value = self._value
+        for name, spec, cls, known, tag in forms:
+            v = data.get(name, _ABSENT)
+            if v.__class__ is cls:
+                got = known.get(v, known)
+                if got is known:
+                    got = value(prefix + name, v, spec, "", _NOWHERE, day)
+                    if len(known) < _PER_FACT:
+                        known[v] = got
+            elif v is _ABSENT:
+                if not (prefix and spec.get("optional")):  # a list item's optional field may be left out
+                    raise LookupError(name)
+                got = None
+            elif tag == "region" and v.__class__ is str:
+                got = self._region_at(v, day)
+            elif tag.__class__ is tuple and v.__class__ is list:  # a list of mappings: (item keys, item forms)
+                length = spec.get("length")
+                if length and len(v) != length:
+                    raise ValueError(name)
+                got = []
+                keys, item_forms = tag
+                for i, item in enumerate(v):
+                    if item.__class__ is not dict or not keys.issuperset(item):
+                        raise ValueError(name)
+                    got.append(self._convert(item_forms, item, day, f"{prefix}{name}[{i}]."))
+            else:
+                got = value(prefix + name, v, spec, "", _NOWHERE, day)
+            out[name] = got
+        return out
+
+    def _region_at(self, text, day):
+        """``Registry.resolve(text, day)``, a code's region remembered with the days it is valid on."""
+        hit = self._regions.get(text) if text.__class__ is str else None
+        if hit is not None and hit[1] <= day <= hit[2]:
+            return hit[0]
+        region = self.registry.resolve(text, day, _NOWHERE)
+        if text.__class__ is str and self.registry.by_code.get(text) is region and len(self._regions) < _PER_FACT:
+            # Registry.resolve gives the region of a code, as is, on every day it is valid
+            self._regions[text] = (region, region.valid_from or dt.date.min, region.valid_to or dt.date.max)
+        return region
+
+    def fast_parts(self, data: dict, as_of: dt.date | None):
+        """``_fast`` on a dict whose text is known to be clean, without the Case: (kind, region,
+        facts, decision date, id), or None at the first doubt. Converted values are remembered
+        per fact and value (of the one class each type accepts without more ado: a date's text, a
+        whole number…), the region by its code with the days it is valid on; anything else goes
+        through ``_value`` and ``Registry.resolve`` as ``validate`` does."""
+        kind_name = data.get("kind")
+        shape = self._shapes.get(kind_name) if kind_name.__class__ is str else None
+        if shape is None:
+            if kind_name.__class__ is not str or kind_name not in self.vocab.kinds:
+                return None
+            shape = self._shape(kind_name)
+        allowed, required, facts, decided_on, days, decided_cls, decided_spec, monthly, flags = shape
+        if not (allowed.issuperset(data) and required.issubset(data)):  # also: every key is text
+            return None
+        value = self._value
+        try:
+            v = data[decided_on]
+            if as_of is not None:
+                day = as_of
+            else:
+                day = days.get(v) if v.__class__ is decided_cls else None
+                if day is None:
+                    decided = value(decided_on, v, decided_spec, "", _NOWHERE, None)
+                    day = decided.first_day() if monthly else decided
+                    if v.__class__ is decided_cls and len(days) < _PER_FACT:
+                        days[v] = day
+            out = self._convert(facts, data, day)
+            for flag in flags:
+                if flag in data:
+                    v = data[flag]
+                    out[flag] = v if v.__class__ is bool else value(flag, v, _BOOL, "", _NOWHERE, day)
+            region = self._region_at(data["region"], day)
+        except Exception:  # noqa: BLE001 - validate says what is wrong
+            return None
+        case_id = data.get("id")
+        if case_id is not None and case_id.__class__ is not int and case_id.__class__ is not str and (
+                case_id.__class__ is bool or not isinstance(case_id, (str, int))):
+            return None
+        return kind_name, region, out, day, case_id
+
+    @_remember_successes
+    def _value(self, name, value, spec, label, where, day):
+        t = spec["type"]
+        expected = _expected_form(spec)
+        if value is None and spec.get("optional"):
+            return None
+        if t == "date":
+            if isinstance(value, str) and (d := parse_date(value)):
+                if not date_in_range(d):
+                    raise range_error("E-CASE-DATE", f"{label}: `{name}`", value, where)
+                return d
+            bad = "an impossible date" if isinstance(value, str) and len(value) == 10 and value[4] == "-" else "not a date"
+            raise self._err("E-CASE-DATE", f"{label}: `{name}`: `{_show(value)}` is {bad}", where, expected)
+        if t == "month":
+            if isinstance(value, str) and (m := parse_month(value)):
+                if not date_in_range(m.first_day()):
+                    raise range_error("E-CASE-MONTH", f"{label}: `{name}`", value, where)
+                return m
+            raise self._err("E-CASE-MONTH", f"{label}: `{name}`: `{_show(value)}` is not a month", where, expected)
+        if t == "bool":
+            if isinstance(value, bool):
+                return value
+            raise self._err("E-CASE-TYPE", f"{label}: `{name}`: expected true or false, found `{_show(value)}`", where, expected)
+        if t in ("int", "number"):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            if t == "number" and isinstance(value, float):
+                ok = math.isfinite(value)
+            if not ok or abs(value) > 10**6:
+                raise self._err("E-CASE-TYPE", f"{label}: `{name}`: expected {'a whole number' if t == 'int' else 'a number'}, "
+                                f"found `{_show(value)}`", where, expected)
+            if value < 0:  # every number a case gives is a count of years or a year
+                raise self._err("E-CASE-VALUE", f"{label}: `{name}`: `{_show(value)}` is negative", where, expected)
+            if name.endswith("year") and t == "int" and not DATE_MIN.year <= value <= DATE_MAX.year:
+                raise range_error("E-CASE-VALUE", f"{label}: `{name}`", value, where)
+            return value
+        if t == "enum":
+            if value in spec["values"]:
+                return value
+            raise self._err("E-CASE-VALUE", f"{label}: `{name}`: `{_show(value)}` is not one of {'|'.join(spec['values'])}",
+                            where, did_you_mean(value, spec["values"]) or expected)
+        if t == "region":
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                raise self._err("E-CASE-TYPE", f"{label}: `{name}`: expected a region", where, expected)
+            try:
+                return self.registry.resolve(value, day, where)
+            except InputError as exc:
+                d = exc.first
+                raise self._err(d.code, f"{label}: `{name}`: {d.message}", where, d.hint) from None
+        if t == "list":
+            if not isinstance(value, list) or (spec.get("length") and len(value) != spec["length"]):
+                raise self._err("E-CASE-TYPE", f"{label}: `{name}`: expected a list of {spec.get('length', '')} items".replace("  ", " "),
+                                where, expected)
+            items = []
+            for i, item in enumerate(value):
+                if not isinstance(item, dict):
+                    raise self._err("E-CASE-TYPE", f"{label}: `{name}[{i}]`: expected a mapping", where, expected)
+                for key in item:
+                    if key not in spec["items"]:
+                        raise self._err("E-CASE-UNKNOWN-KEY", f"{label}: unknown key `{name}[{i}].{clip(key, 40)}`", where,
+                                        did_you_mean(key, spec["items"]) or "keys: " + ", ".join(spec["items"]))
+                rec = {}
+                for field_name, field_spec in spec["items"].items():
+                    if field_name not in item:
+                        if field_spec.get("optional"):
+                            rec[field_name] = None
+                            continue
+                        raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `{name}[{i}].{field_name}`", where,
+                                        _expected_form(field_spec))
+                    rec[field_name] = self._value(f"{name}[{i}].{field_name}", item[field_name], field_spec, label, where, day)
+                items.append(rec)
+            return items
+        raise AssertionError(t)
+
+    @staticmethod
+    def _err(code, message, where, hint) -> InputError:
+        return InputError(Diagnostic(code, message, where, hint))
+
+
+def _check_text(data, where: Where) -> None:
+    """Every string (and key) is Unicode text: JSON may spell a lone surrogate (``"\\ud800"``),
+    which no UTF-8 output can hold."""
+    stack, texts = [data], []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if isinstance(key, str):
+                    texts.append(key)
+                if isinstance(value, str):
+                    texts.append(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    if not _encodable("".join(texts)):  # one check for all: a lone surrogate in any text stays one when joined
+        raise InputError(Diagnostic("E-INPUT-UTF8", "text with a lone surrogate escape (e.g. \\ud800) is not Unicode",
+                                    where, "write the character itself, or a valid pair of escapes"))
+
+
+_SCALARS = frozenset({int, bool, float, type(None)})
+
+
+def _is_clean(data: dict) -> bool:
+    """Whether _check_text passes: at once for a mapping of text keys and plain values (ASCII text,
+    which ``isascii`` tells without reading it, holds no surrogate)."""
+    texts = []
+    for key, v in data.items():
+        if key.__class__ is not str:
+            break
+        if not key.isascii():
+            texts.append(key)
+        cls = v.__class__
+        if cls is str:
+            if not v.isascii():
+                texts.append(v)
+        elif cls not in _SCALARS:
+            break
+    else:
+        return not texts or _encodable("".join(texts))
+    try:
+        _check_text(data, _NOWHERE)
+        return True
+    except InputError:
+        return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def echo_id(data):
+    """The ``id`` of a case that failed, if it can be echoed (text of at most 200 characters, or
+    a whole number); otherwise None."""
+    value = data.get("id") if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    if isinstance(value, str) and (len(value) > 200 or not _encodable(value)):
+        return None
+    return value
+
+
+def _show(value) -> str:
+    if isinstance(value, (list, dict)) and len(value) > 20:
+        return "[…]" if isinstance(value, list) else "{…}"
+    try:
+        text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    except (RecursionError, ValueError, TypeError):
+        text = "…"
+    return clip(text, 60)
+
+
+_FORMS = {
+    "date": "a date YYYY-MM-DD that exists, e.g. 2022-10-20",
+    "month": "a month YYYY-MM, e.g. 2022-06",
+    "bool": "true or false",
+    "int": "a whole number, e.g. 2024",
+    "number": "a number, e.g. 2.5",
+    "region": "a GB/T 2260 code, Chinese name or pinyin, e.g. 370100, 济南 or jinan",
+    "list": "a list of mappings",
+}
+
+
+def _expected_form(spec: dict) -> str:
+    t = spec["type"]
+    if t == "enum":
+        return "one of " + "|".join(spec.get("values", ()))
+    return _FORMS[t]

@@ -1,0 +1,279 @@
+"""Results as data: the JSON shape of INTERFACE.md, in the language asked for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from policy_dsl.engine.evaluate import Result
+from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.values import to_json
+
+REASONS = {
+    "exception": {"zh": "特别规定优先（例外条款）", "en": "an explicit exception prevails"},
+    "specificity": {"zh": "下级（更具体的辖区）规定优先", "en": "the more specific jurisdiction governs"},
+    "later_rule": {"zh": "同级新规定优于旧规定", "en": "the later rule of the same level governs"},
+    "yields_to_superior": {"zh": "本文件声明上级调整后按新政策执行", "en": "yields to a later adjustment by a superior level"},
+    "tie": {"zh": "同等优先，结论相同", "en": "tied, with the same outcome"},
+}
+
+
+def clause_ref(clause) -> dict:
+    return {"document": clause.doc.number, "article": clause.article, "level": clause.doc.level, "rule": clause.ref}
+
+
+def result_json(result: Result, lang: str = "zh", trace: bool = True) -> dict:
+    """The INTERFACE.md result object for one case."""
+    case = result.case
+    vocab = vocabulary()
+    kind = vocab.kinds[case.kind]
+    out: dict = {}
+    if case.id is not None:
+        out["id"] = case.id
+    out["kind"] = case.kind
+    out["region"] = case.region.city.to_json()
+    if case.region.city is not case.region:
+        out["region"]["district"] = case.region.to_json()
+    out["decision_date"] = case.decision_date.isoformat()
+    out["status"] = result.status
+    for name in vocab.outputs:
+        if name in kind.outputs:
+            out[name] = to_json(result.outputs.get(name))
+        else:
+            out[name] = None
+    out["bounds"] = result.bounds
+    governing = []
+    for clause, fields in result.governing:
+        entry = clause_ref(clause)
+        entry["outputs"] = fields
+        if clause.adopted is not None:
+            entry["adopts"] = clause_ref(clause.adopted)
+        governing.append(entry)
+    out["governing"] = governing
+    out["displaced"] = [
+        {**clause_ref(c), "reason": reason, "by": by.ref if by is not None else None,
+         "explanation": REASONS.get(reason, {}).get(lang, reason)}
+        for c, reason, by in result.displaced
+    ]
+    out["pending"] = [{**clause_ref(c), "in_force_from": start.isoformat() if start else None}
+                      for c, start in result.pending]
+    out["notes"] = [n.get(lang) or n["zh"] for n in result.notes]
+    if result.redirected:
+        out["evaluated_as"] = result.redirected
+    out["trace"] = [("  " * depth) + (line.get(lang) or line["zh"]) for depth, line in result.trace] if trace else []
+    return out
+
+
+class LineWriter:
+    """JSON Lines text of results without a trace: the same text as
+    ``json.dumps(result_json(result, lang, trace=False), ensure_ascii=False)``, faster. What follows
+    the outputs (bounds, governing, displaced, pending, notes) depends only on the result's
+    ``shape`` (see policy_dsl.fast.plans), so its text is made once per shape; the first result of each
+    shape is also written the slow way and compared, and a shape whose texts differ is always
+    written the slow way. ``tails`` holds the texts so checked (policy_dsl.fast.lane writes with them)."""
+
+    def __init__(self, lang: str = "zh", stream=None):
+        self.lang = lang
+        self.vocab = vocabulary()
+        self.tails: dict = {}  # shape -> the text from "bounds" to the end, or None: write it the slow way
+        self._regions: dict = {}  # id(region) -> (region, its text)
+        self._slots: dict = {}  # kind -> (the head of its lines as a %-format, the names of its outputs)
+        self.stream = stream
+        self._buffer = getattr(stream, "buffer", None)  # bytes go straight there, a few hundred lines at a time
+        self._pending: list = []  # lines as bytes
+        self._text: list = []  # then these lines, as text made of checked parts (encoded together)
+        self._flushed_text = False
+        self._fixed: dict = {}  # template -> its pieces for write_answer
+        self._pieces_off = self._buffer is None  # write_answer's pieces once gave another text: not used again
+        self._kind_region: dict = {}  # (kind, id(region)) -> (region, the UTF-8 from "kind" to the decision date's quote)
+        self._days: dict = {}  # day -> the UTF-8 of its text, the closing quote and comma
+
+    def write(self, result: Result) -> None:
+        """Write the line of ``result`` to the stream (``line`` + a line end)."""
+        if self._buffer is None:
+            self.stream.write(self.line(result) + "\n")
+            return
+        shape = result.shape
+        tail = self.tails.get(shape) if shape is not None and not result.trace else None
+        if tail is None:
+            self._add((self.line(result) + "\n").encode())
+            return
+        case = result.case
+        self.write_text(self.head(case.id, case.kind, case.region, case.decision_date, result.status, result.outputs)
+                        + tail + "\n")
+
+    def write_text(self, line: str) -> None:
+        """Write a line made of a ``head`` and a checked tail (text that encodes as UTF-8)."""
+        text = self._text
+        text.append(line)
+        if len(text) >= 512:
+            self._add(None)
+
+    def write_json(self, data) -> None:
+        """Write any JSON value as a line (an error, an answer with its trace)."""
+        text = json.dumps(data, ensure_ascii=False) + "\n"
+        if self._buffer is None:
+            self.stream.write(text)
+        else:
+            self._add(text.encode())
+
+    def _add(self, line: bytes | None) -> None:
+        if not self._flushed_text:
+            self.stream.flush()  # what was written as text goes first
+            self._flushed_text = True
+        pending = self._pending
+        if self._text:
+            pending.append("".join(self._text).encode())
+            self._text.clear()
+        if line is not None:
+            pending.append(line)
+        if len(pending) >= 256 or line is None:
+            self._buffer.write(b"".join(pending))
+            pending.clear()
+
+    def flush(self) -> None:
+        if self._text or self._pending:
+            self._add(None)
+        if self._buffer is not None:
+            self._buffer.flush()
+
+    def line(self, result: Result) -> str:
+        shape = result.shape
+        tail = self.tails.get(shape, False) if shape is not None and not result.trace else None
+        case = result.case
+        if tail is False:
+            slow = json.dumps(result_json(result, self.lang, trace=False), ensure_ascii=False)
+            tail = self.tails[shape] = self._tail(result)
+            if tail is not None and self.head(case.id, case.kind, case.region, case.decision_date, result.status,
+                                              result.outputs) + tail != slow:
+                tail = self.tails[shape] = None
+            if tail is not None:
+                try:
+                    tail.encode()
+                except UnicodeError:
+                    tail = self.tails[shape] = None
+            return slow
+        if tail is None:
+            return json.dumps(result_json(result, self.lang, trace=False), ensure_ascii=False)
+        return self.head(case.id, case.kind, case.region, case.decision_date, result.status, result.outputs) + tail
+
+    def write_answer(self, case_id, kind: str, region, day: dt.date, t, outputs: dict) -> bool:
+        """Write the line ``head(case_id, kind, region, day, t.mode, outputs) + tails[t]`` (policy_dsl.fast.lane:
+        ``t`` a template of policy_dsl.fast.plans, its tail checked) from pieces kept as UTF-8: the
+        kind and region, the day, the status and outputs (fixed unless decided) with the tail. A
+        line with a piece made for it is compared with that text first; False (nothing written)
+        if the tail is not checked or the pieces do not give that text."""
+        if not self._flushed_text or self._pieces_off:
+            return False
+        fixed = self._fixed.get(t)
+        fresh = False
+        if fixed is None:
+            tail = self.tails.get(t)
+            if tail is None:
+                return False
+            fixed = self._fixed[t] = self._fixed_piece(kind, t.mode, tail)
+            fresh = True
+        pieces = self._kind_region.get((kind, id(region)))
+        if pieces is None or pieces[0] is not region:
+            text = self.head(None, kind, region, day, "", {})
+            cut = text.index(', "decision_date": "') + len(', "decision_date": "')
+            pieces = self._kind_region[(kind, id(region))] = (region, text[1:cut].encode())
+            fresh = True
+        day_text = self._days.get(day)
+        if day_text is None:
+            day_text = self._days[day] = (day.isoformat() + '", ').encode()
+            fresh = True
+        if case_id is None:
+            first = b"{"
+        elif case_id.__class__ is int:
+            first = b'{"id": %d, ' % case_id
+        else:
+            first = ('{"id": ' + json.dumps(case_id, ensure_ascii=False) + ", ").encode()
+        middle, form, names, end = fixed
+        if middle is None:
+            middle = (form % tuple([_value_text(outputs.get(name)) for name in names])).encode()
+        if fresh:
+            want = (self.head(case_id, kind, region, day, t.mode, outputs) + self.tails[t] + "\n").encode()
+            if first + pieces[1] + day_text + middle + end != want:  # never seen: then never again
+                self._pieces_off = True
+                return False
+        pending = self._pending
+        if self._text:
+            pending.append("".join(self._text).encode())
+            self._text.clear()
+        pending += (first, pieces[1], day_text, middle, end)
+        if len(pending) >= 2048:
+            self._buffer.write(b"".join(pending))
+            pending.clear()
+        return True
+
+    def _fixed_piece(self, kind_name: str, status: str, tail: str) -> tuple:
+        """For a template: the UTF-8 of the status and the outputs when no output has a value (else
+        None), else their %-format and the names of the outputs; the tail's UTF-8 with the line end."""
+        fmt, names = self._slots.get(kind_name) or self._slots.setdefault(kind_name, self._kind_form(kind_name))
+        rest = fmt[fmt.index('"status": %s'):].replace('"status": %s', '"status": ' + (
+            _STATUS.get(status) or json.dumps(status)).replace("%", "%%"), 1)
+        end = (tail + "\n").encode()
+        if status != "decided":  # no outputs
+            return (rest % tuple(["null"] * len(names))).encode(), None, (), end
+        return None, rest, tuple(names), end
+
+    def _tail(self, result: Result) -> str | None:
+        full = result_json(result, self.lang, trace=False)
+        keys = list(full)
+        if "bounds" not in keys:
+            return None
+        rest = {k: full[k] for k in keys[keys.index("bounds"):]}
+        return json.dumps(rest, ensure_ascii=False)[1:]
+
+    def head(self, case_id, kind: str, region, day: dt.date, status: str, outputs: dict) -> str:
+        """The line up to the text of its shape: id, kind, region, decision date, status, outputs."""
+        text = self._regions.get(id(region))
+        if text is None or text[0] is not region:
+            r = region.city.to_json()
+            if region.city is not region:
+                r["district"] = region.to_json()
+            text = self._regions[id(region)] = (region, json.dumps(r, ensure_ascii=False))
+        form = self._slots.get(kind)
+        if form is None:
+            form = self._slots[kind] = self._kind_form(kind)
+        fmt, names = form
+        head = fmt % (text[1], day.isoformat(), _STATUS.get(status) or json.dumps(status),
+                      *[_value_text(outputs.get(name)) for name in names])
+        if case_id is None:
+            return "{" + head
+        if case_id.__class__ is int:
+            return '{"id": ' + int.__repr__(case_id) + ", " + head
+        return '{"id": ' + json.dumps(case_id, ensure_ascii=False) + ", " + head
+
+    def _kind_form(self, kind_name: str) -> tuple:
+        """The head of a line of this kind as a %-format (the region, the decision date, the status,
+        then the kind's outputs), and the names of those outputs."""
+        kind = self.vocab.kinds[kind_name]
+        text = '"kind": ' + json.dumps(kind_name).replace("%", "%%") + ', "region": %s, "decision_date": "%s", "status": %s'
+        names = []
+        for name in self.vocab.outputs:
+            text += ", " + json.dumps(name).replace("%", "%%") + ": "
+            if name in kind.outputs:
+                text += "%s"
+                names.append(name)
+            else:
+                text += "null"
+        return text + ", ", names
+
+
+_STATUS = {s: json.dumps(s) for s in ("decided", "delegated", "no_rule")}
+
+
+def _value_text(value) -> str:
+    """``json.dumps(to_json(value), ensure_ascii=False)``, the common cases first."""
+    if value is None:
+        return "null"
+    cls = value.__class__
+    if cls is bool:
+        return "true" if value else "false"
+    if cls is int:
+        return int.__repr__(value)
+    if cls is dt.date:
+        return '"' + value.isoformat() + '"'
+    return json.dumps(to_json(value), ensure_ascii=False)

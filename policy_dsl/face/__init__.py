@@ -1,0 +1,1 @@
+"""commands, rendering, the programmatic entry point."""

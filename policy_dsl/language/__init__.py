@@ -1,0 +1,1 @@
+"""files → the policy model (with positions): safe YAML, loading, expressions, kinds, regions, periods."""

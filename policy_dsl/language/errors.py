@@ -1,0 +1,103 @@
+"""Diagnostics: every problem a user can cause is a Diagnostic with a stable code, a place,
+what was wrong, what was expected and a hint. Never a traceback."""
+
+from __future__ import annotations
+
+from policy_dsl.language.records import dataclass, field  # dataclasses, quicker to import (records.py)
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a file (1-based line and column); any part may be unknown."""
+
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file or "<input>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.col is not None:
+                parts.append(str(self.col))
+        return ":".join(parts)
+
+
+@dataclass
+class Diagnostic:
+    """One finding. ``severity`` is ``error`` or ``warning``."""
+
+    code: str
+    message: str
+    where: Where = field(default_factory=Where)
+    hint: str | None = None
+    severity: str = "error"
+
+    def format(self) -> str:
+        text = f"{self.where}: {self.code} {self.message}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+    def to_json(self) -> dict:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "where": str(self.where),
+            "hint": self.hint,
+            "severity": self.severity,
+        }
+
+
+class PolicyDslError(Exception):
+    """An error carrying diagnostics; the CLI turns it into a message and an exit code."""
+
+    exit_code = 2
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(d.format() for d in diagnostics))
+
+    @property
+    def first(self) -> Diagnostic:
+        return self.diagnostics[0]
+
+
+class InputError(PolicyDslError):
+    """Bad user input: a case, a region, a date, a command-line value (exit 2)."""
+
+    exit_code = 2
+
+
+class PolicyError(PolicyDslError):
+    """The policy files have errors (exit 1)."""
+
+    exit_code = 1
+
+
+class CalendarError(InputError):
+    """A date outside the years the holiday schedule covers."""
+
+
+def input_error(code: str, message: str, where: Where | str | None = None, hint: str | None = None) -> InputError:
+    if isinstance(where, str):
+        where = Where(file=where)
+    return InputError(Diagnostic(code, message, where or Where(), hint))
+
+
+def did_you_mean(word: str, choices) -> str | None:
+    """A hint naming the closest known word, or None."""
+    import difflib
+
+    if not isinstance(word, (str, int, float)):  # a list or a mapping given where a word was expected
+        return None
+    word = str(word)
+    if len(word) > 64:  # no word of ours is that long; and difflib on a huge string is slow
+        return None
+    options = [str(c) for c in choices]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:  # a known word with something stuck before or after it: `efective_from` → `from`
+        close = sorted((o for o in options if len(o) >= 3 and (word.endswith(o) or word.startswith(o))), key=len)[-1:]
+    return f"did you mean `{close[0]}`?" if close else None

@@ -1,0 +1,174 @@
+"""Expressions compiled to Python closures: ``compile_expr(node)(env) -> value``. No ``eval``;
+each closure only combines the closures of its children. With ``trace=True`` the closures of
+calls, arithmetic and comparisons also record ``(text, value)`` into ``env["__trace__"]``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+
+from policy_dsl.language import periods
+from policy_dsl.language.expr import ast
+from policy_dsl.language.expr.printer import to_text
+from policy_dsl.language.values import Duration, Month
+
+
+class EvalError(Exception):
+    """A runtime error in an expression (a missing value, an index out of range)."""
+
+    def __init__(self, message: str, node: ast.Node):
+        super().__init__(message)
+        self.node = node
+
+
+def _as_date(value):
+    return value.extended if isinstance(value, periods.PeriodEnd) else value
+
+
+def _month(d):
+    d = _as_date(d)
+    return Month(d.year * 12 + d.month - 1)
+
+
+def _year(d):
+    return d.year if isinstance(d, Month) else _as_date(d).year
+
+
+def _month_number(d):
+    return d.month if isinstance(d, Month) else _as_date(d).month
+
+
+def _period_end(d, dur: Duration):
+    return periods.period_end(_as_date(d), dur.n, dur.unit)
+
+
+FUNCTIONS = {
+    "month": _month,
+    "start": lambda m: m.first_day(),
+    "end": lambda m: m.last_day(),
+    "year": _year,
+    "month_number": _month_number,
+    "month_of": lambda y, n: Month.of(y, n),
+    "period_end": _period_end,
+    "working_days_after": lambda d, n: periods.working_days_after(_as_date(d), n),
+    "is_workday": lambda d: periods.is_workday(_as_date(d)),
+    "city": lambda r: r.city,
+    "province": lambda r: r.province,
+    "within": lambda r, code: r.within(code),
+}
+
+_CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_SWAP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _compare(op: str):
+    fn = _CMP[op]
+
+    def cmp(a, b):
+        if isinstance(b, periods.PeriodEnd) and isinstance(a, dt.date):
+            return periods.compare_to_period(op, a, b)
+        if isinstance(a, periods.PeriodEnd) and isinstance(b, dt.date):
+            return periods.compare_to_period(_SWAP[op], b, a)
+        if a is None or b is None:
+            if op in ("==", "!="):
+                return fn(a, b)
+            raise TypeError("missing value")
+        return fn(_as_date(a), _as_date(b))
+
+    return cmp
+
+
+def compile_expr(node: ast.Node, trace: bool = False):
+    """A function of an environment (a dict of names to values) computing ``node``."""
+    fn = _compile(node, trace)
+    return fn
+
+
+def _record(node: ast.Node, fn):
+    text = to_text(node)
+
+    def traced(env):
+        value = fn(env)
+        log = env.get("__trace__")
+        if log is not None:
+            log.append((text, value))
+        return value
+
+    return traced
+
+
+def _compile(node: ast.Node, trace: bool):
+    c = lambda n: _compile(n, trace)  # noqa: E731
+    if isinstance(node, ast.Literal):
+        value = node.value
+        return lambda env: value
+    if isinstance(node, ast.Name):
+        name = node.name
+
+        def get(env):
+            try:
+                return env[name]
+            except KeyError:
+                raise EvalError(f"`{name}` has no value", node) from None
+
+        return get
+    if isinstance(node, ast.ListExpr):
+        items = [c(i) for i in node.items]
+        if all(isinstance(i, ast.Literal) for i in node.items):
+            frozen = frozenset(i.value for i in node.items)
+            return lambda env: frozen
+        return lambda env: [f(env) for f in items]
+    if isinstance(node, ast.Call):
+        impl = FUNCTIONS[node.func]
+        args = [c(a) for a in node.args]
+        if len(args) == 1:
+            a0 = args[0]
+            fn = lambda env: impl(a0(env))  # noqa: E731
+        elif len(args) == 2:
+            a0, a1 = args
+            fn = lambda env: impl(a0(env), a1(env))  # noqa: E731
+        else:
+            fn = lambda env: impl(*[a(env) for a in args])  # noqa: E731
+        return _record(node, fn) if trace else fn
+    if isinstance(node, ast.Unary):
+        inner = c(node.operand)
+        if node.op == "not":
+            return lambda env: not inner(env)
+        return lambda env: -inner(env)
+    if isinstance(node, ast.If):
+        cond, then, other = c(node.cond), c(node.then), c(node.other)
+        return lambda env: then(env) if cond(env) else other(env)
+    if isinstance(node, ast.Index):
+        obj, idx = c(node.obj), c(node.index)
+
+        def index(env):
+            seq, i = obj(env), idx(env)
+            try:
+                return seq[i]
+            except (IndexError, TypeError):
+                raise EvalError(f"no item [{i}]", node) from None
+
+        return index
+    if isinstance(node, ast.Field):
+        obj, name = c(node.obj), node.name
+        return lambda env: obj(env).get(name)
+    if isinstance(node, ast.Binary):
+        left, right = c(node.left), c(node.right)
+        op = node.op
+        if op == "and":
+            return lambda env: left(env) and right(env)
+        if op == "or":
+            return lambda env: left(env) or right(env)
+        if op == "+":
+            fn = lambda env: left(env) + right(env)  # noqa: E731
+        elif op == "-":
+            fn = lambda env: left(env) - right(env)  # noqa: E731
+        elif op == "in":
+            fn = lambda env: left(env) in right(env)  # noqa: E731
+        elif op == "not in":
+            fn = lambda env: left(env) not in right(env)  # noqa: E731
+        else:
+            cmp = _compare(op)
+            fn = lambda env: cmp(left(env), right(env))  # noqa: E731
+        return _record(node, fn) if trace else fn
+    raise TypeError(f"unknown node {node!r}")

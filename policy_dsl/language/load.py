@@ -1,0 +1,356 @@
+"""Stage 1: policy files → documents. Reads YAML safely with positions, validates against the
+JSON Schema (unknown, duplicate, missing keys and wrong types with file:line:col and a hint),
+parses every expression, and builds the model. Collects every diagnostic rather than stopping
+at the first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+from pathlib import Path
+
+from policy_dsl.language import resources
+from policy_dsl.language.errors import Diagnostic, PolicyDslError, PolicyError, Where, did_you_mean
+from policy_dsl.language.model import Clause, Definition, Document, Expr, InForce, PolicySet, Supersession
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # yaml, jsonschema and lark are imported only when files are read: a cached set needs none
+    from policy_dsl.language.yamlsafe import Loaded
+
+MAX_POLICY_BYTES = 2 * 1024 * 1024
+MAX_FILES = 500
+
+
+@functools.cache
+def policy_schema() -> dict:
+    return json.loads(resources.schema_path("policy").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _validator():
+    import jsonschema  # only when policy files are read (a cached policy set needs none of it)
+
+    return jsonschema.Draft202012Validator(policy_schema())
+
+
+def policy_files(paths: list[Path]) -> list[Path]:
+    """The policy files named by ``paths`` (files, or directories searched for *.yaml, not
+    descending into ``tests/`` or ``sources/``), in a stable order."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if os.path.isdir(p):  # False, not an error, for a name too long or with a NUL byte (read then says why)
+            out.extend(sorted(f for f in p.glob("*.yaml") if f.is_file()))
+            out.extend(sorted(f for f in p.glob("*.yml") if f.is_file()))
+        else:
+            out.append(p)
+    return out
+
+
+def read_policy_file(path: Path, diags: list[Diagnostic], display: str | None = None) -> Loaded | None:
+    from policy_dsl.language.safeio import read_limited
+
+    name = display or str(path)
+    try:  # stat before reading: a folder, a device, a pipe or a file over the limit is refused unread
+        raw = read_limited(path, MAX_POLICY_BYTES, name, PolicyError, code="E-FILE")
+        from policy_dsl.language.yamlsafe import decode, load_yaml
+
+        text = decode(raw, name, MAX_POLICY_BYTES, PolicyError)
+        return load_yaml(text, name, PolicyError)
+    except PolicyDslError as exc:
+        diags.extend(exc.diagnostics)
+        return None
+
+
+def _schema_diagnostics(loaded: Loaded) -> list[Diagnostic]:
+    out = []
+    for error in sorted(_validator().iter_errors(loaded.data), key=lambda e: list(map(str, e.absolute_path))):
+        out.extend(_explain(error, loaded))
+    # keep the first diagnostic per position and code
+    seen, unique = set(), []
+    for d in out:
+        key = (str(d.where), d.code, d.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(d)
+    return unique
+
+
+_OUTCOME_KEYS = ("decide", "delegate", "adopt", "reject", "evaluate_as")
+
+
+def _explain(error, loaded: Loaded) -> list[Diagnostic]:
+    path = tuple(error.absolute_path)
+    v = error.validator
+    if v == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extras = [k for k in error.instance if k not in allowed]
+        return [Diagnostic("E-SCHEMA-UNKNOWN-KEY", f"unknown key `{k}`" + _in(path), loaded.where(path + (k,), key=True),
+                           did_you_mean(k, allowed) or f"allowed keys: {', '.join(allowed)}") for k in extras]
+    if v == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [Diagnostic("E-SCHEMA-MISSING-KEY", f"missing key `{missing}`" + _in(path), loaded.where(path, key=True),
+                           _example(missing))]
+    if v == "oneOf" and isinstance(error.instance, dict) and "topic" in error.schema.get("properties", {}):
+        present = [k for k in _OUTCOME_KEYS if k in error.instance]
+        if len(present) != 1:
+            what = "none" if not present else ", ".join(present)
+            return [Diagnostic("E-SCHEMA-OUTCOME", f"a clause has exactly one outcome; found {what}" + _in(path),
+                               loaded.where(path), "use one of decide | delegate | adopt | reject | evaluate_as")]
+    if v in ("oneOf", "anyOf") and error.context:
+        deepest = max(error.context, key=lambda e: len(e.absolute_path))
+        if len(deepest.absolute_path) > len(error.absolute_path) or v == "oneOf":
+            sub = _explain(deepest, loaded)
+            if sub:
+                return sub
+    if v == "anyOf" and not path:
+        return [Diagnostic("E-SCHEMA-SHAPE", "a policy file has `document` and `clauses`, or only `definitions`",
+                           loaded.where(()), "see docs/language.md")]
+    if v == "type":
+        want = error.validator_value
+        return [Diagnostic("E-SCHEMA-TYPE", f"expected {_words(want)}, found {_describe(error.instance)}" + _in(path),
+                           loaded.where(path), _type_hint(path, want))]
+    if v == "pattern":
+        return [Diagnostic("E-SCHEMA-FORMAT", f"`{error.instance}` does not have the expected form" + _in(path),
+                           loaded.where(path), _pattern_hint(error.validator_value))]
+    if v in ("enum", "const"):
+        allowed = error.validator_value if v == "enum" else [error.validator_value]
+        return [Diagnostic("E-SCHEMA-VALUE", f"`{error.instance}` is not allowed" + _in(path), loaded.where(path),
+                           did_you_mean(error.instance, allowed) or "expected one of " + ", ".join(map(str, allowed)))]
+    return [Diagnostic("E-SCHEMA", error.message[:200] + _in(path), loaded.where(path), "see docs/language.md")]
+
+
+def _in(path) -> str:
+    return f" in `{'.'.join(map(str, path))}`" if path else ""
+
+
+def _words(want) -> str:
+    if isinstance(want, list):
+        return " or ".join(want)
+    return {"string": "text", "object": "a mapping", "array": "a list"}.get(want, want)
+
+
+def _describe(value) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing"
+    return f"`{str(value)[:40]}`"
+
+
+def _type_hint(path, want) -> str | None:
+    if path and str(path[-1]) in ("jurisdiction",):
+        return 'quote codes: "370000"'
+    return None
+
+
+def _pattern_hint(pattern: str) -> str:
+    if "\\d{4}-\\d{2}-\\d{2}" in pattern:
+        return 'write dates as "YYYY-MM-DD" in quotes, e.g. "2022-04-01"'
+    if "\\d{6}" in pattern:
+        return 'a 6-digit GB/T 2260 code in quotes, e.g. "370100"'
+    if "/" in pattern:
+        return "refer to a clause as document-id/clause-id, e.g. lu-2021-54/arrears-employed"
+    return "ids are lower case letters, digits and -"
+
+
+def _example(key: str) -> str | None:
+    examples = {"id": "id: arrears-employed", "topic": "topic: arrears", "article": "article: 一(二)",
+                "text": "text: the sentence quoted from the source", "number": "number: 鲁医保发〔2021〕54号",
+                "level": "level: national | province | city", "jurisdiction": 'jurisdiction: "370000"',
+                "issued": 'issued: "2021-12-15"', "in_force": 'in_force: {from: "2021-12-15"}'}
+    return ("e.g. " + examples[key]) if key in examples else None
+
+
+def _date(text) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _checked_date(text, loaded: Loaded, path, diags) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        diags.append(Diagnostic("E-DATE", f"`{text}` is not a date that exists", loaded.where(path),
+                                "e.g. 2022-02-28"))
+        return None
+
+
+def _expr(value, loaded: Loaded, path, diags: list[Diagnostic]) -> Expr | None:
+    """Parse the expression at ``path``; YAML numbers, booleans and null are literals."""
+    from policy_dsl.language.expr.parse import ExprSyntaxError, parse_expression, position_in_file
+
+    where = loaded.where(path)
+    text = value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    try:
+        node = parse_expression(text)
+    except ExprSyntaxError as exc:
+        line_text = _source_line(loaded, where)
+        quoted = bool(line_text) and where.col is not None and line_text[where.col - 1: where.col] in "\"'"
+        diags.append(Diagnostic("E-EXPR-SYNTAX", f"{exc.message} in `{_clip(text)}`",
+                                position_in_file(where, exc.line, exc.col, 1 if quoted else 0), exc.hint))
+        return None
+    return Expr(text, node, where)  # its closures are compiled when first used
+
+
+@functools.lru_cache(maxsize=64)
+def _file_lines(file: str) -> tuple[str, ...]:
+    try:
+        return tuple(Path(file).read_text(encoding="utf-8-sig").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+def _source_line(loaded: Loaded, where: Where) -> str:
+    lines = _file_lines(loaded.file)
+    if where.line and 0 < where.line <= len(lines):
+        return lines[where.line - 1]
+    return ""
+
+
+def _clip(text: str, n: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _in_force(spec: dict | None, loaded: Loaded, path, diags) -> InForce | None:
+    if spec is None:
+        return None
+    adoptions = {}
+    for i, a in enumerate(spec.get("adoptions", [])):
+        adoptions[a["region"]] = (_checked_date(a["from"], loaded, path + ("adoptions", i, "from"), diags), a["by"])
+    return InForce(
+        start=_checked_date(spec.get("from"), loaded, path + ("from",), diags),
+        until=_checked_date(spec.get("until"), loaded, path + ("until",), diags),
+        lower_deadline=_checked_date(spec.get("lower_deadline"), loaded, path + ("lower_deadline",), diags),
+        text=spec.get("text"),
+        adoptions=adoptions,
+    )
+
+
+def build_document(loaded: Loaded, diags: list[Diagnostic]) -> tuple[Document | None, list[Definition]]:
+    """The Document (or None for a definitions file) and the definitions of one validated file."""
+    data = loaded.data
+    definitions = []
+    for i, d in enumerate(data.get("definitions", [])):
+        expr = _expr(d["expr"], loaded, ("definitions", i, "expr"), diags)
+        if expr:
+            definitions.append(Definition(d["name"], tuple(d["kinds"]), expr, d.get("reading"), loaded.file))
+    if "document" not in data:
+        return None, definitions
+    dd = data["document"]
+    doc = Document(
+        id=dd["id"], number=dd["number"], aliases=list(dd.get("aliases", [])), title=dd["title"],
+        issuers=list(dd["issuers"]), level=dd["level"], jurisdiction=dd["jurisdiction"],
+        issued=_checked_date(dd["issued"], loaded, ("document", "issued"), diags) or dt.date.min,
+        issued_precision=dd.get("issued_precision", "day"), source=dd["source"],
+        forwards=list(dd.get("forwards", [])),
+        in_force=_in_force(dd["in_force"], loaded, ("document", "in_force"), diags) or InForce(),
+        version=dd["encoding"]["version"], changelog=list(dd["encoding"]["changelog"]),
+        supersession=[Supersession(s["id"], s["kind"], s.get("article"), s["text"]) for s in dd.get("supersession", [])],
+        file=loaded.file, where=loaded.where(("document",)),
+    )
+    for i, cd in enumerate(data.get("clauses", [])):
+        path = ("clauses", i)
+        topics = cd["topic"] if isinstance(cd["topic"], list) else [cd["topic"]]
+        clause = Clause(
+            doc=doc, id=cd["id"], topics=tuple(topics), article=cd["article"], text=cd["text"],
+            in_force=doc.in_force.merged(_in_force(cd.get("in_force"), loaded, path + ("in_force",), diags)),
+            where=loaded.where(path + ("id",)),
+            reading=cd.get("reading"), notes=list(cd.get("notes", [])), exception_to=cd.get("exception_to"),
+        )
+        if "when" in cd:
+            clause.when = _expr(cd["when"], loaded, path + ("when",), diags)
+        if "decide" in cd:
+            clause.outcome = "decide"
+            for name, value in cd["decide"].items():
+                expr = _expr(value, loaded, path + ("decide", name), diags)
+                if expr:
+                    clause.decide.append((name, expr))
+        elif "delegate" in cd:
+            clause.outcome = "delegate"
+            clause.delegate_to = cd["delegate"]["to"]
+            clause.bounds = cd["delegate"].get("bounds")
+        elif "adopt" in cd:
+            clause.outcome = "adopt"
+            clause.adopt = cd["adopt"]
+        elif "reject" in cd:
+            clause.outcome = "reject"
+            clause.reject = cd["reject"]
+        elif "evaluate_as" in cd:
+            clause.outcome = "evaluate_as"
+            facts = []
+            for name, value in cd["evaluate_as"]["facts"].items():
+                expr = _expr(value, loaded, path + ("evaluate_as", "facts", name), diags)
+                if expr:
+                    facts.append((name, expr))
+            clause.evaluate_as = (cd["evaluate_as"]["kind"], facts)
+        doc.clauses.append(clause)
+    return doc, definitions
+
+
+def load_files(files: list[Path], display_root: Path | None = None) -> tuple[PolicySet | None, list[Diagnostic], dict]:
+    """Read, validate and build every file. Returns the policy set (None if any file failed to
+    build), all diagnostics, and the Loaded data by file name (for later passes)."""
+    diags: list[Diagnostic] = []
+    documents, definitions, loaded_by_file = [], {}, {}
+    import hashlib
+
+    digest = hashlib.sha256()
+    if len(files) > MAX_FILES:
+        diags.append(Diagnostic("E-FILE", f"{len(files)} policy files; at most {MAX_FILES}", Where(), None))
+        return None, diags, {}
+    failed = False
+    for path in files:
+        display = _display(path, display_root)
+        loaded = read_policy_file(path, diags, display)
+        if loaded is None:
+            failed = True
+            continue
+        loaded_by_file[display] = loaded
+        digest.update(display.encode() + b"\0" + path.read_bytes())
+        if not isinstance(loaded.data, dict):
+            diags.append(Diagnostic("E-SCHEMA-SHAPE", "a policy file is a mapping with `document` and `clauses`",
+                                    Where(display, 1, 1), "see docs/language.md"))
+            failed = True
+            continue
+        schema_diags = _schema_diagnostics(loaded)
+        if schema_diags:
+            diags.extend(schema_diags)
+            failed = True
+            continue
+        before = len(diags)
+        doc, defs = build_document(loaded, diags)
+        if len(diags) > before:
+            failed = True
+        if doc is not None:
+            documents.append(doc)
+        for d in defs:
+            if d.name in definitions:
+                diags.append(Diagnostic("E-DUPLICATE-ID", f"definition `{d.name}` is defined twice",
+                                        d.expr.where, f"first in {definitions[d.name].file}"))
+                failed = True
+            definitions[d.name] = d
+    if failed:
+        return None, diags, loaded_by_file
+    documents.sort(key=lambda d: (d.rank, d.issued, d.id))
+    return PolicySet(documents, definitions, [str(f) for f in files], digest.hexdigest()), diags, loaded_by_file
+
+
+def _display(path: Path, root: Path | None) -> str:
+    try:
+        base = root or Path.cwd()
+        return str(Path(path).resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,1 @@
+"""what people run beside eval: diff, timeline, fmt, report, policy tests."""

@@ -1,0 +1,297 @@
+"""Stage: differences between two policy sets, or within one region over time.
+
+Structural: documents and clauses keyed by id; what was added, removed, or changed (conditions
+and outcomes as canonical expression text, dates, jurisdiction, precedence, readings,
+citations). Layout and formatting alone are no change.
+
+Behavioural: both sets evaluated on a generated grid (every affected kind × regions × decision
+dates × fact values around the boundaries); every case whose result changes, grouped by clause."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from policy_dsl.analysis import grid
+from policy_dsl.engine import resolve
+from policy_dsl.language.errors import PolicyDslError
+from policy_dsl.engine.evaluate import Case, Evaluator
+from policy_dsl.language.expr.printer import to_text
+from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.model import Clause, Document, PolicySet
+from policy_dsl.language.regions import default_registry
+from policy_dsl.language.values import Month, to_json
+
+# one region outside 山东, a 山东 city without a city document, 济南, and a district of 济南
+DIFF_REGIONS = ("320100", "370400", "370100", "370102")
+FIRST_DAY, LAST_DAY = dt.date(2020, 9, 1), dt.date(2026, 12, 31)
+
+
+@dataclass
+class Change:
+    document: str
+    clause: str | None
+    field: str
+    before: object
+    after: object
+
+    def to_json(self) -> dict:
+        return {"document": self.document, "clause": self.clause, "field": self.field,
+                "before": self.before, "after": self.after}
+
+
+# -- structural ---------------------------------------------------------------------------
+def _date(d):
+    return d.isoformat() if d else None
+
+
+def _in_force(f) -> dict:
+    return {"from": _date(f.start), "until": _date(f.until), "lower_deadline": _date(f.lower_deadline),
+            "adoptions": {k: [_date(v[0]), v[1]] for k, v in sorted(f.adoptions.items())}}
+
+
+def clause_fields(c: Clause) -> dict:
+    """The meaning of a clause as comparable data (canonical expression text, no layout)."""
+    out = {
+        "topic": list(c.topics), "article": c.article, "text": " ".join(c.text.split()),
+        "in_force": _in_force(c.in_force), "when": to_text(c.when.node) if c.when else "true",
+        "outcome": c.outcome, "exception_to": c.exception_to,
+        "reading": c.reading, "notes": c.notes,
+    }
+    if c.outcome == "decide":
+        out["decide"] = {name: to_text(e.node) for name, e in c.decide}
+    elif c.outcome == "delegate":
+        out["delegate"] = {"to": c.delegate_to, "bounds": c.bounds}
+    elif c.outcome == "adopt":
+        out["adopt"] = c.adopt
+    elif c.outcome == "reject":
+        out["reject"] = c.reject
+    elif c.outcome == "evaluate_as":
+        kind, facts = c.evaluate_as
+        out["evaluate_as"] = {"kind": kind, "facts": {n: to_text(e.node) for n, e in facts}}
+    return out
+
+
+def document_fields(d: Document) -> dict:
+    return {
+        "number": d.number, "aliases": d.aliases, "title": d.title, "issuers": d.issuers, "level": d.level,
+        "jurisdiction": d.jurisdiction, "issued": _date(d.issued), "issued_precision": d.issued_precision,
+        "source": d.source, "forwards": d.forwards, "in_force": _in_force(d.in_force),
+        "supersession": [{"kind": s.kind, "article": s.article, "text": " ".join(s.text.split())} for s in d.supersession],
+        "encoding_version": d.version,
+    }
+
+
+def structural(old: PolicySet, new: PolicySet) -> list[Change]:
+    """What changed in the files, keyed by document and clause id."""
+    changes: list[Change] = []
+    old_docs = {d.id: d for d in old.documents}
+    new_docs = {d.id: d for d in new.documents}
+    for did in sorted(old_docs.keys() | new_docs.keys()):
+        a, b = old_docs.get(did), new_docs.get(did)
+        if a is None or b is None:
+            doc = a or b
+            changes.append(Change(doc.number, None, "document", doc.number if a else None, doc.number if b else None))
+            continue
+        fa, fb = document_fields(a), document_fields(b)
+        for key in fa:
+            if key != "encoding_version" and fa[key] != fb[key]:
+                changes.append(Change(b.number, None, key, fa[key], fb[key]))
+        ca = {c.id: c for c in a.clauses}
+        cb = {c.id: c for c in b.clauses}
+        for cid in [c.id for c in a.clauses] + [c.id for c in b.clauses if c.id not in ca]:
+            x, y = ca.get(cid), cb.get(cid)
+            if x is None or y is None:
+                c = x or y
+                changes.append(Change(b.number, c.ref, "clause", c.citation if x else None, c.citation if y else None))
+                continue
+            gx, gy = clause_fields(x), clause_fields(y)
+            for key in dict.fromkeys([*gx, *gy]):
+                if gx.get(key) != gy.get(key):
+                    if key == "decide" and isinstance(gx.get(key), dict) and isinstance(gy.get(key), dict):
+                        for out in dict.fromkeys([*gx[key], *gy[key]]):
+                            if gx[key].get(out) != gy[key].get(out):
+                                changes.append(Change(b.number, y.ref, f"decide.{out}", gx[key].get(out), gy[key].get(out)))
+                        continue
+                    changes.append(Change(b.number, y.ref, key, gx.get(key), gy.get(key)))
+    od, nd = old.definitions, new.definitions
+    for name in sorted(od.keys() | nd.keys()):
+        a = to_text(od[name].expr.node) if name in od else None
+        b = to_text(nd[name].expr.node) if name in nd else None
+        if a != b or (name in od and name in nd and od[name].kinds != nd[name].kinds):
+            changes.append(Change("definitions", name, "expr", a, b))
+    return changes
+
+
+def affected_kinds(old: PolicySet, new: PolicySet, changes: list[Change]) -> set[str]:
+    """The kinds whose answers a structural change can reach (through evaluate_as too)."""
+    kinds: set[str] = set()
+    for ch in changes:
+        if ch.document == "definitions":
+            for ps in (old, new):
+                if ch.clause in ps.definitions:
+                    kinds |= set(ps.definitions[ch.clause].kinds)
+            continue
+        for ps in (old, new):
+            for d in ps.documents:
+                if d.number != ch.document:
+                    continue
+                clauses = [c for c in d.clauses if ch.clause in (None, c.ref)]
+                for c in clauses:
+                    kinds |= set(c.topics)
+                    for other in ps.clauses.values():  # clauses adopting a changed clause
+                        if other.adopt == c.ref:
+                            kinds |= set(other.topics)
+    # kinds that are evaluated as an affected kind
+    changed = True
+    while changed:
+        changed = False
+        for ps in (old, new):
+            for c in ps.clauses.values():
+                if c.evaluate_as and c.evaluate_as[0] in kinds and not set(c.topics) <= kinds:
+                    kinds |= set(c.topics)
+                    changed = True
+    return kinds
+
+
+# -- behavioural --------------------------------------------------------------------------
+def sample_dates(policies: list[PolicySet]) -> list[dt.date]:
+    """Each date on which a clause starts or ends, the day before, and monthly samples."""
+    days = set()
+    for ps in policies:
+        days |= set(grid.decision_dates(ps))
+    d = FIRST_DAY
+    while d <= LAST_DAY:
+        days.add(d)
+        days.add(d.replace(day=15))
+        d = Month(Month.of_date(d) + 1).first_day()
+    return sorted(x for x in days if FIRST_DAY <= x <= LAST_DAY)
+
+
+def signature(result) -> dict:
+    """The parts of a result a diff compares: status, outputs, bounds, governing clause."""
+    return {"status": result.status, **{k: to_json(v) for k, v in result.outputs.items()},
+            "bounds": ({k: v for k, v in result.bounds.items() if k != "set_by"} if result.bounds else None),
+            "governing": [c.ref for c, _ in result.governing],
+            "deciders": [c.ref for c, fields in result.governing if fields] or [c.ref for c, _ in result.governing[:1]]}
+
+
+def _run(ev: Evaluator, case: Case):
+    try:
+        return signature(ev.evaluate(case, explain=False))
+    except PolicyDslError as exc:
+        return {"error": exc.first.code}
+
+
+def _case_json(kind: str, region: str, facts: dict) -> dict:
+    def j(v):
+        if isinstance(v, list):
+            return [{k: j(x) for k, x in i.items()} for i in v]
+        return to_json(v)
+
+    return {"kind": kind, "region": region, **{k: j(v) for k, v in facts.items()}}
+
+
+def _typed(kind, region, facts, day) -> Case:
+    reg = default_registry()
+    typed = dict(facts)
+    if "from_region" in typed:
+        typed["from_region"] = reg.get(typed["from_region"])
+    if "enrollments" in typed:
+        typed["enrollments"] = [dict(e, region=reg.get(e["region"])) for e in typed["enrollments"]]
+    return Case(kind, reg.get(region), typed, day)
+
+
+@dataclass
+class Behaviour:
+    cases: int = 0
+    changed: int = 0
+    groups: dict = field(default_factory=lambda: defaultdict(lambda: {"count": 0, "kinds": set(), "regions": set(),
+                                                                    "examples": []}))
+
+    def to_json(self) -> dict:
+        return {"cases": self.cases, "changed": self.changed,
+                "groups": [{"clauses": list(k), "count": g["count"], "kinds": sorted(g["kinds"]),
+                            "regions": sorted(g["regions"]), "examples": g["examples"]}
+                           for k, g in sorted(self.groups.items(), key=lambda kv: -kv[1]["count"])]}
+
+
+def behavioural(old: PolicySet, new: PolicySet, kinds: set[str], regions=DIFF_REGIONS, examples: int = 3) -> Behaviour:
+    """Evaluate both sets on the grid for ``kinds``; collect the cases whose results differ."""
+    ev_old, ev_new = Evaluator(old), Evaluator(new)
+    out = Behaviour()
+    days = sample_dates([old, new])
+    for kind in sorted(kinds):
+        for region in regions:
+            for day in days:
+                for facts in grid.facts_for(kind, day, region):
+                    case = _typed(kind, region, facts, day)
+                    a, b = _run(ev_old, case), _run(ev_new, case)
+                    out.cases += 1
+                    if a == b:
+                        continue
+                    out.changed += 1
+                    key = tuple(dict.fromkeys((a.get("deciders") or []) + (b.get("deciders") or []))) or ("(none)",)
+                    g = out.groups[key]
+                    g["count"] += 1
+                    g["kinds"].add(kind)
+                    g["regions"].add(region)
+                    if len(g["examples"]) < examples:
+                        g["examples"].append({"case": _case_json(kind, region, facts),
+                                              "before": _delta(a, b), "after": _delta(b, a)})
+    return out
+
+
+def _delta(a: dict, b: dict) -> dict:
+    return {k: v for k, v in a.items() if b.get(k) != v and k != "deciders"}
+
+
+def diff_sets(old: PolicySet, new: PolicySet, behaviour: bool = True) -> dict:
+    changes = structural(old, new)
+    result = {"structural": [c.to_json() for c in changes]}
+    if behaviour:
+        kinds = affected_kinds(old, new, changes)
+        result["affected_kinds"] = sorted(kinds)
+        result["behavioural"] = behavioural(old, new, kinds).to_json() if kinds else Behaviour().to_json()
+    return result
+
+
+# -- one region between two dates ---------------------------------------------------------
+def between(policy: PolicySet, region, d1: dt.date, d2: dt.date, examples: int = 2) -> dict:
+    """Clauses entering and leaving force in ``region`` between d1 and d2, and the kinds whose
+    answers change: the same facts decided under the rules of d1 and of d2."""
+    vocab = vocabulary()
+    entering, leaving = [], []
+    for c in policy.clauses.values():
+        s1, s2 = resolve.standing(c, region, d1).state, resolve.standing(c, region, d2).state
+        if s1 != "in_force" and s2 == "in_force":
+            entering.append(c)
+        elif s1 == "in_force" and s2 != "in_force":
+            leaving.append(c)
+    ev = Evaluator(policy)
+    kinds = {}
+    for kind in vocab.kinds:
+        changed = total = 0
+        shown = []
+        for facts in grid.facts_for(kind, d2, region.code):
+            case1 = _typed(kind, region.code, facts, d1)
+            case2 = _typed(kind, region.code, facts, d2)
+            a, b = _run(ev, case1), _run(ev, case2)
+            total += 1
+            if a != b:
+                changed += 1
+                if len(shown) < examples:
+                    shown.append({"case": _case_json(kind, region.code, facts), "before": _delta(a, b), "after": _delta(b, a)})
+        if changed:
+            kinds[kind] = {"changed": changed, "cases": total, "examples": shown}
+    ref = lambda c: {"document": c.doc.number, "article": c.article, "rule": c.ref, "topics": list(c.topics)}  # noqa: E731
+    return {"region": region.to_json(), "from": d1.isoformat(), "to": d2.isoformat(),
+            "entering": [ref(c) for c in sorted(entering, key=lambda c: (c.doc.rank, c.ref))],
+            "leaving": [ref(c) for c in sorted(leaving, key=lambda c: (c.doc.rank, c.ref))],
+            "kinds": kinds}
+
+
+def dumps(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -1,0 +1,172 @@
+"""``policy-dsl test``: policy tests written as data. A test file holds ``tests:``, each a case
+and the expected result (any subset of the result fields; governing and pending as
+"文号 条" text or rule ids). Prints ``N passed, N failed`` and the clauses no test reaches."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, Where, did_you_mean
+from policy_dsl.language.yamlsafe import decode, load_yaml
+
+TEST_KEYS = {"name", "case", "expect", "as_of"}
+MAX_TEST_FILE_BYTES = 8 * 1024 * 1024
+EXPECT_EXTRA = {"error", "governing", "pending", "displaced", "notes_include"}
+
+
+def test_files(paths: list[Path]) -> list[Path]:
+    out = []
+    for p in paths:
+        if __import__("os").path.isdir(p):  # never raises (a name too long, a NUL byte)
+            out.extend(sorted(p.rglob("*.yaml")))
+        else:
+            out.append(p)
+    return out
+
+
+def _ref_matches(expected: str, entry: dict, policy=None) -> bool:
+    """Whether an expected reference — a rule id, a document number (or alias, with [ ] or 〔 〕),
+    or a number followed by the article — names the result entry."""
+    from policy_dsl.language.model import canonical_number
+
+    text = canonical_number(expected)
+    if text == entry["rule"]:
+        return True
+    doc = policy.document(entry["document"]) if policy is not None else None
+    names = doc.names() if doc is not None else {canonical_number(entry["document"])}
+    article = canonical_number(entry["article"])
+    return any(text == name or text == name + article for name in names)
+
+
+def compare(expect: dict, got: dict, policy=None) -> list[str]:
+    """The differences between an expected subset and a result, as sentences."""
+    problems = []
+    for key, want in expect.items():
+        if key == "error":
+            have = got.get("error", {}).get("code")
+            if have != want:
+                problems.append(f"error: expected {want}, got {have or 'no error'}")
+            continue
+        if "error" in got:
+            problems.append(f"{key}: case failed with {got['error']['code']}: {got['error']['message']}")
+            break
+        if key in ("governing", "pending", "displaced"):
+            entries = got.get(key, [])
+            want_list = [want] if isinstance(want, str) else list(want)
+            if key == "governing":  # order matters: the governing clause first
+                if len(entries) < len(want_list) or not all(_ref_matches(w, e, policy) for w, e in zip(want_list, entries)):
+                    problems.append(f"{key}: expected {want_list}, got "
+                                    f"{[e['document'] + ' ' + e['article'] for e in entries]}")
+            else:
+                for w in want_list:
+                    if not any(_ref_matches(w, e, policy) for e in entries):
+                        problems.append(f"{key}: expected {w} among {[e['document'] + ' ' + e['article'] for e in entries]}")
+                if not want_list and entries:
+                    problems.append(f"{key}: expected none, got {[e['document'] + ' ' + e['article'] for e in entries]}")
+            continue
+        if key == "notes_include":
+            if not any(want in n for n in got.get("notes", [])):
+                problems.append(f"notes: none includes `{want}`")
+            continue
+        have = got.get(key)
+        if isinstance(want, dict) and isinstance(have, dict):
+            for k, v in want.items():
+                if have.get(k) != v:
+                    problems.append(f"{key}.{k}: expected {v!r}, got {have.get(k)!r}")
+        elif have != want:
+            problems.append(f"{key}: expected {want!r}, got {have!r}")
+    return problems
+
+
+def run_one(evaluator, validator, test: dict, where, name: str) -> tuple[dict, list[str]]:
+    """The result of one test's case (or its error) and the clauses it reaches: those in
+    ``governing`` (and what they adopt), or the clause that rejected the case."""
+    from policy_dsl.engine.cases import RawCase
+    from policy_dsl.engine.results import result_json
+    from policy_dsl.language.values import parse_date
+
+    reached: list[str] = []
+    try:
+        as_of = parse_date(test["as_of"]) if test.get("as_of") else None
+        case = validator.validate(RawCase(test.get("case"), where, name), as_of)
+        got = result_json(evaluator.evaluate(case, explain=False), "zh", trace=False)
+        for g in got["governing"]:
+            reached.append(g["rule"])
+            if "adopts" in g:
+                reached.append(g["adopts"]["rule"])
+    except PolicyDslError as exc:
+        if exc.exit_code != 2:
+            raise
+        if getattr(exc, "rule", None):  # a clause that rejects the case reaches it
+            reached.append(exc.rule)
+        got = {"error": {"code": exc.first.code, "message": exc.first.message}}
+    return got, list(dict.fromkeys(reached))
+
+
+def run_tests(args) -> int:
+    from policy_dsl.language import resources
+    from policy_dsl.face.api import load_policy
+    from policy_dsl.engine.cases import CaseValidator
+    from policy_dsl.face.cli import _policy_paths
+    from policy_dsl.engine.evaluate import Evaluator
+    from policy_dsl.language.regions import default_registry
+
+    paths = _policy_paths(args)
+    policy = load_policy(paths)
+    roots = args.paths or [Path(p) / "tests" for p in (paths or [resources.policies_dir()])]
+    files = test_files(roots)
+    if not files:
+        raise InputError(Diagnostic("E-TEST-NONE", "no test files found", Where(", ".join(map(str, roots))),
+                                    "put *.yaml files with `tests:` in a tests/ folder"))
+    evaluator = Evaluator(policy)
+    validator = CaseValidator(default_registry())
+    passed = failed = 0
+    reached: set[str] = set()
+    lines = []
+    from policy_dsl.language.kinds import vocabulary
+
+    result_keys = {"status", "bounds", *vocabulary().outputs} | EXPECT_EXTRA
+    for f in files:
+        from policy_dsl.language.safeio import read_limited
+
+        loaded = load_yaml(decode(read_limited(f, MAX_TEST_FILE_BYTES, str(f), code="E-TEST-SHAPE"), str(f)), str(f))
+        tests = loaded.data.get("tests") if isinstance(loaded.data, dict) else None
+        if not isinstance(tests, list):
+            raise InputError(Diagnostic("E-TEST-SHAPE", "a test file is a mapping with a list `tests`", loaded.where(()),
+                                        "tests: [{name: ..., case: {...}, expect: {...}}]"))
+        for i, t in enumerate(tests):
+            where = loaded.where(("tests", i))
+            if not isinstance(t, dict):
+                raise InputError(Diagnostic("E-TEST-SHAPE", "a test is a mapping", where, None))
+            for key in t:
+                if key not in TEST_KEYS:
+                    raise InputError(Diagnostic("E-TEST-KEY", f"unknown key `{key}` in a test", loaded.where(("tests", i, key), True),
+                                                did_you_mean(key, TEST_KEYS)))
+            for key in t.get("expect", {}) or {}:
+                if key not in result_keys:
+                    raise InputError(Diagnostic("E-TEST-KEY", f"unknown expected field `{key}`",
+                                                loaded.where(("tests", i, "expect", key), True), did_you_mean(key, result_keys)))
+            name = t.get("name", f"test {i}")
+            got, refs = run_one(evaluator, validator, t, loaded.where(("tests", i, "case")), name)
+            reached.update(refs)
+            problems = compare(t.get("expect") or {}, got, policy)
+            if problems:
+                failed += 1
+                lines.append(f"FAIL {where}: {name}")
+                lines.extend(f"     {p}" for p in problems)
+            else:
+                passed += 1
+    for line in lines:
+        sys.stdout.write(line + "\n")
+    unreached = sorted(set(policy.clauses) - reached)
+    if unreached:
+        head = {"zh": f"没有测试到达的条款（{len(unreached)}）：", "en": f"clauses no test reaches ({len(unreached)}):"}[args.lang]
+        sys.stdout.write(head + "\n")
+        for ref in unreached:
+            sys.stdout.write(f"  {policy.clauses[ref].citation} [{ref}]\n")
+    sys.stdout.write(f"{passed} passed, {failed} failed\n")
+    return 1 if failed else 0
+
+
+_ = PolicyDslError
