@@ -275,8 +275,8 @@ def _eval_jsonl(path, lane: bool, *extra) -> tuple[int, bytes]:
     from policy_dsl.fast import lane as lane_module
     from policy_dsl.face.cli import main
 
-    def reference(path, validator, evaluator, writer, as_of, fallback):
-        for raw in cases._jsonl(path):
+    def reference(path, validator, evaluator, writer, as_of, fallback, body=None):
+        for raw in cases._jsonl(path, body):
             fallback(raw)
 
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")

@@ -41,23 +41,31 @@ class RawCase:
     clean: bool = False  # known to hold no lone surrogate (JSON text without a \u escape): no need to look
 
 
-def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES) -> tuple[str, Iterator[RawCase]]:
+def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES, body=None) -> tuple[str, Iterator[RawCase]]:
     """The shape of the file (``single`` | ``list`` | ``lines``) and its cases, lazily for JSON Lines.
     A file that cannot be read as a whole raises InputError at once: its size is checked with
     ``stat`` before it is read, a JSON list is checked (syntax, number of cases) before any case
-    is answered, so no answer is given from a file that turns out to be broken further on."""
+    is answered, so no answer is given from a file that turns out to be broken further on.
+    ``body``: an open binary stream read instead of the file (a request body); ``path`` then only
+    names it in messages, and its extension gives the shape as for a file."""
     from policy_dsl.language.safeio import read_limited, read_stdin_limited
 
     p = Path(path)
-    if path != "-" and not os.path.lexists(path):  # never raises (a name too long, a NUL byte)
+    if body is None and path != "-" and not os.path.lexists(path):  # never raises (a name too long, a NUL byte)
         raise InputError(Diagnostic("E-CASE-FILE", f"no such case file `{clip(path)}`", Where(path), "check the path"))
     is_json = path.endswith(".json")
     limit = max_bytes if is_json else min(max_bytes, MAX_YAML_CASE_BYTES)
     if path.endswith(".jsonl") or path.endswith(".ndjson"):
-        if not os.path.isfile(path):
+        if body is None and not os.path.isfile(path):
             read_limited(p, 0, path, code="E-CASE-FILE")  # refuses a folder, a device, a pipe
-        return "lines", _jsonl(p)
-    raw = read_limited(p, limit, path, code="E-CASE-FILE") if path != "-" else read_stdin_limited(limit)
+        return "lines", _jsonl(p, body)
+    if body is not None:
+        raw = body.read(limit + 1)
+        if len(raw) > limit:
+            raise InputError(Diagnostic("E-INPUT-SIZE", f"more than {limit:,} bytes", Where(clip(path, 200)),
+                                        "give big batches as JSON Lines, one case a line"))
+    else:
+        raw = read_limited(p, limit, path, code="E-CASE-FILE") if path != "-" else read_stdin_limited(limit)
     from policy_dsl.language.safeio import decode
 
     text = decode(raw, path, limit)
@@ -200,12 +208,12 @@ def _json_value_error(exc: Exception) -> str:
     return clip(exc, 200)
 
 
-def _jsonl(path: Path) -> Iterator[RawCase]:
+def _jsonl(path: Path, body=None) -> Iterator[RawCase]:
     """One case a line, read as it goes: a line longer than MAX_LINE_BYTES is an error for that
     line (never held in memory whole); after MAX_BAD_LINES lines that are not JSON the file is
-    refused (it is not JSON Lines)."""
+    refused (it is not JSON Lines). ``body``: as for read_cases."""
     name = str(path)
-    for n, data, clean in jsonl_items(path):
+    for n, data, clean in jsonl_items(path, body):
         yield RawCase(data, Where(name, n, 1), _label(data, f"line {n}"), clean)
 
 
@@ -214,13 +222,14 @@ def raw_line(path: Path, n: int, data, clean: bool) -> RawCase:
     return RawCase(data, Where(str(path), n, 1), _label(data, f"line {n}"), clean)
 
 
-def jsonl_items(path: Path):
+def jsonl_items(path: Path, body=None):
     """What ``_jsonl`` reads, as (line number, data or InputError, clean) without the RawCase (the
-    batch lane of policy_dsl.fast.lane makes one only for a case it hands to the reference code)."""
+    batch lane of policy_dsl.fast.lane makes one only for a case it hands to the reference code).
+    ``body``: an open binary stream read instead of ``path``, which then only names it."""
     bad = 0
     name = str(path)
     scan_once = _DECODER.scan_once
-    with path.open("rb") as fh:
+    with (path.open("rb") if body is None else body) as fh:
         n = 0
         while True:
             raw = fh.readline(MAX_LINE_BYTES + 1)

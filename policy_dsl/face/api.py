@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from policy_dsl.language import resources
-from policy_dsl.language.errors import Diagnostic, PolicyDslError, PolicyError, Where
+from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, PolicyError, Where
 from policy_dsl.language.load import load_files, policy_files
 from policy_dsl.language.model import PolicySet
 
@@ -103,3 +103,178 @@ class Answerer:
 
         raw = RawCase(data, where or _IN_MEMORY, "the case")
         return self.evaluator.evaluate(self.validator.validate(raw, self.as_of), explain=explain)
+
+
+# -- what the CLI prints, as functions a program (the service) calls too ----------------------
+def parse_day(text: str, where=None):
+    """The date ``text`` (YYYY-MM-DD) names, within the range the tool answers for; an InputError
+    (E-DATE) naming ``where`` otherwise — what ``--date`` says on the command line."""
+    from policy_dsl.language.safeio import clip, date_in_range, range_error
+    from policy_dsl.language.values import parse_date
+
+    where = where or Where("command line")
+    d = parse_date(text)
+    if d is None:
+        raise InputError(Diagnostic("E-DATE", f"`{clip(text)}` is not a date that exists", where,
+                                    "write YYYY-MM-DD, e.g. 2022-04-01"))
+    if not date_in_range(d):
+        raise range_error("E-DATE", "date", text, where)
+    return d
+
+
+def check_topics(topics, where=None) -> None:
+    """An InputError (E-TOPIC) for the first topic that is not a kind of case."""
+    from policy_dsl.language.errors import did_you_mean
+    from policy_dsl.language.kinds import vocabulary
+    from policy_dsl.language.safeio import clip
+
+    kinds = vocabulary().kinds
+    for t in topics:
+        if t not in kinds:
+            raise InputError(Diagnostic("E-TOPIC", f"unknown topic `{clip(t)}`", where or Where("command line"),
+                                        did_you_mean(t, kinds) or "topics: " + ", ".join(kinds)))
+
+
+def applies(policy: PolicySet, region_text, day, topics=None, lang: str = "zh", evaluator=None,
+            where=None) -> dict:
+    """What ``applies --date DAY --region REGION [--topic T...] --format json`` prints, as data:
+    the region is resolved on ``day`` and the topics checked as the command does (InputError)."""
+    from policy_dsl.language.kinds import vocabulary
+    from policy_dsl.language.regions import default_registry
+
+    topics = list(topics or vocabulary().kinds)
+    check_topics(topics, where)
+    region = default_registry().resolve(region_text, day, Where("--region") if where is None else where)
+    return applies_data(policy, region, day, topics, lang, evaluator)
+
+
+def applies_data(policy: PolicySet, region, day, topics: list[str], lang: str = "zh", evaluator=None) -> dict:
+    """What ``applies --format json`` prints, as data (``evaluator``: one to reuse, for its plans)."""
+    from policy_dsl.analysis.conflicts import overlap_finder
+    from policy_dsl.engine.resolve import what_applies
+
+    found = what_applies(policy, region, day, topics, overlap_finder(policy, region, day, evaluator))
+    return applies_json(found, region, day, lang)
+
+
+def applies_json(found: dict, region, day, lang: str = "zh") -> dict:
+    """The INTERFACE.md shape of ``resolve.what_applies`` data."""
+    from policy_dsl.engine.results import REASONS, clause_ref
+
+    data = {"date": day.isoformat(), "region": region.to_json(), "topics": {}}
+    if region.city is not region:
+        data["region"]["city"] = region.city.to_json()
+    for topic, t in found.items():
+        data["topics"][topic] = {
+            "in_force": [{**clause_ref(r["clause"]), "from": r["start"].isoformat() if r["start"] else None,
+                          "to": r["until"].isoformat() if r["until"] else None,
+                          "displaces": [{**clause_ref(o), "reason": reason,
+                                         "explanation": REASONS[reason][lang]} for o, reason in r["displaces"]]}
+                         for r in t["in_force"]],
+            "pending": [{**clause_ref(p["clause"]), "in_force_from": p["start"].isoformat() if p["start"] else None}
+                        for p in t["pending"]],
+        }
+    return data
+
+
+def error_json(exc: PolicyDslError) -> dict:
+    """The ``{"error": {...}}`` object a command prints under ``--format json`` when it fails (with
+    every diagnostic under ``errors`` when there are several)."""
+    d = exc.first
+    body = {"error": {"code": d.code, "message": d.message, "where": str(d.where)}}
+    if len(exc.diagnostics) > 1:
+        body["errors"] = [x.to_json() for x in exc.diagnostics]
+    return body
+
+
+def dumps(data) -> str:
+    """JSON text as the commands print it under ``--format json`` (a line end included)."""
+    import json
+
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+class CaseAnswers:
+    """Cases answered as ``eval`` answers them, against one policy set: ``answer(raw)`` is the JSON
+    answer of a RawCase — the result, or ``{"id", "error"}`` for a bad case (``bad`` is then set)."""
+
+    def __init__(self, policy: PolicySet, lang: str = "zh", as_of=None, evaluator=None):
+        from policy_dsl.engine.cases import CaseValidator
+        from policy_dsl.engine.evaluate import Evaluator
+        from policy_dsl.language.regions import default_registry
+
+        self.policy, self.lang, self.as_of = policy, lang, as_of
+        self.evaluator = evaluator if evaluator is not None else Evaluator(policy)
+        self.validator = CaseValidator(default_registry())
+        self.bad = False
+
+    def answer(self, raw, traced: bool = True, lines=None):
+        """The JSON answer of ``raw``, its trace with ``traced``; without it the answer is written
+        to ``lines`` (a LineWriter, the quicker way) and None returned, unless the case is bad."""
+        from policy_dsl.engine.results import result_json
+
+        try:
+            case = self.validator.validate(raw, self.as_of)
+            result = self.evaluator.evaluate(case, explain=traced)
+            if not traced:
+                lines.write(result)
+                return None
+            return result_json(result, self.lang, trace=True)
+        except PolicyDslError as exc:
+            if exc.exit_code != 2:  # not the case's fault (the policy files): not an answer
+                raise
+            self.bad = True
+            from policy_dsl.engine.cases import echo_id
+
+            d = exc.first
+            out = {"id": echo_id(raw.data), "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
+            if d.hint:
+                out["error"]["hint"] = d.hint
+            return out
+
+
+def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False) -> bool:
+    """Write to ``stream`` (text, with a ``buffer`` for bytes, as sys.stdout) what ``eval SOURCE...
+    --format json`` prints: one object for a single case, a list, or a line a case for JSON Lines
+    (with the trace only under ``explain``). Each source is a path, or ``(name, body)``: an open
+    binary stream named as a file would be (its extension gives its shape). True if a case was bad;
+    a source that cannot be read at all raises InputError (answers already written stay written)."""
+    from policy_dsl.engine.cases import read_cases
+
+    collected, shapes = [], []
+    lines = None
+    try:
+        for source in sources:
+            name, body = (source, None) if isinstance(source, (str, Path)) else source
+            shape, raws = read_cases(str(name), body=body)
+            shapes.append(shape)
+            lines_out = shape == "lines"  # JSON Lines out: the trace only with --explain
+            traced = explain or not lines_out
+            if lines_out and lines is None:
+                from policy_dsl.engine.results import LineWriter
+
+                lines = LineWriter(answers.lang, stream)
+            if lines_out and not traced:  # the batch lane (policy_dsl.fast.lane), as answer() answers
+                from policy_dsl.fast.lane import answer_lines
+
+                raws.close()
+
+                def fallback(raw):
+                    out = answers.answer(raw, False, lines)
+                    if out is not None:
+                        lines.write_json(out)
+
+                answer_lines(Path(name), answers.validator, answers.evaluator, lines, answers.as_of, fallback, body)
+                continue
+            for raw in raws:
+                out = answers.answer(raw, traced, lines)
+                if lines_out:
+                    lines.write_json(out)
+                else:
+                    collected.append(out)
+    finally:
+        if lines is not None:
+            lines.flush()
+    if collected:
+        stream.write(dumps(collected[0] if len(collected) == 1 and shapes == ["single"] else collected))
+    return answers.bad

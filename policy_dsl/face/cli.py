@@ -41,17 +41,9 @@ def _parser_class():
 
 
 def _date_arg(text: str) -> dt.date:
-    from policy_dsl.language.values import parse_date
+    from policy_dsl.face.api import parse_day
 
-    from policy_dsl.language.safeio import clip, date_in_range, range_error
-
-    d = parse_date(text)
-    if d is None:
-        raise InputError(Diagnostic("E-DATE", f"`{clip(text)}` is not a date that exists", Where("command line"),
-                                    "write YYYY-MM-DD, e.g. 2022-04-01"))
-    if not date_in_range(d):
-        raise range_error("E-DATE", "date", text, Where("command line"))
-    return d
+    return parse_day(text, Where("command line"))
 
 
 def _common(p: argparse.ArgumentParser, fmt: bool = True) -> None:
@@ -267,11 +259,9 @@ def _report(exc: PolicyDslError, fmt: str) -> int:
     for d in exc.diagnostics:
         sys.stderr.write(d.format() + "\n")
     if fmt == "json":
-        d = exc.first
-        body = {"error": {"code": d.code, "message": d.message, "where": str(d.where)}}
-        if len(exc.diagnostics) > 1:
-            body["errors"] = [x.to_json() for x in exc.diagnostics]
-        sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
+        from policy_dsl.face.api import error_json
+
+        sys.stdout.write(json.dumps(error_json(exc), ensure_ascii=False) + "\n")
     return exc.exit_code
 
 
@@ -295,14 +285,9 @@ def _dump(data) -> None:
 
 # -- applies ------------------------------------------------------------------------------
 def cmd_applies(args) -> int:
-    from policy_dsl.language.kinds import vocabulary
-    from policy_dsl.language.regions import default_registry
+    from policy_dsl.face.api import applies
 
-    vocab = vocabulary()
-    topics = args.topic or list(vocab.kinds)
-    _check_topics(topics)
-    region = default_registry().resolve(args.region, args.date, Where("--region"))
-    data = applies_data(_policy(args), region, args.date, topics, args.lang)
+    data = applies(_policy(args), args.region, args.date, args.topic, args.lang)
     if args.format == "json":
         _dump(data)
     else:
@@ -313,110 +298,38 @@ def cmd_applies(args) -> int:
 
 
 def applies_data(policy, region, day: dt.date, topics: list[str], lang: str = "zh", evaluator=None) -> dict:
-    """What ``applies --format json`` prints, as data (``evaluator``: one to reuse, for its plans)."""
-    from policy_dsl.analysis.conflicts import overlap_finder
-    from policy_dsl.engine.resolve import what_applies
+    """What ``applies --format json`` prints, as data (policy_dsl.face.api.applies_data)."""
+    from policy_dsl.face.api import applies_data
 
-    found = what_applies(policy, region, day, topics, overlap_finder(policy, region, day, evaluator))
-    return applies_json(found, region, day, lang)
+    return applies_data(policy, region, day, topics, lang, evaluator)
 
 
 def applies_json(found: dict, region, day: dt.date, lang: str = "zh") -> dict:
-    """The INTERFACE.md shape of ``resolve.what_applies`` data."""
-    from policy_dsl.engine.results import REASONS, clause_ref
+    """The INTERFACE.md shape of ``resolve.what_applies`` data (policy_dsl.face.api.applies_json)."""
+    from policy_dsl.face.api import applies_json
 
-    data = {"date": day.isoformat(), "region": region.to_json(), "topics": {}}
-    if region.city is not region:
-        data["region"]["city"] = region.city.to_json()
-    for topic, t in found.items():
-        data["topics"][topic] = {
-            "in_force": [{**clause_ref(r["clause"]), "from": r["start"].isoformat() if r["start"] else None,
-                          "to": r["until"].isoformat() if r["until"] else None,
-                          "displaces": [{**clause_ref(o), "reason": reason,
-                                         "explanation": REASONS[reason][lang]} for o, reason in r["displaces"]]}
-                         for r in t["in_force"]],
-            "pending": [{**clause_ref(p["clause"]), "in_force_from": p["start"].isoformat() if p["start"] else None}
-                        for p in t["pending"]],
-        }
-    return data
+    return applies_json(found, region, day, lang)
 
 
 # -- eval ---------------------------------------------------------------------------------
 def cmd_eval(args) -> int:
-    from policy_dsl.engine.cases import CaseValidator, read_cases
-    from policy_dsl.engine.evaluate import Evaluator
-    from policy_dsl.language.regions import default_registry
-    from policy_dsl.engine.results import result_json
+    from policy_dsl.face.api import CaseAnswers
 
-    policy = _policy(args)
-    evaluator = Evaluator(policy)
-    validator = CaseValidator(default_registry())
-    as_json = args.format == "json"
-    con = None
-    if not as_json:
+    answers = CaseAnswers(_policy(args), args.lang, args.as_of)
+    if args.format == "json":
+        from policy_dsl.face.api import eval_json
+
+        bad = eval_json(answers, args.cases, sys.stdout, args.explain)
+    else:
+        from policy_dsl.engine.cases import read_cases
         from policy_dsl.face import render
 
         con = render.console()
-    bad = False
-    collected = []
-    shapes = []
-    lines = None
-    traced = lines_out = False
-
-    def answer(raw) -> None:
-        nonlocal bad
-        try:
-            case = validator.validate(raw, args.as_of)
-            result = evaluator.evaluate(case, explain=traced)
-            if not traced:
-                lines.write(result)
-                return
-            out = result_json(result, args.lang, trace=True)
-        except PolicyDslError as exc:
-            if exc.exit_code != EXIT_INPUT:
-                raise
-            bad = True
-            d = exc.first
-            from policy_dsl.engine.cases import echo_id
-
-            case_id = echo_id(raw.data)
-            out = {"id": case_id, "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
-            if d.hint:
-                out["error"]["hint"] = d.hint
-        if lines_out:
-            lines.write_json(out)
-        elif as_json:
-            collected.append(out)
-        else:
-            _show_case(con, out, policy, args)
-
-    try:
         for path in args.cases:
-            shape, raws = read_cases(path)
-            shapes.append(shape)
-            # JSON Lines out: the trace only with --explain (a batch is answered without building it)
-            lines_out = as_json and shape == "lines"
-            traced = args.explain or not lines_out
-            if lines_out and lines is None:
-                from policy_dsl.engine.results import LineWriter
-
-                lines = LineWriter(args.lang, sys.stdout)
-            if lines_out and not traced:  # the batch lane (policy_dsl.fast.lane), as answer() answers
-                from policy_dsl.fast.lane import answer_lines
-
-                raws.close()
-                answer_lines(Path(path), validator, evaluator, lines, args.as_of, answer)
-                continue
+            _, raws = read_cases(path)
             for raw in raws:
-                answer(raw)
-    finally:
-        if lines is not None:
-            lines.flush()
-    if as_json and collected:
-        if len(collected) == 1 and shapes == ["single"]:
-            _dump(collected[0])
-        else:
-            _dump(collected)
+                _show_case(con, answers.answer(raw), answers.policy, args)
+        bad = answers.bad
     return EXIT_INPUT if bad else EXIT_OK
 
 
@@ -552,16 +465,9 @@ def cmd_timeline(args) -> int:
 
 
 def _check_topics(topics) -> None:
-    from policy_dsl.language.errors import did_you_mean
-    from policy_dsl.language.kinds import vocabulary
+    from policy_dsl.face.api import check_topics
 
-    kinds = vocabulary().kinds
-    for t in topics:
-        if t not in kinds:
-            from policy_dsl.language.safeio import clip
-
-            raise InputError(Diagnostic("E-TOPIC", f"unknown topic `{clip(t)}`", Where("command line"),
-                                        did_you_mean(t, kinds) or "topics: " + ", ".join(kinds)))
+    check_topics(topics)
 
 
 def cmd_git_diff(args) -> int:

@@ -12,15 +12,16 @@ tests/test_plans.py holds the lane to the reference, line for line."""
 from __future__ import annotations
 
 
-def answer_lines(path, validator, evaluator, writer, as_of, fallback) -> None:
+def answer_lines(path, validator, evaluator, writer, as_of, fallback, body=None) -> None:
     """Answer the JSON Lines file ``path`` into ``writer`` (a LineWriter); ``fallback(raw)``
-    answers one RawCase the reference way."""
+    answers one RawCase the reference way. ``body``: an open binary stream read instead of
+    ``path``, which then only names it (policy_dsl.engine.cases.jsonl_items)."""
     from policy_dsl.engine.cases import jsonl_items, raw_line
 
     parts_of = validator.fast_parts
     write = writer.write_answer
     plans = None
-    for n, data, clean in jsonl_items(path):
+    for n, data, clean in jsonl_items(path, body):
         if clean and data.__class__ is dict:
             parts = parts_of(data, as_of)
             if parts is not None:
