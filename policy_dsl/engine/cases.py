@@ -14,10 +14,10 @@ from pathlib import Path
 
 from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, Where, did_you_mean
 from policy_dsl.engine.evaluate import Case
-from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.kinds import absent_value, optional, vocabulary
 from policy_dsl.language.regions import Registry
 from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, clip, date_in_range, range_error
-from policy_dsl.language.values import parse_date, parse_month
+from policy_dsl.language.values import parse_date, parse_month, to_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs an import at every start
@@ -276,7 +276,6 @@ def jsonl_items(path: Path, body=None):
 # dates, months and numbers, and their conversion depends on nothing else (not the day, not the
 # registry), so each is checked once. Only successes are kept; errors are raised afresh each time.
 _CONVERTED: dict = {}
-_BOOL = {"type": "bool"}  # a person flag's spec
 _REMEMBERED_TYPES = frozenset({"date", "month", "bool", "int", "number"})
 # fast_parts: the class of the values of each type whose conversion depends on the value alone
 # (not the day, not the registry), and so is remembered per fact; at most _PER_FACT of them
@@ -327,6 +326,8 @@ class CaseValidator:
         self._allowed: dict = {}  # kind -> the keys a case of that kind may have
         self._shapes: dict = {}  # kind -> what fast_parts checks (_shape)
         self._regions: dict = {}  # a region's code -> (the region, the first and last day it is valid)
+        self._constraints: dict = {}  # kind -> its constraints with their compiled tests (_checks)
+        self._defaults = self.vocab.person_defaults()
 
     def validate(self, raw: RawCase, as_of: dt.date | None = None) -> Case:
         case = self._fast(raw, as_of)
@@ -360,29 +361,59 @@ class CaseValidator:
                                 did_you_mean(key, allowed) or "keys: " + ", ".join(sorted(allowed)))
         if "region" not in data:
             raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `region`", where, "e.g. region: 济南")
-        for name in kind.facts:
-            if name not in data:
+        for name, spec in kind.facts.items():
+            if name not in data and not optional(spec):
                 raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `{name}` for kind {kind_name}", where,
-                                _expected_form(kind.facts[name]))
+                                _expected_form(spec))
         facts = {}
         decided_spec = kind.facts[kind.decided_on]
         decided = self._value(kind.decided_on, data[kind.decided_on], decided_spec, label, where, None)
         decision = decided.first_day() if decided_spec["type"] == "month" else decided
         day = as_of or decision
         for name, spec in kind.facts.items():
-            facts[name] = self._value(name, data[name], spec, label, where, day)
-        for flag in self.vocab.person_flags:
+            facts[name] = self._value(name, data[name], spec, label, where, day) if name in data else absent_value(spec)
+        for flag, spec in self.vocab.person_flags.items():
             if flag in data:
-                facts[flag] = self._value(flag, data[flag], {"type": "bool"}, label, where, day)
+                facts[flag] = self._value(flag, data[flag], spec, label, where, day)
         try:
             region = self.registry.resolve(data["region"], day, where)
         except InputError as exc:
             d = exc.first
             raise self._err(d.code, f"{label}: region: {d.message}", where, d.hint) from None
+        broken = self._broken(kind_name, facts, region, day)
+        if broken is not None:
+            raise self._facts_error(broken, facts, label, where)
         case_id = data.get("id")
         if case_id is not None and (isinstance(case_id, bool) or not isinstance(case_id, (str, int))):
             raise self._err("E-CASE-TYPE", f"{label}: `id` must be text or a whole number", where, None)
         return Case(kind_name, region, facts, day, case_id, where)
+
+    def _checks(self, kind_name: str) -> tuple:
+        """The constraints of a kind (kinds.yaml ``constraints``), each with its compiled test."""
+        checks = self._constraints.get(kind_name)
+        if checks is None:
+            from policy_dsl.language.expr.compile import compile_expr
+
+            checks = self._constraints[kind_name] = tuple(
+                (c, compile_expr(c.require)) for c in self.vocab.constraints_for(kind_name))
+        return checks
+
+    def _broken(self, kind_name: str, facts: dict, region, day):
+        """The first constraint of the kind that the facts break, or None."""
+        checks = self._checks(kind_name)
+        if not checks:
+            return None
+        env = {**self._defaults, **facts, "region": region, "decision_date": day}
+        for constraint, test in checks:
+            if not test(env):
+                return constraint
+        return None
+
+    def _facts_error(self, constraint, facts: dict, label: str, where: Where) -> InputError:
+        env = {**self._defaults, **facts}
+        shown = "，".join(f"`{n}` = {_show(to_json(env.get(n)))}" for n in constraint.names)
+        return self._err("E-CASE-FACTS", f"{label}: {constraint.zh}（{shown}）", where,
+                         f"{constraint.en}: check {', '.join(f'`{n}`' for n in constraint.names)}")
 
     def _fast(self, raw: RawCase, as_of: dt.date | None) -> Case | None:
         """``validate`` for a well-formed case, with set operations instead of the loops that name
@@ -407,9 +438,11 @@ class CaseValidator:
         kind = self.vocab.kinds[kind_name]
         allowed = frozenset(kind.facts) | frozenset(self.vocab.person_flags) | _COMMON
         decided_spec = kind.facts[kind.decided_on]
-        shape = self._shapes[kind_name] = (allowed, frozenset(kind.facts) | {"region"}, _fact_forms(kind.facts),
+        required = frozenset(name for name, spec in kind.facts.items() if not optional(spec))
+        shape = self._shapes[kind_name] = (allowed, required | {"region"}, _fact_forms(kind.facts),
                                            kind.decided_on, {}, _REMEMBERED_CLASS.get(decided_spec["type"]),
-                                           decided_spec, decided_spec["type"] == "month", tuple(self.vocab.person_flags))
+                                           decided_spec, decided_spec["type"] == "month",
+                                           tuple(self.vocab.person_flags.items()))
         return shape
 
     def _convert(self, forms, data: dict, day, prefix: str = "") -> dict:
@@ -426,9 +459,9 @@ class CaseValidator:
                     if len(known) < _PER_FACT:
                         known[v] = got
             elif v is _ABSENT:
-                if not (prefix and spec.get("optional")):  # a list item's optional field may be left out
+                if not optional(spec):
                     raise LookupError(name)
-                got = None
+                got = absent_value(spec)
             elif tag == "region" and v.__class__ is str:
                 got = self._region_at(v, day)
             elif tag.__class__ is tuple and v.__class__ is list:  # a list of mappings: (item keys, item forms)
@@ -485,11 +518,13 @@ class CaseValidator:
                     if v.__class__ is decided_cls and len(days) < _PER_FACT:
                         days[v] = day
             out = self._convert(facts, data, day)
-            for flag in flags:
+            for flag, spec in flags:
                 if flag in data:
                     v = data[flag]
-                    out[flag] = v if v.__class__ is bool else value(flag, v, _BOOL, "", _NOWHERE, day)
+                    out[flag] = v if v.__class__ is bool and spec["type"] == "bool" else value(flag, v, spec, "", _NOWHERE, day)
             region = self._region_at(data["region"], day)
+            if self._broken(kind_name, out, region, day) is not None:
+                return None  # validate names the facts
         except Exception:  # noqa: BLE001 - validate says what is wrong
             return None
         case_id = data.get("id")
@@ -502,8 +537,8 @@ class CaseValidator:
     def _value(self, name, value, spec, label, where, day):
         t = spec["type"]
         expected = _expected_form(spec)
-        if value is None and spec.get("optional"):
-            return None
+        if value is None and optional(spec):
+            return absent_value(spec)
         if t == "date":
             if isinstance(value, str) and (d := parse_date(value)):
                 if not date_in_range(d):
@@ -561,8 +596,8 @@ class CaseValidator:
                 rec = {}
                 for field_name, field_spec in spec["items"].items():
                     if field_name not in item:
-                        if field_spec.get("optional"):
-                            rec[field_name] = None
+                        if optional(field_spec):
+                            rec[field_name] = absent_value(field_spec)
                             continue
                         raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `{name}[{i}].{field_name}`", where,
                                         _expected_form(field_spec))

@@ -84,12 +84,13 @@ class Evaluator:
             for k in d.kinds:
                 self.defs_by_kind.setdefault(k, []).append(d)
         self._plans = None  # the fast path (policy_dsl.fast.plans), built on first use
+        self.person_defaults = self.vocab.person_defaults()  # a person fact a case leaves out: false, or null
 
     # -- environment ---------------------------------------------------------------------
     def environment(self, case: Case, trace: list | None) -> dict:
         env = dict(case.facts)
-        for flag in self.vocab.person_flags:
-            env.setdefault(flag, False)
+        for flag, default in self.person_defaults.items():
+            env.setdefault(flag, default)
         env["region"] = case.region
         env["decision_date"] = case.decision_date
         env["__trace__"] = None
@@ -305,8 +306,8 @@ class Evaluator:
                 facts[name] = _plain(expr.fn(env))
             except _RANGE as exc:
                 raise _case_error(case, f"{top.ref}: {exc}") from None
-        for flag in self.vocab.person_flags:
-            facts.setdefault(flag, case.facts.get(flag, False))
+        for flag, default in self.person_defaults.items():
+            facts.setdefault(flag, case.facts.get(flag, default))
         sub_case = Case(kind, case.region, facts, case.decision_date, case.id, case.where)
         sub = self.evaluate(sub_case, explain, depth + 1)
         if explain:

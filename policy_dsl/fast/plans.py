@@ -62,7 +62,7 @@ class Plans:
         self.ev = evaluator
         self.policy = evaluator.policy
         self.vocab = evaluator.vocab
-        self.flags = tuple(self.vocab.person_flags)
+        self.flags = tuple(evaluator.person_defaults.items())  # (person fact, its value when left out)
         self.index: dict = {}  # (kind, id(region)) -> (breaks, plans, region)
         self.shared: dict = {}  # the clauses and their states -> Plan
         self._finish_notes: dict = {}
@@ -137,8 +137,8 @@ class Plans:
         if depth >= MAX_REDIRECTS:
             raise Fallback
         facts = dict(zip(t.fact_names, t.facts_fn(case.facts, case.region, case.decision_date, defs)))
-        for flag in self.flags:
-            facts.setdefault(flag, case.facts.get(flag, False))
+        for flag, default in self.flags:
+            facts.setdefault(flag, case.facts.get(flag, default))
         sub = self._evaluate(Case(t.target, case.region, facts, case.decision_date, case.id, case.where), depth + 1)
         governing = [(t.top, [])] + sub.governing
         notes = sub.notes + self.finish_notes(tuple(c for c, _ in governing), case)
@@ -201,7 +201,7 @@ class Plans:
     def _env_names(self, kind, em: Emitter, loads: dict, defs_done: dict):
         """The reader of a name in the evaluation environment (Evaluator.environment): a definition
         computed so far, ``region``, ``decision_date``, a person flag (false unless given), a fact."""
-        flags = self.vocab.person_flags
+        flags = dict(self.flags)
 
         def name(n: str) -> str:
             if n in defs_done:
@@ -216,7 +216,7 @@ class Plans:
             return var
 
         def load_lines() -> list[str]:
-            return [f"    {var} = f.get({n!r}, False)" if n in flags else f"    {var} = f[{n!r}]"
+            return [f"    {var} = f.get({n!r}, {flags[n]!r})" if n in flags else f"    {var} = f[{n!r}]"
                     for n, var in loads.items()]
 
         return name, load_lines

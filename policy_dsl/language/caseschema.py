@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.kinds import optional, vocabulary
 
 _TYPES = {
     "date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "description": "YYYY-MM-DD"},
@@ -19,12 +19,24 @@ _TYPES = {
 
 
 def _fact(spec: dict) -> dict:
+    out = _type(spec)
+    if optional(spec) and spec["type"] != "list":
+        out = {"anyOf": [out, {"type": "null"}]} if "enum" in out or "pattern" in out else {
+            **out, "type": [*([out["type"]] if isinstance(out["type"], str) else out["type"]), "null"]}
+        if "default" in spec:
+            out["default"] = spec["default"]
+    if spec.get("zh"):
+        out["description"] = spec["zh"]
+    return out
+
+
+def _type(spec: dict) -> dict:
     t = spec["type"]
     if t == "enum":
         return {"enum": list(spec["values"])}
     if t == "list":
         props = {k: _fact(v) for k, v in spec["items"].items()}
-        required = [k for k, v in spec["items"].items() if not v.get("optional")]
+        required = [k for k, v in spec["items"].items() if not optional(v)]
         item = {"type": "object", "additionalProperties": False, "properties": props, "required": required}
         out = {"type": "array", "items": item}
         if spec.get("length"):
@@ -35,7 +47,7 @@ def _fact(spec: dict) -> dict:
 
 def case_schema() -> dict:
     vocab = vocabulary()
-    flags = {name: {"type": "boolean", "description": spec.get("zh", "")} for name, spec in vocab.person_flags.items()}
+    flags = {name: _fact(spec) for name, spec in vocab.person_flags.items()}
     variants = []
     for name, kind in vocab.kinds.items():
         props = {"kind": {"const": name}, "region": _TYPES["region"],
@@ -43,7 +55,8 @@ def case_schema() -> dict:
         props.update({k: _fact(v) for k, v in kind.facts.items()})
         props.update(flags)
         variants.append({"title": f"{name}: {kind.zh}", "type": "object", "additionalProperties": False,
-                         "required": ["kind", "region", *kind.facts], "properties": props})
+                         "required": ["kind", "region", *(k for k, v in kind.facts.items() if not optional(v))],
+                         "properties": props})
     one_case = {"oneOf": variants}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

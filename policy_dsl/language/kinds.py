@@ -1,5 +1,6 @@
 """The vocabulary shared by policy files and case files: kinds of case, their facts and types,
-which fact fixes the decision date, and the outputs (``data/kinds.yaml``)."""
+which fact fixes the decision date, the outputs, and the facts that cannot be true together
+(``data/kinds.yaml``)."""
 
 from __future__ import annotations
 
@@ -33,16 +34,50 @@ class Kind:
         return out
 
 
+def optional(spec: dict) -> bool:
+    """Whether a case may leave the fact out (``optional: true``, or a ``default``)."""
+    return bool(spec.get("optional")) or "default" in spec
+
+
+def absent_value(spec: dict):
+    """The value of an optional fact a case leaves out: its ``default``, else null (a person flag:
+    false)."""
+    if "default" in spec:
+        return spec["default"]
+    return False if spec["type"] == "bool" else None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Facts that cannot be true together: on a case of one of ``kinds``, ``require`` must hold."""
+
+    kinds: tuple[str, ...]
+    require: object  # the parsed expression (ast.Node)
+    text: str
+    names: tuple[str, ...]  # the facts it reads, in the order written
+    zh: str
+    en: str
+    line: int | None = None  # where it is written in kinds.yaml
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     kinds: dict[str, Kind]
     outputs: dict[str, dict]
     person_flags: dict[str, dict]
+    constraints: tuple = ()  # Constraint, in the order of the table
 
     def output_type(self, name: str) -> T.Type:
         from policy_dsl.language.expr import types as T
 
         return T.from_spec(self.outputs[name])
+
+    def person_defaults(self) -> dict:
+        """Each person fact with its value when a case leaves it out (false, or null)."""
+        return {name: absent_value(spec) for name, spec in self.person_flags.items()}
+
+    def constraints_for(self, kind: str) -> tuple:
+        return tuple(c for c in self.constraints if kind in c.kinds)
 
 
 @functools.cache
@@ -55,11 +90,44 @@ def vocabulary() -> Vocabulary:
     def read():
         from policy_dsl.language.yamlsafe import decode, load_yaml
 
-        return load_yaml(decode(raw, str(path)), str(path)).data
+        loaded = load_yaml(decode(raw, str(path)), str(path))
+        return loaded.data, _constraints(loaded)
 
-    data = cache.cached("kinds", [str(path), raw], read)
+    data, constraints = cache.cached("kinds", [str(path), raw], read)
     kinds = {
         name: Kind(name, spec["zh"], spec["en"], spec["facts"], spec["decided_on"], tuple(spec["outputs"]))
         for name, spec in data["kinds"].items()
     }
-    return Vocabulary(kinds, data["outputs"], data["person_flags"])
+    return Vocabulary(kinds, data["outputs"], data["person_flags"], constraints)
+
+
+def _constraints(loaded) -> tuple:
+    """The constraints of the table, parsed and type-checked against each kind they name (a
+    constraint that is not a well-typed condition is an error in the table: PolicyError)."""
+    from policy_dsl.language.errors import Diagnostic, PolicyError
+    from policy_dsl.language.expr import ast
+    from policy_dsl.language.expr import types as T
+    from policy_dsl.language.expr.parse import parse_in_file
+
+    data = loaded.data
+    flags = data["person_flags"]
+    out = []
+    for i, spec in enumerate(data.get("constraints") or ()):
+        where = loaded.where(("constraints", i, "require"))
+        kinds = tuple(data["kinds"]) if spec["kinds"] == "all" else tuple(spec["kinds"])
+        node = parse_in_file(spec["require"], where)
+        for k in kinds:
+            if k not in data["kinds"]:
+                raise PolicyError(Diagnostic("E-REFERENCE", f"constraint names unknown kind `{k}`", where, None))
+            facts = data["kinds"][k]["facts"]
+            scope = {n: T.from_spec(s) for n, s in {**facts, **flags}.items()}
+            scope.update(region=T.REGION, decision_date=T.DATE)
+            try:
+                if not T.assignable(T.infer(node, scope), T.BOOL):
+                    raise T.TypeError_("a constraint must be true or false", node)
+            except T.TypeError_ as exc:
+                raise PolicyError(Diagnostic(exc.code, f"constraint for {k}: {exc.message}", where, exc.hint)) from None
+        read = [n.name for n in ast.walk(node) if isinstance(n, ast.Name)]
+        out.append(Constraint(kinds, node, spec["require"], tuple(dict.fromkeys(read)), spec["zh"], spec["en"],
+                              where.line))
+    return tuple(out)

@@ -102,4 +102,8 @@ def to_json(value):
         return str(value) if isinstance(value, Month) else value.isoformat()
     if hasattr(value, "code") and hasattr(value, "name"):
         return value.code
+    if isinstance(value, (frozenset, set)):  # a list written out in a policy file: its items, sorted
+        return sorted(to_json(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
     return value

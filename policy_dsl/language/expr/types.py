@@ -35,9 +35,11 @@ def from_spec(spec: dict) -> Type:
     t = spec["type"]
     if t == "enum":
         return Type("str", values=tuple(spec["values"]))
-    if t == "list":
+    if t == "list" and "items" in spec:
         fields = tuple((k, from_spec(v)) for k, v in spec["items"].items())
         return Type("list", item=Type("record", fields=fields))
+    if t == "list":  # a list of words, e.g. the options an answer offers
+        return Type("list", item=Type("str", values=tuple(spec["values"])))
     return Type(t)
 
 
