@@ -4,7 +4,7 @@
 
 For each region of policy_dsl/data/regions.yaml and each day of the year (a region not valid
 that day, e.g. one abolished before, is skipped: ``applies`` refuses it), the data of ``policy-dsl
-applies --date D --region R --format json`` is made in process (cli.applies_data: what applies,
+applies --date D --region R --format json`` is made in process (api.applies_data: what applies,
 what displaces what where the conditions can hold together, what is pending) and serialised.
 The baseline is the same computation as it was before this work, kept below (REFERENCE): every
 clause's standing worked out for each question, every generated probe and every condition tried
@@ -75,7 +75,7 @@ def reference_what_applies(policy, region, day, topics, overlaps):
 
 
 def reference_data(policy, region, day, topics, ev):
-    from policy_dsl.face.cli import applies_json
+    from policy_dsl.face.api import applies_json
 
     found = reference_what_applies(policy, region, day, topics, reference_overlaps(policy, region, day, ev))
     return applies_json(found, region, day)
@@ -90,7 +90,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from policy_dsl.face.api import load_policy
-    from policy_dsl.face.cli import applies_data
+    from policy_dsl.face.api import applies_data
     from policy_dsl.engine.evaluate import Evaluator
     from policy_dsl.language.kinds import vocabulary
     from policy_dsl.language.regions import default_registry

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policy_dsl.face.cli import COMMANDS, build_parser
+from policy_dsl.face.commands import COMMANDS, build_parser
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def _subparsers():
 
 def test_every_command_takes_lang_and_has_a_handler():
     subs = _subparsers()
-    assert set(subs) == set(COMMANDS)
+    assert set(subs) == {c.name for c in COMMANDS}
     for name, p in subs.items():
         langs = [a for a in p._actions if "--lang" in a.option_strings]
         assert langs and list(langs[0].choices) == ["zh", "en"], name

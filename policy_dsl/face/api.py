@@ -39,16 +39,26 @@ def load_policy(paths: list[Path] | None = None) -> PolicySet:
     from policy_dsl.language.load import MAX_POLICY_BYTES
     from policy_dsl.language.safeio import read_limited
 
-    try:  # the key: each file's name as diagnostics show it, and its bytes (stat first: no device, pipe, huge file)
-        entry_key = cache.key(*(part for f in files for part in (_display(f, None), read_limited(f, MAX_POLICY_BYTES))))
+    try:  # each file's name as diagnostics show it, and its bytes (stat first: no device, pipe, huge file)
+        contents = [read_limited(f, MAX_POLICY_BYTES) for f in files]
+        entry_key = cache.key(*(part for f, b in zip(files, contents) for part in (_display(f, None), b)))
     except (OSError, ValueError, PolicyDslError):  # a file that cannot be read: load_files says so
-        entry_key = None
+        contents = entry_key = None
     policy = cache.load("policy", entry_key) if entry_key else None
     if policy is None:
         policy = _load_checked(files)
         if entry_key:
             cache.store("policy", entry_key, policy)
+    if contents is not None:  # the content hash answers name: the files' names and bytes, wherever they are
+        policy.fingerprint = fingerprint([f.name for f in files], contents)
     return policy
+
+
+def fingerprint(names, contents) -> str:
+    """The content hash of a policy set: 16 hex digits of a digest of its files' names and bytes."""
+    from policy_dsl.language import cache
+
+    return cache.digest(*(part for n, b in zip(names, contents) for part in (n, b)))[:16]
 
 
 def _load_checked(files: list[Path]) -> PolicySet:

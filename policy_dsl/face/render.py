@@ -17,8 +17,8 @@ from policy_dsl.language.kinds import vocabulary
 from policy_dsl.engine.results import REASONS
 
 LEVEL = {"zh": {"national": "国家", "province": "省", "city": "市"}, "en": {"national": "national", "province": "province", "city": "city"}}
-STATUS = {"zh": {"decided": "已决定", "delegated": "授权下级规定", "no_rule": "无适用规定"},
-          "en": {"decided": "decided", "delegated": "delegated", "no_rule": "no rule"}}
+STATUS = {"zh": {"decided": "已决定", "delegated": "授权下级规定", "no_rule": "所收录文件中无适用规定"},
+          "en": {"decided": "decided", "delegated": "delegated", "no_rule": "no rule in the documents of this policy set"}}
 WORDS = {
     "zh": {"answer": "结论", "governing": "依据", "displaced": "被取代", "pending": "待生效", "notes": "说明",
            "trace": "推理过程", "bounds": "上级限制", "soft": "原则上", "hard": "不得超过", "from": "起",
@@ -109,6 +109,11 @@ def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: b
             stack.append((node, depth))
         con.print(tree)
     con.print()
+
+
+def render_policy_set(con: Console, line: str) -> None:
+    """Which policy set the answers below come from (one dim line)."""
+    con.print(Text(line, style="dim"))
 
 
 def render_applies(con: Console, data: dict, lang: str = "zh") -> None:

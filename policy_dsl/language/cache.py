@@ -70,7 +70,12 @@ def code_key() -> str:
 
 def key(*parts: bytes | str) -> str:
     """The key of an entry built from ``parts`` (file names and contents, in order) by this code."""
-    h = _hash(code_key().encode())
+    return digest(code_key(), *parts)
+
+
+def digest(*parts: bytes | str) -> str:
+    """A BLAKE2b digest of ``parts`` in order (each length-prefixed, so no two lists share one)."""
+    h = _hash()
     for p in parts:
         b = p.encode() if isinstance(p, str) else p
         h.update(len(b).to_bytes(8, "big") + b)

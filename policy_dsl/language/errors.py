@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from policy_dsl.language.records import dataclass, field  # dataclasses, quicker to import (records.py)
 
+# Exit codes, decided here only (docs/cli.md): every command and front end maps its outcome to one.
+EXIT_OK = 0  # success
+EXIT_FINDINGS = 1  # the policy files have errors, a policy test failed, diff --exit-code found a difference
+EXIT_INPUT = 2  # bad input or usage: a case, a region, a date, a command line
+EXIT_INTERNAL = 70  # a bug of ours (EX_SOFTWARE); never for anything a user can cause
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
 
 @dataclass(frozen=True)
 class Where:
@@ -52,7 +59,7 @@ class Diagnostic:
 class PolicyDslError(Exception):
     """An error carrying diagnostics; the CLI turns it into a message and an exit code."""
 
-    exit_code = 2
+    exit_code = EXIT_INPUT
 
     def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
         if isinstance(diagnostics, Diagnostic):
@@ -68,13 +75,13 @@ class PolicyDslError(Exception):
 class InputError(PolicyDslError):
     """Bad user input: a case, a region, a date, a command-line value (exit 2)."""
 
-    exit_code = 2
+    exit_code = EXIT_INPUT
 
 
 class PolicyError(PolicyDslError):
     """The policy files have errors (exit 1)."""
 
-    exit_code = 1
+    exit_code = EXIT_FINDINGS
 
 
 class CalendarError(InputError):

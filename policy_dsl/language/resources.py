@@ -22,6 +22,11 @@ def _shipped(name: str) -> Path:
     return _PACKAGE.parent / name
 
 
+def package_dir() -> Path:
+    """The folder of the installed (or checked-out) policy_dsl package."""
+    return _PACKAGE
+
+
 def grammar_path() -> Path:
     return _shipped("grammar") / "expr.lark"
 

@@ -35,13 +35,19 @@ def is_git_revision(spec: str, cwd: Path | None = None) -> bool:
     return run.returncode == 0
 
 
-def from_git(rev: str, subdir: str = "policies", cwd: Path | None = None) -> Path:
-    """A temporary directory holding ``subdir`` as it was at ``rev`` (the work tree is untouched)."""
-    cwd = cwd or Path.cwd()
+def git_toplevel(cwd: Path) -> Path:
+    """The top folder of the git work tree holding ``cwd``; an input error outside one."""
     top = _git(["rev-parse", "--show-toplevel"], cwd)
     if top.returncode != 0:
         raise InputError(Diagnostic("E-GIT", "not inside a git repository", Where(str(cwd)), "run it inside the policy repository"))
-    root = Path(top.stdout.decode().strip())
+    return Path(top.stdout.decode().strip())
+
+
+def from_git(rev: str, subdir: str = "policies", cwd: Path | None = None) -> Path:
+    """A temporary directory holding ``subdir`` (a path from the top of the work tree) as it was at
+    ``rev`` (the work tree is untouched)."""
+    cwd = cwd or Path.cwd()
+    root = git_toplevel(cwd)
     if not is_git_revision(rev, root):
         raise InputError(Diagnostic("E-GIT-REV", f"`{rev}` is not a git revision here", Where("command line"),
                                     "e.g. HEAD~1, main, a commit hash or a tag"))
@@ -61,12 +67,13 @@ def from_git(rev: str, subdir: str = "policies", cwd: Path | None = None) -> Pat
     return dest
 
 
-def resolve_spec(spec: str | Path) -> list[Path]:
-    """Policy paths named by ``spec``: an existing file or directory, else a git revision."""
+def resolve_spec(spec: str | Path, at_revision=None) -> list[Path]:
+    """Policy paths named by ``spec``: an existing file or directory, else a git revision (read by
+    ``at_revision(rev)`` when given — the policy repository's own folders — else ``policies/``)."""
     p = Path(spec)
     if p.exists():
         return [p]
     if is_git_revision(str(spec)):
-        return [from_git(str(spec))]
+        return list(at_revision(str(spec))) if at_revision else [from_git(str(spec))]
     raise InputError(Diagnostic("E-POLICY-SOURCE", f"`{spec}` is neither a file, a directory nor a git revision",
                                 Where("command line"), "give a policies folder, a policy file, or a revision like HEAD~1"))

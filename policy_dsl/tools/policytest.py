@@ -104,69 +104,89 @@ def run_one(evaluator, validator, test: dict, where, name: str) -> tuple[dict, l
     return got, list(dict.fromkeys(reached))
 
 
-def run_tests(args) -> int:
-    from policy_dsl.language import resources
-    from policy_dsl.face.api import load_policy
-    from policy_dsl.engine.cases import CaseValidator
-    from policy_dsl.face.cli import _policy_paths
-    from policy_dsl.engine.evaluate import Evaluator
-    from policy_dsl.language.regions import default_registry
+class TestRun:
+    """One policy test, run: where it is, its case and expectation, the problems found (none: it
+    passed) and the clauses it reaches."""
 
-    paths = _policy_paths(args)
-    policy = load_policy(paths)
-    roots = args.paths or [Path(p) / "tests" for p in (paths or [resources.policies_dir()])]
-    files = test_files(roots)
-    if not files:
+    __slots__ = ("file", "name", "index", "case", "expect", "problems", "reached", "where")
+
+    def __init__(self, file: Path, name: str, index: int, case, expect, problems: list, reached: list, where):
+        self.file, self.name, self.index, self.case, self.expect = file, name, index, case, expect
+        self.problems, self.reached, self.where = problems, reached, where
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+class Suite:
+    """Every test run, and the clauses of the policy set that no test reaches."""
+
+    def __init__(self, runs: list[TestRun], unreached: list[str]):
+        self.runs, self.unreached = runs, unreached
+
+    @property
+    def passed(self) -> int:
+        return sum(r.passed for r in self.runs)
+
+    @property
+    def failed(self) -> int:
+        return len(self.runs) - self.passed
+
+
+def run_suite(policy, roots: list[Path], strict: bool = True) -> Suite:
+    """Run every policy test under ``roots`` against ``policy``. ``strict``: a malformed test file
+    or key is an InputError (``policy-dsl test``); otherwise it is passed over (the report shows
+    what runs) and a policy error in a test's case counts as that test's result."""
+    from policy_dsl.engine.cases import CaseValidator
+    from policy_dsl.engine.evaluate import Evaluator
+    from policy_dsl.language.kinds import vocabulary
+    from policy_dsl.language.regions import default_registry
+    from policy_dsl.language.safeio import read_limited
+
+    files = test_files([r for r in roots if strict or Path(r).exists()])
+    if not files and strict:
         raise InputError(Diagnostic("E-TEST-NONE", "no test files found", Where(", ".join(map(str, roots))),
                                     "put *.yaml files with `tests:` in a tests/ folder"))
     evaluator = Evaluator(policy)
     validator = CaseValidator(default_registry())
-    passed = failed = 0
-    reached: set[str] = set()
-    lines = []
-    from policy_dsl.language.kinds import vocabulary
-
     result_keys = {"status", "bounds", *vocabulary().outputs} | EXPECT_EXTRA
+    runs: list[TestRun] = []
     for f in files:
-        from policy_dsl.language.safeio import read_limited
-
         loaded = load_yaml(decode(read_limited(f, MAX_TEST_FILE_BYTES, str(f), code="E-TEST-SHAPE"), str(f)), str(f))
         tests = loaded.data.get("tests") if isinstance(loaded.data, dict) else None
         if not isinstance(tests, list):
+            if not strict:
+                continue
             raise InputError(Diagnostic("E-TEST-SHAPE", "a test file is a mapping with a list `tests`", loaded.where(()),
                                         "tests: [{name: ..., case: {...}, expect: {...}}]"))
         for i, t in enumerate(tests):
             where = loaded.where(("tests", i))
             if not isinstance(t, dict):
+                if not strict:
+                    continue
                 raise InputError(Diagnostic("E-TEST-SHAPE", "a test is a mapping", where, None))
-            for key in t:
-                if key not in TEST_KEYS:
-                    raise InputError(Diagnostic("E-TEST-KEY", f"unknown key `{key}` in a test", loaded.where(("tests", i, key), True),
-                                                did_you_mean(key, TEST_KEYS)))
-            for key in t.get("expect", {}) or {}:
-                if key not in result_keys:
-                    raise InputError(Diagnostic("E-TEST-KEY", f"unknown expected field `{key}`",
-                                                loaded.where(("tests", i, "expect", key), True), did_you_mean(key, result_keys)))
+            if strict:
+                _check_keys(t, loaded, i, result_keys)
             name = t.get("name", f"test {i}")
-            got, refs = run_one(evaluator, validator, t, loaded.where(("tests", i, "case")), name)
-            reached.update(refs)
+            try:
+                got, refs = run_one(evaluator, validator, t, loaded.where(("tests", i, "case")), name)
+            except PolicyDslError as exc:
+                if strict:
+                    raise
+                got, refs = {"error": {"code": exc.first.code, "message": exc.first.message}}, []
             problems = compare(t.get("expect") or {}, got, policy)
-            if problems:
-                failed += 1
-                lines.append(f"FAIL {where}: {name}")
-                lines.extend(f"     {p}" for p in problems)
-            else:
-                passed += 1
-    for line in lines:
-        sys.stdout.write(line + "\n")
-    unreached = sorted(set(policy.clauses) - reached)
-    if unreached:
-        head = {"zh": f"没有测试到达的条款（{len(unreached)}）：", "en": f"clauses no test reaches ({len(unreached)}):"}[args.lang]
-        sys.stdout.write(head + "\n")
-        for ref in unreached:
-            sys.stdout.write(f"  {policy.clauses[ref].citation} [{ref}]\n")
-    sys.stdout.write(f"{passed} passed, {failed} failed\n")
-    return 1 if failed else 0
+            runs.append(TestRun(f, name, i, t.get("case"), t.get("expect"), problems, refs, where))
+    reached = {ref for r in runs for ref in r.reached}
+    return Suite(runs, sorted(set(policy.clauses) - reached))
 
 
-_ = PolicyDslError
+def _check_keys(t: dict, loaded, i: int, result_keys: set) -> None:
+    for key in t:
+        if key not in TEST_KEYS:
+            raise InputError(Diagnostic("E-TEST-KEY", f"unknown key `{key}` in a test", loaded.where(("tests", i, key), True),
+                                        did_you_mean(key, TEST_KEYS)))
+    for key in t.get("expect", {}) or {}:
+        if key not in result_keys:
+            raise InputError(Diagnostic("E-TEST-KEY", f"unknown expected field `{key}`",
+                                        loaded.where(("tests", i, "expect", key), True), did_you_mean(key, result_keys)))

@@ -25,6 +25,7 @@ from types import SimpleNamespace
 
 from policy_dsl.engine import resolve
 from policy_dsl.language.model import LEVEL_RANK, Clause, Document, PolicySet
+from policy_dsl.tools.policytest import TestRun, run_suite
 
 W = {
     "zh": {
@@ -220,57 +221,19 @@ def highlight(portion: str, quotes: list[Quote]) -> str:
 
 
 # -- the tests --------------------------------------------------------------------------------
-@dataclass
-class TestRun:
-    file: Path
-    page: str
-    name: str
-    index: int
-    case: object
-    expect: object
-    passed: bool
-    problems: list
-    reached: list  # clause refs
-
-
-def run_policy_tests(policy: PolicySet, roots: list[Path]) -> list[TestRun]:
-    """Every policy test under ``roots``, run, with the clauses each reaches (as `policy-dsl test`)."""
-    from policy_dsl.engine.cases import CaseValidator
-    from policy_dsl.language.errors import PolicyDslError
-    from policy_dsl.engine.evaluate import Evaluator
-    from policy_dsl.tools.policytest import compare, run_one, test_files
-    from policy_dsl.language.regions import default_registry
-    from policy_dsl.language.yamlsafe import decode, load_yaml
-
-    evaluator = Evaluator(policy)
-    validator = CaseValidator(default_registry())
-    runs = []
-    for f in test_files([r for r in roots if r.exists()]):
-        loaded = load_yaml(decode(f.read_bytes(), str(f)), str(f))
-        tests = loaded.data.get("tests") if isinstance(loaded.data, dict) else None
-        if not isinstance(tests, list):
-            continue
-        page = f"tests-{_slug(f.stem)}.html"
-        for i, t in enumerate(tests):
-            if not isinstance(t, dict):
-                continue
-            name = t.get("name", f"test {i}")
-            try:
-                got, reached = run_one(evaluator, validator, t, loaded.where(("tests", i, "case")), name)
-            except PolicyDslError as exc:  # a policy error in a test's case: shown, never fatal here
-                got, reached = {"error": {"code": exc.first.code, "message": exc.first.message}}, []
-            problems = compare(t.get("expect") or {}, got, policy)
-            runs.append(TestRun(f, page, name, i, t.get("case"), t.get("expect"), not problems, problems, reached))
-    return runs
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
 
 
 # -- the site -----------------------------------------------------------------------------------
+def test_page_name(run: TestRun) -> str:
+    """The page of the report that shows a test file's runs."""
+    return f"tests-{_slug(run.file.stem)}.html"
+
+
 class Site:
-    def __init__(self, policy: PolicySet, policy_dirs: list[Path], lang: str = "zh"):
+    def __init__(self, policy: PolicySet, policy_dirs: list[Path], lang: str = "zh", test_roots: list[Path] | None = None):
+        test_roots = test_roots if test_roots is not None else [d / "tests" for d in policy_dirs]
         from policy_dsl.language.regions import default_registry
 
         self.policy = policy
@@ -278,7 +241,7 @@ class Site:
         self.w = W[lang]
         self.registry = default_registry()
         self.dirs = policy_dirs
-        self.tests = run_policy_tests(policy, [d / "tests" for d in policy_dirs])
+        self.tests = run_suite(policy, test_roots, strict=False).runs
         self.reached: dict[str, list[TestRun]] = {}
         for t in self.tests:
             for ref in t.reached:
@@ -340,7 +303,7 @@ class Site:
             put(name, self.file_page(Path(file)))
         by_page = {}
         for t in self.tests:
-            by_page.setdefault(t.page, []).append(t)
+            by_page.setdefault(test_page_name(t), []).append(t)
         for name, runs in by_page.items():
             put(name, self.test_page(runs))
         return written
@@ -388,7 +351,7 @@ class Site:
         body.append(f'<h2 id="tests">{_e(w["tests"])}</h2><p>{passed} {_e(w["passed"])}, {failed} {_e(w["failed"])}</p><ul>')
         pages = {}
         for t in self.tests:
-            pages.setdefault(t.page, []).append(t)
+            pages.setdefault(test_page_name(t), []).append(t)
         for page, runs in pages.items():
             bad = sum(not t.passed for t in runs)
             body.append(f'<li><a href="{_e(page)}">{_e(runs[0].file.name)}</a> ({len(runs)}'
@@ -523,7 +486,7 @@ class Site:
         reached = self.reached.get(c.ref, [])
         if reached:
             rows.append(f"<p>{_e(w['reached_by'])} ({len(reached)})：</p><ul>" + "".join(
-                f'<li><a href="{_e(t.page)}#t-{t.index}">{_e(t.name)}</a>'
+                f'<li><a href="{_e(test_page_name(t))}#t-{t.index}">{_e(t.name)}</a>'
                 + ("" if t.passed else f' <span class="fail">{_e(w["failed"])}</span>') + "</li>" for t in reached)
                 + "</ul>")
         else:

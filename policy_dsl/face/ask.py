@@ -1,0 +1,58 @@
+"""The questions anyone asks: ``applies`` (what applied on a date in a region) and ``eval`` (what
+a person gets). The answers are face/api.py's, which the HTTP service gives too."""
+
+from __future__ import annotations
+
+import sys
+
+from policy_dsl.face import common
+from policy_dsl.language.errors import EXIT_INPUT, EXIT_OK
+
+
+def cmd_applies(args) -> int:
+    from policy_dsl.face.api import applies
+
+    policy = common.policy(args)
+    data = applies(policy, args.region, args.date, args.topic, args.lang)
+    data["policy_set"] = common.policy_set_json(args, policy)
+    if args.format == "json":
+        common.dump_json(data)
+    else:
+        from policy_dsl.face import render
+
+        con = render.console()
+        render.render_applies(con, data, args.lang)
+        render.render_policy_set(con, common.policy_set_line(args, policy, args.lang))
+    return EXIT_OK
+
+
+def cmd_eval(args) -> int:
+    from policy_dsl.face.api import CaseAnswers
+
+    answers = CaseAnswers(common.policy(args), args.lang, args.as_of)
+    if args.format == "json":
+        from policy_dsl.face.api import eval_json
+
+        bad = eval_json(answers, args.cases, sys.stdout, args.explain)
+    else:
+        from policy_dsl.engine.cases import read_cases
+        from policy_dsl.face import render
+
+        con = render.console()
+        render.render_policy_set(con, common.policy_set_line(args, answers.policy, args.lang))
+        for path in args.cases:
+            _, raws = read_cases(path)
+            for raw in raws:
+                _show_case(con, answers.answer(raw), answers.policy, args)
+        bad = answers.bad
+    return EXIT_INPUT if bad else EXIT_OK
+
+
+def _show_case(con, out, policy, args) -> None:
+    from policy_dsl.face import render
+
+    if "error" in out:
+        e = out["error"]
+        sys.stderr.write(f"{e['where']}: {e['code']} {e['message']}\n" + (f"    hint: {e['hint']}\n" if e.get("hint") else ""))
+        return
+    render.render_result(con, out, policy, args.lang, args.explain)

@@ -1,0 +1,45 @@
+"""What the command handlers share: the policy set a command uses (and how answers name it), and
+JSON on stdout."""
+
+from __future__ import annotations
+
+import sys
+
+
+
+def source(args):
+    """The PolicySource of this command line (face/discover.py), found once."""
+    found = getattr(args, "_source", None)
+    if found is None:
+        from policy_dsl.face.discover import policy_source
+
+        found = policy_source(getattr(args, "policies", None), getattr(args, "rev", None))
+        args._source = found
+    return found
+
+
+def policy(args):
+    """The checked policy set this command line uses (face/discover.py)."""
+    from policy_dsl.face.api import load_policy
+
+    return load_policy(list(source(args).paths))
+
+
+def policy_set_json(args, policy) -> dict:
+    """How an answer names the policy set it came from: kind, folder or revision, content hash."""
+    return source(args).to_json(policy.fingerprint)
+
+
+def policy_set_line(args, policy, lang: str) -> str:
+    """The same, one line for people."""
+    src = source(args)
+    label = {"installed": {"zh": "随软件安装的政策文件", "en": "the policies installed with policy-dsl"}}.get(
+        src.kind, {}).get(lang, src.label)
+    return {"zh": f"政策集：{label}（内容哈希 {policy.fingerprint}）",
+            "en": f"policy set: {label} (content hash {policy.fingerprint})"}[lang]
+
+
+def dump_json(data) -> None:
+    from policy_dsl.face.api import dumps
+
+    sys.stdout.write(dumps(data))

@@ -1,0 +1,205 @@
+"""Which policy set a command uses, and how answers name it.
+
+The checkout is the policy set: with no ``--policies`` or ``--rev``, a command looks from the
+current folder upward (stopping at the top of a git work tree) for a policy repository — a folder
+with a ``policy-dsl.toml`` naming its policy folders, or a folder holding ``policies/`` with policy
+files — and uses it. Only outside any policy repository does it use the copy installed with the
+package. ``--rev REV`` reads the repository's policy folders as they were at REV, without touching
+the work tree. Every answer names the set it came from (``PolicySource.label`` and the content hash
+of its files, ``PolicySet.fingerprint``).
+
+``policy-dsl.toml``::
+
+    [policies]
+    folders = ["policies"]          # policy files (*.yaml), relative to this file
+    tests = ["policies/tests"]      # policy tests written as data (default: <folder>/tests)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from policy_dsl.language.errors import Diagnostic, InputError, Where
+
+CONFIG_NAME = "policy-dsl.toml"
+POLICY_FOLDER = "policies"
+MAX_CONFIG_BYTES = 64 * 1024
+
+
+class PolicySource:
+    """Where a policy set comes from. ``kind``: ``repository`` (found from the current folder),
+    ``folder`` (given with --policies or as an argument), ``revision`` (--rev, read from git) or
+    ``installed`` (the copy shipped with the package); ``paths``: the policy folders or files read;
+    ``tests``: where its policy tests are; ``root``: the repository's top folder. (A plain class:
+    dataclasses cost a start-up import.)"""
+
+    __slots__ = ("kind", "paths", "tests", "root", "rev")
+
+    def __init__(self, kind: str, paths: tuple, tests: tuple, root: Path | None = None, rev: str | None = None):
+        self.kind, self.paths, self.tests, self.root, self.rev = kind, tuple(paths), tuple(tests), root, rev
+
+    def __repr__(self) -> str:
+        return f"PolicySource({self.kind!r}, {self.label!r})"
+
+    @property
+    def label(self) -> str:
+        """How answers name the set: its folder(s), ``REV`` of a repository, or ``installed``."""
+        if self.kind == "revision":
+            return f"{self.rev} ({_shown(self.root)})"
+        if self.kind == "installed":
+            return "installed"
+        if self.kind == "repository":  # the folders as the repository names them, wherever one stands in it
+            return ", ".join(Path(os.path.relpath(p, self.root)).as_posix() for p in self.paths)
+        return ", ".join(str(p) for p in self.paths)
+
+    def to_json(self, fingerprint: str | None = None) -> dict:
+        out = {"kind": self.kind, "source": self.label}
+        if self.root is not None:
+            out["root"] = str(self.root)
+        if fingerprint:
+            out["hash"] = fingerprint
+        return out
+
+
+def _shown(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+def _inside_installed_package(path: Path) -> bool:
+    from policy_dsl.language import resources
+
+    try:
+        package = resources.package_dir().resolve()
+        target = Path(path).resolve()
+    except OSError:
+        return False
+    return target == package or package in target.parents
+
+
+def writable_path(path: Path) -> bool:
+    """Whether tools may rewrite files at ``path``: never inside the installed package."""
+    return not _inside_installed_package(path)
+
+
+def installed() -> PolicySource:
+    from policy_dsl.language import resources
+
+    folder = resources.policies_dir()
+    return PolicySource("installed", (folder,), (folder / "tests",))
+
+
+def given(paths: list[Path]) -> PolicySource:
+    """The set named on the command line (folders or files)."""
+    folders = [Path(p) if os.path.isdir(p) else Path(p).parent for p in paths]
+    return PolicySource("folder", tuple(Path(p) for p in paths), tuple(dict.fromkeys(f / "tests" for f in folders)))
+
+
+def find_repository(start: Path | None = None) -> PolicySource | None:
+    """The policy repository holding ``start`` (default: the current folder), or None. Looks in
+    ``start`` and each folder above it, stopping after the top of a git work tree."""
+    here = Path(start or os.getcwd()).absolute()
+    for folder in (here, *here.parents):
+        config = folder / CONFIG_NAME
+        if config.is_file():
+            return _from_config(config)
+        candidate = folder / POLICY_FOLDER
+        if candidate.is_dir() and _has_policy_files(candidate):
+            return PolicySource("repository", (candidate,), (candidate / "tests",), root=folder)
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+def _has_policy_files(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(e.name.endswith((".yaml", ".yml")) for e in entries)
+    except OSError:
+        return False
+
+
+def _from_config(config: Path) -> PolicySource:
+    import tomllib
+
+    from policy_dsl.language.safeio import read_limited
+
+    where = Where(str(config))
+    try:
+        data = tomllib.loads(read_limited(config, MAX_CONFIG_BYTES, str(config)).decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(Diagnostic("E-CONFIG", f"{CONFIG_NAME} is not valid TOML: {exc}", where,
+                                    '[policies]\nfolders = ["policies"]')) from None
+    section = data.get("policies", {})
+    if not isinstance(section, dict):
+        raise InputError(Diagnostic("E-CONFIG", "`policies` must be a table", where, '[policies]\nfolders = ["policies"]'))
+    unknown = set(section) - {"folders", "tests"}
+    if unknown:
+        from policy_dsl.language.errors import did_you_mean
+
+        name = sorted(unknown)[0]
+        raise InputError(Diagnostic("E-CONFIG", f"unknown key `policies.{name}`", where,
+                                    did_you_mean(name, ("folders", "tests")) or "keys: folders, tests"))
+    root = config.parent
+    folders = _folder_list(section.get("folders", [POLICY_FOLDER]), "folders", where)
+    tests = _folder_list(section.get("tests", [f"{f}/tests" for f in folders]), "tests", where)
+    paths = tuple(root / f for f in folders)
+    for p in paths:
+        if not p.is_dir():
+            raise InputError(Diagnostic("E-CONFIG", f"policy folder `{p}` named in {CONFIG_NAME} does not exist", where,
+                                        "create it, or correct `policies.folders`"))
+    return PolicySource("repository", paths, tuple(root / t for t in tests), root=root)
+
+
+def _folder_list(value, key: str, where: Where) -> list[str]:
+    if not (isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value)):
+        raise InputError(Diagnostic("E-CONFIG", f"`policies.{key}` must be a list of folder names", where,
+                                    f'{key} = ["policies"]'))
+    for v in value:
+        if os.path.isabs(v) or ".." in Path(v).parts:
+            raise InputError(Diagnostic("E-CONFIG", f"`{v}` in `policies.{key}` must be a folder inside the repository",
+                                        where, "write it relative to policy-dsl.toml, without `..`"))
+    return list(value)
+
+
+def at_revision(rev: str, start: Path | None = None) -> PolicySource:
+    """The policy folders of the repository holding ``start``, as they were at git revision ``rev``."""
+    from policy_dsl.language.sources import from_git
+
+    repo = find_repository(start)
+    cwd = Path(start or os.getcwd())
+    if repo is None:  # a git work tree without a policy repository in it: policies/ at its top
+        folders = [POLICY_FOLDER]
+        base = cwd
+    else:
+        base = repo.root
+        folders = [os.path.relpath(p, base) for p in repo.paths]
+    paths = tuple(from_git(rev, _in_git(base, f), cwd=base) for f in folders)
+    return PolicySource("revision", paths, tuple(p / "tests" for p in paths), root=repo.root if repo else None, rev=rev)
+
+
+def _in_git(base: Path, folder: str) -> str:
+    """``folder`` (relative to ``base``) as a path from the top of base's git work tree."""
+    from policy_dsl.language.sources import git_toplevel
+
+    top = git_toplevel(base)
+    return Path(os.path.relpath(base / folder, top)).as_posix()
+
+
+def policy_source(policies: list[Path] | None = None, rev: str | None = None) -> PolicySource:
+    """The policy set a command uses: ``--policies`` paths, else ``--rev``, else the repository
+    found from the current folder, else the installed copy."""
+    if policies and rev:
+        raise InputError(Diagnostic("E-USAGE", "--policies and --rev name two policy sets; give one",
+                                    Where("command line"), "policy-dsl eval CASE --rev HEAD~1"))
+    if policies:
+        return given(policies)
+    if rev is not None:
+        return at_revision(rev)
+    return find_repository() or installed()

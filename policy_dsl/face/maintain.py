@@ -1,0 +1,149 @@
+"""The commands of the people who keep the policy files: ``check``, ``test``, ``fmt``, ``schema``
+and ``completion``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from policy_dsl.face import common
+from policy_dsl.language.errors import EXIT_FINDINGS, EXIT_OK, Diagnostic, InputError, PolicyDslError, Where
+
+
+def cmd_check(args) -> int:
+    from policy_dsl.face.api import run_checks
+    from policy_dsl.language.load import load_files, policy_files
+
+    paths = args.paths or list(common.source(args).paths)
+    files = policy_files(paths)
+    policy, diags, _ = load_files(files)
+    if policy is not None:
+        diags += run_checks(policy)
+        if not [d for d in diags if d.severity == "error"]:
+            from policy_dsl.analysis.check import GRID_PASSES
+
+            for _, grid_pass in GRID_PASSES:  # conflicts, bounds, shadowed (policy_dsl/analysis/passes.py)
+                diags += grid_pass(policy)
+    matrix = None
+    if args.coverage:
+        from policy_dsl.analysis import coverage
+
+        if policy is not None and not [d for d in diags if d.severity == "error"]:
+            matrix = coverage.matrix(policy)
+            diags += coverage.findings(policy)
+    errors = [d for d in diags if d.severity == "error"]
+    if args.format == "json":
+        common.dump_json({"files": [str(f) for f in files], "diagnostics": [d.to_json() for d in diags],
+                          "errors": len(errors), "warnings": len(diags) - len(errors),
+                          **({"coverage": matrix} if args.coverage else {}),
+                          **({} if args.paths else {"policy_set": common.source(args).to_json()})})
+    else:
+        if matrix is not None:
+            sys.stdout.write(coverage.render(matrix, args.lang))
+        elif args.coverage:
+            sys.stdout.write({"zh": "有错误，未计算覆盖情况\n", "en": "coverage not computed: fix the errors first\n"}[args.lang])
+        for d in diags:
+            sys.stdout.write(d.format() + "\n")
+        where = ", ".join(map(str, paths)) if args.paths else common.source(args).label
+        summary = {"zh": f"检查了 {len(files)} 个文件（{where}）：{len(errors)} 个错误，{len(diags) - len(errors)} 个警告",
+                   "en": f"checked {len(files)} files ({where}): {len(errors)} errors, {len(diags) - len(errors)} warnings"}
+        sys.stdout.write(summary[args.lang] + "\n")
+    return EXIT_FINDINGS if errors else EXIT_OK
+
+
+def cmd_test(args) -> int:
+    from policy_dsl.tools.policytest import run_suite
+
+    policy = common.policy(args)
+    roots = args.paths or list(common.source(args).tests)
+    suite = run_suite(policy, roots)
+    if args.format == "json":
+        common.dump_json({
+            "passed": suite.passed, "failed": suite.failed,
+            "failures": [{"name": r.name, "where": str(r.where), "problems": r.problems} for r in suite.runs if not r.passed],
+            "unreached": [{"rule": ref, "document": policy.clauses[ref].doc.number, "article": policy.clauses[ref].article}
+                          for ref in suite.unreached],
+            "policy_set": common.policy_set_json(args, policy)})
+    else:
+        for r in suite.runs:
+            if not r.passed:
+                sys.stdout.write(f"FAIL {r.where}: {r.name}\n")
+                sys.stdout.writelines(f"     {p}\n" for p in r.problems)
+        if suite.unreached:
+            head = {"zh": f"没有测试到达的条款（{len(suite.unreached)}）：",
+                    "en": f"clauses no test reaches ({len(suite.unreached)}):"}[args.lang]
+            sys.stdout.write(head + "\n")
+            for ref in suite.unreached:
+                sys.stdout.write(f"  {policy.clauses[ref].citation} [{ref}]\n")
+        sys.stdout.write(common.policy_set_line(args, policy, args.lang) + "\n")
+        sys.stdout.write(f"{suite.passed} passed, {suite.failed} failed\n")
+    return EXIT_FINDINGS if suite.failed else EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from policy_dsl.language import resources
+
+    text = resources.schema_path(args.which).read_text(encoding="utf-8")
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")  # JSON either way: the schema is JSON
+    return EXIT_OK
+
+
+FMT_WORDS = {
+    "zh": {"would": "需要重新排版", "did": "已重新排版", "refused": "未修改",
+           "sum_check": "{n} 个文件需要重新排版，{m} 个格式正确，{e} 个有错误",
+           "sum": "重新排版 {n} 个文件，{m} 个无需改动，{e} 个有错误"},
+    "en": {"would": "would reformat", "did": "reformatted", "refused": "left unchanged",
+           "sum_check": "{n} files would be reformatted, {m} already formatted, {e} with errors",
+           "sum": "reformatted {n} files, {m} unchanged, {e} with errors"},
+}
+
+
+def cmd_fmt(args) -> int:
+    from policy_dsl.face.discover import writable_path
+    from policy_dsl.language.load import _display, policy_files
+    from policy_dsl.tools.fmt import format_file
+
+    if getattr(args, "rev", None) and not args.check:
+        raise InputError(Diagnostic("E-USAGE", "fmt --rev only checks (a revision is not written to)", Where("command line"),
+                                    "policy-dsl fmt --check --rev HEAD"))
+    paths = args.paths or list(common.source(args).paths)
+    for p in paths:
+        if not Path(p).exists():
+            raise InputError(Diagnostic("E-FILE", f"`{p}` does not exist", Where("command line"),
+                                        "give policy files or folders of them"))
+        if not args.check and not writable_path(Path(p)):
+            raise InputError(Diagnostic("E-FMT-INSTALLED", f"`{p}` is inside the installed policy_dsl package; fmt does not "
+                                        "rewrite it", Where("command line"),
+                                        "run fmt in a checkout of your policy repository, or give its folder"))
+    files = policy_files(paths)
+    m = FMT_WORDS[args.lang]
+    changed, unchanged, errors = [], [], []
+    for f in files:
+        try:
+            (changed if format_file(f, check=args.check) else unchanged).append(f)
+        except PolicyDslError as exc:
+            errors.extend(exc.diagnostics)
+            if args.format != "json":
+                for d in exc.diagnostics:
+                    sys.stderr.write(d.format() + f"  ({m['refused']})\n")
+    if args.format == "json":
+        common.dump_json({"check": bool(args.check), "files": [_display(f, None) for f in files],
+                          "changed": [_display(f, None) for f in changed],
+                          "unchanged": [_display(f, None) for f in unchanged],
+                          "errors": [d.to_json() for d in errors]})
+    else:
+        for f in changed:
+            sys.stdout.write(f"{m['would'] if args.check else m['did']}: {_display(f, None)}\n")
+        key = "sum_check" if args.check else "sum"
+        sys.stdout.write(m[key].format(n=len(changed), m=len(unchanged), e=len(errors)) + "\n")
+    if errors:
+        return EXIT_FINDINGS
+    return EXIT_FINDINGS if (args.check and changed) else EXIT_OK
+
+
+def cmd_completion(args) -> int:
+    from policy_dsl.face.commands import build_parser
+    from policy_dsl.face.completion import completion_script
+
+    sys.stdout.write(completion_script(args.shell, build_parser()))
+    return EXIT_OK
