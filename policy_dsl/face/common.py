@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 
 
-
 def source(args):
     """The PolicySource of this command line (face/discover.py), found once."""
     found = getattr(args, "_source", None)
