@@ -140,9 +140,13 @@ def types(policy: PolicySet) -> list[Diagnostic]:
                 kind = vocab.kinds[topic]
                 scope = kind.scope()
                 scope.update({name: t for (k, name), t in def_types.items() if k == topic})
+                when_scope = scope
+                if c.improves:  # the outputs (only) may read the answer of the rules it excepts
+                    when_scope = T.Scope(scope, kinds=scope.kinds)
+                    scope["excepted"] = T.answer_record(vocab, topic)
                 if c.when is not None:
                     try:
-                        t = T.infer(c.when.node, scope)
+                        t = T.infer(c.when.node, when_scope)
                         if not T.assignable(t, T.BOOL):
                             out.append(Diagnostic("E-TYPE", f"a condition must be true or false; `{c.when.text}` is a {t}",
                                                   c.when.where, "compare something, e.g. gap_months <= 3"))
@@ -244,9 +248,15 @@ def versions(policy: PolicySet) -> list[Diagnostic]:
 
 
 def exceptions(policy: PolicySet) -> list[Diagnostic]:
-    """Explicit exceptions form no cycle."""
+    """Explicit exceptions form no cycle; an improving exception (``improves: true``) is an
+    exception that decides."""
     out = []
     for c in (c for d in policy.documents for c in d.clauses):
+        if c.improves and (c.exception_to is None or c.outcome != "decide"):
+            missing = "`exception_to`" if c.exception_to is None else "a `decide` outcome"
+            out.append(Diagnostic("E-IMPROVES", f"{c.citation}: `improves: true` without {missing}", c.where,
+                                  "an improving exception names the rules it improves on (exception_to: all, or a "
+                                  "list of clause refs) and decides outputs that may read `excepted`"))
         if isinstance(c.exception_to, list):
             for ref in c.exception_to:
                 other = policy.clauses.get(ref)

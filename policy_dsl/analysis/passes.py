@@ -29,7 +29,7 @@ from policy_dsl.analysis import grid
 from policy_dsl.engine import resolve
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, Where
-from policy_dsl.language.expr.ast import Name, walk
+from policy_dsl.language.expr.ast import Name, answers, walk
 from policy_dsl.language.kinds import vocabulary
 from policy_dsl.language.model import Clause, PolicySet
 from policy_dsl.language.regions import default_registry
@@ -175,14 +175,42 @@ def cycles(policy: PolicySet) -> list[Diagnostic]:
         out.append(Diagnostic("E-CYCLE", f"evaluate_as goes round between kinds: {_arrow(cyc)} "
                               f"({', '.join(c.ref for c in steps)}); a case would be redirected for ever",
                               first.where, "evaluate as a kind that decides the case itself"))
+    # sub-answers (answer(...)) between kinds, with the evaluate_as steps: a kind that asks,
+    # directly or through others, for its own answer would be asked for ever
+    asks: dict[str, list[str]] = {}
+    asked_by: dict[tuple[str, str], object] = {}
+    for c in clauses:
+        for expr in _expressions(c):
+            for node in answers(expr.node):
+                for topic in c.topics:
+                    asks.setdefault(topic, []).append(node.kind)
+                    asked_by.setdefault((topic, node.kind), (c.ref, c.where))
+    for d in policy.definitions.values():
+        for node in answers(d.expr.node):
+            for k in d.kinds:
+                asks.setdefault(k, []).append(node.kind)
+                asked_by.setdefault((k, node.kind), (f"definition {d.name}", d.expr.where))
+    if asks:
+        both = {k: kind_edges.get(k, []) + asks.get(k, []) for k in kinds}
+        for cyc in _cycles(kinds, both):
+            steps = list(zip(cyc, cyc[1:] + cyc[:1]))
+            if not any(step in asked_by for step in steps):
+                continue  # evaluate_as alone: reported above
+            named = [asked_by[step] if step in asked_by else (via[step].ref, via[step].where) for step in steps]
+            out.append(Diagnostic("E-CYCLE", f"answer(...) goes round between kinds: {_arrow(cyc)} "
+                                  f"({', '.join(ref for ref, _ in named)}); the answer would ask for itself",
+                                  named[0][1], "ask for the answer of a kind that does not ask back"))
     from policy_dsl.engine.evaluate import MAX_REDIRECTS
 
-    longest = None if _cycles(kinds, kind_edges) else _longest_chain(kinds, kind_edges)
+    both = {k: kind_edges.get(k, []) + asks.get(k, []) for k in kinds}
+    longest = None if _cycles(kinds, both) else _longest_chain(kinds, both)
     if longest and len(longest) - 1 > MAX_REDIRECTS:
-        c = via[(longest[0], longest[1])]
-        out.append(Diagnostic("E-EVALUATE-AS", f"evaluate_as chain {' → '.join(longest)} is longer than the "
-                              f"{MAX_REDIRECTS} redirections the evaluator follows", c.where,
-                              "evaluate as the kind at the end of the chain directly"))
+        step = (longest[0], longest[1])
+        ref, where = (via[step].ref, via[step].where) if step in via else asked_by[step]
+        what = "evaluate_as" if all(s in via for s in zip(longest, longest[1:])) else "evaluate_as and answer(...)"
+        out.append(Diagnostic("E-EVALUATE-AS", f"{what} chain {' → '.join(longest)} is longer than the "
+                              f"{MAX_REDIRECTS} nested evaluations the evaluator follows ({ref})", where,
+                              "evaluate as (or ask) the kind at the end of the chain directly"))
 
     # forwards chains between documents
     docs = {d.id: d for d in policy.documents}
@@ -193,6 +221,16 @@ def cycles(policy: PolicySet) -> list[Diagnostic]:
                               "a document forwards (转发) an earlier or superior one, never itself"))
 
     out += _precedence_cycles(policy)
+    return out
+
+
+def _expressions(c: Clause) -> list:
+    """Every expression a clause evaluates (its own and what it adopts)."""
+    out = []
+    for x in {c, c.effective()}:
+        out += [e for e in (x.when,) if e is not None] + [e for _, e in x.decide]
+        if x.evaluate_as:
+            out += [e for _, e in x.evaluate_as[1]]
     return out
 
 

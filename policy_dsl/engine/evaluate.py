@@ -10,12 +10,12 @@ from policy_dsl.language.records import dataclass, field  # dataclasses, quicker
 
 from policy_dsl.engine import resolve
 from policy_dsl.language.errors import CalendarError, Diagnostic, InputError, PolicyDslError, Where
-from policy_dsl.language.expr.compile import EvalError
+from policy_dsl.language.expr.compile import ANSWER, EvalError
 from policy_dsl.language.kinds import vocabulary
 from policy_dsl.language.model import Clause, PolicySet
 from policy_dsl.language.periods import PeriodEnd
 
-MAX_REDIRECTS = 4
+MAX_REDIRECTS = 4  # nested evaluations of another kind (evaluate_as, answer(...)) one case may need
 # what evaluating an expression on a case's values may raise besides a CalendarError: a missing
 # value (EvalError) or arithmetic leaving the calendar (year 10000: ValueError, OverflowError)
 _RANGE = (EvalError, ArithmeticError, ValueError)
@@ -46,6 +46,7 @@ class Result:
     trace: list = field(default_factory=list)  # [(depth, {"zh","en"})]
     redirected: list = field(default_factory=list)  # kinds this case was evaluated as
     undetermined: list = field(default_factory=list)  # [(Clause, CalendarError)] conditions the schedule could not settle
+    improving: list = field(default_factory=list)  # [(Clause, [outputs it changed])] improving exceptions that applied
     shape: object = field(default=None, repr=False, compare=False)  # fast path: what fixes all but the values (plans)
 
 
@@ -70,6 +71,9 @@ def _fmt(value) -> str:
         return value.isoformat()
     if isinstance(value, frozenset):
         return "[" + ", ".join(sorted(map(str, value))) + "]"
+    if isinstance(value, dict) and "status" in value:  # an answer as a record (answer(...), excepted)
+        return _shown_answer([k for k in value if k != "status"], value["status"],
+                             {k: v for k, v in value.items() if k != "status" and v is not None})
     return str(value)
 
 
@@ -87,13 +91,18 @@ class Evaluator:
         self.person_defaults = self.vocab.person_defaults()  # a person fact a case leaves out: false, or null
 
     # -- environment ---------------------------------------------------------------------
-    def environment(self, case: Case, trace: list | None) -> dict:
+    def environment(self, case: Case, trace: list | None, depth: int = 0) -> dict:
+        """The names an expression of ``case`` reads: its facts, the person flags (false unless
+        given), ``region``, ``decision_date``, the definitions of its kind, and the means to ask
+        for a sub-answer (``answer(...)``, traced into ``trace`` when given)."""
         env = dict(case.facts)
         for flag, default in self.person_defaults.items():
             env.setdefault(flag, default)
         env["region"] = case.region
         env["decision_date"] = case.decision_date
         env["__trace__"] = None
+        asked: dict = {}
+        env[ANSWER] = lambda kind, facts: self._sub_answer(case, kind, facts, trace, depth, asked)
         for d in self.defs_by_kind.get(case.kind, ()):
             try:
                 env[d.name] = d.expr.fn(env)
@@ -136,7 +145,7 @@ class Evaluator:
             chain = " → ".join(f"{r.name} {r.code}" for r in region.chain)
             trace.append((0, {"zh": f"地区链：{chain}；决定日期 {day.isoformat()}",
                               "en": f"region chain: {chain}; decision date {day.isoformat()}"}))
-        env = self.environment(case, trace)
+        env = self.environment(case, trace, depth)
         candidates: list[Clause] = []
         undetermined: list[tuple[Clause, CalendarError]] = []
         for clause in self.policy.by_topic.get(case.kind, ()):
@@ -162,13 +171,19 @@ class Evaluator:
                 continue
             if holds:
                 candidates.append(clause)
-        candidates, excepted = resolve.apply_exceptions(candidates)
+        result.undetermined = undetermined
+        return self._conclude(case, result, candidates, env, trace, explain, depth)
+
+    def _conclude(self, case: Case, result: Result, holding: list[Clause], env: dict, trace, explain: bool,
+                  depth: int) -> Result:
+        """The result given the clauses in force whose conditions hold (``holding``)."""
+        candidates, excepted = resolve.apply_exceptions(holding)
         result.displaced.extend(excepted)
         ordered = resolve.order(candidates)
         if trace is not None and ordered:
             trace.append((0, _t("优先顺序：" + " > ".join(c.citation for c in ordered),
                                 "precedence: " + " > ".join(c.citation for c in ordered))))
-        result.undetermined = undetermined
+        undetermined = result.undetermined
         if not ordered:
             if undetermined:
                 raise undetermined[0][1]
@@ -192,19 +207,28 @@ class Evaluator:
             self._check_ties(ordered)
             self._finish(result)
             return result
-        self._decide(case, result, ordered, env, trace)
+        self._decide(case, result, ordered, env, trace, holding, explain, depth)
         self._finish(result)
         return result
 
-    def _decide(self, case, result: Result, ordered: list[Clause], env: dict, trace) -> None:
+    def _decide(self, case, result: Result, ordered: list[Clause], env: dict, trace, holding=(), explain=False,
+                depth=0) -> None:
         outputs = self.vocab.kinds[case.kind].outputs
         decided: dict[str, tuple[Clause, object]] = {}
         contributed: dict[Clause, list[str]] = {}
+        kept: dict[Clause, list[tuple[Clause, str]]] = {}  # improving exception -> [(general clause, output it kept)]
+        bases: dict[Clause, Result] = {}
+        changes: dict[Clause, list[str]] = {}  # improving exception -> the outputs it changes
         for clause in ordered:
             eff = clause.effective()
             if eff.outcome != "decide":
                 continue
-            values = self._outputs(case, clause, env, trace)
+            if clause.improves:
+                base = bases[clause] = self._excepted(case, clause, holding, env, trace, explain, depth)
+                values = self._improved(case, clause, base, env, trace)
+                changes[clause] = [n for n, v in values.items() if n in outputs and _changes(base, n, v)]
+            else:
+                values = self._outputs(case, clause, env, trace)
             for name, value in values.items():
                 if name not in outputs:
                     continue
@@ -218,16 +242,30 @@ class Evaluator:
                             clause.where, "make one an exception to the other, or make their conditions exclusive"))
                     continue
                 decided[name] = (clause, value)
-                contributed.setdefault(clause, []).append(name)
+                if clause not in bases or name in changes[clause]:
+                    contributed.setdefault(clause, []).append(name)
+                else:  # an improving exception's output equal to the general answer's: the general clause's
+                    general = next((g for g, fields in bases[clause].governing if name in fields), None)
+                    if general is not None:
+                        kept.setdefault(clause, []).append((general, name))
         result.status = "decided"
         for name in outputs:
             if name in decided:
                 result.outputs[name] = decided[name][1]
         top = ordered[0]
         for clause in ordered:
+            if clause in bases:
+                result.improving.append((clause, changes[clause]))
             if clause in contributed:
                 result.governing.append((clause, contributed[clause]))
-            else:
+            if clause in kept:  # the general clauses whose outputs an improving exception kept, after it
+                names = {n for _, n in kept[clause]}
+                for general, fields in bases[clause].governing:  # in the general answer's order
+                    if any(g is general for g, _ in kept[clause]):
+                        result.governing.append((general, [n for n in fields if n in names]))
+            if clause in bases:
+                _redisplace(result, clause, bases[clause])
+            if clause not in contributed and clause not in kept:
                 by = next((g for g, _ in result.governing if resolve.beats(g, clause)), top)
                 result.displaced.append((clause, resolve.beats(by, clause) or "tie", by))
         # a decided waiting period beyond a bound set by a delegating clause above it
@@ -238,9 +276,64 @@ class Evaluator:
                                    f"the waiting period of {waiting} months exceeds the superior bound of "
                                    f"{bounds['max_waiting_months']} months"))
 
-    def _outputs(self, case: Case, clause: Clause, env: dict, trace) -> dict:
+    def _excepted(self, case: Case, clause: Clause, holding, env: dict, trace, explain: bool, depth: int) -> Result:
+        """The answer the rules an improving exception excepts give without it: the holding clauses
+        it excepts, concluded as a case of their own (their own exceptions and precedence apply)."""
+        base = Result(case)
+        if trace is not None:
+            trace.append((1, _t(f"{clause.citation}：改进性例外；不适用本条时的一般规定答案如下",
+                                f"{clause.citation}: an improving exception; the general rules' answer without it follows")))
+        sub = [] if trace is not None else None
+        self._conclude(case, base, [c for c in holding if resolve.excepts(clause, c)], env, sub, explain, depth)
+        if trace is not None:
+            trace.extend((d + 2, line) for d, line in sub + base.trace)
+            shown = _shown_answer(self.vocab.kinds[case.kind].outputs, base.status, base.outputs)
+            trace.append((1, _t(f"{clause.citation}：excepted = {shown}", f"{clause.citation}: excepted = {shown}")))
+        return base
+
+    def _improved(self, case: Case, clause: Clause, base: Result, env: dict, trace) -> dict:
+        """An improving exception's outputs: the general answer (``base``) where it is silent, its
+        own outputs (which may read ``excepted``, the general answer as a record) where it speaks."""
+        outputs = self.vocab.kinds[case.kind].outputs
+        values = {name: base.outputs[name] for name in outputs if name in base.outputs} if base.status == "decided" else {}
+        values.update(self._outputs(case, clause, env, trace, {"excepted": _record(outputs, base.status, base.outputs)}))
+        return values
+
+    def _sub_answer(self, case: Case, kind: str, facts: dict, trace, depth: int, asked: dict) -> dict:
+        """``answer(kind, ...)``: the answer of a case of ``kind`` with ``facts`` (the person flags
+        of ``case`` unless given) at the same region and decision date, as a record of its outputs
+        (null unless decided) and ``status``. Asked twice for the same facts: answered once."""
+        if depth >= MAX_REDIRECTS:
+            raise _case_error(case, f"answer({kind}, ...) nested more than {MAX_REDIRECTS} times")
+        facts = dict(facts)
+        for flag in self.vocab.person_flags:
+            facts.setdefault(flag, case.facts.get(flag, False))
+        try:
+            key = (kind, tuple(facts.items()))
+            hash(key)
+        except TypeError:  # a list of enrollments: not remembered
+            key = None
+        if key is not None and key in asked:
+            return asked[key]
+        sub = self.evaluate(Case(kind, case.region, facts, case.decision_date, case.id, case.where),
+                            explain=trace is not None, depth=depth + 1)
+        outputs = self.vocab.kinds[kind].outputs
+        record = _record(outputs, sub.status, sub.outputs)
+        if trace is not None:
+            given = ", ".join(f"{k}: {_fmt(v)}" for k, v in facts.items() if k not in self.vocab.person_flags or v)
+            shown = _shown_answer(outputs, sub.status, sub.outputs)
+            trace.append((1, _t(f"子答案 answer({kind}, {given}) = {shown}",
+                                f"sub-answer answer({kind}, {given}) = {shown}")))
+            trace.extend((d + 2, line) for d, line in sub.trace)
+        if key is not None:
+            asked[key] = record
+        return record
+
+    def _outputs(self, case: Case, clause: Clause, env: dict, trace, extra: dict | None = None) -> dict:
         """All outputs ``clause`` decides for this case (outputs may use the ones above them)."""
         local = dict(env)
+        if extra:
+            local.update(extra)
         out = {}
         for name, expr in clause.effective().decide:
             try:
@@ -299,7 +392,7 @@ class Evaluator:
         kind, facts_exprs = top.effective().evaluate_as
         if depth >= MAX_REDIRECTS:
             raise _case_error(case, f"{top.ref}: evaluate_as nested more than {MAX_REDIRECTS} times")
-        env = self.environment(case, None)
+        env = self.environment(case, None, depth)
         facts = {}
         for name, expr in facts_exprs:
             try:
@@ -360,7 +453,11 @@ class Evaluator:
     def _finish(self, result: Result) -> None:
         self._settle_undetermined(result)
         seen = set()
-        for clause, _ in result.governing:
+        governing = [c for c, _ in result.governing]
+        for clause in governing + [c for c, _ in result.improving if c not in governing]:
+            if not any(changed for c, changed in result.improving if c is clause) and clause not in governing:
+                result.notes.append(_t(f"{clause.citation}：适用于本案，但未改变一般规定的答案",
+                                       f"{clause.citation}: applies to this case, but does not change the general rules' answer"))
             eff = clause.effective()
             for c in {clause, eff}:
                 if c.reading and id(c.reading) not in seen:
@@ -383,6 +480,41 @@ class Evaluator:
                     seen.add(id(d.reading))
                     result.notes.append({"zh": f"解读（{d.name}）：{d.reading['zh']}",
                                          "en": f"reading ({d.name}): {d.reading.get('en', d.reading['zh'])}"})
+
+
+def _record(outputs, status: str, values: dict) -> dict:
+    """An answer as an expression reads it: each output (null unless decided) and ``status``."""
+    record = {name: values.get(name) for name in outputs} if status == "decided" else dict.fromkeys(outputs)
+    record["status"] = status
+    return record
+
+
+def _shown_answer(outputs, status: str, values: dict) -> str:
+    shown = ", ".join(f"{name} = {_fmt(values[name])}" for name in outputs if name in values)
+    return f"{status}" + (f" ({shown})" if shown and status == "decided" else "")
+
+
+def _changes(base: Result, name: str, value) -> bool:
+    """Whether an improving exception's ``value`` of output ``name`` differs from the general answer
+    (``base``; an output it does not decide counts as null)."""
+    general = base.outputs.get(name) if base.status == "decided" else None
+    return value != general
+
+
+def _redisplace(result: Result, exception: Clause, base: Result) -> None:
+    """After an improving exception: a general clause that now governs (an output kept) is not
+    displaced; one the general answer displaced keeps that reason; the rest stay displaced by it."""
+    governing = {c for c, _ in result.governing}
+    before = {c: (reason, by) for c, reason, by in base.displaced}
+    out = []
+    for c, reason, by in result.displaced:
+        if by is exception and reason == resolve.EXCEPTION:
+            if c in governing:
+                continue
+            if c in before:
+                reason, by = before[c]
+        out.append((c, reason, by))
+    result.displaced[:] = out
 
 
 def _names(expr) -> set[str]:

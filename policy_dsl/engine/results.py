@@ -50,6 +50,8 @@ def result_json(result: Result, lang: str = "zh", trace: bool = True) -> dict:
             entry["adopts"] = clause_ref(clause.adopted)
         governing.append(entry)
     out["governing"] = governing
+    if result.improving:  # only for a case an improving exception applied to (docs/reference.md)
+        out["improving_exceptions"] = [{**clause_ref(c), "changed": changed} for c, changed in result.improving]
     out["displaced"] = [
         {**clause_ref(c), "reason": reason, "by": by.ref if by is not None else None,
          "explanation": REASONS.get(reason, {}).get(lang, reason)}

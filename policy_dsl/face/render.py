@@ -25,13 +25,16 @@ WORDS = {
            "in_force": "有效条款", "topic": "事项", "clause": "条款", "level": "层级", "since": "生效", "until": "截止",
            "displaces": "取代", "none": "无", "months": "个月", "status": "状态", "where_both": "（两者均适用时）",
            "case": "案例", "region": "地区", "date": "决定日期", "source": "原文", "max_wait": "待遇享受等待期上限",
-           "yes": "是", "no": "否", "adopts": "采纳", "as": "按以下事项处理"},
+           "yes": "是", "no": "否", "adopts": "采纳", "as": "按以下事项处理",
+           "improving": "改进性例外（不低于一般规定）", "changed": "改变了", "unchanged": "未改变一般规定的答案"},
     "en": {"answer": "Answer", "governing": "Governing", "displaced": "Displaced", "pending": "Pending", "notes": "Notes",
            "trace": "Trace", "bounds": "Bounds", "soft": "in principle", "hard": "at most", "from": "from",
            "in_force": "In force", "topic": "Topic", "clause": "Clause", "level": "Level", "since": "From", "until": "Until",
            "displaces": "Displaces", "none": "none", "months": "months", "status": "status", "where_both": " (where both apply)",
            "case": "Case", "region": "Region", "date": "Decision date", "source": "Source", "max_wait": "maximum waiting period",
-           "yes": "yes", "no": "no", "adopts": "adopts", "as": "treated as"},
+           "yes": "yes", "no": "no", "adopts": "adopts", "as": "treated as",
+           "improving": "Improving exceptions (a floor, never a loss)", "changed": "changed",
+           "unchanged": "does not change the general rules' answer"},
 }
 
 
@@ -86,6 +89,13 @@ def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: b
                 con.print(Text("  「" + " ".join(clause.text.split()) + "」", style="italic"))
                 if clause.adopted is not None:
                     con.print(Text("  「" + " ".join(clause.adopted.text.split()) + "」", style="italic"))
+    if data.get("improving_exceptions"):
+        con.print(Text(w["improving"], style="bold underline"))
+        sep = "、" if lang == "zh" else ", "
+        for g in data["improving_exceptions"]:
+            what = (f"{w['changed']} " + sep.join(vocab.outputs[f].get(lang, f) for f in g["changed"])
+                    if g["changed"] else w["unchanged"])
+            con.print(Text(f"  {g['document']} › {g['article']}：{what}"))
     if data["displaced"]:
         con.print(Text(w["displaced"], style="bold underline"))
         for d in data["displaced"]:

@@ -35,11 +35,32 @@ class Fallback(Exception):
     """This case is answered by the reference evaluator."""
 
 
-class Plan:
-    __slots__ = ("kind", "relevant", "fn", "templates")
+# The classes of input the fast path declines (the reference evaluator answers them), by name:
+DECLINED_FEATURES = "sub-answers and improving exceptions"  # answer(...) or `improves: true` in the stretch
 
-    def __init__(self, kind, relevant, fn):
+
+class Plan:
+    __slots__ = ("kind", "relevant", "fn", "templates", "declined")
+
+    def __init__(self, kind, relevant, fn, declined=None):
         self.kind, self.relevant, self.fn, self.templates = kind, relevant, fn, {}
+        self.declined = declined  # None, or the name of the class of input this plan leaves to the reference
+
+
+def uses_reference_only_features(clauses, definitions) -> bool:
+    """Whether any of these clauses (or definitions) uses a feature the fast path does not compile:
+    a sub-answer (``answer(...)``) in an expression, or an improving exception."""
+    from policy_dsl.language.expr.ast import answers
+
+    exprs = [d.expr for d in definitions]
+    for c in clauses:
+        eff = c.effective()
+        if c.improves or eff.improves:
+            return True
+        exprs += [e for e in (c.when, eff.when) if e is not None] + [e for _, e in eff.decide]
+        if eff.evaluate_as:
+            exprs += [e for _, e in eff.evaluate_as[1]]
+    return any(answers(e.node) for e in exprs)
 
 
 class Template:
@@ -91,6 +112,8 @@ class Plans:
         plan = plans[i]
         if plan is None:
             plan = plans[i] = self._plan(case.kind, region, breaks, i)
+        if plan.declined:
+            return None
         mask, defs = plan.fn(case.facts, region, day)
         t = plan.templates.get(mask)
         if t is None:
@@ -117,7 +140,7 @@ class Plans:
             return None
         breaks, plans, _ = entry
         plan = plans[bisect_right(breaks, day.toordinal())]
-        if plan is None:
+        if plan is None or plan.declined:
             return None
         mask, defs = plan.fn(facts, region, day)
         t = plan.templates.get(mask)
@@ -140,6 +163,8 @@ class Plans:
         for flag, default in self.flags:
             facts.setdefault(flag, case.facts.get(flag, default))
         sub = self._evaluate(Case(t.target, case.region, facts, case.decision_date, case.id, case.where), depth + 1)
+        if sub is None:  # declined (DECLINED_FEATURES): the reference evaluator answers the whole case
+            return None
         governing = [(t.top, [])] + sub.governing
         notes = sub.notes + self.finish_notes(tuple(c for c, _ in governing), case)
         return self._Result(case, sub.status, sub.outputs, sub.bounds, governing, t.displaced + sub.displaced,
@@ -147,11 +172,15 @@ class Plans:
 
     def conditions(self, kind: str, clauses: list):
         """A function (facts, region, decision_date) → (mask, definitions): bit i set when the
-        condition of ``clauses[i]`` holds (as Evaluator._test); it raises where the reference would."""
+        condition of ``clauses[i]`` holds (as Evaluator._test); it raises where the reference would.
+        None when the clauses use what the fast path declines (DECLINED_FEATURES)."""
         key = (kind, tuple(id(c) for c in clauses))
         fn = self._conditions.get(key)
         if fn is None:
-            fn = self._conditions[key] = (self._plan_fn(kind, list(clauses)), list(clauses))
+            if uses_reference_only_features(clauses, self._defs(kind)):
+                fn = self._conditions[key] = (None, list(clauses))
+            else:
+                fn = self._conditions[key] = (self._plan_fn(kind, list(clauses)), list(clauses))
         return fn[0]
 
     # -- the interval index --------------------------------------------------------------------
@@ -183,7 +212,11 @@ class Plans:
         key = (kind, tuple((id(c), state, start) for c, state, start in relevant))
         plan = self.shared.get(key)
         if plan is None:
-            plan = self.shared[key] = Plan(kind, relevant, self._plan_fn(kind, [c for c, _, _ in relevant]))
+            clauses = [c for c, _, _ in relevant]
+            if uses_reference_only_features(clauses, self._defs(kind)):
+                plan = self.shared[key] = Plan(kind, relevant, None, DECLINED_FEATURES)
+            else:
+                plan = self.shared[key] = Plan(kind, relevant, self._plan_fn(kind, clauses))
         return plan
 
     # -- generated code ------------------------------------------------------------------------

@@ -27,8 +27,9 @@ class Kind:
         """Types of the names an expression of this kind may read (without definitions/outputs)."""
         from policy_dsl.language.expr import types as T
 
-        out = {name: T.from_spec(spec) for name, spec in self.facts.items()}
-        out.update({name: T.from_spec(spec) for name, spec in vocabulary().person_flags.items()})
+        vocab = vocabulary()
+        out = T.Scope({name: T.from_spec(spec) for name, spec in self.facts.items()}, kinds=vocab)
+        out.update({name: T.from_spec(spec) for name, spec in vocab.person_flags.items()})
         out["region"] = T.REGION
         out["decision_date"] = T.DATE
         return out

@@ -269,6 +269,7 @@ def build_document(loaded: Loaded, diags: list[Diagnostic]) -> tuple[Document | 
             in_force=doc.in_force.merged(_in_force(cd.get("in_force"), loaded, path + ("in_force",), diags)),
             where=loaded.where(path + ("id",)),
             reading=cd.get("reading"), notes=list(cd.get("notes", [])), exception_to=cd.get("exception_to"),
+            improves=bool(cd.get("improves", False)),
         )
         if "when" in cd:
             clause.when = _expr(cd["when"], loaded, path + ("when",), diags)

@@ -139,6 +139,7 @@ class Clause:
     reject: dict | None = None
     evaluate_as: tuple[str, list[tuple[str, Expr]]] | None = None
     exception_to: object = None  # None | "all" | list of refs
+    improves: bool = False  # an exception that improves on the rules it excepts: its outputs may read `excepted`
     reading: dict | None = None
     notes: list[dict] = field(default_factory=list)
 

@@ -57,7 +57,7 @@ def clause_fields(c: Clause) -> dict:
     out = {
         "topic": list(c.topics), "article": c.article, "text": " ".join(c.text.split()),
         "in_force": _in_force(c.in_force), "when": to_text(c.when.node) if c.when else "true",
-        "outcome": c.outcome, "exception_to": c.exception_to,
+        "outcome": c.outcome, "exception_to": c.exception_to, "improves": c.improves,
         "reading": c.reading, "notes": c.notes,
     }
     if c.outcome == "decide":

@@ -6,7 +6,7 @@ The canonical layout:
 - keys in the order of docs/language.md (``document``, ``definitions``, ``clauses``; inside a
   document ``id number aliases title issuers level jurisdiction issued issued_precision source
   forwards in_force encoding supersession``; inside a clause ``id topic article text in_force when
-  <outcome> reading notes exception_to``; ``zh`` before ``en``). The outputs under ``decide`` and
+  <outcome> reading notes exception_to improves``; ``zh`` before ``en``). The outputs under ``decide`` and
   the facts under ``evaluate_as`` keep their written order: it is meaningful.
 - 2-space indentation; a list's ``-`` indented 2 under its key; no line folding (the source
   texts stay on one line); scalars keep their quoting style and flow collections (``[a, b]``,
@@ -32,7 +32,7 @@ from policy_dsl.language.errors import Diagnostic, PolicyError, PolicyDslError, 
 IN_FORCE = ("from", "until", "lower_deadline", "text", "adoptions")
 TEXTS = ("zh", "en")
 CLAUSE = ("id", "topic", "article", "text", "in_force", "when",
-          "decide", "delegate", "adopt", "reject", "evaluate_as", "reading", "notes", "exception_to")
+          "decide", "delegate", "adopt", "reject", "evaluate_as", "reading", "notes", "exception_to", "improves")
 DOCUMENT = ("id", "number", "aliases", "title", "issuers", "level", "jurisdiction", "issued", "issued_precision",
             "source", "forwards", "in_force", "encoding", "supersession")
 

@@ -44,6 +44,16 @@ class Call(Node):
 
 
 @dataclass(eq=False)
+class Answer(Node):
+    """``answer(kind, fact: expr, ...)``: the answer of another kind, for facts built from this case
+    (evaluated at the same region and decision date); its value is a record of that kind's outputs
+    and ``status``."""
+
+    kind: str
+    facts: list  # [(fact name, Node)]
+
+
+@dataclass(eq=False)
 class Unary(Node):
     op: str  # "-" | "not"
     operand: Node
@@ -82,6 +92,8 @@ def children(node: Node) -> list[Node]:
         return list(node.items)
     if isinstance(node, Call):
         return list(node.args)
+    if isinstance(node, Answer):
+        return [value for _, value in node.facts]
     if isinstance(node, Unary):
         return [node.operand]
     if isinstance(node, Binary):
@@ -109,8 +121,6 @@ def names(node: Node) -> set[str]:
     return {n.name for n in walk(node) if isinstance(n, Name)}
 
 
-def same(a: Node, b: Node) -> bool:
-    """Structural equality, ignoring positions."""
-    from policy_dsl.language.expr.printer import to_text
-
-    return to_text(a) == to_text(b)
+def answers(node: Node) -> list[Answer]:
+    """The sub-answers (``answer(...)``) an expression asks for."""
+    return [n for n in walk(node) if isinstance(n, Answer)]

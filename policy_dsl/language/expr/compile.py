@@ -42,6 +42,20 @@ def _period_end(d, dur: Duration):
     return periods.period_end(_as_date(d), dur.n, dur.unit)
 
 
+def _least(a, b):
+    if a is None or b is None:
+        raise ValueError("min() of a missing value")
+    a, b = _as_date(a), _as_date(b)
+    return b if b < a else a
+
+
+def _greatest(a, b):
+    if a is None or b is None:
+        raise ValueError("max() of a missing value")
+    a, b = _as_date(a), _as_date(b)
+    return b if b > a else a
+
+
 FUNCTIONS = {
     "month": _month,
     "start": lambda m: m.first_day(),
@@ -55,7 +69,11 @@ FUNCTIONS = {
     "city": lambda r: r.city,
     "province": lambda r: r.province,
     "within": lambda r, code: r.within(code),
+    "min": _least,
+    "max": _greatest,
 }
+
+ANSWER = "__answer__"  # the environment's entry that answers a sub-answer: fn(kind, facts) -> record
 
 _CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _SWAP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
@@ -130,6 +148,14 @@ def _compile(node: ast.Node, trace: bool):
         else:
             fn = lambda env: impl(*[a(env) for a in args])  # noqa: E731
         return _record(node, fn) if trace else fn
+    if isinstance(node, ast.Answer):
+        kind = node.kind
+        facts = [(name, c(value)) for name, value in node.facts]
+
+        def answer(env):
+            return env[ANSWER](kind, {name: fn(env) for name, fn in facts})
+
+        return _record(node, answer) if trace else answer
     if isinstance(node, ast.Unary):
         inner = c(node.operand)
         if node.op == "not":

@@ -116,6 +116,12 @@ class _ToAst(Transformer):
     def list(self, meta, c):
         return ast.ListExpr(list(c), span=_span(meta))
 
+    def fact_arg(self, meta, c):
+        return str(c[0]), c[1]
+
+    def answer(self, meta, c):
+        return ast.Answer(str(c[0]), list(c[1:]), span=_span(meta))
+
     def call(self, meta, c):
         return ast.Call(str(c[0]), list(c[1:]), span=_span(meta))
 
@@ -128,7 +134,7 @@ _TOKEN_WORDS = {
     "DATE": "a date", "MONTH": "a month", "STRING": 'a "string"', "LPAR": "(", "RPAR": ")", "LSQB": "[",
     "RSQB": "]", "COMMA": ",", "DOT": ".", "DURATION_UNIT": "months or days", "IF": "if", "THEN": "then",
     "ELSE": "else", "AND": "and", "OR": "or", "NOT": "not", "IN": "in", "MINUS": "-", "$END": "the end",
-    "TRUE": "true", "FALSE": "false", "NULL": "null",
+    "TRUE": "true", "FALSE": "false", "NULL": "null", "ANSWER": "answer", "EQUAL": "=",
 }
 
 # Known mistakes mapped to friendly messages (cf. lark examples/advanced/error_reporting_lalr.py).
@@ -205,8 +211,14 @@ def _parse(text: str) -> ast.Node:
             lines = text.splitlines() or [""]
             raise ExprSyntaxError("the expression ends too early", len(lines), len(lines[-1]) + 1,
                                   f"expected {_expected(exc)}") from None
-        if tok.type == "COMP_OP" and str(tok) == "=":
-            raise ExprSyntaxError("`=` is not a comparison", tok.line, tok.column, "write `==`") from None
+        if str(tok) == "=":
+            if "EQUAL" in getattr(exc, "expected", ()):  # inside answer(...) is the place of one `=`
+                pass
+            elif text[tok.start_pos - 1: tok.start_pos] == "=" and "answer(" in text[:tok.start_pos]:
+                raise ExprSyntaxError("a fact of answer(...) is given with one `=`", tok.line, tok.column - 1,
+                                      "e.g. answer(resident_enrollment, benefit_year = benefit_year, paid_on = paid_on)") from None
+            else:
+                raise ExprSyntaxError("`=` is not a comparison", tok.line, tok.column, "write `==` to compare") from None
         raise ExprSyntaxError(f"unexpected `{tok}`", tok.line, tok.column, f"expected {_expected(exc)}") from None
 
 

@@ -43,6 +43,8 @@ def to_text(node: ast.Node) -> str:
         return "[" + ", ".join(to_text(i) for i in node.items) + "]"
     if isinstance(node, ast.Call):
         return f"{node.func}(" + ", ".join(to_text(a) for a in node.args) + ")"
+    if isinstance(node, ast.Answer):
+        return f"answer({node.kind}" + "".join(f", {name} = {to_text(value)}" for name, value in node.facts) + ")"
     if isinstance(node, ast.Field):
         return f"{_wrap(node.obj, 7)}.{node.name}"
     if isinstance(node, ast.Index):
@@ -65,3 +67,8 @@ def to_text(node: ast.Node) -> str:
 def _wrap(node: ast.Node, min_prec: int) -> str:
     text = to_text(node)
     return text if _prec(node) >= min_prec else f"({text})"
+
+
+def same(a: ast.Node, b: ast.Node) -> bool:
+    """Structural equality, ignoring positions."""
+    return to_text(a) == to_text(b)

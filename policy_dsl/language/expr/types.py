@@ -43,6 +43,28 @@ def from_spec(spec: dict) -> Type:
     return Type(t)
 
 
+STATUS = Type("str", values=("decided", "delegated", "no_rule"))
+
+
+def answer_record(kinds, kind_name: str) -> Type:
+    """The type of an answer of ``kind_name`` as an expression reads it (``answer(...)`` and an
+    improving exception's ``excepted``): the kind's outputs (null when not decided) and ``status``."""
+    kind = kinds.kinds[kind_name]
+    fields = tuple((name, kinds.output_type(name)) for name in kind.outputs)
+    return Type("record", fields=fields + (("status", STATUS),))
+
+
+class Scope(dict):
+    """The types of the names an expression may read, and the kinds table (``kinds``: a
+    Vocabulary) that ``answer(...)`` is checked against."""
+
+    kinds = None
+
+    def __init__(self, *args, kinds=None, **kw):
+        super().__init__(*args, **kw)
+        self.kinds = kinds
+
+
 def assignable(value: Type, target: Type) -> bool:
     """Whether a value of type ``value`` may stand where ``target`` is expected."""
     if ANY in (value, target) or value.name == "any" or target.name == "any":
@@ -66,7 +88,7 @@ class TypeError_(Exception):
         self.message, self.node, self.hint, self.code = message, node, hint, code
 
 
-# name -> (list of accepted argument type tuples, result type)
+# name -> (list of accepted argument type tuples, result type (None: the type of the first argument), doc)
 FUNCTIONS: dict[str, tuple[list[tuple[str, ...]], Type, str]] = {
     "month": ([("date",)], MONTH, "month(d): the month of date d"),
     "start": ([("month",)], DATE, "start(m): the first day of month m"),
@@ -80,6 +102,10 @@ FUNCTIONS: dict[str, tuple[list[tuple[str, ...]], Type, str]] = {
     "city": ([("region",)], REGION, "city(r): the pooling city of region r"),
     "province": ([("region",)], REGION, "province(r): the province of region r"),
     "within": ([("region", "str")], BOOL, 'within(r, "370000"): whether r lies inside that code'),
+    "min": ([("date", "date"), ("month", "month"), ("int", "int"), ("number", "number")], None,
+            "min(a, b): the earlier date or month, the smaller number (both given, not null)"),
+    "max": ([("date", "date"), ("month", "month"), ("int", "int"), ("number", "number")], None,
+            "max(a, b): the later date or month, the larger number (both given, not null)"),
 }
 
 
@@ -89,6 +115,10 @@ def infer(node: ast.Node, scope: dict[str, Type]) -> Type:
         return {"date": DATE, "month": MONTH, "duration": DURATION, "string": Type("str", values=(node.value,)),
                 "bool": BOOL, "null": NULL}.get(node.kind) or (INT if isinstance(node.value, int) else NUMBER)
     if isinstance(node, ast.Name):
+        if node.name == "excepted" and node.name not in scope:
+            raise TypeError_("`excepted` is read outside the outputs of an improving exception", node,
+                             "only a clause with `exception_to` and `improves: true` may read `excepted`, "
+                             "and only in its `decide` outputs")
         if node.name not in scope:
             from policy_dsl.language.errors import did_you_mean
 
@@ -110,6 +140,8 @@ def infer(node: ast.Node, scope: dict[str, Type]) -> Type:
         return Type("list", item=first)
     if isinstance(node, ast.Call):
         return _call(node, scope)
+    if isinstance(node, ast.Answer):
+        return _answer(node, scope)
     if isinstance(node, ast.Unary):
         t = infer(node.operand, scope)
         if node.op == "not":
@@ -142,8 +174,9 @@ def infer(node: ast.Node, scope: dict[str, Type]) -> Type:
         if ft is None:
             from policy_dsl.language.errors import did_you_mean
 
-            raise TypeError_(f"no field `{node.name}`", node, did_you_mean(node.name, [k for k, _ in t.fields]),
-                             code="E-UNKNOWN-FACT")
+            names = [k for k, _ in t.fields]
+            raise TypeError_(f"no field `{node.name}`", node,
+                             did_you_mean(node.name, names) or "fields: " + ", ".join(names), code="E-UNKNOWN-FACT")
         return ft
     if isinstance(node, ast.Binary):
         return _binary(node, scope)
@@ -168,9 +201,48 @@ def _call(node: ast.Call, scope) -> Type:
         if len(sig) == len(args) and all(assignable(a, Type(s)) for a, s in zip(args, sig)):
             if node.func == "within" and not (isinstance(node.args[1], ast.Literal)):
                 raise TypeError_("the region code of `within` must be written out", node.args[1], 'e.g. within(from_region, "370000")')
-            return result
+            return result or Type(sig[0])
     got = ", ".join(str(a.name) for a in args)
     raise TypeError_(f"`{node.func}` does not take ({got})", node, doc)
+
+
+def _answer(node: ast.Answer, scope) -> Type:
+    """``answer(kind, fact: expr, ...)``: the kind exists, each fact is one of its facts (or a
+    person flag) with a value of its type, given once, and every fact it requires is given."""
+    from policy_dsl.language.errors import did_you_mean
+
+    kinds = getattr(scope, "kinds", None)
+    if kinds is None:
+        raise TypeError_("`answer(...)` is not available here", node, "ask for another kind's answer in a clause or definition")
+    kind = kinds.kinds.get(node.kind)
+    if kind is None:
+        raise TypeError_(f"unknown kind `{node.kind}`", node, did_you_mean(node.kind, kinds.kinds)
+                         or "kinds: " + ", ".join(kinds.kinds), code="E-UNKNOWN-KIND")
+    specs = {**kinds.person_flags, **kind.facts}
+    given = set()
+    for name, value in node.facts:
+        spec = specs.get(name)
+        if spec is None:
+            raise TypeError_(f"{node.kind} has no fact `{name}`", value, did_you_mean(name, specs)
+                             or "facts: " + ", ".join(specs), code="E-UNKNOWN-FACT")
+        if name in given:
+            raise TypeError_(f"fact `{name}` is given twice", value, "give each fact once")
+        given.add(name)
+        want = from_spec(spec)
+        t = infer(value, scope)
+        if not assignable(t, want):
+            raise TypeError_(f"fact `{name}` of {node.kind} is a {want}, but `{_text(value)}` is a {t}", value)
+    missing = [f for f, spec in kind.facts.items() if f not in given and not spec.get("optional")]
+    if missing:
+        raise TypeError_(f"answer({node.kind}, ...) needs fact `{missing[0]}`", node,
+                         "give every fact of the kind: " + ", ".join(f"{f}: …" for f in missing))
+    return answer_record(kinds, node.kind)
+
+
+def _text(node: ast.Node) -> str:
+    from policy_dsl.language.expr.printer import to_text
+
+    return to_text(node)
 
 
 _ORDERED = {"int", "number", "date", "month", "any"}
