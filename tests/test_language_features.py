@@ -260,6 +260,16 @@ def test_checked_statically(cli, tmp_path, folder, file, old, new, code, message
     assert run.code == 1
 
 
+def test_a_kind_that_asks_for_its_own_answer_is_a_cycle(cli, tmp_path):
+    dest = _edited(tmp_path, SUB, "resident.yaml", "    when: paid_on < start(month_of(benefit_year, 1))\n",
+                   "    when: paid_on < start(month_of(benefit_year, 1)) and answer(resident_enrollment, "
+                   "benefit_year = benefit_year, paid_on = paid_on).status == \"no_rule\"\n")
+    run = cli("check", dest, "--format", "json", "--lang", "en")
+    found = [d["message"] for d in run.json["diagnostics"] if d["code"] == "E-CYCLE"]
+    assert found == ["answer(...) goes round between kinds: resident_enrollment → resident_enrollment "
+                     "(t-res/in-period); the answer would ask for itself"]
+
+
 def test_excepted_in_a_condition_has_a_hint(cli, tmp_path):
     dest = _edited(tmp_path, FLOOR, "national.yaml", "    when: poverty_registered\n",
                    "    when: poverty_registered and excepted.waiting_months > 0\n")
