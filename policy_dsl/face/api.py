@@ -206,17 +206,19 @@ def dumps(data) -> str:
 
 class CaseAnswers:
     """Cases answered as ``eval`` answers them, against one policy set: ``answer(raw)`` is the JSON
-    answer of a RawCase — the result, or ``{"id", "error"}`` for a bad case (``bad`` is then set)."""
+    answer of a RawCase — the result, or ``{"id", "error"}`` for a bad case (``bad`` counts them).
+    ``evaluator`` and ``validator``: ones to reuse (each keeps what it learnt; use them from one
+    thread at a time)."""
 
-    def __init__(self, policy: PolicySet, lang: str = "zh", as_of=None, evaluator=None):
+    def __init__(self, policy: PolicySet, lang: str = "zh", as_of=None, evaluator=None, validator=None):
         from policy_dsl.engine.cases import CaseValidator
         from policy_dsl.engine.evaluate import Evaluator
         from policy_dsl.language.regions import default_registry
 
         self.policy, self.lang, self.as_of = policy, lang, as_of
         self.evaluator = evaluator if evaluator is not None else Evaluator(policy)
-        self.validator = CaseValidator(default_registry())
-        self.bad = False
+        self.validator = validator if validator is not None else CaseValidator(default_registry())
+        self.bad = 0
 
     def answer(self, raw, traced: bool = True, lines=None):
         """The JSON answer of ``raw``, its trace with ``traced``; without it the answer is written
@@ -233,7 +235,7 @@ class CaseAnswers:
         except PolicyDslError as exc:
             if exc.exit_code != 2:  # not the case's fault (the policy files): not an answer
                 raise
-            self.bad = True
+            self.bad += 1
             from policy_dsl.engine.cases import echo_id
 
             d = exc.first
@@ -243,12 +245,14 @@ class CaseAnswers:
             return out
 
 
-def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False) -> bool:
+def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False, on_lines=None) -> bool:
     """Write to ``stream`` (text, with a ``buffer`` for bytes, as sys.stdout) what ``eval SOURCE...
     --format json`` prints: one object for a single case, a list, or a line a case for JSON Lines
     (with the trace only under ``explain``). Each source is a path, or ``(name, body)``: an open
     binary stream named as a file would be (its extension gives its shape). True if a case was bad;
-    a source that cannot be read at all raises InputError (answers already written stay written)."""
+    a source that cannot be read at all raises InputError (answers already written stay written).
+    ``on_lines(writer)`` is told the LineWriter of JSON Lines answers when it is made (a stream
+    read as it arrives flushes it while it waits for more)."""
     from policy_dsl.engine.cases import read_cases
 
     collected, shapes = [], []
@@ -264,6 +268,8 @@ def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False) -> b
                 from policy_dsl.engine.results import LineWriter
 
                 lines = LineWriter(answers.lang, stream)
+                if on_lines is not None:
+                    on_lines(lines)
             if lines_out and not traced:  # the batch lane (policy_dsl.fast.lane), as answer() answers
                 from policy_dsl.fast.lane import answer_lines
 
@@ -287,4 +293,4 @@ def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False) -> b
             lines.flush()
     if collected:
         stream.write(dumps(collected[0] if len(collected) == 1 and shapes == ["single"] else collected))
-    return answers.bad
+    return answers.bad > 0

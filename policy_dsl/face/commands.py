@@ -112,6 +112,16 @@ def _completion(p) -> None:
     p.add_argument("shell", choices=["bash", "zsh"])
 
 
+def _serve(p) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="largest request body accepted (default 16 MiB)")
+    p.add_argument("--root-path", default="", metavar="PATH", help="the path prefix a reverse proxy serves this under, e.g. /policy")
+    p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
+                   help="proxies whose X-Forwarded-* headers are trusted (uvicorn's option)")
+    p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("applies", "what applied on a date in a region", _applies, "ask:cmd_applies"),
     Command("eval", "evaluate case files", _eval, "ask:cmd_eval"),
@@ -129,6 +139,8 @@ COMMANDS: tuple[Command, ...] = (
             _report, "compare:cmd_report"),
     Command("completion", "print a shell completion script (bash or zsh)", _completion, "maintain:cmd_completion",
             ("lang",)),
+    Command("serve", "an HTTP JSON API and a web page for staff (needs the serve extra: docs/service.md)", _serve,
+            "serve:cmd_serve"),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}
