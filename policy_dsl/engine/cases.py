@@ -17,7 +17,7 @@ from policy_dsl.engine.evaluate import Case
 from policy_dsl.language.kinds import absent_value, optional, vocabulary
 from policy_dsl.language.regions import Registry
 from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, clip, date_in_range, range_error
-from policy_dsl.language.values import parse_date, parse_month, to_json
+from policy_dsl.language.values import to_json, typed_date, typed_month
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs an import at every start
@@ -539,19 +539,22 @@ class CaseValidator:
         expected = _expected_form(spec)
         if value is None and optional(spec):
             return absent_value(spec)
-        if t == "date":
-            if isinstance(value, str) and (d := parse_date(value)):
+        if t == "date":  # as people type dates: 2022-04-01, 2022/4/1, 2022年4月1日, full-width digits
+            d, wrong = typed_date(value)
+            if d is not None:
                 if not date_in_range(d):
                     raise range_error("E-CASE-DATE", f"{label}: `{name}`", value, where)
                 return d
-            bad = "an impossible date" if isinstance(value, str) and len(value) == 10 and value[4] == "-" else "not a date"
+            bad = "an impossible date" if wrong == "exists" else "not in a date format"
             raise self._err("E-CASE-DATE", f"{label}: `{name}`: `{_show(value)}` is {bad}", where, expected)
         if t == "month":
-            if isinstance(value, str) and (m := parse_month(value)):
+            m, wrong = typed_month(value)
+            if m is not None:
                 if not date_in_range(m.first_day()):
                     raise range_error("E-CASE-MONTH", f"{label}: `{name}`", value, where)
                 return m
-            raise self._err("E-CASE-MONTH", f"{label}: `{name}`: `{_show(value)}` is not a month", where, expected)
+            bad = "a month that does not exist" if wrong == "exists" else "not in a month format"
+            raise self._err("E-CASE-MONTH", f"{label}: `{name}`: `{_show(value)}` is {bad}", where, expected)
         if t == "bool":
             if isinstance(value, bool):
                 return value
@@ -691,8 +694,8 @@ def _show(value) -> str:
 
 
 _FORMS = {
-    "date": "a date YYYY-MM-DD that exists, e.g. 2022-10-20",
-    "month": "a month YYYY-MM, e.g. 2022-06",
+    "date": "a date that exists, written 2022-10-20, 2022/10/20 or 2022年10月20日",
+    "month": "a month, written 2022-06, 2022/6 or 2022年6月",
     "bool": "true or false",
     "int": "a whole number, e.g. 2024",
     "number": "a number, e.g. 2.5",

@@ -117,16 +117,17 @@ class Answerer:
 
 # -- what the CLI prints, as functions a program (the service) calls too ----------------------
 def parse_day(text: str, where=None):
-    """The date ``text`` (YYYY-MM-DD) names, within the range the tool answers for; an InputError
-    (E-DATE) naming ``where`` otherwise — what ``--date`` says on the command line."""
+    """The date ``text`` names (2022-04-01, 2022/4/1, 2022年4月1日, full-width digits too), within
+    the range the tool answers for; an InputError (E-DATE) naming ``where`` otherwise — what
+    ``--date`` says on the command line."""
     from policy_dsl.language.safeio import clip, date_in_range, range_error
-    from policy_dsl.language.values import parse_date
+    from policy_dsl.language.values import DATE_FORMS, typed_date
 
     where = where or Where("command line")
-    d = parse_date(text)
+    d, wrong = typed_date(text)
     if d is None:
-        raise InputError(Diagnostic("E-DATE", f"`{clip(text)}` is not a date that exists", where,
-                                    "write YYYY-MM-DD, e.g. 2022-04-01"))
+        problem = "is not a date that exists" if wrong == "exists" else "is not in a date format"
+        raise InputError(Diagnostic("E-DATE", f"`{clip(text)}` {problem}", where, f"write {DATE_FORMS}"))
     if not date_in_range(d):
         raise range_error("E-DATE", "date", text, where)
     return d

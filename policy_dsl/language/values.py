@@ -66,6 +66,7 @@ def parse_month(text: str) -> Month | None:
 
 
 def parse_date(text: str) -> dt.date | None:
+    """A date written YYYY-MM-DD (as policy files write them), or None."""
     m = _DATE_RE.match(text)
     if not m:
         return None
@@ -73,6 +74,50 @@ def parse_date(text: str) -> dt.date | None:
         return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
         return None
+
+
+# How people type dates and months: 2022-04-01, 2022-4-1, 2022/4/1, 2022.4.1, 2022年4月1日 (spaces
+# allowed around the parts), with ASCII or full-width digits and separators.
+_WIDE = str.maketrans("０１２３４５６７８９－／．：　", "0123456789-/.: ")
+_TYPED_DATE_RE = re.compile(r"^\s*(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})|年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?)\s*$")
+_TYPED_MONTH_RE = re.compile(r"^\s*(\d{4})\s*(?:[-/.]\s*(\d{1,2})|年\s*(\d{1,2})\s*月?)\s*$")
+
+DATE_FORMS = "2022-04-01, 2022/4/1 or 2022年4月1日"
+MONTH_FORMS = "2022-04, 2022/4 or 2022年4月"
+
+
+def typed_date(text: str) -> tuple[dt.date | None, str | None]:
+    """A date as people type it: ``(date, None)``, or ``(None, "format")`` when the text is not
+    written as a date, or ``(None, "exists")`` when it is (2022-02-30) but no such day exists."""
+    if not isinstance(text, str) or len(text) > 40:
+        return None, "format"
+    fast = parse_date(text)
+    if fast is not None:
+        return fast, None
+    m = _TYPED_DATE_RE.match(text.translate(_WIDE))
+    if not m:
+        return None, "format"
+    year, month, day = m.group(1), m.group(3) or m.group(5), m.group(4) or m.group(6)
+    try:
+        return dt.date(int(year), int(month), int(day)), None
+    except ValueError:
+        return None, "exists"
+
+
+def typed_month(text: str) -> tuple[Month | None, str | None]:
+    """A month as people type it: ``(month, None)`` or ``(None, "format" | "exists")``."""
+    if not isinstance(text, str) or len(text) > 40:
+        return None, "format"
+    fast = parse_month(text)
+    if fast is not None:
+        return fast, None
+    m = _TYPED_MONTH_RE.match(text.translate(_WIDE))
+    if not m:
+        return None, "format"
+    year, month = int(m.group(1)), int(m.group(2) or m.group(3))
+    if not 1 <= month <= 12 or year < 1:
+        return None, "exists"
+    return Month.of(year, month), None
 
 
 class Duration:
