@@ -344,13 +344,15 @@ class CaseValidator:
         for key in data:
             if not isinstance(key, str):
                 raise self._err("E-CASE-KEY", f"{label}: key `{clip(key, 40)}` is not a word", where, None)
-        kind_name = data.get("kind")
-        if kind_name is None:
+        given_kind = data.get("kind")
+        if given_kind is None:
             raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `kind`", where,
                             "kinds: " + ", ".join(self.vocab.kinds))
-        if not isinstance(kind_name, str) or kind_name not in self.vocab.kinds:
-            raise self._err("E-CASE-KIND", f"{label}: unknown kind `{_show(kind_name)}`", where,
-                            did_you_mean(kind_name, self.vocab.kinds) or "kinds: " + ", ".join(self.vocab.kinds))
+        kind_name = self.vocab.kind_named(given_kind)  # its name, or its Chinese name (kinds.yaml)
+        if kind_name is None:
+            raise self._err("E-CASE-KIND", f"{label}: unknown kind `{_show(given_kind)}`", where,
+                            did_you_mean(given_kind, self.vocab.kinds) or "kinds: " + ", ".join(
+                                f"{k} ({v.zh})" for k, v in self.vocab.kinds.items()))
         kind = self.vocab.kinds[kind_name]
         allowed = self._allowed.get(kind_name)
         if allowed is None:
@@ -571,9 +573,10 @@ class CaseValidator:
             if name.endswith("year") and t == "int" and not DATE_MIN.year <= value <= DATE_MAX.year:
                 raise range_error("E-CASE-VALUE", f"{label}: `{name}`", value, where)
             return value
-        if t == "enum":
-            if value in spec["values"]:
-                return value
+        if t == "enum":  # a value, or a word the kinds table lists for it (灵活就业 for flexible)
+            found = self.vocab.value_named(name, value, spec["values"])
+            if found is not None:
+                return found
             raise self._err("E-CASE-VALUE", f"{label}: `{name}`: `{_show(value)}` is not one of {'|'.join(spec['values'])}",
                             where, did_you_mean(value, spec["values"]) or expected)
         if t == "region":

@@ -67,6 +67,7 @@ class Vocabulary:
     outputs: dict[str, dict]
     person_flags: dict[str, dict]
     constraints: tuple = ()  # Constraint, in the order of the table
+    labels: dict | None = None  # the table's `labels`: the names people use for facts, values and kinds
 
     def output_type(self, name: str) -> T.Type:
         from policy_dsl.language.expr import types as T
@@ -79,6 +80,44 @@ class Vocabulary:
 
     def constraints_for(self, kind: str) -> tuple:
         return tuple(c for c in self.constraints if kind in c.kinds)
+
+    def kind_named(self, text) -> str | None:
+        """The kind a case names: its own name, its Chinese name, or another name the table lists."""
+        if not isinstance(text, str):
+            return None
+        if text in self.kinds:
+            return text
+        word = text.strip()
+        for name, kind in self.kinds.items():
+            if word == kind.zh or word in ((self.labels or {}).get("kinds") or {}).get(name, ()):
+                return name
+        return None
+
+    def value_named(self, fact: str, text, values) -> object | None:
+        """The value of the enumerated ``fact`` that ``text`` names: a value itself, or one of the
+        words the table lists for it (``labels.values``)."""
+        if text in values:
+            return text
+        if not isinstance(text, str):
+            return None
+        words = ((self.labels or {}).get("values") or {}).get(fact.rsplit(".", 1)[-1]) or {}
+        word = text.strip()
+        for value, names in words.items():
+            if value in values and word in names:
+                return value
+        return None
+
+    def fact_label(self, fact: str, lang: str = "zh") -> str:
+        """How people name a fact (its name when the table gives no label)."""
+        label = ((self.labels or {}).get("facts") or {}).get(fact) or {}
+        return label.get(lang) or fact
+
+    def value_label(self, fact: str, value, lang: str = "zh"):
+        """How people name an enumerated value (the value itself in English or without a label)."""
+        if lang != "zh":
+            return value
+        names = (((self.labels or {}).get("values") or {}).get(fact) or {}).get(value)
+        return names[0] if names else value
 
 
 @functools.cache
@@ -99,7 +138,7 @@ def vocabulary() -> Vocabulary:
         name: Kind(name, spec["zh"], spec["en"], spec["facts"], spec["decided_on"], tuple(spec["outputs"]))
         for name, spec in data["kinds"].items()
     }
-    return Vocabulary(kinds, data["outputs"], data["person_flags"], constraints)
+    return Vocabulary(kinds, data["outputs"], data["person_flags"], constraints, data.get("labels") or {})
 
 
 def _constraints(loaded) -> tuple:

@@ -1,0 +1,49 @@
+"""What officers type: dates as 2022年4月1日, 2022/4/1 or with full-width digits, values and kinds
+by their Chinese names from the kinds table. A wrong form says "format"; only a date written
+correctly that does not exist (2022-02-30) says "does not exist"."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import case_file
+
+ISO = {"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": "2022-06", "paid_on": "2022-11-03"}
+
+
+@pytest.mark.parametrize("typed", [
+    {"paid_on": "2022年11月3日"}, {"paid_on": "2022/11/3"}, {"paid_on": "２０２２－１１－０３"}, {"paid_on": "2022.11.3"},
+    {"last_paid_month": "2022年6月"}, {"last_paid_month": "2022/6"}, {"worker": "灵活就业"}, {"worker": "灵活就业人员"},
+    {"kind": "中断缴费（欠费）"}, {"kind": "欠费"},
+])
+def test_typed_forms_give_the_same_answer(cli, tmp_path, typed):
+    want = cli("eval", case_file(tmp_path, ISO, "iso.json"), "--format", "json").json
+    got = cli("eval", case_file(tmp_path, {**ISO, **typed}), "--format", "json")
+    assert got.code == 0, got.err
+    assert got.json["benefit_start"] == want["benefit_start"] == "2023-02-01"
+    assert got.json["kind"] == "arrears"
+
+
+@pytest.mark.parametrize("text, word", [("2022-02-30", "impossible"), ("2022年2月30日", "impossible"),
+                                        ("2022-11", "format"), ("03/11/2022", "format"), ("明天", "format")])
+def test_a_wrong_form_says_format_and_a_missing_day_says_so(cli, tmp_path, text, word):
+    got = cli("eval", case_file(tmp_path, {**ISO, "paid_on": text}), "--format", "json")
+    assert got.code == 2
+    assert word in got.json["error"]["message"], got.json
+
+
+def test_command_line_dates(cli):
+    a = cli("applies", "--date", "2022年4月1日", "--region", "济南", "--topic", "arrears", "--format", "json")
+    b = cli("applies", "--date", "2022-04-01", "--region", "济南", "--topic", "arrears", "--format", "json")
+    assert a.code == b.code == 0 and a.json["topics"] == b.json["topics"]
+    bad = cli("applies", "--date", "2022-02-30", "--region", "济南", "--format", "json")
+    assert bad.code == 2 and "not a date that exists" in bad.json["error"]["message"]
+    form = cli("applies", "--date", "4/1/2022", "--region", "济南", "--format", "json")
+    assert form.code == 2 and "format" in form.json["error"]["message"]
+
+
+def test_unknown_kind_lists_the_chinese_names(cli, tmp_path):
+    got = cli("eval", case_file(tmp_path, {**ISO, "kind": "补缴"}), "--format", "json")
+    assert got.code == 2 and "中断缴费（欠费）" in json.dumps(got.json, ensure_ascii=False)
