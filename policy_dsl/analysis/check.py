@@ -167,6 +167,14 @@ def types(policy: PolicySet) -> list[Diagnostic]:
                         out.append(Diagnostic("E-TYPE", f"output `{name}` is a {want}, but `{expr.text}` is a {t}",
                                               expr.where, _output_hint(want)))
                     scope[name] = want
+                for k, expr in c.note_whens.items():  # a note's condition also reads the outputs decided above
+                    try:
+                        t = T.infer(expr.node, scope)
+                        if not T.assignable(t, T.BOOL):
+                            out.append(Diagnostic("E-TYPE", f"a note's condition must be true or false; `{expr.text}` is a {t}",
+                                                  expr.where, "compare something, e.g. year(benefit_start) > benefit_year"))
+                    except T.TypeError_ as exc:
+                        out.append(_type_diag(exc, expr, f"{c.citation} notes[{k}]"))
                 if c.evaluate_as:
                     target_kind, facts = c.evaluate_as
                     target = vocab.kinds[target_kind]

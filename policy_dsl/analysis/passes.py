@@ -319,6 +319,7 @@ def names_read(policy: PolicySet, clause: Clause) -> set[str]:
         exprs += [e for _, e in c.decide]
         if c.evaluate_as:
             exprs += [e for _, e in c.evaluate_as[1]]
+        exprs += list(c.note_whens.values())
     seen: set[str] = set()
     todo = [n.name for e in exprs for n in walk(e.node) if isinstance(n, Name)]
     while todo:

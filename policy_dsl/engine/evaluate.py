@@ -11,7 +11,7 @@ from policy_dsl.language.records import dataclass, field  # dataclasses, quicker
 from policy_dsl.engine import resolve
 from policy_dsl.language.errors import CalendarError, Diagnostic, InputError, PolicyDslError, Where
 from policy_dsl.language.expr.compile import ANSWER, EvalError
-from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.kinds import absent_value, optional, vocabulary
 from policy_dsl.language.model import Clause, PolicySet
 from policy_dsl.language.periods import PeriodEnd
 
@@ -48,6 +48,8 @@ class Result:
     undetermined: list = field(default_factory=list)  # [(Clause, CalendarError)] conditions the schedule could not settle
     improving: list = field(default_factory=list)  # [(Clause, [outputs it changed])] improving exceptions that applied
     shape: object = field(default=None, repr=False, compare=False)  # fast path: what fixes all but the values (plans)
+    informing: list = field(default_factory=list)  # clauses with outcome `inform` that apply: their words are notes
+    fired: set = field(default_factory=set)  # id() of each conditional note (`notes[].when`) that holds
 
 
 class ConflictError(PolicyDslError):
@@ -89,6 +91,8 @@ class Evaluator:
                 self.defs_by_kind.setdefault(k, []).append(d)
         self._plans = None  # the fast path (policy_dsl.fast.plans), built on first use
         self.person_defaults = self.vocab.person_defaults()  # a person fact a case leaves out: false, or null
+        self.fact_defaults = {name: tuple((n, absent_value(spec)) for n, spec in kind.facts.items() if optional(spec))
+                              for name, kind in self.vocab.kinds.items()}  # an optional fact a case leaves out
 
     # -- environment ---------------------------------------------------------------------
     def environment(self, case: Case, trace: list | None, depth: int = 0) -> dict:
@@ -98,6 +102,8 @@ class Evaluator:
         env = dict(case.facts)
         for flag, default in self.person_defaults.items():
             env.setdefault(flag, default)
+        for name, default in self.fact_defaults.get(case.kind, ()):
+            env.setdefault(name, default)
         env["region"] = case.region
         env["decision_date"] = case.decision_date
         env["__trace__"] = None
@@ -166,11 +172,11 @@ class Evaluator:
             if trace is not None:
                 self._trace_condition(trace, clause, holds, st, steps)
             if st.state == "pending":
-                if holds:
+                if holds and clause.effective().outcome != "inform":  # words that do not apply yet say nothing
                     result.pending.append((clause, st.start))
                 continue
             if holds:
-                candidates.append(clause)
+                (result.informing if clause.effective().outcome == "inform" else candidates).append(clause)
         result.undetermined = undetermined
         return self._conclude(case, result, candidates, env, trace, explain, depth)
 
@@ -197,10 +203,12 @@ class Evaluator:
             error.rule = top.ref
             raise error
         if eff.outcome == "evaluate_as":
+            self._conditional_notes(case, result, top, env)
             return self._redirect(case, result, ordered, explain, depth)
         if eff.outcome == "delegate":
             result.status = "delegated"
             result.governing.append((top, []))
+            self._conditional_notes(case, result, top, env)
             result.bounds = self._bounds(ordered)
             for c in ordered[1:]:
                 result.displaced.append((c, resolve.beats(top, c) or "tie", top))
@@ -219,6 +227,7 @@ class Evaluator:
         kept: dict[Clause, list[tuple[Clause, str]]] = {}  # improving exception -> [(general clause, output it kept)]
         bases: dict[Clause, Result] = {}
         changes: dict[Clause, list[str]] = {}  # improving exception -> the outputs it changes
+        values_of: dict[Clause, dict] = {}
         for clause in ordered:
             eff = clause.effective()
             if eff.outcome != "decide":
@@ -229,6 +238,7 @@ class Evaluator:
                 changes[clause] = [n for n, v in values.items() if n in outputs and _changes(base, n, v)]
             else:
                 values = self._outputs(case, clause, env, trace)
+            values_of[clause] = values
             for name, value in values.items():
                 if name not in outputs:
                     continue
@@ -258,6 +268,7 @@ class Evaluator:
                 result.improving.append((clause, changes[clause]))
             if clause in contributed:
                 result.governing.append((clause, contributed[clause]))
+                self._conditional_notes(case, result, clause, {**env, **values_of[clause]})
             if clause in kept:  # the general clauses whose outputs an improving exception kept, after it
                 names = {n for _, n in kept[clause]}
                 for general, fields in bases[clause].governing:  # in the general answer's order
@@ -306,8 +317,8 @@ class Evaluator:
         if depth >= MAX_REDIRECTS:
             raise _case_error(case, f"answer({kind}, ...) nested more than {MAX_REDIRECTS} times")
         facts = dict(facts)
-        for flag in self.vocab.person_flags:
-            facts.setdefault(flag, case.facts.get(flag, False))
+        for flag, default in self.person_defaults.items():
+            facts.setdefault(flag, case.facts.get(flag, default))
         try:
             key = (kind, tuple(facts.items()))
             hash(key)
@@ -353,6 +364,18 @@ class Evaluator:
             local[name] = value
             out[name] = value
         return out
+
+    @staticmethod
+    def _conditional_notes(case: Case, result: Result, clause: Clause, local: dict) -> None:
+        """Mark the notes of a governing clause whose ``when`` holds on ``local`` (the facts, the
+        definitions and the outputs the clause decides); ``_finish`` shows them."""
+        for c in dict.fromkeys((clause, clause.effective())):
+            for k, expr in c.note_whens.items():
+                try:
+                    if expr.fn(local):
+                        result.fired.add(id(c.notes[k]))
+                except _RANGE as exc:
+                    raise _case_error(case, f"{c.ref}: note: {exc}") from None
 
     def _bounds(self, ordered: list[Clause]) -> dict | None:
         """The tightest bounds of the delegating clauses on the chain: for each level, the clause
@@ -415,6 +438,7 @@ class Evaluator:
         result.displaced += [(c, resolve.beats(top, c) or "tie", top) for c in ordered[1:]] + sub.displaced
         result.pending += sub.pending
         result.notes += sub.notes
+        result.informing += sub.informing
         result.redirected = [kind] + sub.redirected
         self._finish(result)
         return result
@@ -454,18 +478,23 @@ class Evaluator:
         self._settle_undetermined(result)
         seen = set()
         governing = [c for c, _ in result.governing]
-        for clause in governing + [c for c, _ in result.improving if c not in governing]:
-            if not any(changed for c, changed in result.improving if c is clause) and clause not in governing:
+        for clause in governing + [c for c, _ in result.improving if c not in governing] + result.informing:
+            if not any(changed for c, changed in result.improving if c is clause) and clause not in governing \
+                    and clause not in result.informing:
                 result.notes.append(_t(f"{clause.citation}：适用于本案，但未改变一般规定的答案",
                                        f"{clause.citation}: applies to this case, but does not change the general rules' answer"))
             eff = clause.effective()
+            if eff.outcome == "inform" and id(eff.inform) not in seen:
+                seen.add(id(eff.inform))
+                result.notes.append({"zh": f"{clause.citation}：{eff.inform['zh']}",
+                                     "en": f"{clause.citation}: {eff.inform.get('en', eff.inform['zh'])}"})
             for c in {clause, eff}:
                 if c.reading and id(c.reading) not in seen:
                     seen.add(id(c.reading))
                     result.notes.append({"zh": f"解读（{c.citation}）：{c.reading['zh']}",
                                          "en": f"reading ({c.citation}): {c.reading.get('en', c.reading['zh'])}"})
-                for n in c.notes:
-                    if id(n) not in seen:
+                for k, n in enumerate(c.notes):
+                    if id(n) not in seen and (k not in c.note_whens or id(n) in result.fired):
                         seen.add(id(n))
                         result.notes.append({"zh": f"{c.citation}：{n['zh']}",
                                              "en": f"{c.citation}: {n.get('en', n['zh'])}"})

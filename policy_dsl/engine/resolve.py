@@ -106,10 +106,13 @@ def tied(a: Clause, b: Clause) -> bool:
 
 
 def claimed_outputs(clause: Clause, kind_outputs: tuple[str, ...]) -> set[str]:
-    """The outputs a clause speaks to: what it decides; everything for other outcomes."""
+    """The outputs a clause speaks to: what it decides; nothing for words that only inform;
+    everything for other outcomes."""
     eff = clause.effective()
     if eff.outcome == "decide":
         return {name for name, _ in eff.decide}
+    if eff.outcome == "inform":
+        return set()
     return set(kind_outputs)
 
 

@@ -60,6 +60,8 @@ def result_json(result: Result, lang: str = "zh", trace: bool = True) -> dict:
     out["pending"] = [{**clause_ref(c), "in_force_from": start.isoformat() if start else None}
                       for c, start in result.pending]
     out["notes"] = [n.get(lang) or n["zh"] for n in result.notes]
+    if result.informing:  # clauses whose words apply without deciding (outcome `inform`): their words are notes
+        out["informing"] = [clause_ref(c) for c in result.informing]
     if result.redirected:
         out["evaluated_as"] = result.redirected
     out["trace"] = [("  " * depth) + (line.get(lang) or line["zh"]) for depth, line in result.trace] if trace else []

@@ -67,11 +67,11 @@ class Template:
     """What follows from one set of holding conditions under one plan."""
 
     __slots__ = ("mode", "governing", "displaced", "pending", "notes", "bounds", "out_fn", "top", "target",
-                 "facts_fn", "fact_names")
+                 "facts_fn", "fact_names", "informing")
 
     def __init__(self, mode: str):
         self.mode = mode  # no_rule | decided | delegated | redirect | slow
-        self.governing, self.displaced, self.pending, self.notes = [], [], [], []
+        self.governing, self.displaced, self.pending, self.notes, self.informing = [], [], [], [], []
         self.bounds = self.out_fn = self.top = self.target = self.facts_fn = None
         self.fact_names = ()
 
@@ -122,10 +122,10 @@ class Plans:
         mode = t.mode
         if mode == "decided":  # the outputs function raises Fallback on a tie with different values, or a note to add
             return self._Result(case, "decided", t.out_fn(case.facts, region, day, defs), None, t.governing[:],
-                                t.displaced[:], t.pending[:], t.notes[:], shape=t)
+                                t.displaced[:], t.pending[:], t.notes[:], shape=t, informing=t.informing[:])
         if mode == "no_rule" or mode == "delegated":
             return self._Result(case, mode, {}, t.bounds, t.governing[:], t.displaced[:], t.pending[:], t.notes[:],
-                                shape=t)
+                                shape=t, informing=t.informing[:])
         if mode == "redirect":
             return self._redirect(t, case, defs, depth)
         raise Fallback
@@ -166,9 +166,11 @@ class Plans:
         if sub is None:  # declined (DECLINED_FEATURES): the reference evaluator answers the whole case
             return None
         governing = [(t.top, [])] + sub.governing
-        notes = sub.notes + self.finish_notes(tuple(c for c, _ in governing), case)
+        informing = t.informing + sub.informing
+        notes = sub.notes + self.finish_notes(tuple(c for c, _ in governing), case, tuple(informing))
         return self._Result(case, sub.status, sub.outputs, sub.bounds, governing, t.displaced + sub.displaced,
-                            t.pending + sub.pending, notes, redirected=[t.target] + sub.redirected, shape=(t, sub.shape))
+                            t.pending + sub.pending, notes, redirected=[t.target] + sub.redirected, shape=(t, sub.shape),
+                            informing=informing)
 
     def conditions(self, kind: str, clauses: list):
         """A function (facts, region, decision_date) → (mask, definitions): bit i set when the
@@ -235,6 +237,7 @@ class Plans:
         """The reader of a name in the evaluation environment (Evaluator.environment): a definition
         computed so far, ``region``, ``decision_date``, a person flag (false unless given), a fact."""
         flags = dict(self.flags)
+        flags.update(self.ev.fact_defaults.get(kind, ()))  # optional facts: their value when left out
 
         def name(n: str) -> str:
             if n in defs_done:
@@ -301,20 +304,25 @@ class Plans:
         whens = [c.effective().when.node for c in clauses if c.effective().when is not None]
         return self._generate(kind, "(f, region, decision_date)", "_plan", conditions, True, whens)
 
-    def _outputs_fn(self, kind, groups, assign, ties, limit):
+    def _outputs_fn(self, kind, groups, assign, ties, limit, conditions=()):
         """The outputs of a decided case (Evaluator._outputs and _decide): each group (the
         expressions of one clause, as (output name, Expr)) computed in order, each expression seeing
         its group's earlier ones by name; the dict of the outputs that govern (``assign``: name →
-        slot); Fallback raised where tied clauses differ (``ties``: slot pairs), or where the
-        waiting period is beyond ``limit`` (the reference evaluator adds a note)."""
+        slot); Fallback raised where tied clauses differ (``ties``: slot pairs), where the
+        waiting period is beyond ``limit`` (the reference evaluator adds a note), or where a
+        conditional note holds (``conditions``: (group, its ``notes[].when`` Expr); the reference
+        evaluator shows it)."""
 
         def lines_for(em, env_name, periods):
             lines, slot = [], 0
+            names = []
             for group in groups:
                 local: dict = {}
 
                 def name(n, local=local):
                     return local[n] if n in local else env_name(n)
+
+                names.append(name)
 
                 for out_name, expr in group:
                     text = em.emit(expr.node, name, periods)
@@ -326,6 +334,9 @@ class Plans:
             for a, b in ties:
                 lines.append(f"    if s{a} != s{b}:")
                 lines.append("        raise _Fallback")
+            for g, expr in conditions:
+                lines.append(f"    if {em.emit(expr.node, names[g], periods)}:")
+                lines.append("        raise _Fallback")
             waiting = dict(assign).get("waiting_months")
             if limit is not None and waiting is not None:
                 lines.append(f"    if isinstance(s{waiting}, int) and s{waiting} > {em.const(limit)}:")
@@ -333,7 +344,7 @@ class Plans:
             lines.append("    return {" + ", ".join(f"{n!r}: s{k}" for n, k in assign) + "}")
             return lines
 
-        nodes = [e.node for group in groups for _, e in group]
+        nodes = [e.node for group in groups for _, e in group] + [e.node for _, e in conditions]
         return self._generate(kind, "(f, region, decision_date, D)", "_outputs", lines_for, False, nodes)
 
     def _facts_fn(self, kind, facts_exprs):
@@ -347,25 +358,31 @@ class Plans:
                               [e.node for _, e in facts_exprs])
 
     # -- templates -----------------------------------------------------------------------------
-    def finish_notes(self, clauses: tuple, case) -> list:
-        """The notes ``Evaluator._finish`` adds for these governing clauses."""
-        notes = self._finish_notes.get(clauses)
+    def finish_notes(self, clauses: tuple, case, informing: tuple = ()) -> list:
+        """The notes ``Evaluator._finish`` adds for these governing clauses and these informing
+        ones (without the conditional notes: a template whose conditional note holds is answered
+        by the reference evaluator)."""
+        notes = self._finish_notes.get((clauses, informing))
         if notes is None:
             from policy_dsl.engine.evaluate import Result
 
             scratch = Result(case)
             scratch.governing = [(c, []) for c in clauses]
+            scratch.informing = list(informing)
             self.ev._finish(scratch)
-            notes = self._finish_notes[clauses] = scratch.notes
+            notes = self._finish_notes[(clauses, informing)] = scratch.notes
         return notes
 
     def _template(self, plan: Plan, mask: int, case) -> Template:
         """Evaluator.evaluate, for the clauses whose conditions hold, without the values."""
         ev = self.ev
-        candidates, pending = [], []
+        candidates, pending, informing = [], [], []
         for i, (c, state, start) in enumerate(plan.relevant):
             if (mask >> i) & 1:
-                if state == "pending":
+                if c.effective().outcome == "inform":
+                    if state != "pending":
+                        informing.append(c)
+                elif state == "pending":
                     pending.append((c, start))
                 else:
                     candidates.append(c)
@@ -373,14 +390,19 @@ class Plans:
         ordered = resolve.order(candidates)
         if not ordered:
             t = Template("no_rule")
-            t.displaced, t.pending = displaced, pending
+            t.displaced, t.pending, t.informing = displaced, pending, informing
+            if informing:
+                t.notes = self.finish_notes((), case, tuple(informing))
             return t
         top = ordered[0]
         eff = top.effective()
         if eff.outcome == "reject":
             return Template("slow")
+        if (top.note_whens or eff.note_whens) and eff.outcome != "decide":
+            return Template("slow")  # a conditional note of a delegating or redirecting clause: the reference evaluator
         if eff.outcome == "evaluate_as":
             t = Template("redirect")
+            t.informing = informing
             t.top = top
             t.target, facts_exprs = eff.evaluate_as
             t.fact_names = tuple(n for n, _ in facts_exprs)
@@ -395,12 +417,12 @@ class Plans:
             t.governing = [(top, [])]
             t.bounds = ev._bounds(ordered)
             t.displaced = displaced + [(c, resolve.beats(top, c) or "tie", top) for c in ordered[1:]]
-            t.pending = pending
-            t.notes = self.finish_notes((top,), case)
+            t.pending, t.informing = pending, informing
+            t.notes = self.finish_notes((top,), case, tuple(informing))
             return t
-        return self._decide_template(case, ordered, displaced, pending)
+        return self._decide_template(case, ordered, displaced, pending, informing)
 
-    def _decide_template(self, case, ordered, displaced, pending) -> Template:
+    def _decide_template(self, case, ordered, displaced, pending, informing=()) -> Template:
         """Evaluator._decide without the values: which clause gives which output, the tie checks."""
         outputs = self.vocab.kinds[case.kind].outputs
         decided: dict = {}
@@ -432,9 +454,12 @@ class Plans:
             else:
                 by = next((g for g, _ in governing if resolve.beats(g, clause)), top)
                 more.append((clause, resolve.beats(by, clause) or "tie", by))
-        t.governing, t.displaced, t.pending = governing, displaced + more, pending
+        t.governing, t.displaced, t.pending, t.informing = governing, displaced + more, pending, list(informing)
         bounds = self.ev._bounds([c for c in ordered if c.effective().outcome == "delegate"])
         limit = bounds["max_waiting_months"] if bounds else None
-        t.notes = self.finish_notes(tuple(c for c, _ in governing), case)
-        t.out_fn = self._outputs_fn(case.kind, groups, assign, ties, limit)
+        t.notes = self.finish_notes(tuple(c for c, _ in governing), case, tuple(informing))
+        deciding = [c for c in ordered if c.effective().outcome == "decide"]  # one group each, in this order
+        conditions = [(deciding.index(c), e) for c, _ in governing
+                      for x in dict.fromkeys((c, c.effective())) for e in x.note_whens.values()]
+        t.out_fn = self._outputs_fn(case.kind, groups, assign, ties, limit, conditions)
         return t

@@ -78,7 +78,7 @@ def _schema_diagnostics(loaded: Loaded) -> list[Diagnostic]:
     return unique
 
 
-_OUTCOME_KEYS = ("decide", "delegate", "adopt", "reject", "evaluate_as")
+_OUTCOME_KEYS = ("decide", "delegate", "adopt", "reject", "evaluate_as", "inform")
 
 
 def _explain(error, loaded: Loaded) -> list[Diagnostic]:
@@ -98,7 +98,7 @@ def _explain(error, loaded: Loaded) -> list[Diagnostic]:
         if len(present) != 1:
             what = "none" if not present else ", ".join(present)
             return [Diagnostic("E-SCHEMA-OUTCOME", f"a clause has exactly one outcome; found {what}" + _in(path),
-                               loaded.where(path), "use one of decide | delegate | adopt | reject | evaluate_as")]
+                               loaded.where(path), "use one of decide | delegate | adopt | reject | evaluate_as | inform")]
     if v in ("oneOf", "anyOf") and error.context:
         deepest = max(error.context, key=lambda e: len(e.absolute_path))
         if len(deepest.absolute_path) > len(error.absolute_path) or v == "oneOf":
@@ -273,6 +273,11 @@ def build_document(loaded: Loaded, diags: list[Diagnostic]) -> tuple[Document | 
         )
         if "when" in cd:
             clause.when = _expr(cd["when"], loaded, path + ("when",), diags)
+        for k, note in enumerate(clause.notes):
+            if "when" in note:
+                expr = _expr(note["when"], loaded, path + ("notes", k, "when"), diags)
+                if expr:
+                    clause.note_whens[k] = expr
         if "decide" in cd:
             clause.outcome = "decide"
             for name, value in cd["decide"].items():
@@ -289,6 +294,9 @@ def build_document(loaded: Loaded, diags: list[Diagnostic]) -> tuple[Document | 
         elif "reject" in cd:
             clause.outcome = "reject"
             clause.reject = cd["reject"]
+        elif "inform" in cd:
+            clause.outcome = "inform"
+            clause.inform = cd["inform"]
         elif "evaluate_as" in cd:
             clause.outcome = "evaluate_as"
             facts = []

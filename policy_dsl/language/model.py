@@ -10,7 +10,7 @@ from policy_dsl.language.errors import Where
 from policy_dsl.language.expr import ast
 
 LEVEL_RANK = {"national": 0, "province": 1, "city": 2}
-OUTCOMES = ("decide", "delegate", "adopt", "reject", "evaluate_as")
+OUTCOMES = ("decide", "delegate", "adopt", "reject", "evaluate_as", "inform")
 
 
 def canonical_number(text: str) -> str:
@@ -138,10 +138,12 @@ class Clause:
     adopted: "Clause | None" = None
     reject: dict | None = None
     evaluate_as: tuple[str, list[tuple[str, Expr]]] | None = None
+    inform: dict | None = None  # {zh, en}: decides nothing; added to the notes of any answer while the clause applies
     exception_to: object = None  # None | "all" | list of refs
     improves: bool = False  # an exception that improves on the rules it excepts: its outputs may read `excepted`
     reading: dict | None = None
     notes: list[dict] = field(default_factory=list)
+    note_whens: dict = field(default_factory=dict)  # index in notes -> Expr: the note is shown only when it holds
 
     @property
     def ref(self) -> str:

@@ -68,6 +68,8 @@ def clause_fields(c: Clause) -> dict:
         out["adopt"] = c.adopt
     elif c.outcome == "reject":
         out["reject"] = c.reject
+    elif c.outcome == "inform":
+        out["inform"] = c.inform
     elif c.outcome == "evaluate_as":
         kind, facts = c.evaluate_as
         out["evaluate_as"] = {"kind": kind, "facts": {n: to_text(e.node) for n, e in facts}}

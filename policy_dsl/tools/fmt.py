@@ -32,7 +32,8 @@ from policy_dsl.language.errors import Diagnostic, PolicyError, PolicyDslError, 
 IN_FORCE = ("from", "until", "lower_deadline", "text", "adoptions")
 TEXTS = ("zh", "en")
 CLAUSE = ("id", "topic", "article", "text", "in_force", "when",
-          "decide", "delegate", "adopt", "reject", "evaluate_as", "reading", "notes", "exception_to", "improves")
+          "decide", "delegate", "adopt", "reject", "evaluate_as", "inform", "reading", "notes", "exception_to",
+          "improves")
 DOCUMENT = ("id", "number", "aliases", "title", "issuers", "level", "jurisdiction", "issued", "issued_precision",
             "source", "forwards", "in_force", "encoding", "supersession")
 
@@ -54,7 +55,8 @@ ORDER: dict[tuple, tuple] = {
     ("clauses", "*", "delegate", "bounds"): ("max_waiting_months", "soft"),
     ("clauses", "*", "reject"): TEXTS,
     ("clauses", "*", "reading"): TEXTS,
-    ("clauses", "*", "notes", "*"): TEXTS,
+    ("clauses", "*", "notes", "*"): ("when",) + TEXTS,
+    ("clauses", "*", "inform"): TEXTS,
     ("clauses", "*", "evaluate_as"): ("kind", "facts"),
 }
 # lists whose items are separated by one blank line

@@ -91,7 +91,7 @@ def run_one(evaluator, validator, test: dict, where, name: str) -> tuple[dict, l
         as_of = parse_date(test["as_of"]) if test.get("as_of") else None
         case = validator.validate(RawCase(test.get("case"), where, name), as_of)
         got = result_json(evaluator.evaluate(case, explain=False), "zh", trace=False)
-        for g in got["governing"]:
+        for g in got["governing"] + got.get("informing", []):
             reached.append(g["rule"])
             if "adopts" in g:
                 reached.append(g["adopts"]["rule"])

@@ -465,6 +465,8 @@ class Site:
                         + (f" <code>{_e(json.dumps(c.bounds, ensure_ascii=False))}</code>" if c.bounds else "") + "</p>")
         elif c.outcome == "reject":
             rows.append(f"<p>{_e(w['rejects'])}：{_e((c.reject or {}).get(self.lang) or (c.reject or {}).get('zh', ''))}</p>")
+        elif c.outcome == "inform":
+            rows.append(f"<p>{_e(w['notes'])}：{_e((c.inform or {}).get(self.lang) or (c.inform or {}).get('zh', ''))}</p>")
         elif c.outcome == "evaluate_as":
             kind, facts = c.evaluate_as
             rows.append(f"<p>{_e(w['evaluate_as'])} <code>{_e(kind)}</code>：" + ", ".join(
@@ -479,7 +481,8 @@ class Site:
         if c.reading:
             rows.append(f"<p>{_e(w['reading'])}：{_e(c.reading.get(self.lang) or c.reading.get('zh', ''))}</p>")
         for n in c.notes:
-            rows.append(f"<p>{_e(w['notes'])}：{_e(n.get(self.lang) or n.get('zh', ''))}</p>")
+            cond = f" <code>{_e(n['when'])}</code>" if n.get("when") else ""
+            rows.append(f"<p>{_e(w['notes'])}{cond}：{_e(n.get(self.lang) or n.get('zh', ''))}</p>")
         line = c.where.line or 1
         rows.append(f'<p class="meta"><a href="{_e(self.files[c.doc.file])}#L{line}">{_e(w["file"])} '
                     f'{_e(Path(c.doc.file).name)}:{line}</a></p><pre class="yaml">{_e(self.snippet(c))}</pre>')
