@@ -134,21 +134,26 @@ def render_applies(con: Console, data: dict, lang: str = "zh") -> None:
     for topic, t in data["topics"].items():
         kind = vocab.kinds[topic]
         table = Table(title=f"{kind.zh if lang == 'zh' else kind.en}（{topic}）", title_justify="left", expand=False)
-        table.add_column(w["clause"], overflow="fold")
+        table.add_column(w["clause"], overflow="fold")  # rule ids break after their "/" (_breakable)
         table.add_column(w["level"], no_wrap=True)
         table.add_column(w["since"], no_wrap=True)
         table.add_column(w["displaces"] + w["where_both"], overflow="fold")
         for row in t["in_force"]:
             disp = "\n".join(dict.fromkeys(f"{d['document']} › {d['article']}：{REASONS[d['reason']][lang]}"
                                             for d in row["displaces"]))
-            table.add_row(f"{row['document']} › {row['article']}\n[dim]{row['rule']}[/dim]", LEVEL[lang][row["level"]],
+            table.add_row(f"{row['document']} › {row['article']}\n[dim]{_breakable(row['rule'])}[/dim]", LEVEL[lang][row["level"]],
                           row["from"] or "", disp or "—")
         for p in t["pending"]:
-            table.add_row(f"[italic]{p['document']} › {p['article']}[/italic]\n[dim]{p['rule']}[/dim]",
+            table.add_row(f"[italic]{p['document']} › {p['article']}[/italic]\n[dim]{_breakable(p['rule'])}[/dim]",
                           LEVEL[lang][p["level"]], f"{w['pending']}：{p['in_force_from']}", "—")
         if not t["in_force"] and not t["pending"]:
             table.add_row(w["none"], "", "", "")
         con.print(table)
+
+
+def _breakable(rule: str) -> str:
+    """A rule id that a narrow column may break after its "/" (a space there), never inside a word."""
+    return escape(rule.replace("/", "/ ", 1))
 
 
 def render_diagnostics(con: Console, diags, lang: str = "zh") -> None:
@@ -231,7 +236,7 @@ def render_timeline(con: Console, region, data: dict, start, end, lang: str = "z
         y, q = (y + 1, 0) if q == 3 else (y, q + 1)
     colours = {"national": "blue", "province": "red", "city": "green"}
     con.print(Text(f"{region.name} {region.code}  {start} – {end}", style="bold"))
-    header = "".join(str(a.year)[-1] if a.month == 1 else " " for a, _ in quarters)
+    header = _year_ruler(quarters)
     for topic, rows in data.items():
         kind = vocab.kinds[topic]
         table = Table(title=f"{kind.zh if lang == 'zh' else kind.en}（{topic}）", title_justify="left", box=None)
@@ -250,3 +255,33 @@ def render_timeline(con: Console, region, data: dict, start, end, lang: str = "z
         if not rows:
             table.add_row(WORDS[lang]["none"], "")
         con.print(table)
+    legend = Text()
+    for mark, key in (("█", "legend_in_force"), ("░", "legend_pending"), ("·", "legend_none")):
+        legend.append(f"{mark} {TIMELINE[lang][key]}  ")
+    legend.append(f"{TIMELINE[lang]['legend_quarter']}  ")
+    for level, colour in colours.items():
+        legend.append("█", style=colour)
+        legend.append(f" {LEVEL[lang][level]}  ")
+    con.print(legend)
+
+
+TIMELINE = {
+    "zh": {"legend_in_force": "有效", "legend_pending": "已发布待生效", "legend_none": "未生效或已失效",
+           "legend_quarter": "每格一个季度；颜色：", "year": "年"},
+    "en": {"legend_in_force": "in force", "legend_pending": "issued, pending", "legend_none": "not in force",
+           "legend_quarter": "one cell a quarter; colours:", "year": "year"},
+}
+
+
+def _year_ruler(quarters) -> str:
+    """One character a quarter: each year's number written over its quarters (``2020····2021``
+    becomes ``20202021`` over eight quarters); a year with fewer than four quarters shown gets its
+    last digits."""
+    out = []
+    i = 0
+    while i < len(quarters):
+        year = quarters[i][0].year
+        n = sum(1 for a, _ in quarters[i:i + 4] if a.year == year)
+        out.append(str(year)[-n:])
+        i += n
+    return "".join(out)
