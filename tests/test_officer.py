@@ -122,3 +122,22 @@ def test_policy_dsl_toml_names_the_folders(installed, checkout):
     (checkout / "policy-dsl.toml").write_text('[policies]\nfolder = ["rules"]\n', encoding="utf-8")
     bad = run(installed, checkout, "test")
     assert bad.returncode == 2 and "E-CONFIG" in bad.stderr and "folders" in bad.stderr
+
+
+def test_git_runs_the_driver_where_docs_git_md_says(checkout):
+    """`git log -p --ext-diff` and `git show --ext-diff` call the driver; plain `git log -p` does not."""
+    shutil.copy(REPO / ".gitattributes", checkout / ".gitattributes")
+    _git(checkout, "add", "-A")
+    _git(checkout, "commit", "-qm", "attributes")
+    _git(checkout, "config", "diff.policy-dsl.command", f"{sys.executable} -m policy_dsl git-diff")
+    _edit_waiting_period(checkout / "policies")
+    _git(checkout, "commit", "-qam", "济南: long-gap waiting period 3 → 5 months")
+
+    def git_out(*args):
+        return subprocess.run(["git", *args], cwd=checkout, capture_output=True, text=True,
+                              env={**os.environ, "NO_COLOR": "1"}).stdout
+
+    assert "decide.waiting_months: 3 → 5" in git_out("log", "-p", "--ext-diff", "-1")
+    assert "decide.waiting_months: 3 → 5" in git_out("show", "--ext-diff")
+    assert "decide.waiting_months: 3 → 5" in git_out("diff", "HEAD~1")
+    assert "policy-dsl diff" not in git_out("log", "-p", "-1")

@@ -29,23 +29,37 @@ def cmd_applies(args) -> int:
 def cmd_eval(args) -> int:
     from policy_dsl.face.api import CaseAnswers
 
+    from policy_dsl.face import progress
+
     answers = CaseAnswers(common.policy(args), args.lang, args.as_of)
-    if args.format == "json":
-        from policy_dsl.face.api import eval_json
+    bar = progress.Bar(progress.count_lines(args.cases), args.lang) if progress.wanted() else None
+    with bar or _nothing():
+        if args.format == "json":  # JSON Lines out: the bar counts the lines written
+            from policy_dsl.face.api import eval_json
 
-        bad = eval_json(answers, args.cases, sys.stdout, args.explain)
-    else:
-        from policy_dsl.engine.cases import read_cases
-        from policy_dsl.face import render
+            bad = eval_json(answers, args.cases, bar.wrap(sys.stdout) if bar else sys.stdout, args.explain)
+        else:
+            from policy_dsl.engine.cases import read_cases
+            from policy_dsl.face import render
 
-        con = render.console()
-        render.render_policy_set(con, common.policy_set_line(args, answers.policy, args.lang))
-        for path in args.cases:
-            _, raws = read_cases(path)
-            for raw in raws:
-                _show_case(con, answers.answer(raw), answers.policy, args)
-        bad = answers.bad
+            con = render.console()
+            render.render_policy_set(con, common.policy_set_line(args, answers.policy, args.lang))
+            for path in args.cases:
+                _, raws = read_cases(path)
+                for raw in raws:
+                    _show_case(con, answers.answer(raw), answers.policy, args)
+                    if bar:
+                        bar.counter[0] += 1
+            bad = answers.bad
     return EXIT_INPUT if bad else EXIT_OK
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
 
 
 def _show_case(con, out, policy, args) -> None:
