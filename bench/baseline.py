@@ -69,40 +69,41 @@ class CaseError(Exception):
 
 # -- regions (RULES §4.1: the GB/T 2260 registry) -------------------------------------------
 class Regions:
-    def __init__(self, path: Path):
-        import yaml
+    """The registry file read whole (columns: code name short pinyin level municipality parent
+    from to successors change keys; a code's records oldest first)."""
 
-        rows = yaml.safe_load(path.read_text(encoding="utf-8"))["regions"]
-        by_code = {r["code"]: r for r in rows}
-        self.info = {}  # code -> (city, province, valid_from, valid_to)
+    def __init__(self, path: Path):
+        rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+        latest = {r[0]: r for r in rows}
+        self.info = {}  # code -> [(city, province, valid_from, valid_to)] for each record
         self.names = {}
-        for code, r in by_code.items():
+        for r in rows:
             chain = [r]
-            while chain[-1].get("parent"):
-                chain.append(by_code[chain[-1]["parent"]])
-            city = next((x["code"] for x in chain if x["level"] == "city"
-                         or (x["level"] == "province" and x.get("municipality"))), code)
-            province = next((x["code"] for x in chain if x["level"] == "province"), code)
-            vf, vt = r.get("valid_from"), r.get("valid_to")
-            self.info[code] = (city, province, D.fromisoformat(vf) if vf else D.min, D.fromisoformat(vt) if vt else D.max)
-            for key in {r["name"], r["short"], r["pinyin"].lower()}:
-                self.names.setdefault(key, []).append(code)
+            while chain[-1][6]:
+                chain.append(latest[chain[-1][6]])
+            city = next((x[0] for x in chain if x[4] == "city" or (x[4] == "province" and x[5] == "1")), r[0])
+            province = next((x[0] for x in chain if x[4] == "province"), r[0])
+            self.info.setdefault(r[0], []).append(
+                (city, province, D.fromisoformat(r[7]) if r[7] else D.min, D.fromisoformat(r[8]) if r[8] else D.max))
+            for key in r[11].strip("|").split("|"):
+                self.names.setdefault(key, []).append(r[0])
 
     def get(self, text, day: dt.date):
-        info = self.info.get(text)
-        if info is None:  # a name or pinyin (a code is the common case)
+        records = self.info.get(text)
+        if records is None:  # a name or pinyin (a code is the common case)
             key = str(text).strip()
             codes = [key] if key in self.info else self.names.get(key.lower() if key.isascii() else key, ())
-            live = [c for c in codes if self.info[c][2] <= day <= self.info[c][3]]
+            live = [c for c in dict.fromkeys(codes) if any(x[2] <= day <= x[3] for x in self.info[c])]
             if len(live) != 1:
                 raise CaseError("E-REGION")
-            text, info = live[0], self.info[live[0]]
-        elif not info[2] <= day <= info[3]:
+            text, records = live[0], self.info[live[0]]
+        info = next((x for x in records if x[2] <= day <= x[3]), None)
+        if info is None:
             raise CaseError("E-REGION")
         return text, info[0], info[1]
 
 
-REGIONS = Regions(Path(__file__).resolve().parent.parent / "policy_dsl" / "data" / "regions.yaml")
+REGIONS = Regions(Path(__file__).resolve().parent.parent / "policy_dsl" / "data" / "regions.tsv")
 
 
 # -- dates (RULES §2) ----------------------------------------------------------------------

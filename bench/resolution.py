@@ -1,16 +1,18 @@
-"""Resolution: what ``applies`` answers for every day of a year in every region of the registry.
+"""Resolution: what ``applies`` answers for every day of a year in every pooling region.
 
     python bench/resolution.py [--quick] [--year Y] [--sample K] [--json OUT]
 
-For each region of policy_dsl/data/regions.yaml and each day of the year (a region not valid
-that day, e.g. one abolished before, is skipped: ``applies`` refuses it), the data of ``policy-dsl
+For each region of the registry (policy_dsl/data/regions.tsv) that is a pooling region or above
+(the country, provinces, prefecture-level cities, county-level cities under a province), and each
+district of a city jurisdiction, and each day of the year (a region not valid that day, e.g. one
+abolished before, is skipped: ``applies`` refuses it), the data of ``policy-dsl
 applies --date D --region R --format json`` is made in process (api.applies_data: what applies,
 what displaces what where the conditions can hold together, what is pending) and serialised.
 The baseline is the same computation as it was before this work, kept below (REFERENCE): every
 clause's standing worked out for each question, every generated probe and every condition tried
 through the expression closures; it runs on every K-th day (``--sample``, default 7) and must
 give the same data. Medians per question and the ratio, from the same run; ``--quick`` takes
-20 regions and every 12th day."""
+every 6th region and every 12th day."""
 
 from __future__ import annotations
 
@@ -97,7 +99,11 @@ def main() -> None:
 
     policy = load_policy()
     topics = list(vocabulary().kinds)
-    regions = sorted(default_registry().by_code.values(), key=lambda r: r.code)
+    # every pooling region and above, and the districts of the city jurisdictions (their cities'
+    # answers, through the district)
+    cities = {d.jurisdiction for d in policy.documents if d.level == "city"}
+    regions = [r for r in default_registry().latest()
+               if r.level != "district" or r.city is r or any(r.within(c) for c in cities)]
     step = 1
     if args.quick:
         regions, step = regions[::6], 12

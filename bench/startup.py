@@ -1,6 +1,6 @@
 """Cold start: one command line, start to exit, against the bare interpreter.
 
-    python bench/startup.py [--quick] [--rounds N] [--as-is] [--json OUT]
+    python bench/startup.py [--quick] [--rounds N] [--as-is] [--before REV] [--json OUT]
 
 Times, in interleaved rounds (each round runs every command once, so drift hits them alike):
 ``python3 -c pass`` (the same Python), ``policy-dsl applies --date 2022-04-01 --region 济南 --format
@@ -8,7 +8,12 @@ json``, ``policy-dsl eval examples/arrears-jinan.yaml --format json`` (the READM
 and the same case as JSON. Medians and the ratio to the bare interpreter's median. The policy
 cache is filled by a warm-up run first; the same commands with an empty cache are timed too.
 Also lists which of rich, jsonschema, lark, yaml, argparse, dataclasses the JSON commands load
-(``python -X importtime``)."""
+(``python -X importtime``).
+
+``--before REV`` measures a change before and after in the same run: a git worktree of REV is
+made in the benchmark's folder, and ``applies`` and ``eval CASE.json`` are also timed as
+``python -m policy_dsl`` from REV's tree and from this one (PYTHONPATH), in the same interleaved
+rounds; the table then gives each one's ratio to the bare interpreter and now/before."""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer rounds")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--as-is", action="store_true", help="time with the environment exactly as it is")
+    ap.add_argument("--before", metavar="REV", help="also time REV's tree and this one as python -m policy_dsl")
     ap.add_argument("--json", metavar="OUT")
     args = ap.parse_args()
     rounds = args.rounds or (10 if args.quick else 40)
@@ -44,13 +50,22 @@ def main() -> None:
         "eval CASE.yaml --format json": [pd, "eval", str(REPO / "examples" / "arrears-jinan.yaml"), "--format", "json"],
         "eval CASE.json --format json": [pd, "eval", str(case_json), "--format", "json"],
     }
-    for cmd in commands.values():  # warm up: bytecode, policy cache, the OS's file cache
+    envs = {name: env for name in commands}
+    pairs = []  # (before, now) command names
+    if args.before:
+        before_tree = _worktree(args.before)
+        for name in ("applies --format json", "eval CASE.json --format json"):
+            for label, tree in ((f"before ({args.before}): {name}", before_tree), (f"now: {name}", REPO)):
+                commands[label] = [exe, "-m", "policy_dsl"] + commands[name][1:]
+                envs[label] = {**env, "PYTHONPATH": str(tree)}
+            pairs.append((f"before ({args.before}): {name}", f"now: {name}"))
+    for name, cmd in commands.items():  # warm up: bytecode, policy cache, the OS's file cache
         for _ in range(3):
-            run(cmd, env)
+            run(cmd, envs[name])
     times: dict = {k: [] for k in commands}
     for _ in range(rounds):
         for name, cmd in commands.items():
-            times[name].append(run(cmd, env))
+            times[name].append(run(cmd, envs[name]))
     bare = median(times["python3 -c pass"])
 
     cold: dict = {}  # the same with the policy cache empty (the first run after an upgrade or an edit)
@@ -71,17 +86,32 @@ def main() -> None:
 
     print(f"cold start — {machine()['cpu']}, {machine()['nproc']} cores, Python {machine()['python']}; "
           f"{rounds} interleaved rounds, medians")
-    print(f"{'command':32} {'median':>10} {'ratio':>7}   {'empty cache':>12}")
+    width = max(32, *(len(k) for k in times))
+    print(f"{'command':{width}} {'median':>10} {'ratio':>7}   {'empty cache':>12}")
     rows = {}
     for name, xs in times.items():
         m = median(xs)
         c = median(cold[name]) if cold.get(name) else None
         rows[name] = {**spread(xs), "ratio_to_bare": m / bare, "empty_cache_median": c}
-        print(f"{name:32} {ms(m):>10} {m / bare:>6.2f}x   {ms(c) if c else '':>12}")
+        print(f"{name:{width}} {ms(m):>10} {m / bare:>6.2f}x   {ms(c) if c else '':>12}")
+    for before, now in pairs:
+        change = median(times[now]) / median(times[before])
+        rows[now]["ratio_to_before"] = change
+        print(f"{now}: {change:.3f}x of before")
     for name, mods in loaded.items():
         print(f"{name}: loads {', '.join(mods) if mods else 'none'} of {', '.join(HEAVY)}")
     report("startup", {"rounds": rounds, "as_is": args.as_is, "commands": {k: " ".join(v) for k, v in commands.items()},
                        "results": rows, "heavy_modules_loaded": loaded, "goal": "<= 5x python3 -c pass"}, args.json)
+
+
+def _worktree(rev: str):
+    """A detached git worktree of ``rev`` in the benchmark's folder (made anew each run)."""
+    tree = work_dir() / "before-tree"
+    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, capture_output=True)
+    shutil.rmtree(tree, ignore_errors=True)
+    subprocess.run(["git", "worktree", "prune"], cwd=REPO, check=True, capture_output=True)
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=REPO, check=True, capture_output=True)
+    return tree
 
 
 if __name__ == "__main__":

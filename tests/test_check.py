@@ -63,6 +63,7 @@ def test_every_bad_file_has_its_expected_output():
     ("unknown_fact", "E-UNKNOWN-FACT", 23, 34),
     ("type_error", "E-TYPE", 21, 11),
     ("tied_clauses", "E-CONFLICT", 24, 9),
+    ("jurisdiction_abolished", "E-JURISDICTION-PERIOD", 9, 17),
 ])
 def test_issue_positions(cli, name, code, line, col, monkeypatch):
     monkeypatch.chdir(HERE / "bad")

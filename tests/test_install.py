@@ -30,7 +30,7 @@ def test_wheel_carries_package_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("policy_dsl/_shipped/grammar/expr.lark", "policy_dsl/_shipped/policies/jn-2022-2.yaml",
                    "policy_dsl/_shipped/policies/sources/000_f0abc4aefafc31ea.txt",
-                   "policy_dsl/schemas/policy.schema.json", "policy_dsl/data/regions.yaml", "policy_dsl/data/kinds.yaml",
+                   "policy_dsl/schemas/policy.schema.json", "policy_dsl/data/regions.tsv", "policy_dsl/data/kinds.yaml",
                    "policy_dsl/face/web/index.html", "policy_dsl/face/web/app.js", "policy_dsl/face/web/style.css"):
         assert needed in names, needed
 

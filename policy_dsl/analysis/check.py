@@ -33,9 +33,10 @@ def link(policy: PolicySet) -> list[Diagnostic]:
             ids[c.id] = c
     registry = default_registry()
     for d in policy.documents:
-        if d.jurisdiction not in registry.by_code:
-            out.append(Diagnostic("E-REGION-UNKNOWN", f"jurisdiction `{d.jurisdiction}` is not in the region registry",
-                                  d.where, "use a GB/T 2260 code from policy_dsl/data/regions.yaml"))
+        first, last = in_force_period(d)
+        problem = registry.jurisdiction_problem(d.jurisdiction, first, last, d.jurisdiction_where or d.where)
+        if problem is not None:
+            out.append(problem)
         for f in d.forwards:
             if f not in seen_docs:
                 out.append(Diagnostic("E-REFERENCE", f"`forwards` names unknown document `{f}`", d.where,
@@ -65,6 +66,14 @@ def link(policy: PolicySet) -> list[Diagnostic]:
                         out.append(Diagnostic("E-REFERENCE", f"`exception_to` names unknown clause `{ref}`", c.where,
                                               did_you_mean(ref, policy.clauses)))
     return out
+
+
+def in_force_period(d) -> tuple:
+    """The first and last day any clause of document ``d`` is in force (the last is None when one
+    has no end): its jurisdiction must be a division valid throughout."""
+    starts = [d.in_force.start or d.issued] + [c.in_force.start for c in d.clauses if c.in_force.start]
+    ends = [d.in_force.until] + [c.in_force.until for c in d.clauses]
+    return min(starts), (None if None in ends else max(ends))
 
 
 def source_text(policy: PolicySet, sources_dir: Path | None = None) -> list[Diagnostic]:

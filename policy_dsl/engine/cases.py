@@ -320,8 +320,9 @@ def _remember_successes(convert):
 class CaseValidator:
     """Turns raw case data into Cases: types, dates that exist, regions valid on the decision date."""
 
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Registry, lang: str = "zh"):
         self.registry = registry
+        self.lang = lang  # of the registry's messages
         self.vocab = vocabulary()
         self._allowed: dict = {}  # kind -> the keys a case of that kind may have
         self._shapes: dict = {}  # kind -> what fast_parts checks (_shape)
@@ -378,7 +379,7 @@ class CaseValidator:
             if flag in data:
                 facts[flag] = self._value(flag, data[flag], spec, label, where, day)
         try:
-            region = self.registry.resolve(data["region"], day, where)
+            region = self.registry.resolve(data["region"], day, where, self.lang)
         except InputError as exc:
             d = exc.first
             raise self._err(d.code, f"{label}: region: {d.message}", where, d.hint) from None
@@ -486,7 +487,7 @@ class CaseValidator:
         hit = self._regions.get(text) if text.__class__ is str else None
         if hit is not None and hit[1] <= day <= hit[2]:
             return hit[0]
-        region = self.registry.resolve(text, day, _NOWHERE)
+        region = self.registry.resolve(text, day, _NOWHERE, self.lang)
         if text.__class__ is str and self.registry.by_code.get(text) is region and len(self._regions) < _PER_FACT:
             # Registry.resolve gives the region of a code, as is, on every day it is valid
             self._regions[text] = (region, region.valid_from or dt.date.min, region.valid_to or dt.date.max)
@@ -583,7 +584,7 @@ class CaseValidator:
             if not isinstance(value, (str, int)) or isinstance(value, bool):
                 raise self._err("E-CASE-TYPE", f"{label}: `{name}`: expected a region", where, expected)
             try:
-                return self.registry.resolve(value, day, where)
+                return self.registry.resolve(value, day, where, self.lang)
             except InputError as exc:
                 d = exc.first
                 raise self._err(d.code, f"{label}: `{name}`: {d.message}", where, d.hint) from None

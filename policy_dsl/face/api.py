@@ -155,7 +155,7 @@ def applies(policy: PolicySet, region_text, day, topics=None, lang: str = "zh", 
 
     topics = list(topics or vocabulary().kinds)
     check_topics(topics, where)
-    region = default_registry().resolve(region_text, day, Where("--region") if where is None else where)
+    region = default_registry().resolve(region_text, day, Where("--region") if where is None else where, lang)
     return applies_data(policy, region, day, topics, lang, evaluator)
 
 
@@ -218,7 +218,7 @@ class CaseAnswers:
 
         self.policy, self.lang, self.as_of = policy, lang, as_of
         self.evaluator = evaluator if evaluator is not None else Evaluator(policy)
-        self.validator = validator if validator is not None else CaseValidator(default_registry())
+        self.validator = validator if validator is not None else CaseValidator(default_registry(), lang)
         self.bad = 0
 
     def answer(self, raw, traced: bool = True, lines=None):

@@ -21,7 +21,7 @@ def cmd_diff(args) -> int:
         from policy_dsl.language.regions import default_registry
 
         d1, d2 = args.between
-        region = default_registry().resolve(args.region, d2, Where("--region"))
+        region = default_registry().resolve(args.region, d2, Where("--region"), args.lang)
         data = diff.between(common.policy(args), region, d1, d2)
         different = bool(data["entering"] or data["leaving"] or data["kinds"])
     else:
@@ -66,7 +66,7 @@ def cmd_timeline(args) -> int:
     start, end = args.start or timeline.START, args.end or timeline.END
     if end < start:
         raise InputError(Diagnostic("E-USAGE", f"--to {end} is before --from {start}", Where("command line"), None))
-    region = default_registry().resolve(args.region, end, Where("--region"))
+    region = default_registry().resolve(args.region, end, Where("--region"), args.lang)
     policy = common.policy(args)
     data = timeline.timeline_data(policy, region, topics, start, end)
     if args.svg:

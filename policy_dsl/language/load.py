@@ -259,7 +259,7 @@ def build_document(loaded: Loaded, diags: list[Diagnostic]) -> tuple[Document | 
         in_force=_in_force(dd["in_force"], loaded, ("document", "in_force"), diags) or InForce(),
         version=dd["encoding"]["version"], changelog=list(dd["encoding"]["changelog"]),
         supersession=[Supersession(s["id"], s["kind"], s.get("article"), s["text"]) for s in dd.get("supersession", [])],
-        file=loaded.file, where=loaded.where(("document",)),
+        file=loaded.file, where=loaded.where(("document",)), jurisdiction_where=loaded.where(("document", "jurisdiction")),
     )
     for i, cd in enumerate(data.get("clauses", [])):
         path = ("clauses", i)

@@ -107,6 +107,7 @@ class Document:
     file: str
     where: Where
     clauses: list["Clause"] = field(default_factory=list)
+    jurisdiction_where: Where | None = None  # where the file writes the jurisdiction
 
     @property
     def rank(self) -> int:
