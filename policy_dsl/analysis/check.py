@@ -10,7 +10,6 @@ from pathlib import Path
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, did_you_mean
 from policy_dsl.language.expr import types as T
 from policy_dsl.language.expr.parse import position_in_file
-from policy_dsl.language.kinds import vocabulary
 from policy_dsl.language.model import PolicySet
 from policy_dsl.language.regions import default_registry
 
@@ -131,14 +130,14 @@ def _squash(text: str) -> str:
 def types(policy: PolicySet) -> list[Diagnostic]:
     """Every expression is well typed for every kind its clause is about: conditions are
     booleans, outputs have the output's type and belong to the kind, facts exist."""
-    vocab = vocabulary()
+    vocab = policy.vocab
     out = []
     def_types: dict[tuple[str, str], T.Type] = {}
     for d in policy.definitions.values():
         for k in d.kinds:
             if k not in vocab.kinds:
                 continue
-            scope = vocab.kinds[k].scope()
+            scope = vocab.kinds[k].scope(vocab)
             try:
                 def_types[(k, d.name)] = T.infer(d.expr.node, scope)
             except T.TypeError_ as exc:
@@ -147,7 +146,7 @@ def types(policy: PolicySet) -> list[Diagnostic]:
         for c in doc.clauses:
             for topic in c.topics:
                 kind = vocab.kinds[topic]
-                scope = kind.scope()
+                scope = kind.scope(vocab)
                 scope.update({name: t for (k, name), t in def_types.items() if k == topic})
                 when_scope = scope
                 if c.improves:  # the outputs (only) may read the answer of the rules it excepts

@@ -11,7 +11,6 @@ from policy_dsl.analysis import grid
 from policy_dsl.engine import resolve
 from policy_dsl.language.errors import Diagnostic, PolicyDslError
 from policy_dsl.engine.evaluate import Case, Evaluator
-from policy_dsl.language.kinds import vocabulary
 from policy_dsl.language.model import Clause, PolicySet
 from policy_dsl.language.regions import default_registry
 from policy_dsl.language.values import to_json
@@ -32,7 +31,7 @@ def _probe_region(a: Clause, b: Clause):
 
 
 def find_conflicts(policy: PolicySet, limit_per_pair: int = 1) -> list[Diagnostic]:
-    vocab = vocabulary()
+    vocab = policy.vocab
     ev = Evaluator(policy)
     out = []
     for topic, clauses in policy.by_topic.items():

@@ -24,7 +24,6 @@ from collections import Counter
 
 from policy_dsl.analysis import passes as analysis
 from policy_dsl.language.errors import Diagnostic
-from policy_dsl.language.kinds import vocabulary
 from policy_dsl.language.model import PolicySet
 from policy_dsl.language.regions import default_registry
 
@@ -68,8 +67,9 @@ def matrix(policy: PolicySet, regions=REGIONS, first: int = analysis.FIRST_YEAR,
     reg = default_registry()
     regs = [reg.get(c) for c in regions]
     data = {"regions": [r.to_json() for r in regs], "years": list(range(first, last + 1)),
-            "statuses": list(STATUSES), "topics": {}}
-    for topic in vocabulary().kinds:
+            "statuses": list(STATUSES), "topics": {},
+            "labels": {name: {"zh": k.zh, "en": k.en} for name, k in policy.vocab.kinds.items()}}
+    for topic in policy.vocab.kinds:
         rows = {}
         for region in regs:
             cells = {}
@@ -97,10 +97,10 @@ def findings(policy: PolicySet, regions=REGIONS, first: int = analysis.FIRST_YEA
     out: list[Diagnostic] = []
     unfilled: dict = {}
     end_of_range = dt.date(last, 12, 31)
-    for topic in vocabulary().kinds:
+    for topic in policy.vocab.kinds:
         if not policy.by_topic.get(topic):
             out.append(Diagnostic("W-GAP", f"{topic}: no clause on this topic in any region or year",
-                                  analysis.kind_where(topic), "encode the clauses that decide it, if the circulars do",
+                                  analysis.kind_where(topic, None, policy.vocab), "encode the clauses that decide it, if the circulars do",
                                   severity="warning"))
             continue
         for code in regions:
@@ -127,7 +127,7 @@ def findings(policy: PolicySet, regions=REGIONS, first: int = analysis.FIRST_YEA
                 out.append(Diagnostic(
                     "W-GAP", f"{topic} in {region.name} ({region.code}) from {start.isoformat()} to {until.isoformat()}: "
                     f"{what} (e.g. {example.example_text()} on {example.day.isoformat()})",
-                    analysis.kind_where(topic),
+                    analysis.kind_where(topic, None, policy.vocab),
                     "a real gap in the circulars is fine (explain it); otherwise encode the clause that decides these cases",
                     severity="warning"))
     order = {c: i for i, c in enumerate(c for d in policy.documents for c in d.clauses)}
@@ -162,13 +162,12 @@ def render(data: dict, lang: str = "en") -> str:
     """The matrix as a plain-text table: a row per topic and region, a column per year; a cell
     whose status changes during the year is followed by the changes, e.g. ``partly*``."""
     words = WORDS.get(lang, WORDS["en"])
-    vocab = vocabulary()
     years = [str(y) for y in data["years"]]
     header = ["topic" if lang == "en" else "事项", "region" if lang == "en" else "地区", *years]
     rows = []
     changes = []
     for topic, by_region in data["topics"].items():
-        label = topic if lang == "en" else f"{topic} {vocab.kinds[topic].zh}"
+        label = topic if lang == "en" else f"{topic} {data['labels'][topic]['zh']}"
         for i, region in enumerate(data["regions"]):
             cells = by_region[region["code"]]
             row = [label if i == 0 else "", f"{region['name']} {region['code']}"]

@@ -168,7 +168,7 @@ def cycles(policy: PolicySet) -> list[Diagnostic]:
                 target = eff.evaluate_as[0]
                 kind_edges.setdefault(topic, []).append(target)
                 via.setdefault((topic, target), c)
-    kinds = list(vocabulary().kinds)
+    kinds = list(policy.vocab.kinds)
     for cyc in _cycles(kinds, kind_edges, min_length=2):
         steps = [via[(a, b)] for a, b in zip(cyc, cyc[1:] + cyc[:1])]
         first = min(steps, key=lambda c: (c.where.file or "", c.where.line or 0))
@@ -295,18 +295,26 @@ def _precedence_cycles(policy: PolicySet) -> list[Diagnostic]:
 
 
 # -- cheap pass: facts no clause reads ----------------------------------------------------
-@functools.cache
-def kinds_table():
-    """The kinds table with positions (for locating findings)."""
+@functools.lru_cache(maxsize=8)
+def kinds_table(path: str = "", display: str = KINDS_DISPLAY):
+    """A kinds table with positions (for locating findings): the packaged one, or a policy folder's."""
+    from pathlib import Path
+
     from policy_dsl.language.yamlsafe import decode, load_yaml
 
-    path = resources.data_path("kinds.yaml")
-    return load_yaml(decode(path.read_bytes(), KINDS_DISPLAY), KINDS_DISPLAY)
+    source = Path(path) if path else resources.data_path("kinds.yaml")
+    return load_yaml(decode(source.read_bytes(), display), display)
 
 
-def kind_where(kind: str, fact: str | None = None) -> Where:
-    path = ("kinds", kind, "facts", fact) if fact else ("kinds", kind)
-    return kinds_table().where(path, key=True)
+def kind_where(kind: str, fact: str | None = None, vocab=None) -> Where:
+    """Where ``kind`` (or its ``fact``) is written in the kinds table ``vocab`` came from."""
+    at = ("kinds", kind, "facts", fact) if fact else ("kinds", kind)
+    if vocab is None or not vocab.path:
+        return kinds_table().where(at, key=True)
+    try:
+        return kinds_table(vocab.path, vocab.file).where(at, key=True)
+    except (OSError, PolicyDslError):  # the file changed or went since the set was read
+        return Where(vocab.file)
 
 
 def names_read(policy: PolicySet, clause: Clause) -> set[str]:
@@ -337,7 +345,7 @@ def unread_facts(policy: PolicySet) -> list[Diagnostic]:
     """W-UNREAD-FACT: for each kind with clauses, the facts (other than the one that fixes the
     decision date) that no clause on that kind reads: a case must give them, yet no answer
     depends on them."""
-    vocab = vocabulary()
+    vocab = policy.vocab
     out = []
     for kind_name, kind in vocab.kinds.items():
         clauses = policy.by_topic.get(kind_name)
@@ -353,7 +361,7 @@ def unread_facts(policy: PolicySet) -> list[Diagnostic]:
             n = f"{len(clauses)} clause" + ("s" if len(clauses) != 1 else "")
             out.append(Diagnostic(
                 "W-UNREAD-FACT", f"{kind_name}: no clause on this kind reads {listed} ({n}); cases must give "
-                f"{it}, but no answer depends on {it}", kind_where(kind_name, unread[0]),
+                f"{it}, but no answer depends on {it}", kind_where(kind_name, unread[0], vocab),
                 "encode the rule that uses it, or explain why the circulars ignore it (docs/errors.md)",
                 severity="warning"))
     return out

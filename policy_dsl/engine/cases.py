@@ -320,10 +320,10 @@ def _remember_successes(convert):
 class CaseValidator:
     """Turns raw case data into Cases: types, dates that exist, regions valid on the decision date."""
 
-    def __init__(self, registry: Registry, lang: str = "zh"):
+    def __init__(self, registry: Registry, lang: str = "zh", vocab=None):
         self.registry = registry
         self.lang = lang  # of the registry's messages
-        self.vocab = vocabulary()
+        self.vocab = vocab or vocabulary()  # the policy set's kinds table (policy.vocab)
         self._allowed: dict = {}  # kind -> the keys a case of that kind may have
         self._shapes: dict = {}  # kind -> what fast_parts checks (_shape)
         self._regions: dict = {}  # a region's code -> (the region, the first and last day it is valid)

@@ -84,7 +84,7 @@ class Evaluator:
 
     def __init__(self, policy: PolicySet):
         self.policy = policy
-        self.vocab = vocabulary()
+        self.vocab = policy.vocab
         self.defs_by_kind: dict[str, list] = {}
         for d in policy.definitions.values():
             for k in d.kinds:

@@ -141,9 +141,7 @@ def what_applies(policy: PolicySet, region, day: dt.date, topics: list[str], ove
     it displaces where both apply (``overlaps(topic, clauses)`` gives the pairs whose conditions
     can hold together; without it, every pair with shared outputs); the pending ones with the
     day they start."""
-    from policy_dsl.language.kinds import vocabulary
-
-    vocab = vocabulary()
+    vocab = policy.vocab
     out = {}
     for topic in topics:
         sts = standings(policy, topic, region, day)

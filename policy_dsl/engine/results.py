@@ -22,10 +22,11 @@ def clause_ref(clause) -> dict:
     return {"document": clause.doc.number, "article": clause.article, "level": clause.doc.level, "rule": clause.ref}
 
 
-def result_json(result: Result, lang: str = "zh", trace: bool = True) -> dict:
-    """The INTERFACE.md result object for one case."""
+def result_json(result: Result, lang: str = "zh", trace: bool = True, vocab=None) -> dict:
+    """The INTERFACE.md result object for one case (``vocab``: the policy set's kinds table,
+    ``policy.vocab``; by default the packaged one)."""
     case = result.case
-    vocab = vocabulary()
+    vocab = vocab or vocabulary()
     kind = vocab.kinds[case.kind]
     out: dict = {}
     if case.id is not None:
@@ -76,9 +77,9 @@ class LineWriter:
     shape is also written the slow way and compared, and a shape whose texts differ is always
     written the slow way. ``tails`` holds the texts so checked (policy_dsl.fast.lane writes with them)."""
 
-    def __init__(self, lang: str = "zh", stream=None):
+    def __init__(self, lang: str = "zh", stream=None, vocab=None):
         self.lang = lang
-        self.vocab = vocabulary()
+        self.vocab = vocab or vocabulary()  # the policy set's kinds table (policy.vocab)
         self.tails: dict = {}  # shape -> the text from "bounds" to the end, or None: write it the slow way
         self._regions: dict = {}  # id(region) -> (region, its text)
         self._slots: dict = {}  # kind -> (the head of its lines as a %-format, the names of its outputs)
@@ -146,7 +147,7 @@ class LineWriter:
         tail = self.tails.get(shape, False) if shape is not None and not result.trace else None
         case = result.case
         if tail is False:
-            slow = json.dumps(result_json(result, self.lang, trace=False), ensure_ascii=False)
+            slow = json.dumps(result_json(result, self.lang, trace=False, vocab=self.vocab), ensure_ascii=False)
             tail = self.tails[shape] = self._tail(result)
             if tail is not None and self.head(case.id, case.kind, case.region, case.decision_date, result.status,
                                               result.outputs) + tail != slow:
@@ -158,7 +159,7 @@ class LineWriter:
                     tail = self.tails[shape] = None
             return slow
         if tail is None:
-            return json.dumps(result_json(result, self.lang, trace=False), ensure_ascii=False)
+            return json.dumps(result_json(result, self.lang, trace=False, vocab=self.vocab), ensure_ascii=False)
         return self.head(case.id, case.kind, case.region, case.decision_date, result.status, result.outputs) + tail
 
     def write_answer(self, case_id, kind: str, region, day: dt.date, t, outputs: dict) -> bool:
@@ -223,7 +224,7 @@ class LineWriter:
         return None, rest, tuple(names), end
 
     def _tail(self, result: Result) -> str | None:
-        full = result_json(result, self.lang, trace=False)
+        full = result_json(result, self.lang, trace=False, vocab=self.vocab)
         keys = list(full)
         if "bounds" not in keys:
             return None

@@ -36,12 +36,14 @@ def load_policy(paths: list[Path] | None = None) -> PolicySet:
     from policy_dsl.language import cache
     from policy_dsl.language.load import _display
 
-    from policy_dsl.language.load import MAX_POLICY_BYTES
+    from policy_dsl.language.load import MAX_POLICY_BYTES, kinds_file
     from policy_dsl.language.safeio import read_limited
 
+    kinds = kinds_file(files)  # a policy folder's own kinds table is part of the set
+    keyed = files + [kinds] if kinds is not None else files
     try:  # each file's name as diagnostics show it, and its bytes (stat first: no device, pipe, huge file)
-        contents = [read_limited(f, MAX_POLICY_BYTES) for f in files]
-        entry_key = cache.key(*(part for f, b in zip(files, contents) for part in (_display(f, None), b)))
+        contents = [read_limited(f, MAX_POLICY_BYTES) for f in keyed]
+        entry_key = cache.key(*(part for f, b in zip(keyed, contents) for part in (_display(f, None), b)))
     except (OSError, ValueError, PolicyDslError):  # a file that cannot be read: load_files says so
         contents = entry_key = None
     policy = cache.load("policy", entry_key) if entry_key else None
@@ -50,7 +52,7 @@ def load_policy(paths: list[Path] | None = None) -> PolicySet:
         if entry_key:
             cache.store("policy", entry_key, policy)
     if contents is not None:  # the content hash answers name: the files' names and bytes, wherever they are
-        policy.fingerprint = fingerprint([f.name for f in files], contents)
+        policy.fingerprint = fingerprint([f.name for f in keyed], contents)
     return policy
 
 
@@ -98,7 +100,7 @@ class Answerer:
 
         self.policy = policy if policy is not None else load_policy()
         self.evaluator = Evaluator(self.policy)
-        self.validator = CaseValidator(default_registry())
+        self.validator = CaseValidator(default_registry(), vocab=self.policy.vocab)
         self.as_of = as_of
         self._clean, self._case = _is_clean, Case
 
@@ -133,13 +135,14 @@ def parse_day(text: str, where=None):
     return d
 
 
-def check_topics(topics, where=None) -> None:
-    """An InputError (E-TOPIC) for the first topic that is not a kind of case."""
+def check_topics(topics, where=None, vocab=None) -> None:
+    """An InputError (E-TOPIC) for the first topic that is not a kind of case (of ``vocab``, the
+    policy set's kinds table; by default the packaged one)."""
     from policy_dsl.language.errors import did_you_mean
     from policy_dsl.language.kinds import vocabulary
     from policy_dsl.language.safeio import clip
 
-    kinds = vocabulary().kinds
+    kinds = (vocab or vocabulary()).kinds
     for t in topics:
         if t not in kinds:
             raise InputError(Diagnostic("E-TOPIC", f"unknown topic `{clip(t)}`", where or Where("command line"),
@@ -150,11 +153,10 @@ def applies(policy: PolicySet, region_text, day, topics=None, lang: str = "zh", 
             where=None) -> dict:
     """What ``applies --date DAY --region REGION [--topic T...] --format json`` prints, as data:
     the region is resolved on ``day`` and the topics checked as the command does (InputError)."""
-    from policy_dsl.language.kinds import vocabulary
     from policy_dsl.language.regions import default_registry
 
-    topics = list(topics or vocabulary().kinds)
-    check_topics(topics, where)
+    topics = list(topics or policy.vocab.kinds)
+    check_topics(topics, where, policy.vocab)
     region = default_registry().resolve(region_text, day, Where("--region") if where is None else where, lang)
     return applies_data(policy, region, day, topics, lang, evaluator)
 
@@ -218,7 +220,7 @@ class CaseAnswers:
 
         self.policy, self.lang, self.as_of = policy, lang, as_of
         self.evaluator = evaluator if evaluator is not None else Evaluator(policy)
-        self.validator = validator if validator is not None else CaseValidator(default_registry(), lang)
+        self.validator = validator if validator is not None else CaseValidator(default_registry(), lang, vocab=policy.vocab)
         self.bad = 0
 
     def answer(self, raw, traced: bool = True, lines=None):
@@ -232,7 +234,7 @@ class CaseAnswers:
             if not traced:
                 lines.write(result)
                 return None
-            return result_json(result, self.lang, trace=True)
+            return result_json(result, self.lang, trace=True, vocab=self.policy.vocab)
         except PolicyDslError as exc:
             if exc.exit_code != 2:  # not the case's fault (the policy files): not an answer
                 raise
@@ -268,7 +270,7 @@ def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False, on_l
             if lines_out and lines is None:
                 from policy_dsl.engine.results import LineWriter
 
-                lines = LineWriter(answers.lang, stream)
+                lines = LineWriter(answers.lang, stream, answers.policy.vocab)
                 if on_lines is not None:
                     on_lines(lines)
             if lines_out and not traced:  # the batch lane (policy_dsl.fast.lane), as answer() answers

@@ -21,7 +21,7 @@ def cmd_applies(args) -> int:
         from policy_dsl.face import render
 
         con = render.console()
-        render.render_applies(con, data, args.lang)
+        render.render_applies(con, data, args.lang, policy.vocab)
         render.render_policy_set(con, common.policy_set_line(args, policy, args.lang))
     return EXIT_OK
 

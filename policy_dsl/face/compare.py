@@ -55,19 +55,18 @@ def cmd_diff(args) -> int:
 
 
 def cmd_timeline(args) -> int:
-    from policy_dsl.language.kinds import vocabulary
     from policy_dsl.language.regions import default_registry
     from policy_dsl.tools import timeline
 
     from policy_dsl.face.api import check_topics
 
-    topics = args.topic or list(vocabulary().kinds)
-    check_topics(topics)
+    policy = common.policy(args)
+    topics = args.topic or list(policy.vocab.kinds)
+    check_topics(topics, None, policy.vocab)
     start, end = args.start or timeline.START, args.end or timeline.END
     if end < start:
         raise InputError(Diagnostic("E-USAGE", f"--to {end} is before --from {start}", Where("command line"), None))
     region = default_registry().resolve(args.region, end, Where("--region"), args.lang)
-    policy = common.policy(args)
     data = timeline.timeline_data(policy, region, topics, start, end)
     if args.svg:
         try:
@@ -80,7 +79,7 @@ def cmd_timeline(args) -> int:
     else:
         from policy_dsl.face import render
 
-        render.render_timeline(render.console(), region, data, start, end, args.lang)
+        render.render_timeline(render.console(), region, data, start, end, args.lang, policy.vocab)
     return EXIT_OK
 
 

@@ -53,7 +53,7 @@ def _value(v, lang):
 def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: bool = False) -> None:
     """One case result (the JSON data of results.result_json) for a person."""
     w = WORDS[lang]
-    vocab = vocabulary()
+    vocab = policy.vocab if policy is not None else vocabulary()
     kind = vocab.kinds[data["kind"]]
     title = f"{data.get('id', '')} {kind.zh if lang == 'zh' else kind.en}".strip()
     region = data["region"]["name"] + (f"（{data['region']['district']['name']}）" if "district" in data["region"] else "")
@@ -126,10 +126,10 @@ def render_policy_set(con: Console, line: str) -> None:
     con.print(Text(line, style="dim"))
 
 
-def render_applies(con: Console, data: dict, lang: str = "zh") -> None:
+def render_applies(con: Console, data: dict, lang: str = "zh", vocab=None) -> None:
     """What applied on a date in a region: a table per topic."""
     w = WORDS[lang]
-    vocab = vocabulary()
+    vocab = vocab or vocabulary()  # the policy set's kinds table
     con.print(Text(f"{data['region']['name']} {data['region']['code']}  {data['date']}", style="bold"))
     for topic, t in data["topics"].items():
         kind = vocab.kinds[topic]
@@ -224,11 +224,11 @@ def render_between(con: Console, data: dict, lang: str = "zh") -> None:
             con.print(Text(f"    {_short(ex['case'])}: {_short(ex['before'])} → {_short(ex['after'])}"))
 
 
-def render_timeline(con: Console, region, data: dict, start, end, lang: str = "zh") -> None:
+def render_timeline(con: Console, region, data: dict, start, end, lang: str = "zh", vocab=None) -> None:
     """Text bars per topic: one character a quarter; █ in force, ░ pending; coloured by level."""
     import datetime as dt
 
-    vocab = vocabulary()
+    vocab = vocab or vocabulary()  # the policy set's kinds table
     quarters = []
     y, q = start.year, (start.month - 1) // 3
     while dt.date(y, q * 3 + 1, 1) <= end:

@@ -98,7 +98,7 @@ class LoadedSet:
             from policy_dsl.engine.evaluate import Evaluator
             from policy_dsl.language.regions import default_registry
 
-            tools = self._local.tools = (Evaluator(self.policy), CaseValidator(default_registry()))
+            tools = self._local.tools = (Evaluator(self.policy), CaseValidator(default_registry(), vocab=self.policy.vocab))
         return tools
 
     def answers(self, lang: str, as_of) -> api.CaseAnswers:

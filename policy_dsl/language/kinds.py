@@ -1,6 +1,10 @@
 """The vocabulary shared by policy files and case files: kinds of case, their facts and types,
 which fact fixes the decision date, the outputs, and the facts that cannot be true together
-(``data/kinds.yaml``)."""
+(``data/kinds.yaml``).
+
+The packaged table is ``vocabulary()``. A policy folder may carry its own ``kinds.yaml``, which
+replaces the packaged one for that policy set (``policy_dsl.language.load`` reads it); code that
+has a policy set uses ``policy.vocab``, never ``vocabulary()``."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from policy_dsl.language.expr import types as T
 
+PACKAGED_DISPLAY = "policy_dsl/data/kinds.yaml"  # how diagnostics name the packaged table
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -23,11 +29,12 @@ class Kind:
     decided_on: str
     outputs: tuple[str, ...]
 
-    def scope(self) -> dict[str, T.Type]:
-        """Types of the names an expression of this kind may read (without definitions/outputs)."""
+    def scope(self, vocab=None) -> dict[str, T.Type]:
+        """Types of the names an expression of this kind may read (without definitions/outputs),
+        ``vocab`` being the kinds table the kind is in (``policy.vocab``; by default the packaged one)."""
         from policy_dsl.language.expr import types as T
 
-        vocab = vocabulary()
+        vocab = vocab or vocabulary()
         out = T.Scope({name: T.from_spec(spec) for name, spec in self.facts.items()}, kinds=vocab)
         out.update({name: T.from_spec(spec) for name, spec in vocab.person_flags.items()})
         out["region"] = T.REGION
@@ -68,6 +75,8 @@ class Vocabulary:
     person_flags: dict[str, dict]
     constraints: tuple = ()  # Constraint, in the order of the table
     labels: dict | None = None  # the table's `labels`: the names people use for facts, values and kinds
+    file: str = PACKAGED_DISPLAY  # the kinds table it was read from, as diagnostics name it
+    path: str = ""  # and where it is on disk ("": the packaged table)
 
     def output_type(self, name: str) -> T.Type:
         from policy_dsl.language.expr import types as T
@@ -120,8 +129,19 @@ class Vocabulary:
         return names[0] if names else value
 
 
+def build_vocabulary(data: dict, constraints: tuple = (), file: str = PACKAGED_DISPLAY, path: str = "") -> Vocabulary:
+    """The Vocabulary of a kinds table already read (and, for a policy folder's, validated)."""
+    flags = dict(data.get("person_flags") or {})
+    kinds = {
+        name: Kind(name, spec["zh"], spec["en"], spec["facts"], spec["decided_on"], tuple(spec["outputs"]))
+        for name, spec in data["kinds"].items()
+    }
+    return Vocabulary(kinds, data["outputs"], flags, constraints, data.get("labels") or {}, file, path)
+
+
 @functools.cache
 def vocabulary() -> Vocabulary:
+    """The packaged kinds table (``policy_dsl/data/kinds.yaml``)."""
     from policy_dsl.language import cache
 
     path = resources.data_path("kinds.yaml")
@@ -134,11 +154,7 @@ def vocabulary() -> Vocabulary:
         return loaded.data, _constraints(loaded)
 
     data, constraints = cache.cached("kinds", [str(path), raw], read)
-    kinds = {
-        name: Kind(name, spec["zh"], spec["en"], spec["facts"], spec["decided_on"], tuple(spec["outputs"]))
-        for name, spec in data["kinds"].items()
-    }
-    return Vocabulary(kinds, data["outputs"], data["person_flags"], constraints, data.get("labels") or {})
+    return build_vocabulary(data, constraints)
 
 
 def _constraints(loaded) -> tuple:

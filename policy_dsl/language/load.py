@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # yaml, jsonschema and lark are imported only when files are 
 
 MAX_POLICY_BYTES = 2 * 1024 * 1024
 MAX_FILES = 500
+KINDS_FILES = ("kinds.yaml", "kinds.yml")  # a policy folder's own kinds table: not a policy file
 
 
 @functools.cache
@@ -29,24 +30,92 @@ def policy_schema() -> dict:
 
 
 @functools.cache
-def _validator():
+def _validator(which: str = "policy"):
     import jsonschema  # only when policy files are read (a cached policy set needs none of it)
 
-    return jsonschema.Draft202012Validator(policy_schema())
+    schema = policy_schema() if which == "policy" else json.loads(resources.schema_path(which).read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
 
 
 def policy_files(paths: list[Path]) -> list[Path]:
     """The policy files named by ``paths`` (files, or directories searched for *.yaml, not
-    descending into ``tests/`` or ``sources/``), in a stable order."""
+    descending into ``tests/`` or ``sources/``, and not the folder's ``kinds.yaml``), in a stable order."""
     out: list[Path] = []
     for p in paths:
         p = Path(p)
         if os.path.isdir(p):  # False, not an error, for a name too long or with a NUL byte (read then says why)
-            out.extend(sorted(f for f in p.glob("*.yaml") if f.is_file()))
-            out.extend(sorted(f for f in p.glob("*.yml") if f.is_file()))
-        else:
+            out.extend(sorted(f for f in p.glob("*.yaml") if f.is_file() and f.name not in KINDS_FILES))
+            out.extend(sorted(f for f in p.glob("*.yml") if f.is_file() and f.name not in KINDS_FILES))
+        elif p.name not in KINDS_FILES:
             out.append(p)
     return out
+
+
+def kinds_file(files: list[Path]) -> Path | None:
+    """The kinds table of the policy set made of ``files``: a ``kinds.yaml`` in the folder of the
+    files (the first folder that has one); None: the packaged table."""
+    for folder in dict.fromkeys(Path(f).parent for f in files):
+        for name in KINDS_FILES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_kinds(path: Path, diags: list[Diagnostic], display: str | None = None):
+    """A policy folder's kinds table, validated against ``schemas/kinds.schema.json`` and for
+    consistency (the decision fact is a date or month; listed outputs exist; a fact placed
+    relative to another names a date or month fact of the same kind). None, with diagnostics
+    added, if it is not usable."""
+    from policy_dsl.language.kinds import build_vocabulary
+
+    name = display or str(path)
+    loaded = read_policy_file(path, diags, name)
+    if loaded is None:
+        return None
+    if not isinstance(loaded.data, dict):
+        diags.append(Diagnostic("E-KINDS", "a kinds table is a mapping with `kinds` and `outputs`", Where(name, 1, 1),
+                                "start from policy_dsl/data/kinds.yaml"))
+        return None
+    found = _schema_diagnostics(loaded, "kinds")
+    if found:
+        diags.extend(found)
+        return None
+    data = loaded.data
+    before = len(diags)
+    for kind_name, spec in data["kinds"].items():
+        facts = spec["facts"]
+        decided = facts.get(spec["decided_on"])
+        if decided is None or decided["type"] not in ("date", "month"):
+            diags.append(Diagnostic("E-KINDS", f"{kind_name}: `decided_on: {spec['decided_on']}` must name a date or month fact",
+                                    loaded.where(("kinds", kind_name, "decided_on")), did_you_mean(spec["decided_on"], facts)))
+        for i, out in enumerate(spec["outputs"]):
+            if out not in data["outputs"]:
+                diags.append(Diagnostic("E-KINDS", f"{kind_name}: output `{out}` is not in `outputs`",
+                                        loaded.where(("kinds", kind_name, "outputs", i)),
+                                        did_you_mean(out, data["outputs"]) or "add it to `outputs` with its type"))
+        specs = [(("kinds", kind_name, "facts", f), s) for f, s in facts.items()]
+        specs += [(("kinds", kind_name, "facts", f, "items", g), t) for f, s in facts.items()
+                  for g, t in (s.get("items") or {}).items()]
+        for path_, fact in specs:
+            for key in ("before", "after", "around", "year_of"):
+                anchor = fact.get(key)
+                if anchor is not None and (anchor not in facts or facts[anchor]["type"] not in ("date", "month")):
+                    diags.append(Diagnostic("E-KINDS", f"{kind_name}: `{key}: {anchor}` must name a date or month fact of the kind",
+                                            loaded.where(path_ + (key,)), did_you_mean(anchor, facts)))
+            if fact.get("range") and fact["range"][0] > fact["range"][1]:
+                diags.append(Diagnostic("E-KINDS", f"{kind_name}: range {fact['range']} goes down", loaded.where(path_ + ("range",)),
+                                        "write [lowest, highest]"))
+    if len(diags) > before:
+        return None
+    from policy_dsl.language.kinds import _constraints
+
+    try:
+        constraints = _constraints(loaded)
+    except PolicyDslError as exc:
+        diags.extend(exc.diagnostics)
+        return None
+    return build_vocabulary(data, constraints, name, str(path))
 
 
 def read_policy_file(path: Path, diags: list[Diagnostic], display: str | None = None) -> Loaded | None:
@@ -64,9 +133,9 @@ def read_policy_file(path: Path, diags: list[Diagnostic], display: str | None = 
         return None
 
 
-def _schema_diagnostics(loaded: Loaded) -> list[Diagnostic]:
+def _schema_diagnostics(loaded: Loaded, which: str = "policy") -> list[Diagnostic]:
     out = []
-    for error in sorted(_validator().iter_errors(loaded.data), key=lambda e: list(map(str, e.absolute_path))):
+    for error in sorted(_validator(which).iter_errors(loaded.data), key=lambda e: list(map(str, e.absolute_path))):
         out.extend(_explain(error, loaded))
     # keep the first diagnostic per position and code
     seen, unique = set(), []
@@ -321,6 +390,15 @@ def load_files(files: list[Path], display_root: Path | None = None) -> tuple[Pol
         diags.append(Diagnostic("E-FILE", f"{len(files)} policy files; at most {MAX_FILES}", Where(), None))
         return None, diags, {}
     failed = False
+    vocab = None
+    kinds_path = kinds_file(files)
+    if kinds_path is not None:
+        display = _display(kinds_path, display_root)
+        vocab = load_kinds(kinds_path, diags, display)
+        if vocab is None:
+            failed = True
+        else:
+            digest.update(display.encode() + b"\0" + kinds_path.read_bytes())
     for path in files:
         display = _display(path, display_root)
         loaded = read_policy_file(path, diags, display)
@@ -354,7 +432,8 @@ def load_files(files: list[Path], display_root: Path | None = None) -> tuple[Pol
     if failed:
         return None, diags, loaded_by_file
     documents.sort(key=lambda d: (d.rank, d.issued, d.id))
-    return PolicySet(documents, definitions, [str(f) for f in files], digest.hexdigest()), diags, loaded_by_file
+    return (PolicySet(documents, definitions, [str(f) for f in files], digest.hexdigest(), vocab=vocab), diags,
+            loaded_by_file)
 
 
 def _display(path: Path, root: Path | None) -> str:

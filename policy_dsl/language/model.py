@@ -192,8 +192,13 @@ class PolicySet:
     definitions: dict[str, Definition]
     files: list[str]
     fingerprint: str = ""
+    vocab: object = field(default=None, repr=False, compare=False)  # its kinds table (kinds.Vocabulary)
 
     def __post_init__(self):
+        if self.vocab is None:  # no kinds.yaml of its own: the packaged table
+            from policy_dsl.language.kinds import vocabulary
+
+            self.vocab = vocabulary()
         self.clauses: dict[str, Clause] = {c.ref: c for d in self.documents for c in d.clauses}
         self.by_topic: dict[str, list[Clause]] = {}
         for d in self.documents:

@@ -19,7 +19,6 @@ from policy_dsl.engine import resolve
 from policy_dsl.language.errors import PolicyDslError
 from policy_dsl.engine.evaluate import Case, Evaluator
 from policy_dsl.language.expr.printer import to_text
-from policy_dsl.language.kinds import vocabulary
 from policy_dsl.language.model import Clause, Document, PolicySet
 from policy_dsl.language.regions import default_registry
 from policy_dsl.language.values import Month, to_json
@@ -264,7 +263,7 @@ def diff_sets(old: PolicySet, new: PolicySet, behaviour: bool = True) -> dict:
 def between(policy: PolicySet, region, d1: dt.date, d2: dt.date, examples: int = 2) -> dict:
     """Clauses entering and leaving force in ``region`` between d1 and d2, and the kinds whose
     answers change: the same facts decided under the rules of d1 and of d2."""
-    vocab = vocabulary()
+    vocab = policy.vocab
     entering, leaving = [], []
     for c in policy.clauses.values():
         s1, s2 = resolve.standing(c, region, d1).state, resolve.standing(c, region, d2).state

@@ -90,7 +90,7 @@ def run_one(evaluator, validator, test: dict, where, name: str) -> tuple[dict, l
     try:
         as_of = parse_date(test["as_of"]) if test.get("as_of") else None
         case = validator.validate(RawCase(test.get("case"), where, name), as_of)
-        got = result_json(evaluator.evaluate(case, explain=False), "zh", trace=False)
+        got = result_json(evaluator.evaluate(case, explain=False), "zh", trace=False, vocab=evaluator.vocab)
         for g in got["governing"] + got.get("informing", []):
             reached.append(g["rule"])
             if "adopts" in g:
@@ -140,7 +140,6 @@ def run_suite(policy, roots: list[Path], strict: bool = True) -> Suite:
     what runs) and a policy error in a test's case counts as that test's result."""
     from policy_dsl.engine.cases import CaseValidator
     from policy_dsl.engine.evaluate import Evaluator
-    from policy_dsl.language.kinds import vocabulary
     from policy_dsl.language.regions import default_registry
     from policy_dsl.language.safeio import read_limited
 
@@ -149,8 +148,8 @@ def run_suite(policy, roots: list[Path], strict: bool = True) -> Suite:
         raise InputError(Diagnostic("E-TEST-NONE", "no test files found", Where(", ".join(map(str, roots))),
                                     "put *.yaml files with `tests:` in a tests/ folder"))
     evaluator = Evaluator(policy)
-    validator = CaseValidator(default_registry())
-    result_keys = {"status", "bounds", *vocabulary().outputs} | EXPECT_EXTRA
+    validator = CaseValidator(default_registry(), vocab=policy.vocab)
+    result_keys = {"status", "bounds", *policy.vocab.outputs} | EXPECT_EXTRA
     runs: list[TestRun] = []
     for f in files:
         loaded = load_yaml(decode(read_limited(f, MAX_TEST_FILE_BYTES, str(f), code="E-TEST-SHAPE"), str(f)), str(f))

@@ -538,10 +538,8 @@ class Site:
 
     # -- regions
     def region(self, region) -> str:
-        from policy_dsl.language.kinds import vocabulary
-
         w = self.w
-        vocab = vocabulary()
+        vocab = self.policy.vocab
         topics = [t for t in vocab.kinds if any(c.applies_to_region(region) for c in self.policy.by_topic.get(t, ()))]
         parts = [f'<p class="meta">{_e(w["representative"])}：{_e(region.name)} ({_e(region.code)})</p>',
                  f'<h2>{_e(w["timeline"])}</h2>']

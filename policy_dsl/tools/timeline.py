@@ -7,7 +7,6 @@ import datetime as dt
 from html import escape
 
 from policy_dsl.engine import resolve
-from policy_dsl.language.kinds import vocabulary
 from policy_dsl.language.model import PolicySet
 
 START, END = dt.date(2020, 1, 1), dt.date(2026, 12, 31)
@@ -60,7 +59,7 @@ def timeline_svg(policy: PolicySet, region, topics: list[str] | None = None, sta
                  end: dt.date = END, lang: str = "zh") -> str:
     """A self-contained SVG: per topic, a bar per clause over time, coloured by level; pending
     windows hatched; the start date of each bar written beside it; years marked."""
-    vocab = vocabulary()
+    vocab = policy.vocab
     topics = topics or list(vocab.kinds)
     data = timeline_data(policy, region, topics, start, end)
     label_w, width, row_h, top = 300, 1100, 20, 80
