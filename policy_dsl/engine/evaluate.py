@@ -11,7 +11,7 @@ from policy_dsl.language.records import dataclass, field  # dataclasses, quicker
 from policy_dsl.engine import resolve
 from policy_dsl.language.errors import CalendarError, Diagnostic, InputError, PolicyDslError, Where
 from policy_dsl.language.expr.compile import ANSWER, EvalError
-from policy_dsl.language.kinds import absent_value, optional, vocabulary
+from policy_dsl.language.kinds import absent_value, optional
 from policy_dsl.language.model import Clause, PolicySet
 from policy_dsl.language.periods import PeriodEnd
 
