@@ -149,3 +149,15 @@ def test_pages_render_in_chromium(site):
         browser.eval("document.querySelector('a.q').click()")
         assert re.match(r"#c-[a-z0-9-]+$", browser.eval("location.hash"))
         assert browser.eval("document.querySelector(':target').className") == "card"
+
+
+def test_issue_dates_shown_only_as_far_as_the_text_gives_them(site, policy):
+    """61号 and 53号 give no day: the report says the year and that the day is not known."""
+    for d in policy.documents:
+        page = (site / f"doc-{d.id}.html").read_text(encoding="utf-8")
+        index = (site / "index.html").read_text(encoding="utf-8")
+        if d.issued_precision == "year":
+            assert f"{d.issued.year}年（日期不详" in page and f"{d.issued.year}年（日期不详" in index
+        else:
+            assert d.issued.isoformat() in page
+    assert any(d.issued_precision == "year" for d in policy.documents)

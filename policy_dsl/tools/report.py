@@ -226,6 +226,13 @@ def _slug(text: str) -> str:
 
 
 # -- the site -----------------------------------------------------------------------------------
+ISSUED_UNSURE = {
+    "zh": {"year": "{y}年（日期不详，按最早可能日 {d} 计）", "month": "{y}年{m}月（日不详，按 {d} 计）"},
+    "en": {"year": "{y} (day not known; counted from {d}, the earliest possible)",
+           "month": "{y}-{m:02d} (day not known; counted from {d})"},
+}
+
+
 def test_page_name(run: TestRun) -> str:
     """The page of the report that shows a test file's runs."""
     return f"tests-{_slug(run.file.stem)}.html"
@@ -253,6 +260,13 @@ class Site:
             self.files.setdefault(defs.file, f"file-{_slug(Path(defs.file).stem)}.html")
 
     # -- helpers
+    def issued(self, d: Document) -> str:
+        """A document's issue date as far as it is known: a date only when the text gives the day."""
+        shown = ISSUED_UNSURE[self.lang].get(d.issued_precision)
+        if shown is None:
+            return d.issued.isoformat()
+        return shown.format(y=d.issued.year, m=d.issued.month, d=d.issued.isoformat())
+
     def page(self, title: str, body: str) -> str:
         w = self.w
         nav = (f'<a href="index.html">{_e(w["back"])}</a><a href="precedence.html">{_e(w["precedence"])}</a>'
@@ -338,7 +352,7 @@ class Site:
         for d in sorted(self.policy.documents, key=lambda d: (d.rank, d.issued, d.id)):
             rows.append(f'<tr><td>{_e(self.level(d.level))}</td><td><a href="doc-{_e(d.id)}.html">{_e(d.number)}</a></td>'
                         f'<td>{_e(d.title)}</td><td>{_e(self.region_name(d.jurisdiction))}</td>'
-                        f'<td>{_e(d.issued.isoformat())}</td><td>{len(d.clauses)}</td></tr>')
+                        f'<td>{_e(self.issued(d))}</td><td>{len(d.clauses)}</td></tr>')
         body = [f'<h2 id="docs">{_e(w["docs"])}</h2><table><tr><th>{_e(w["level"])}</th><th>{_e(w["number"])}</th>'
                 f'<th>{_e(w["title"])}</th><th>{_e(w["jurisdiction"])}</th><th>{_e(w["issued"])}</th>'
                 f'<th>{_e(w["clauses"])}</th></tr>{"".join(rows)}</table>']
@@ -414,7 +428,7 @@ class Site:
         f = d.in_force
         parts = [f'<div class="card" id="meta"><h3>{_e(d.number)}</h3><p class="meta">'
                  f'{_e(w["level"])}：{_e(self.level(d.level))} · {_e(w["jurisdiction"])}：{_e(self.region_name(d.jurisdiction))} '
-                 f'({_e(d.jurisdiction)}) · {_e(w["issued"])}：{_e(d.issued.isoformat())}'
+                 f'({_e(d.jurisdiction)}) · {_e(w["issued"])}：{_e(self.issued(d))}'
                  + (f' · {_e(w["in_force"])}：{_e(f.start.isoformat())}' if f.start else "")
                  + (f' · {_e(w["lower_deadline"])}：{_e(f.lower_deadline.isoformat())}' if f.lower_deadline else "")
                  + "</p>"]
@@ -616,7 +630,7 @@ class Site:
         for level in sorted(LEVEL_RANK, key=LEVEL_RANK.get):
             cell = []
             for d in (x for x in docs if x.level == level):
-                bits = [f'<a href="doc-{_e(d.id)}.html">{_e(d.number)}</a> <span class="meta">{_e(d.issued.isoformat())} · '
+                bits = [f'<a href="doc-{_e(d.id)}.html">{_e(d.number)}</a> <span class="meta">{_e(self.issued(d))} · '
                         f'{_e(self.region_name(d.jurisdiction))}</span>']
                 if d.forwards:
                     bits.append(f'<span class="meta">{_e(w["forwards"])} '
