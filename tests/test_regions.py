@@ -215,6 +215,13 @@ def test_jurisdiction_period():
     assert REG.jurisdiction_problem("370116", dt.date(2019, 1, 1), None, where) is None
     assert REG.jurisdiction_problem("370100", dt.date(2020, 1, 1), None, where) is None
     assert REG.jurisdiction_problem("999999", dt.date(2020, 1, 1), None, where).code == "E-REGION-UNKNOWN"
+    gone = REG.jurisdiction_problem("371200", dt.date(2022, 1, 1), None, where)  # abolished before the document
+    assert gone.code == "E-JURISDICTION-PERIOD" and "2019-01-01" in gone.hint and "钢城区 370117" in gone.hint
+    assert "until" not in gone.hint
+    # a renaming keeps the division: 邢台市桥西区 became 信都区 under the same code 130503 in 2020
+    assert REG.jurisdiction_problem("130503", dt.date(2019, 1, 1), None, where) is None
+    en = REG.jurisdiction_problem("371200", dt.date(2017, 1, 1), None, where, lang="en")
+    assert en.message.startswith("jurisdiction 莱芜市 371200 is valid") and "370116, " in en.hint
 
 
 # -- as users meet it: the command line and policy files ----------------------------------------

@@ -47,7 +47,6 @@ MESSAGES = {
     "on-day": {"zh": "{day} ", "en": "on {day}"},
     "now": {"zh": "现在", "en": "now"},
     "was-before": {"zh": "此前为 {before}", "en": "before, it was {before}"},
-    "in-city": {"zh": "（{city}）", "en": " ({city})"},
     "jurisdiction-unknown": {"zh": "适用范围 `{code}` 不在行政区划代码表中",
                              "en": "jurisdiction `{code}` is not in the region registry"},
     "jurisdiction-unknown-hint": {"zh": "请用6位 GB/T 2260 代码（policy_dsl/data/regions.tsv），全国为 \"000000\"",
@@ -58,11 +57,16 @@ MESSAGES = {
     "jurisdiction-period-hint-ended": {
         "zh": "其区域此后为 {became}：请给文件的 in_force 加上 until: \"{last}\"，或改用现行代码",
         "en": "its area then became {became}: give the document's in_force `until: \"{last}\"`, or use the current code"},
+    "jurisdiction-period-hint-gone": {
+        "zh": "该代码自 {day} 起已撤销，其区域现为 {became}：请改用现行代码",
+        "en": "the code was abolished from {day}; its area is now {became}: use the current code"},
     "jurisdiction-period-hint-later": {
         "zh": "该代码此前尚未设立：请核对施行日期，或改用当时的代码",
         "en": "the code did not exist yet: check the dates in force, or use the code of that time"},
     "span": {"zh": "{start} 至 {end}", "en": "{start} to {end}"},
-    "open-start": {"zh": "（表内最早）", "en": "(the registry's first)"},
+    "list-sep": {"zh": "、", "en": ", "},
+    "code-and-name": {"zh": "{code}（{name}）", "en": "{code} ({name})"},
+    "open-start": {"zh": "代码表之初", "en": "the first table"},
     "open-end": {"zh": "今", "en": "now"},
 }
 
@@ -383,7 +387,7 @@ class Registry:
         if len(live) == 1:
             return live[0]
         if live:
-            names = "、".join(f"{r.full_name} {r.code}" for r in live)
+            names = say("list-sep", lang).join(f"{r.full_name} {r.code}" for r in live)
             first = live[0]
             example = (first.city.name + first.name) if first.city is not first else first.full_name
             raise InputError(Diagnostic("E-REGION-AMBIGUOUS", say("ambiguous", lang, raw=raw, n=len(live), names=names),
@@ -397,7 +401,7 @@ class Registry:
         raise InputError(Diagnostic(
             "E-REGION-NOT-YET", say("not-yet", lang, name=later.full_name, code=later.code,
                                     day=later.valid_from.isoformat() if later.valid_from else "?", on=when),
-            where, say("was-before", lang, before="、".join(f"{r.full_name} {r.code}" for r in before)) if before else None))
+            where, say("was-before", lang, before=say("list-sep", lang).join(f"{r.full_name} {r.code}" for r in before)) if before else None))
 
     def _gone(self, gone: Region, where: Where, lang: str) -> Diagnostic:
         day = (gone.valid_to + dt.timedelta(days=1)).isoformat()
@@ -405,14 +409,16 @@ class Registry:
         if [s.code for s in became] == [gone.code]:
             return Diagnostic("E-REGION-ABOLISHED", say("renamed", lang, name=gone.full_name, code=gone.code, day=day,
                                                         new=f"{became[0].name} {became[0].code}"),
-                              where, say("use-instead", lang, first=f"{became[0].code}（{became[0].name}）"))
+                              where, say("use-instead", lang, first=say("code-and-name", lang, code=became[0].code,
+                                                                        name=became[0].name)))
         if not became:
             return Diagnostic("E-REGION-ABOLISHED", say("abolished-bare", lang, name=gone.full_name, code=gone.code, day=day),
                               where, None)
-        text = "、".join(f"{s.full_name} {s.code}" for s in became)
+        sep = say("list-sep", lang)
+        text = sep.join(f"{s.full_name} {s.code}" for s in became)
         cities = sorted({s.city.name + " " + s.city.code for s in became if s.city is not s})
-        first = f"{became[0].code}（{became[0].name}）"
-        hint = say("use-instead-city", lang, first=first, cities="、".join(cities)) if cities else say("use-instead", lang, first=first)
+        first = say("code-and-name", lang, code=became[0].code, name=became[0].name)
+        hint = say("use-instead-city", lang, first=first, cities=sep.join(cities)) if cities else say("use-instead", lang, first=first)
         return Diagnostic("E-REGION-ABOLISHED", say("abolished", lang, name=gone.full_name, code=gone.code, day=day, became=text),
                           where, hint)
 
@@ -457,20 +463,36 @@ class Registry:
         if not recs:
             return Diagnostic("E-REGION-UNKNOWN", say("jurisdiction-unknown", lang, code=code), where,
                               say("jurisdiction-unknown-hint", lang))
+        spans = []  # (first record, last record) of the code's unbroken stretches (a renaming keeps the division)
         for r in recs:
-            if (r.valid_from is None or r.valid_from <= first) and (
-                    r.valid_to is None or (last is not None and last <= r.valid_to)):
+            prev = spans[-1][1] if spans else None
+            if (prev is not None and prev.valid_to is not None and r.valid_from is not None and prev.successors == (code,)
+                    and r.valid_from == prev.valid_to + dt.timedelta(days=1)):
+                spans[-1] = (spans[-1][0], r)
+            else:
+                spans.append((r, r))
+        for a, b in spans:
+            if (a.valid_from is None or a.valid_from <= first) and (b.valid_to is None or (last is not None and last <= b.valid_to)):
                 return None
-        r = next((x for x in recs if x.valid_on(first)), recs[-1])
-        valid = say("span", lang, start=r.valid_from.isoformat() if r.valid_from else say("open-start", lang),
-                    end=r.valid_to.isoformat() if r.valid_to else say("open-end", lang))
+        # the stretch that holds the first day, else the last one that ended before it, else the first after it
+        a, b = next((s for s in spans if (s[0].valid_from is None or s[0].valid_from <= first)
+                     and (s[1].valid_to is None or first <= s[1].valid_to)), (None, None))
+        if a is None:
+            before = [s for s in spans if s[1].valid_to is not None and s[1].valid_to < first]
+            a, b = before[-1] if before else spans[0]
+        valid = say("span", lang, start=a.valid_from.isoformat() if a.valid_from else say("open-start", lang),
+                    end=b.valid_to.isoformat() if b.valid_to else say("open-end", lang))
         period = say("span", lang, start=first.isoformat(), end=last.isoformat() if last else say("open-end", lang))
-        if r.valid_to is not None and (last is None or last > r.valid_to) and r.valid_on(first):
-            became = "、".join(f"{s.full_name} {s.code}" for s in self.became(r)) or "—"
-            hint = say("jurisdiction-period-hint-ended", lang, became=became, last=r.valid_to.isoformat())
+        sep = say("list-sep", lang)
+        if b.valid_to is not None and b.valid_to < first:
+            became = sep.join(f"{s.full_name} {s.code}" for s in self.became(b)) or "—"
+            hint = say("jurisdiction-period-hint-gone", lang, day=(b.valid_to + dt.timedelta(days=1)).isoformat(), became=became)
+        elif b.valid_to is not None and (last is None or last > b.valid_to):
+            became = sep.join(f"{s.full_name} {s.code}" for s in self.became(b)) or "—"
+            hint = say("jurisdiction-period-hint-ended", lang, became=became, last=b.valid_to.isoformat())
         else:
             hint = say("jurisdiction-period-hint-later", lang)
-        return Diagnostic("E-JURISDICTION-PERIOD", say("jurisdiction-period", lang, name=r.name, code=r.code, valid=valid,
+        return Diagnostic("E-JURISDICTION-PERIOD", say("jurisdiction-period", lang, name=b.name, code=code, valid=valid,
                                                        period=period), where, hint)
 
     # -- search
