@@ -449,6 +449,10 @@ async def report(request: Request) -> Response:
     return FileResponse(path)
 
 
+async def _no_icon(request: Request) -> Response:
+    return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
+
+
 def _web(name: str, media: str):
     body = (WEB / name).read_bytes()
 
@@ -809,6 +813,7 @@ def create_app(holder: PolicyHolder, limits: Limits | None = None, lang: str = "
         Route("/", _web("index.html", "text/html; charset=utf-8")),
         Route("/static/app.js", _web("app.js", "text/javascript; charset=utf-8")),
         Route("/static/style.css", _web("style.css", "text/css; charset=utf-8")),
+        Route("/favicon.ico", _no_icon),
         Route("/health", health),
         Route("/applies", applies),
         Route("/eval", EvalEndpoint(), methods=["POST"]),
