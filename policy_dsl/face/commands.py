@@ -115,6 +115,8 @@ def _completion(p) -> None:
 def _serve(p) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes answering (default 1; each loads and watches the policy set)")
     p.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="largest request body accepted (default 16 MiB)")
     p.add_argument("--root-path", default="", metavar="PATH", help="the path prefix a reverse proxy serves this under, e.g. /policy")
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",

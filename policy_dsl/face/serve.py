@@ -6,6 +6,7 @@ command runs, so the other commands start as quickly as before; it is an optiona
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from policy_dsl.language.errors import EXIT_OK, Diagnostic, InputError, Where
 
@@ -20,21 +21,28 @@ def cmd_serve(args) -> int:
     if not 0 < args.port < 65536:
         raise InputError(Diagnostic("E-USAGE", f"--port {args.port} is not a TCP port", Where("command line"),
                                     "e.g. --port 8000"))
-    from policy_dsl.face import service
-
-    limits = service.Limits()
-    if args.max_body is not None:
-        if args.max_body < 1024:
-            raise InputError(Diagnostic("E-USAGE", "--max-body is under 1024 bytes", Where("command line"),
-                                        "e.g. --max-body 16777216"))
-        limits.max_body = args.max_body
-    holder = service.PolicyHolder.from_args(args.policies, args.rev)  # a policy set with errors stops here (exit 1)
-    app = service.create_app(holder, limits, lang=args.lang)
+    if not 1 <= args.workers <= 64:
+        raise InputError(Diagnostic("E-USAGE", f"--workers {args.workers} is not between 1 and 64", Where("command line"),
+                                    "e.g. --workers 2 (one per core)"))
+    if args.max_body is not None and args.max_body < 1024:
+        raise InputError(Diagnostic("E-USAGE", "--max-body is under 1024 bytes", Where("command line"),
+                                    "e.g. --max-body 16777216"))
+    import json
     import sys
 
-    sys.stderr.write(f"policy-dsl serve: http://{args.host}:{args.port}/  ({holder.describe()['source']})\n")
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, root_path=args.root_path,
-                forwarded_allow_ips=args.forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS"),
-                timeout_keep_alive=limits.keep_alive, server_header=False, access_log=args.log_level in ("info", "debug"))
-    return EXIT_OK
+    from policy_dsl.face import service
 
+    settings = {"policies": [str(Path(p).absolute()) for p in args.policies or ()], "rev": args.rev, "lang": args.lang,
+                "max_body": args.max_body}
+    holder = service.PolicyHolder.from_args(args.policies, args.rev)  # a policy set with errors stops here (exit 1)
+    sys.stderr.write(f"policy-dsl serve: http://{args.host}:{args.port}/  ({holder.describe()['source']})\n")
+    options = dict(host=args.host, port=args.port, log_level=args.log_level, root_path=args.root_path,
+                   forwarded_allow_ips=args.forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS"),
+                   timeout_keep_alive=service.Limits.keep_alive, server_header=False,
+                   access_log=args.log_level in ("info", "debug"))
+    if args.workers > 1:  # each process makes its own application from the same settings
+        os.environ[service.SETTINGS_VARIABLE] = json.dumps(settings)
+        uvicorn.run("policy_dsl.face.service:app_from_environment", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(service.app_from_settings(settings, holder), **options)
+    return EXIT_OK

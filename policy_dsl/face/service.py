@@ -48,7 +48,7 @@ class Limits:
     inline_body = 64 * 1024  # smaller JSON bodies are answered on the event loop, bigger ones in a thread
     stream_threads = 8  # JSON Lines streams answered at once (more wait their turn)
     out_buffered = 8 * 1024 * 1024  # answers held for a client that reads slowly, once its body is in
-    applies_cache = 8192  # applies answers kept, per policy set
+    applies_cache = 32 * 1024 * 1024  # bytes of applies answers kept (the most recently asked), per policy set
     check_interval = 1.0  # the policy files are looked at (stat) at most this often
 
 
@@ -85,7 +85,8 @@ class LoadedSet:
         self._local = threading.local()
         self._applies: collections.OrderedDict = collections.OrderedDict()
         self._applies_lock = threading.Lock()
-        self._cache_size = cache_size
+        self._cache_size = cache_size  # bytes
+        self._cached = 0
         self._clauses = None
         self._reports: dict = {}
         self._report_lock = threading.Lock()
@@ -113,9 +114,11 @@ class LoadedSet:
                 return hit
         hit = make()
         with self._applies_lock:
-            self._applies[key] = hit
-            if len(self._applies) > self._cache_size:
-                self._applies.popitem(last=False)
+            if key not in self._applies:
+                self._applies[key] = hit
+                self._cached += len(hit[1])
+            while self._cached > self._cache_size and self._applies:
+                self._cached -= len(self._applies.popitem(last=False)[1][1])
         return hit
 
     def clauses(self) -> bytes:
@@ -801,6 +804,25 @@ class _Headers:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+SETTINGS_VARIABLE = "POLICY_DSL_SERVE"  # the settings of ``serve --workers N``, for each process
+
+
+def app_from_settings(settings: dict, holder: PolicyHolder | None = None) -> Starlette:
+    """The application ``serve`` runs: ``settings`` are its command line's (policies, rev, lang,
+    max_body)."""
+    limits = Limits()
+    if settings.get("max_body"):
+        limits.max_body = settings["max_body"]
+    if holder is None:
+        holder = PolicyHolder.from_args([Path(p) for p in settings["policies"]] or None, settings["rev"], limits)
+    return create_app(holder, limits, settings.get("lang") or "zh")
+
+
+def app_from_environment() -> Starlette:
+    """The application of one process of ``serve --workers N`` (uvicorn calls it in each)."""
+    return app_from_settings(json.loads(os.environ[SETTINGS_VARIABLE]))
 
 
 def create_app(holder: PolicyHolder, limits: Limits | None = None, lang: str = "zh") -> Starlette:
