@@ -248,15 +248,24 @@ def test_no_traceback_reaches_a_client(served, monkeypatch):
 def test_regions_search(served, q, first):
     status, data = served.get_json("/regions", q=q)
     assert status == 200 and data["regions"][0]["code"] == first
-    assert {"code", "name", "level", "path", "valid_from", "valid_to"} <= set(data["regions"][0])
+    assert {"code", "name", "full_name", "level", "valid_from", "valid_to"} <= set(data["regions"][0])
+
+
+def test_regions_are_the_registry_search(served):
+    from policy_dsl.language.regions import default_registry
+
+    for q in ("济南历", "shizhong", "市中区"):
+        assert served.get_json("/regions", q=q, limit="20")[1]["regions"] == default_registry().search(q, 20)
+    _, data = served.get_json("/regions", q="市中区")
+    assert {r["city"]["name"] for r in data["regions"]} >= {"济南市", "枣庄市"}  # the same name, told apart
 
 
 def test_regions_carry_validity_dates(served):
     _, data = served.get_json("/regions", q="莱芜")
+    assert "371200" not in {r["code"] for r in data["regions"]}  # abolished: not offered for today
+    _, data = served.get_json("/regions", q="莱芜", on="2018-06-01")
     laiwu = next(r for r in data["regions"] if r["code"] == "371200")
-    assert laiwu["valid_to"] and laiwu["successors"]
-    _, data = served.get_json("/regions", q="莱芜", on="2020-01-01")
-    assert "371200" not in {r["code"] for r in data["regions"]}
+    assert laiwu["valid_to"] == "2018-12-31" and laiwu["successors"]
     status, data = served.get_json("/regions", q="x" * 65)
     assert status == 400 and data["error"]["code"] == "E-USAGE"
     assert served.get_json("/regions", q="济南", limit="0")[0] == 400

@@ -348,42 +348,11 @@ async def applies(request: Request) -> Response:
 
 
 def search_regions(q: str, limit: int = 10, on: dt.date | None = None) -> list[dict]:
-    """Regions whose code, name, short name or pinyin matches ``q`` (exact matches first, then
-    prefixes, then names containing it), valid on ``on`` if given, with their validity dates."""
+    """Regions as a name, pinyin or code is being typed, valid on ``on`` (None: still valid), with
+    their full names, cities and validity dates (``Registry.search``, policy_dsl/language/regions.py)."""
     from policy_dsl.language.regions import default_registry
 
-    registry = default_registry()
-    key = q.strip().replace(" ", "")
-    key = key.lower() if key.isascii() else key
-    if not key:
-        return []
-    levels = {"province": 0, "city": 1, "district": 2, "country": 3}
-    scored = []
-    for r in registry.by_code.values():
-        if on is not None and not r.valid_on(on):
-            continue
-        names = (r.name, r.short)
-        if r.code == key or key in names or r.pinyin.lower() == key:
-            score = 0
-        elif r.code.startswith(key) or any(n.startswith(key) for n in names) or r.pinyin.lower().startswith(key):
-            score = 1
-        elif any(key in n for n in names):
-            score = 2
-        else:
-            continue
-        scored.append((score, levels.get(r.level, 4), r.valid_to is not None, r.code, r))
-    scored.sort(key=lambda t: t[:4])
-    return [_region_entry(t[-1]) for t in scored[:limit]]
-
-
-def _region_entry(r) -> dict:
-    out = {"code": r.code, "name": r.name, "short": r.short, "pinyin": r.pinyin, "level": r.level,
-           "valid_from": r.valid_from.isoformat() if r.valid_from else None,
-           "valid_to": r.valid_to.isoformat() if r.valid_to else None,
-           "path": [p.name for p in reversed(r.chain) if p.level != "country"]}
-    if r.successors:
-        out["successors"] = list(r.successors)
-    return out
+    return default_registry().search(q, limit, on=on)
 
 
 async def regions(request: Request) -> Response:

@@ -194,13 +194,16 @@ function typeahead(input) {
     const q = input.value.trim();
     const mine = ++serial;
     if (!q) { box.hidden = true; return; }
-    const got = await getJSON(`regions?${new URLSearchParams({ q, limit: "12" })}`);
+    const query = { q, limit: "12" };
+    const day = (input.id === "region" ? $("date") : $("f-paid_on") || $("f-date") || {}).value;
+    if (day && DATE_RE.test(day.trim())) query.on = day.trim();  // the regions that existed that day
+    const got = await getJSON(`regions?${new URLSearchParams(query)}`);
     if (mine !== serial || !got.ok) return;
     box.replaceChildren();
     for (const r of got.data.regions) {
       const valid = r.valid_to ? `${r.valid_from || ""}—${r.valid_to}` : (r.valid_from ? `${r.valid_from}—` : "");
       const item = el("li", { role: "option", "data-code": r.code },
-        el("span", { text: r.path.join(" ") || r.name }), " ",
+        el("span", { text: r.full_name || r.name }), " ",
         el("span", { class: "code", text: `${r.code}${valid ? " · " + valid : ""}` }));
       item.addEventListener("mousedown", (e) => {
         e.preventDefault();
