@@ -89,6 +89,7 @@ def test_kinds_and_clauses_for_the_page(served, policy):
     status, kinds = served.get_json("/kinds")
     assert status == 200 and kinds["kinds"]["arrears"]["zh"] == "中断缴费（欠费）"
     assert kinds["outputs"]["benefit_start"]["zh"] == "待遇起始日"
+    assert kinds["labels"]["facts"]["paid_on"]["zh"] == "缴费日期" and "灵活就业人员" in kinds["labels"]["values"]["worker"]["flexible"]
     status, data = served.get_json("/clauses")
     clause = data["clauses"]["jn-2022-2/arrears-flexible-long-gap"]
     assert clause["document"] == "济医保发〔2022〕2号" and "第4个月起享受待遇" in clause["text"]

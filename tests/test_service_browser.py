@@ -127,6 +127,9 @@ def test_the_arrears_example_in_the_case_form(page):
     assert b.eval("document.querySelector('#case-fields').innerText").count("（可选）") >= 1
     labels = b.eval("document.querySelector('#kind').innerText")
     assert "中断缴费（欠费）" in labels  # kinds by their Chinese names, from the kinds table
+    fields = b.eval("document.querySelector('#case-fields').innerText")
+    assert "缴费日期" in fields and "最后缴费月份" in fields  # facts by their Chinese names
+    assert "灵活就业人员" in b.eval("document.querySelector('#f-worker').innerText")
     type_into(b, "#f-region", "济南")
     wait_for(b, "!!document.querySelector('#f-region').parentNode.querySelector('.suggestions li')")
     b.eval("document.querySelector('#f-region').parentNode.querySelector('.suggestions li')"

@@ -379,14 +379,13 @@ async def schema_case(request: Request) -> Response:
 
 
 async def kinds(request: Request) -> Response:
-    """The kinds table (policy_dsl/data/kinds.yaml): labels of kinds, facts and outputs."""
-    from policy_dsl.language.kinds import vocabulary
-
+    """The kinds table of the policy set served (``policy.vocab``): kinds, facts and outputs, and
+    the names people use for them (``labels``)."""
     _params(request, {})
-    v = vocabulary()
+    v = request.app.state.holder.current.policy.vocab
     data = {"kinds": {name: {"zh": k.zh, "en": k.en, "facts": k.facts, "decided_on": k.decided_on,
                              "outputs": list(k.outputs)} for name, k in v.kinds.items()},
-            "outputs": v.outputs, "person_flags": v.person_flags}
+            "outputs": v.outputs, "person_flags": v.person_flags, "labels": v.labels or {}}
     return _json(data)
 
 

@@ -98,8 +98,13 @@ function label(entry, fallback) {
 function kindLabel(kind) { return label(state.kinds.kinds[kind], kind); }
 function outputLabel(name) { return label(state.kinds.outputs[name], name); }
 function factLabel(kind, name) {
+  const named = ((state.kinds.labels || {}).facts || {})[name];
   const facts = (state.kinds.kinds[kind] || {}).facts || {};
-  return label(facts[name], null) || label(state.kinds.person_flags[name], name);
+  return label(named, null) || label(facts[name], null) || label(state.kinds.person_flags[name], name);
+}
+function valueLabel(fact, value) {
+  const names = (((state.kinds.labels || {}).values || {})[fact] || {})[value];
+  return state.lang === "zh" && names && names.length ? `${names[0]}（${value}）` : value;
 }
 function valueText(v) {
   if (v === true) return t("yes");
@@ -235,7 +240,7 @@ function fieldFor(kind, name, spec, required, prefix) {
   if (spec.enum) {
     const select = el("select", { id, "data-name": name, "data-type": "enum" });
     if (!required) select.append(el("option", { value: "", text: "" }));
-    for (const v of spec.enum) select.append(el("option", { value: v, text: label((spec.labels || {})[v], v) }));
+    for (const v of spec.enum) select.append(el("option", { value: v, text: valueLabel(name, v) }));
     return el("label", {}, caption, select);
   }
   if (spec.type === "array" && spec.items && spec.items.properties) {
