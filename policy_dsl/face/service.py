@@ -484,9 +484,9 @@ async def _read_body(receive, limits: Limits) -> bytes:
     """The whole request body, refused (InputError) past ``max_body`` bytes or when the client
     is too slow to send it."""
     parts, size = [], 0
-    deadline = time.monotonic() + limits.body_total
+    clock = _ClientClock(limits)
     while True:
-        message = await _receive(receive, limits, deadline)
+        message = await clock.receive(receive)
         if message["type"] == "http.disconnect":
             raise _error("E-TIMEOUT", "the client went away", "body")
         chunk = message.get("body", b"")
@@ -499,15 +499,28 @@ async def _read_body(receive, limits: Limits) -> bytes:
             return b"".join(parts)
 
 
-async def _receive(receive, limits: Limits, deadline: float) -> dict:
-    wait = min(limits.body_idle, deadline - time.monotonic())
-    try:
-        if wait <= 0:
-            raise asyncio.TimeoutError
-        return await asyncio.wait_for(receive(), wait)
-    except asyncio.TimeoutError:
-        raise _error("E-TIMEOUT", f"the body did not arrive in time (nothing for {limits.body_idle:g} s, "
-                     f"or more than {limits.body_total:g} s in all)", "body", "send the body at once") from None
+class _ClientClock:
+    """Time spent waiting for a client's body: at most ``body_idle`` for any one piece, at most
+    ``body_total`` in all. Only the waits count — not the time the server itself takes with what
+    it has (a busy server does not make its client "slow")."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.waited = 0.0
+
+    async def receive(self, receive) -> dict:
+        limits = self.limits
+        wait = min(limits.body_idle, limits.body_total - self.waited)
+        t = time.monotonic()
+        try:
+            if wait <= 0:
+                raise asyncio.TimeoutError
+            return await asyncio.wait_for(receive(), wait)
+        except asyncio.TimeoutError:
+            raise _error("E-TIMEOUT", f"the body did not arrive in time (nothing for {limits.body_idle:g} s, "
+                         f"or more than {limits.body_total:g} s in all)", "body", "send the body at once") from None
+        finally:
+            self.waited += time.monotonic() - t
 
 
 def _answer_body(current: LoadedSet, name: str, body: bytes, lang: str, as_of, explain: bool) -> tuple[int, bytes]:
@@ -699,10 +712,10 @@ class _Stream:
 
     async def _feed(self, receive, pipe: _BodyPipe, sink: _Sink, limits: Limits) -> None:
         size = 0
-        deadline = time.monotonic() + limits.body_total
+        clock = _ClientClock(limits)
         try:
             while True:
-                message = await _receive(receive, limits, deadline)
+                message = await clock.receive(receive)
                 if message["type"] == "http.disconnect":
                     sink.leave()
                     pipe.finish(_Gone())
