@@ -9,9 +9,9 @@ import json
 
 from policy_dsl.analysis import grid
 from policy_dsl.engine import resolve
-from policy_dsl.language.errors import Diagnostic, PolicyDslError
-from policy_dsl.engine.evaluate import Case, Evaluator
-from policy_dsl.language.model import Clause, PolicySet
+from policy_dsl.engine.evaluate import RANGE_ERRORS, Evaluator
+from policy_dsl.language.errors import Diagnostic, InputError
+from policy_dsl.language.model import Case, Clause, PolicySet
 from policy_dsl.language.regions import default_registry
 from policy_dsl.language.values import to_json
 
@@ -64,14 +64,14 @@ def _probe_pair(ev: Evaluator, topic: str, a: Clause, b: Clause) -> Diagnostic |
             if case is None:
                 continue
             try:
-                env = ev.environment(case, None)
-                if not (ev._test(a, env, False)[0] and ev._test(b, env, False)[0]):
+                env = ev.environment(case)
+                if not (ev.holds(a, env) and ev.holds(b, env)):
                     continue
                 ea, eb = a.effective(), b.effective()
                 if ea.outcome != eb.outcome:
                     differ = f"{ea.outcome} vs {eb.outcome}"
                 elif ea.outcome == "decide":
-                    va, vb = ev._outputs(case, a, env, None), ev._outputs(case, b, env, None)
+                    va, vb = ev.clause_outputs(case, a, env), ev.clause_outputs(case, b, env)
                     shared = [k for k in va if k in vb and va[k] != vb[k]]
                     if not shared:
                         continue
@@ -79,7 +79,7 @@ def _probe_pair(ev: Evaluator, topic: str, a: Clause, b: Clause) -> Diagnostic |
                     differ = f"{k} = {to_json(va[k])} vs {to_json(vb[k])}"
                 else:
                     continue
-            except PolicyDslError:
+            except (InputError,) + RANGE_ERRORS:  # a generated case these clauses cannot be read on: no conflict shown by it
                 continue
             example = {"kind": topic, "region": region.code, **{k: _jsonable(v) for k, v in facts.items()}}
             return Diagnostic(
@@ -124,22 +124,12 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
                     if all(c in bit for c in p) and not exclusive(*p)}  # no probe could show those
             if not todo:
                 return pairs
-        conditions = _conditions(ev, topic, clauses)  # all of them, as the reference does: one that cannot be read skips the probe
         for facts in grid.iter_facts(topic, day, region.code):
             case = _case(topic, region, facts, day)
-            holding = None
-            if conditions is not None:
-                try:
-                    mask = conditions(case.facts, region, day)[0]
-                    holding = [c for i, c in enumerate(clauses) if (mask >> i) & 1]
-                except Exception:  # noqa: BLE001 - the reference below decides (and says nothing if it cannot read it)
-                    holding = None
-            if holding is None:
-                try:
-                    env = ev.environment(case, None)
-                    holding = [c for c in clauses if ev._test(c, env, False)[0]]
-                except (PolicyDslError, Exception):  # a probe the conditions cannot read says nothing
-                    continue
+            try:  # all of them, as the evaluator does: a probe one of them cannot be read on says nothing
+                holding = ev.holding(case, clauses)
+            except (InputError,) + RANGE_ERRORS:
+                continue
             if wanted is not None:
                 mask = sum(bit[c] for c in holding)
                 for p, m in list(todo.items()):
@@ -256,15 +246,3 @@ def _interval(op, v):
 
 def _empty(lo, hi) -> bool:
     return lo[0] > hi[0] or (lo[0] == hi[0] and not (lo[1] and hi[1]))
-
-
-def _conditions(ev: Evaluator, topic: str, clauses: list[Clause]):
-    """The generated function computing all ``clauses``' conditions at once (policy_dsl.fast.plans), or None."""
-    try:
-        if ev._plans is None:
-            from policy_dsl.fast.plans import Plans
-
-            ev._plans = Plans(ev)
-        return ev._plans.conditions(topic, clauses)
-    except Exception:  # noqa: BLE001 - the reference evaluator probes alone
-        return None

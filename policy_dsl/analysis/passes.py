@@ -532,7 +532,7 @@ def _holding(ev, env, states) -> tuple[tuple, tuple]:
         if state not in ("in_force", "pending"):
             continue
         try:
-            holds = ev._test(c, env, False)[0]
+            holds = ev.holds(c, env)
         except (PolicyDslError, EvalError, ArithmeticError, ValueError):
             continue
         if holds:
@@ -580,8 +580,7 @@ def bounds(policy: PolicySet) -> list[Diagnostic]:
                 if low.doc.rank <= d.doc.rank or (d, low) in found:
                     continue
                 try:
-                    env = ev.environment(p.case, None)
-                    value = ev._outputs(p.case, low, env, None).get("waiting_months")
+                    value = ev.clause_outputs(p.case, low).get("waiting_months")
                 except (PolicyDslError, EvalError, ArithmeticError, ValueError):
                     continue
                 b = d.effective().bounds

@@ -1,55 +1,33 @@
-"""Stage: a case's facts → its result. Finds the clauses in force whose conditions hold,
-orders them by precedence (resolve), takes each output from the first clause that decides it,
-and records why: governing, displaced, pending, notes and the trace. Nothing about the law is
-decided here: every value comes from an expression in a policy file."""
+"""Stage: a case's facts → its result, by the reference semantics. For the case's stretch
+(``resolve.Stretches``) the evaluator tests each clause's condition with the expression closures,
+asks ``resolve.select`` what follows from the ones that hold, and interprets that selection: it
+computes the deciding clauses' outputs, checks the values tied clauses must agree on, follows a
+redirect (``evaluate_as``), asks sub-answers (``answer(...)``) and an improving exception's
+``excepted``, and records the trace as typed events (``engine.trace``). Precedence is not written
+here: every choice between clauses is the selection's. Nothing about the law is decided here
+either: every value comes from an expression in a policy file.
+
+The public means for other stages (analysis, fast backends) are ``environment``, ``holds``,
+``holding``, ``clause_outputs``, ``sub_case`` and ``evaluate``; the rest is private."""
 
 from __future__ import annotations
 
-import datetime as dt
-from policy_dsl.language.records import dataclass, field  # dataclasses, quicker to import (records.py)
-
 from policy_dsl.engine import resolve
+from policy_dsl.engine import trace as T
 from policy_dsl.language.errors import CalendarError, Diagnostic, InputError, PolicyDslError, Where
 from policy_dsl.language.expr.compile import ANSWER, EvalError
 from policy_dsl.language.kinds import absent_value, optional
-from policy_dsl.language.model import Clause, PolicySet
+from policy_dsl.language.model import Case, Clause, PolicySet, Result
 from policy_dsl.language.periods import PeriodEnd
+
+__all__ = ["Case", "ConflictError", "Evaluator", "MAX_REDIRECTS", "Result", "RANGE_ERRORS"]
 
 MAX_REDIRECTS = 4  # nested evaluations of another kind (evaluate_as, answer(...)) one case may need
 # what evaluating an expression on a case's values may raise besides a CalendarError: a missing
-# value (EvalError) or arithmetic leaving the calendar (year 10000: ValueError, OverflowError)
-_RANGE = (EvalError, ArithmeticError, ValueError)
-
-
-@dataclass
-class Case:
-    """A validated case: kind, region (a Region), facts with typed values, decision date."""
-
-    kind: str
-    region: object
-    facts: dict
-    decision_date: dt.date
-    id: object = None
-    where: Where = field(default_factory=Where)
-
-
-@dataclass
-class Result:
-    case: Case
-    status: str = "no_rule"
-    outputs: dict = field(default_factory=dict)
-    bounds: dict | None = None
-    governing: list = field(default_factory=list)  # [(Clause, [outputs])]
-    displaced: list = field(default_factory=list)  # [(Clause, reason, by Clause | None)]
-    pending: list = field(default_factory=list)  # [(Clause, start date)]
-    notes: list = field(default_factory=list)  # [{"zh","en"}]
-    trace: list = field(default_factory=list)  # [(depth, {"zh","en"})]
-    redirected: list = field(default_factory=list)  # kinds this case was evaluated as
-    undetermined: list = field(default_factory=list)  # [(Clause, CalendarError)] conditions the schedule could not settle
-    improving: list = field(default_factory=list)  # [(Clause, [outputs it changed])] improving exceptions that applied
-    shape: object = field(default=None, repr=False, compare=False)  # fast path: what fixes all but the values (plans)
-    informing: list = field(default_factory=list)  # clauses with outcome `inform` that apply: their words are notes
-    fired: set = field(default_factory=set)  # id() of each conditional note (`notes[].when`) that holds
+# value (EvalError) or arithmetic leaving the calendar (year 10000: ValueError, OverflowError);
+# the evaluator reports it as E-CASE-INVALID
+RANGE_ERRORS = (EvalError, ArithmeticError, ValueError)
+_RANGE = RANGE_ERRORS
 
 
 class ConflictError(PolicyDslError):
@@ -58,47 +36,45 @@ class ConflictError(PolicyDslError):
     exit_code = 1
 
 
-def _plain(value):
+def plain(value):
+    """An output's value as the answer gives it: a period's end as its (extended) date."""
     return value.extended if isinstance(value, PeriodEnd) else value
 
 
-def _fmt(value) -> str:
-    if isinstance(value, PeriodEnd):
-        return str(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, frozenset):
-        return "[" + ", ".join(sorted(map(str, value))) + "]"
-    if isinstance(value, dict) and "status" in value:  # an answer as a record (answer(...), excepted)
-        return _shown_answer([k for k in value if k != "status"], value["status"],
-                             {k: v for k, v in value.items() if k != "status" and v is not None})
-    return str(value)
+_plain = plain
+
+
+def record(outputs, status: str, values: dict) -> dict:
+    """An answer as an expression reads it (``answer(...)``, ``excepted``): each of the kind's
+    outputs (null unless decided) and ``status``."""
+    out = {name: values.get(name) for name in outputs} if status == "decided" else dict.fromkeys(outputs)
+    out["status"] = status
+    return out
 
 
 class Evaluator:
-    """Evaluates cases against one policy set. Construct once; ``evaluate`` is re-entrant."""
+    """Evaluates cases against one policy set by the reference semantics. Construct once;
+    ``evaluate`` is re-entrant."""
 
     def __init__(self, policy: PolicySet):
         self.policy = policy
-        self.vocab = policy.vocab
+        self.vocab = policy.vocab  # the policy set's kinds table
         self.defs_by_kind: dict[str, list] = {}
         for d in policy.definitions.values():
             for k in d.kinds:
                 self.defs_by_kind.setdefault(k, []).append(d)
-        self._plans = None  # the fast path (policy_dsl.fast.plans), built on first use
         self.person_defaults = self.vocab.person_defaults()  # a person fact a case leaves out: false, or null
         self.fact_defaults = {name: tuple((n, absent_value(spec)) for n, spec in kind.facts.items() if optional(spec))
                               for name, kind in self.vocab.kinds.items()}  # an optional fact a case leaves out
+        self.stretches = resolve.Stretches(policy)
+        self._selections: dict = {}
 
-    # -- environment ---------------------------------------------------------------------
-    def environment(self, case: Case, trace: list | None, depth: int = 0) -> dict:
-        """The names an expression of ``case`` reads: its facts, the person flags (false unless
-        given), ``region``, ``decision_date``, the definitions of its kind, and the means to ask
-        for a sub-answer (``answer(...)``, traced into ``trace`` when given)."""
+    # -- what other stages use ---------------------------------------------------------------
+    def environment(self, case: Case, trace: list | None = None, depth: int = 0) -> dict:
+        """The names an expression of ``case`` reads: its facts, the person facts (their default
+        unless given), ``region``, ``decision_date``, the definitions of its kind, and the means to
+        ask for a sub-answer (``answer(...)``, traced into ``trace`` when given). Raises InputError
+        (E-CASE-INVALID) when a definition cannot be computed."""
         env = dict(case.facts)
         for flag, default in self.person_defaults.items():
             env.setdefault(flag, default)
@@ -115,9 +91,99 @@ class Evaluator:
             except _RANGE as exc:  # e.g. date arithmetic leaving the calendar (year 10000)
                 raise _case_error(case, f"definition {d.name}: {exc}") from None
             if trace is not None:
-                trace.append((1, {"zh": f"定义 {d.name} = {d.expr.text} = {_fmt(env[d.name])}",
-                                  "en": f"definition {d.name} = {d.expr.text} = {_fmt(env[d.name])}"}))
+                trace.append((1, T.Definition(d.name, d.expr.text, env[d.name])))
         return env
+
+    def definitions(self, kind: str) -> list:
+        """The definitions computed for a case of ``kind``, in order."""
+        return self.defs_by_kind.get(kind, [])
+
+    @staticmethod
+    def holds(clause: Clause, env: dict) -> bool:
+        """Whether the clause's condition holds in ``env`` (``environment``). Raises what the
+        expression raises: RANGE_ERRORS on values it cannot compute, CalendarError when the holiday
+        schedule does not cover a date it needs."""
+        when = clause.effective().when
+        return True if when is None else bool(when.fn(env))
+
+    def holding(self, case: Case, clauses, env: dict | None = None) -> list[Clause]:
+        """Of ``clauses``, those whose conditions hold for ``case`` (raises as ``holds``)."""
+        env = self.environment(case) if env is None else env
+        return [c for c in clauses if self.holds(c, env)]
+
+    def clause_outputs(self, case: Case, clause: Clause, env: dict | None = None) -> dict:
+        """Every output ``clause`` decides for ``case``, whatever its precedence (an improving
+        exception reads the answer of the clauses it excepts that hold)."""
+        env = self.environment(case) if env is None else env
+        extra = None
+        if clause.improves:
+            stretch = self.stretches.at(case.kind, case.region, case.decision_date)
+            holding = [c for c, state, _ in stretch.live if state == "in_force" and c is not clause and self.holds(c, env)]
+            base_sel = resolve.select(self.policy, [c for c in holding if resolve.excepts(clause, c)],
+                                      self.vocab.kinds[case.kind].outputs)
+            base = Result(case)
+            self._interpret(case, base, base_sel, env, None, False, 0)
+            extra = {"excepted": record(self.vocab.kinds[case.kind].outputs, base.status, base.outputs)}
+        return self._outputs(case, clause, clause.effective().decide, env, None, extra)
+
+    def sub_case(self, case: Case, kind: str, facts: dict) -> Case:
+        """The case ``answer(kind, ...)`` or ``evaluate_as`` asks about: ``facts`` with the person
+        facts of ``case`` where not given and the kind's optional facts left out at their default,
+        at the same region and decision date."""
+        facts = dict(facts)
+        for flag, default in self.person_defaults.items():
+            facts.setdefault(flag, case.facts.get(flag, default))
+        for name, spec in self.vocab.kinds[kind].facts.items():
+            if name not in facts and optional(spec):
+                facts[name] = absent_value(spec)
+        return Case(kind, case.region, facts, case.decision_date, case.id, case.where)
+
+    def selection(self, kind: str, holding) -> resolve.Selection:
+        """``resolve.select`` of these holding clauses (kept: the same clauses, the same selection)."""
+        key = (kind, tuple(holding))
+        found = self._selections.get(key)
+        if found is None:
+            if len(self._selections) > 20_000:
+                self._selections.clear()
+            found = self._selections[key] = resolve.select(self.policy, holding, self.vocab.kinds[kind].outputs)
+        return found
+
+    # -- the main entry ----------------------------------------------------------------------
+    def evaluate(self, case: Case, explain: bool = True, depth: int = 0) -> Result:
+        """The result of ``case``. ``explain`` records the trace; the answer is the same."""
+        result = Result(case)
+        trace = result.trace if explain else None
+        region, day = case.region, case.decision_date
+        if trace is not None:
+            trace.append((0, T.Chain(region, day)))
+        env = self.environment(case, trace, depth)
+        holding: list[Clause] = []
+        undetermined: list[tuple[Clause, CalendarError]] = []
+        for clause, state, start in self.stretches.at(case.kind, region, day).entries:
+            if state == "expired":
+                if trace is not None:
+                    trace.append((1, T.Expired(clause)))
+                continue
+            try:
+                holds, steps = self._test(clause, env, trace is not None)
+            except _RANGE as exc:
+                raise _case_error(case, f"{clause.ref}: {exc}") from None
+            except CalendarError as exc:
+                # settled below: harmless only if a clause that beats this one decides everything it could
+                if state == "in_force":
+                    undetermined.append((clause, exc))
+                continue
+            if trace is not None:
+                trace.append((1, T.Condition(clause, state, start, holds, tuple(steps))))
+            informs = clause.effective().outcome == "inform"
+            if state == "pending":
+                if holds and not informs:  # words that do not apply yet say nothing
+                    result.pending.append((clause, start))
+                continue
+            if holds:
+                (result.informing if informs else holding).append(clause)
+        result.undetermined = undetermined
+        return self._interpret(case, result, self.selection(case.kind, holding), env, trace, explain, depth)
 
     @staticmethod
     def _test(clause: Clause, env: dict, tracing: bool) -> tuple[bool, list]:
@@ -133,237 +199,190 @@ class Evaluator:
         finally:
             env["__trace__"] = None
 
-    # -- the main entry ------------------------------------------------------------------
-    def evaluate(self, case: Case, explain: bool = True, depth: int = 0) -> Result:
-        """The result of ``case``. ``explain`` builds the trace (costlier); the answer is the same."""
-        if not explain:  # the fast path answers most cases; None: this code answers (or raises) below
-            if self._plans is None:
-                from policy_dsl.fast.plans import Plans
-
-                self._plans = Plans(self)
-            fast = self._plans.evaluate(case, depth)
-            if fast is not None:
-                return fast
-        result = Result(case)
-        trace = result.trace if explain else None
-        region, day = case.region, case.decision_date
-        if trace is not None:
-            chain = " → ".join(f"{r.name} {r.code}" for r in region.chain)
-            trace.append((0, {"zh": f"地区链：{chain}；决定日期 {day.isoformat()}",
-                              "en": f"region chain: {chain}; decision date {day.isoformat()}"}))
-        env = self.environment(case, trace, depth)
-        candidates: list[Clause] = []
-        undetermined: list[tuple[Clause, CalendarError]] = []
-        for clause in self.policy.by_topic.get(case.kind, ()):
-            st = resolve.standing(clause, region, day)
-            if st.state in ("outside", "not_issued", "expired"):
-                if trace is not None and st.state == "expired":
-                    trace.append((1, _t(f"{clause.citation}：已失效", f"{clause.citation}: no longer in force")))
-                continue
-            try:
-                holds, steps = self._test(clause, env, trace is not None)
-            except _RANGE as exc:
-                raise _case_error(case, f"{clause.ref}: {exc}") from None
-            except CalendarError as exc:
-                # settled below: harmless only if a clause that beats this one decides everything it could
-                if st.state == "in_force":
-                    undetermined.append((clause, exc))
-                continue
-            if trace is not None:
-                self._trace_condition(trace, clause, holds, st, steps)
-            if st.state == "pending":
-                if holds and clause.effective().outcome != "inform":  # words that do not apply yet say nothing
-                    result.pending.append((clause, st.start))
-                continue
-            if holds:
-                (result.informing if clause.effective().outcome == "inform" else candidates).append(clause)
-        result.undetermined = undetermined
-        return self._conclude(case, result, candidates, env, trace, explain, depth)
-
-    def _conclude(self, case: Case, result: Result, holding: list[Clause], env: dict, trace, explain: bool,
-                  depth: int) -> Result:
-        """The result given the clauses in force whose conditions hold (``holding``)."""
-        candidates, excepted = resolve.apply_exceptions(holding)
-        result.displaced.extend(excepted)
-        ordered = resolve.order(candidates)
-        if trace is not None and ordered:
-            trace.append((0, _t("优先顺序：" + " > ".join(c.citation for c in ordered),
-                                "precedence: " + " > ".join(c.citation for c in ordered))))
-        undetermined = result.undetermined
-        if not ordered:
-            if undetermined:
-                raise undetermined[0][1]
+    # -- interpreting a selection ----------------------------------------------------------------
+    def _interpret(self, case: Case, result: Result, sel: resolve.Selection, env: dict, trace, explain: bool,
+                   depth: int) -> Result:
+        """Fill ``result`` from the selection of the clauses that hold."""
+        if trace is not None and sel.ordered:
+            trace.append((0, T.Precedence(sel.ordered)))
+        outputs = self.vocab.kinds[case.kind].outputs
+        if sel.mode == "no_rule":
+            if result.undetermined:
+                raise result.undetermined[0][1]
             result.status = "no_rule"
-            self._finish(result)
+            result.displaced.extend(sel.excepted)
+            self._finish(result, sel.settled.notes)
             return result
-        top = ordered[0]
-        eff = top.effective()
-        if eff.outcome == "reject":
-            error = _case_error(case, f"{top.citation}: {eff.reject['zh']}", eff.reject.get("en"))
+        top = sel.top
+        if sel.mode == "reject":
+            reject = top.effective().reject
+            error = _case_error(case, f"{top.citation}: {reject['zh']}", reject.get("en"))
             error.rule = top.ref
             raise error
-        if eff.outcome == "evaluate_as":
-            self._conditional_notes(case, result, top, env)
-            return self._redirect(case, result, ordered, explain, depth)
-        if eff.outcome == "delegate":
+        if sel.mode == "redirect":
+            return self._redirect(case, result, sel, env, trace, explain, depth)
+        if sel.mode == "delegated":
+            settled = sel.settled
             result.status = "delegated"
-            result.governing.append((top, []))
+            result.governing = list(settled.governing)
+            result.bounds = sel.bounds
+            result.displaced.extend(settled.displaced)
             self._conditional_notes(case, result, top, env)
-            result.bounds = self._bounds(ordered)
-            for c in ordered[1:]:
-                result.displaced.append((c, resolve.beats(top, c) or "tie", top))
-            self._check_ties(ordered)
-            self._finish(result)
+            if sel.conflict is not None:
+                a, b = sel.conflict
+                raise ConflictError(Diagnostic(
+                    "E-CONFLICT", f"{a.citation} and {b.citation} are tied by precedence and give different outcomes",
+                    b.where, "make one an exception to the other, or make their conditions exclusive"))
+            self._finish(result, settled.notes)
             return result
-        self._decide(case, result, ordered, env, trace, holding, explain, depth)
-        self._finish(result)
+        self._decided(case, result, sel, env, trace, explain, depth)
         return result
 
-    def _decide(self, case, result: Result, ordered: list[Clause], env: dict, trace, holding=(), explain=False,
-                depth=0) -> None:
+    def _decided(self, case: Case, result: Result, sel: resolve.Selection, env: dict, trace, explain: bool,
+                 depth: int) -> None:
         outputs = self.vocab.kinds[case.kind].outputs
-        decided: dict[str, tuple[Clause, object]] = {}
-        contributed: dict[Clause, list[str]] = {}
-        kept: dict[Clause, list[tuple[Clause, str]]] = {}  # improving exception -> [(general clause, output it kept)]
-        bases: dict[Clause, Result] = {}
-        changes: dict[Clause, list[str]] = {}  # improving exception -> the outputs it changes
-        values_of: dict[Clause, dict] = {}
-        for clause in ordered:
-            eff = clause.effective()
-            if eff.outcome != "decide":
-                continue
-            if clause.improves:
-                base = bases[clause] = self._excepted(case, clause, holding, env, trace, explain, depth)
-                values = self._improved(case, clause, base, env, trace)
-                changes[clause] = [n for n, v in values.items() if n in outputs and _changes(base, n, v)]
+        static = sel.settled
+        values: list[dict] = []
+        improved: list = []
+        for gi, group in enumerate(sel.groups):
+            if group.base is None:
+                values.append(self._outputs(case, group.clause, group.exprs, env, trace))
+                improved.append(None)
             else:
-                values = self._outputs(case, clause, env, trace)
-            values_of[clause] = values
-            for name, value in values.items():
-                if name not in outputs:
-                    continue
-                if name in decided:
-                    winner, prior = decided[name]
-                    if resolve.tied(winner, clause) and prior != value:
-                        raise ConflictError(Diagnostic(
-                            "E-CONFLICT",
-                            f"{winner.citation} and {clause.citation} are tied by precedence and give "
-                            f"{name} = {_fmt(prior)} and {_fmt(value)} for case {case.id or ''}".rstrip(),
-                            clause.where, "make one an exception to the other, or make their conditions exclusive"))
-                    continue
-                decided[name] = (clause, value)
-                if clause not in bases or name in changes[clause]:
-                    contributed.setdefault(clause, []).append(name)
-                else:  # an improving exception's output equal to the general answer's: the general clause's
-                    general = next((g for g, fields in bases[clause].governing if name in fields), None)
-                    if general is not None:
-                        kept.setdefault(clause, []).append((general, name))
+                base = self._excepted(case, group, env, trace, explain, depth)
+                got = {name: base.outputs[name] for name in outputs if name in base.outputs} if base.status == "decided" else {}
+                got.update(self._outputs(case, group.clause, group.exprs, env, trace,
+                                         {"excepted": record(outputs, base.status, base.outputs)}))
+                general = base.outputs if base.status == "decided" else {}
+                changed = [n for n, v in got.items() if n in outputs and v != general.get(n)]
+                values.append(got)
+                improved.append((tuple(got), tuple(changed), tuple(base.governing), tuple(base.displaced)))
+            if static is not None:
+                self._check_ties(case, sel, static.ties, values, gi)
+        settled = static if static is not None else resolve.settle(self.policy, sel, outputs, tuple(improved))
+        if static is None:
+            self._check_ties(case, sel, settled.ties, values, None)
         result.status = "decided"
-        for name in outputs:
-            if name in decided:
-                result.outputs[name] = decided[name][1]
-        top = ordered[0]
-        for clause in ordered:
-            if clause in bases:
-                result.improving.append((clause, changes[clause]))
-            if clause in contributed:
-                result.governing.append((clause, contributed[clause]))
-                self._conditional_notes(case, result, clause, {**env, **values_of[clause]})
-            if clause in kept:  # the general clauses whose outputs an improving exception kept, after it
-                names = {n for _, n in kept[clause]}
-                for general, fields in bases[clause].governing:  # in the general answer's order
-                    if any(g is general for g, _ in kept[clause]):
-                        result.governing.append((general, [n for n in fields if n in names]))
-            if clause in bases:
-                _redisplace(result, clause, bases[clause])
-            if clause not in contributed and clause not in kept:
-                by = next((g for g, _ in result.governing if resolve.beats(g, clause)), top)
-                result.displaced.append((clause, resolve.beats(by, clause) or "tie", by))
-        # a decided waiting period beyond a bound set by a delegating clause above it
-        bounds = self._bounds([c for c in ordered if c.effective().outcome == "delegate"])
+        for name, gi in settled.assign:
+            result.outputs[name] = values[gi][name]
+        result.governing = list(settled.governing)
+        result.displaced.extend(settled.displaced)
+        result.improving = list(settled.improving)
+        groups = {g.clause: gi for gi, g in enumerate(sel.groups)}
+        for clause, _ in settled.governing:
+            if clause in groups:  # a deciding clause's conditional notes read its outputs too
+                self._conditional_notes(case, result, clause, {**env, **values[groups[clause]]})
         waiting = result.outputs.get("waiting_months")
-        if bounds and isinstance(waiting, int) and waiting > bounds["max_waiting_months"]:
-            result.notes.append(_t(f"等待期 {waiting} 个月超过上级规定的上限 {bounds['max_waiting_months']} 个月",
-                                   f"the waiting period of {waiting} months exceeds the superior bound of "
-                                   f"{bounds['max_waiting_months']} months"))
+        if sel.limit is not None and isinstance(waiting, int) and waiting > sel.limit:
+            result.notes.append(resolve.bound_note(waiting, sel.limit))
+        self._finish(result, settled.notes)
 
-    def _excepted(self, case: Case, clause: Clause, holding, env: dict, trace, explain: bool, depth: int) -> Result:
-        """The answer the rules an improving exception excepts give without it: the holding clauses
-        it excepts, concluded as a case of their own (their own exceptions and precedence apply)."""
+    @staticmethod
+    def _check_ties(case: Case, sel: resolve.Selection, ties, values: list, at: int | None) -> None:
+        """Tied clauses that give an output must give it the same value (RULES §4 e)."""
+        for name, w, other in ties:
+            if at is not None and other != at:
+                continue
+            prior, value = values[w][name], values[other][name]
+            if prior != value:
+                winner, clause = sel.groups[w].clause, sel.groups[other].clause
+                raise ConflictError(Diagnostic(
+                    "E-CONFLICT",
+                    f"{winner.citation} and {clause.citation} are tied by precedence and give "
+                    f"{name} = {T.show(prior)} and {T.show(value)} for case {case.id or ''}".rstrip(),
+                    clause.where, "make one an exception to the other, or make their conditions exclusive"))
+
+    def _excepted(self, case: Case, group: resolve.Group, env: dict, trace, explain: bool, depth: int) -> Result:
+        """The answer the rules an improving exception excepts give without it (its ``excepted``)."""
         base = Result(case)
-        if trace is not None:
-            trace.append((1, _t(f"{clause.citation}：改进性例外；不适用本条时的一般规定答案如下",
-                                f"{clause.citation}: an improving exception; the general rules' answer without it follows")))
         sub = [] if trace is not None else None
-        self._conclude(case, base, [c for c in holding if resolve.excepts(clause, c)], env, sub, explain, depth)
         if trace is not None:
-            trace.extend((d + 2, line) for d, line in sub + base.trace)
-            shown = _shown_answer(self.vocab.kinds[case.kind].outputs, base.status, base.outputs)
-            trace.append((1, _t(f"{clause.citation}：excepted = {shown}", f"{clause.citation}: excepted = {shown}")))
+            trace.append((1, T.Improving(group.clause)))
+            base.trace = sub
+        self._interpret(case, base, group.base, env, sub, explain, depth)
+        if trace is not None:
+            trace.extend((d + 2, event) for d, event in sub)
+            outputs = self.vocab.kinds[case.kind].outputs
+            trace.append((1, T.Excepted(group.clause, record(outputs, base.status, base.outputs))))
         return base
 
-    def _improved(self, case: Case, clause: Clause, base: Result, env: dict, trace) -> dict:
-        """An improving exception's outputs: the general answer (``base``) where it is silent, its
-        own outputs (which may read ``excepted``, the general answer as a record) where it speaks."""
-        outputs = self.vocab.kinds[case.kind].outputs
-        values = {name: base.outputs[name] for name in outputs if name in base.outputs} if base.status == "decided" else {}
-        values.update(self._outputs(case, clause, env, trace, {"excepted": _record(outputs, base.status, base.outputs)}))
-        return values
-
-    def _sub_answer(self, case: Case, kind: str, facts: dict, trace, depth: int, asked: dict) -> dict:
-        """``answer(kind, ...)``: the answer of a case of ``kind`` with ``facts`` (the person flags
-        of ``case`` unless given) at the same region and decision date, as a record of its outputs
-        (null unless decided) and ``status``. Asked twice for the same facts: answered once."""
-        if depth >= MAX_REDIRECTS:
-            raise _case_error(case, f"answer({kind}, ...) nested more than {MAX_REDIRECTS} times")
-        facts = dict(facts)
-        for flag, default in self.person_defaults.items():
-            facts.setdefault(flag, case.facts.get(flag, default))
-        try:
-            key = (kind, tuple(facts.items()))
-            hash(key)
-        except TypeError:  # a list of enrollments: not remembered
-            key = None
-        if key is not None and key in asked:
-            return asked[key]
-        sub = self.evaluate(Case(kind, case.region, facts, case.decision_date, case.id, case.where),
-                            explain=trace is not None, depth=depth + 1)
-        outputs = self.vocab.kinds[kind].outputs
-        record = _record(outputs, sub.status, sub.outputs)
-        if trace is not None:
-            given = ", ".join(f"{k}: {_fmt(v)}" for k, v in facts.items() if k not in self.vocab.person_flags or v)
-            shown = _shown_answer(outputs, sub.status, sub.outputs)
-            trace.append((1, _t(f"子答案 answer({kind}, {given}) = {shown}",
-                                f"sub-answer answer({kind}, {given}) = {shown}")))
-            trace.extend((d + 2, line) for d, line in sub.trace)
-        if key is not None:
-            asked[key] = record
-        return record
-
-    def _outputs(self, case: Case, clause: Clause, env: dict, trace, extra: dict | None = None) -> dict:
-        """All outputs ``clause`` decides for this case (outputs may use the ones above them)."""
+    def _outputs(self, case: Case, clause: Clause, exprs, env: dict, trace, extra: dict | None = None) -> dict:
+        """The outputs ``exprs`` (a clause's ``decide``) give for this case, in order; each may read
+        the ones above it."""
         local = dict(env)
         if extra:
             local.update(extra)
         out = {}
-        for name, expr in clause.effective().decide:
+        for name, expr in exprs:
             try:
                 if trace is not None:
                     local["__trace__"] = steps = []
-                    value = _plain(expr.traced(local))
+                    value = plain(expr.traced(local))
                     local["__trace__"] = None
-                    arithmetic = "; ".join(f"{t} = {_fmt(v)}" for t, v in steps if t != expr.text)
-                    shown = _fmt(value)
-                    line = (f"{name} = {shown}" if expr.text == shown else f"{name} = {expr.text} = {shown}")
-                    line += f"  ({arithmetic})" if arithmetic else ""
-                    trace.append((2, {"zh": f"{clause.citation}：{line}", "en": f"{clause.citation}: {line}"}))
+                    trace.append((2, T.Output(clause, name, expr.text, value, tuple(steps))))
                 else:
-                    value = _plain(expr.fn(local))
+                    value = plain(expr.fn(local))
             except _RANGE as exc:
                 raise _case_error(case, f"{clause.ref}: {exc}") from None
             local[name] = value
             out[name] = value
         return out
+
+    def _redirect(self, case: Case, result: Result, sel: resolve.Selection, env: dict, trace, explain: bool,
+                  depth: int) -> Result:
+        top = sel.top
+        self._conditional_notes(case, result, top, env)
+        kind, facts_exprs = top.effective().evaluate_as
+        if depth >= MAX_REDIRECTS:
+            raise _case_error(case, f"{top.ref}: evaluate_as nested more than {MAX_REDIRECTS} times")
+        facts = {}
+        for name, expr in facts_exprs:
+            try:
+                facts[name] = plain(expr.fn(env))
+            except _RANGE as exc:
+                raise _case_error(case, f"{top.ref}: {exc}") from None
+        for flag, default in self.person_defaults.items():
+            facts.setdefault(flag, case.facts.get(flag, default))
+        sub = self.evaluate(Case(kind, case.region, facts, case.decision_date, case.id, case.where), explain, depth + 1)
+        if trace is not None:
+            trace.append((0, T.Redirect(top, kind, tuple((k, v) for k, v in facts.items()
+                                                         if k not in self.vocab.person_flags))))
+            trace.extend((d + 1, event) for d, event in sub.trace)
+        result.status = sub.status
+        result.outputs = sub.outputs
+        result.bounds = sub.bounds
+        result.governing = list(sel.settled.governing) + sub.governing
+        result.displaced += list(sel.settled.displaced) + sub.displaced
+        result.pending += sub.pending
+        result.notes += sub.notes
+        result.informing += sub.informing
+        result.redirected = [kind] + sub.redirected
+        self._finish(result, resolve.notes_for(self.policy, tuple(c for c, _ in result.governing)))
+        return result
+
+    def _sub_answer(self, case: Case, kind: str, facts: dict, trace, depth: int, asked: dict) -> dict:
+        """``answer(kind, ...)``: the answer of ``sub_case(case, kind, facts)`` as a record. Asked
+        twice for the same facts: answered once."""
+        if depth >= MAX_REDIRECTS:
+            raise _case_error(case, f"answer({kind}, ...) nested more than {MAX_REDIRECTS} times")
+        sub_case = self.sub_case(case, kind, facts)
+        try:
+            key = (kind, tuple(sub_case.facts.items()))
+            hash(key)
+        except TypeError:  # a list of enrollments: not remembered
+            key = None
+        if key is not None and key in asked:
+            return asked[key]
+        sub = self.evaluate(sub_case, explain=trace is not None, depth=depth + 1)
+        answer = record(self.vocab.kinds[kind].outputs, sub.status, sub.outputs)
+        if trace is not None:
+            shown = tuple((k, v) for k, v in sub_case.facts.items()
+                          if k in facts and k not in self.vocab.person_flags or k in self.vocab.person_flags and v)
+            trace.append((1, T.SubAnswer(kind, shown, answer)))
+            trace.extend((d + 2, event) for d, event in sub.trace)
+        if key is not None:
+            asked[key] = answer
+        return answer
 
     @staticmethod
     def _conditional_notes(case: Case, result: Result, clause: Clause, local: dict) -> None:
@@ -377,183 +396,18 @@ class Evaluator:
                 except _RANGE as exc:
                     raise _case_error(case, f"{c.ref}: note: {exc}") from None
 
-    def _bounds(self, ordered: list[Clause]) -> dict | None:
-        """The tightest bounds of the delegating clauses on the chain: for each level, the clause
-        that governs at that level, when it delegates with bounds."""
-        seen_levels = set()
-        bounds = []
-        for c in ordered:
-            if c.doc.rank in seen_levels:
-                continue
-            seen_levels.add(c.doc.rank)
-            eff = c.effective()
-            if eff.outcome == "delegate" and eff.bounds:
-                bounds.append((c, eff.bounds))
-        if not bounds:
-            return None
-        limit = min(b["max_waiting_months"] for _, b in bounds)
-        binding = [(c, b) for c, b in bounds if b["max_waiting_months"] == limit]
-        return {
-            "max_waiting_months": limit,
-            "soft": all(b.get("soft", False) for _, b in binding),
-            "set_by": [{"document": c.doc.number, "article": c.article, "rule": c.ref,
-                        "soft": bool(b.get("soft", False))} for c, b in bounds],
-        }
-
-    @staticmethod
-    def _check_ties(ordered: list[Clause]) -> None:
-        """A delegating governing clause tied with a clause of another outcome is a policy error."""
-        top = ordered[0]
-        for c in ordered[1:]:
-            if resolve.tied(top, c) and c.effective().outcome != top.effective().outcome:
-                raise ConflictError(Diagnostic(
-                    "E-CONFLICT", f"{top.citation} and {c.citation} are tied by precedence and give different outcomes",
-                    c.where, "make one an exception to the other, or make their conditions exclusive"))
-
-    def _redirect(self, case: Case, result: Result, ordered, explain, depth) -> Result:
-        top = ordered[0]
-        kind, facts_exprs = top.effective().evaluate_as
-        if depth >= MAX_REDIRECTS:
-            raise _case_error(case, f"{top.ref}: evaluate_as nested more than {MAX_REDIRECTS} times")
-        env = self.environment(case, None, depth)
-        facts = {}
-        for name, expr in facts_exprs:
-            try:
-                facts[name] = _plain(expr.fn(env))
-            except _RANGE as exc:
-                raise _case_error(case, f"{top.ref}: {exc}") from None
-        for flag, default in self.person_defaults.items():
-            facts.setdefault(flag, case.facts.get(flag, default))
-        sub_case = Case(kind, case.region, facts, case.decision_date, case.id, case.where)
-        sub = self.evaluate(sub_case, explain, depth + 1)
-        if explain:
-            shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in facts.items() if k not in self.vocab.person_flags)
-            result.trace.append((0, _t(f"{top.citation}：按 {self.vocab.kinds[kind].zh} 处理（{shown}）",
-                                       f"{top.citation}: treated as {kind} ({shown})")))
-            result.trace.extend((d + 1, line) for d, line in sub.trace)
-        result.status = sub.status
-        result.outputs = sub.outputs
-        result.bounds = sub.bounds
-        result.governing = [(top, [])] + sub.governing
-        result.displaced += [(c, resolve.beats(top, c) or "tie", top) for c in ordered[1:]] + sub.displaced
-        result.pending += sub.pending
-        result.notes += sub.notes
-        result.informing += sub.informing
-        result.redirected = [kind] + sub.redirected
-        self._finish(result)
-        return result
-
-    @staticmethod
-    def _trace_condition(trace, clause: Clause, holds: bool, st, steps: list) -> None:
-        eff = clause.effective()
-        state_zh = {"in_force": "有效", "pending": f"待生效（{st.start}起）"}[st.state]
-        state_en = {"in_force": "in force", "pending": f"pending (from {st.start})"}[st.state]
-        cond = eff.when.text if eff.when else "true"
-        cond = " ".join(cond.split())
-        trace.append((1, {"zh": f"{clause.citation} [{clause.ref}] {state_zh}；条件 {cond} → {_fmt(holds)}",
-                          "en": f"{clause.citation} [{clause.ref}] {state_en}; condition {cond} → {_fmt(holds)}"}))
-        for text, value in steps:
-            if text != cond:
-                trace.append((2, {"zh": f"{text} = {_fmt(value)}", "en": f"{text} = {_fmt(value)}"}))
-
-    def _settle_undetermined(self, result: Result) -> None:
-        """A condition the holiday schedule could not decide is harmless when, for every output the
-        clause could give, a governing clause beats it; otherwise the case cannot be answered."""
+    def _finish(self, result: Result, notes) -> None:
+        """The notes of a settled answer: a held condition the schedule could not decide (if
+        harmless, else its error), then the readings and notes of the governing clauses (``notes``,
+        the selection's, unless clauses that only inform or conditional notes add to them)."""
         outputs = self.vocab.kinds[result.case.kind].outputs
-        for clause, error in result.undetermined:
-            deciders = {}
-            for g, fields in result.governing:
-                for f in fields or outputs:
-                    deciders.setdefault(f, g)
-            claims = resolve.claimed_outputs(clause, outputs)
-            if not result.governing or not all(f in deciders and resolve.beats(deciders[f], clause) for f in claims):
-                raise error
-            result.notes.append(_t(
-                f"{clause.citation}：其条件需要尚未公布的节假日安排，但该条款已被更优先的条款取代，不影响结论",
-                f"{clause.citation}: its condition needs a holiday schedule not yet published, but a clause "
-                f"that takes precedence decides everything it could, so the answer stands"))
+        result.notes.extend(resolve.undetermined_notes(result.governing, result.undetermined, outputs))
         result.undetermined = []
-
-    def _finish(self, result: Result) -> None:
-        self._settle_undetermined(result)
-        seen = set()
-        governing = [c for c, _ in result.governing]
-        for clause in governing + [c for c, _ in result.improving if c not in governing] + result.informing:
-            if not any(changed for c, changed in result.improving if c is clause) and clause not in governing \
-                    and clause not in result.informing:
-                result.notes.append(_t(f"{clause.citation}：适用于本案，但未改变一般规定的答案",
-                                       f"{clause.citation}: applies to this case, but does not change the general rules' answer"))
-            eff = clause.effective()
-            if eff.outcome == "inform" and id(eff.inform) not in seen:
-                seen.add(id(eff.inform))
-                result.notes.append({"zh": f"{clause.citation}：{eff.inform['zh']}",
-                                     "en": f"{clause.citation}: {eff.inform.get('en', eff.inform['zh'])}"})
-            for c in {clause, eff}:
-                if c.reading and id(c.reading) not in seen:
-                    seen.add(id(c.reading))
-                    result.notes.append({"zh": f"解读（{c.citation}）：{c.reading['zh']}",
-                                         "en": f"reading ({c.citation}): {c.reading.get('en', c.reading['zh'])}"})
-                for k, n in enumerate(c.notes):
-                    if id(n) not in seen and (k not in c.note_whens or id(n) in result.fired):
-                        seen.add(id(n))
-                        result.notes.append({"zh": f"{c.citation}：{n['zh']}",
-                                             "en": f"{c.citation}: {n.get('en', n['zh'])}"})
-            used = set()
-            for _, expr in eff.decide:
-                used |= _names(expr)
-            if eff.when:
-                used |= _names(eff.when)
-            for name in sorted(used):
-                d = self.policy.definitions.get(name)
-                if d and d.reading and id(d.reading) not in seen:
-                    seen.add(id(d.reading))
-                    result.notes.append({"zh": f"解读（{d.name}）：{d.reading['zh']}",
-                                         "en": f"reading ({d.name}): {d.reading.get('en', d.reading['zh'])}"})
-
-
-def _record(outputs, status: str, values: dict) -> dict:
-    """An answer as an expression reads it: each output (null unless decided) and ``status``."""
-    record = {name: values.get(name) for name in outputs} if status == "decided" else dict.fromkeys(outputs)
-    record["status"] = status
-    return record
-
-
-def _shown_answer(outputs, status: str, values: dict) -> str:
-    shown = ", ".join(f"{name} = {_fmt(values[name])}" for name in outputs if name in values)
-    return f"{status}" + (f" ({shown})" if shown and status == "decided" else "")
-
-
-def _changes(base: Result, name: str, value) -> bool:
-    """Whether an improving exception's ``value`` of output ``name`` differs from the general answer
-    (``base``; an output it does not decide counts as null)."""
-    general = base.outputs.get(name) if base.status == "decided" else None
-    return value != general
-
-
-def _redisplace(result: Result, exception: Clause, base: Result) -> None:
-    """After an improving exception: a general clause that now governs (an output kept) is not
-    displaced; one the general answer displaced keeps that reason; the rest stay displaced by it."""
-    governing = {c for c, _ in result.governing}
-    before = {c: (reason, by) for c, reason, by in base.displaced}
-    out = []
-    for c, reason, by in result.displaced:
-        if by is exception and reason == resolve.EXCEPTION:
-            if c in governing:
-                continue
-            if c in before:
-                reason, by = before[c]
-        out.append((c, reason, by))
-    result.displaced[:] = out
-
-
-def _names(expr) -> set[str]:
-    from policy_dsl.language.expr.ast import names
-
-    return names(expr.node)
-
-
-def _t(zh: str, en: str) -> dict:
-    return {"zh": zh, "en": en}
+        if result.informing or result.fired:
+            notes = resolve.notes_for(self.policy, tuple(c for c, _ in result.governing),
+                                      tuple((c, tuple(ch)) for c, ch in result.improving),
+                                      tuple(result.informing), frozenset(result.fired))
+        result.notes.extend(notes)
 
 
 def _case_error(case: Case | None, message: str, en: str | None = None) -> InputError:

@@ -1,11 +1,26 @@
 """Stage: which clauses govern. For a topic, a region and a date: which clauses are in force,
 which are pending, and the precedence between clauses (RULES.md §4): explicit exceptions,
-specificity, later rule, yielding to a later superior adjustment; ties are reported."""
+specificity, later rule, yielding to a later superior adjustment; ties are reported.
+
+It also builds the one intermediate form every backend interprets or compiles:
+
+- a **stretch** (``Stretches.at(kind, region, day)``): for a kind and a region, the days in
+  which no clause of that kind starts, ends or is issued there, with its clauses in force,
+  pending or expired, in the policy's order — the same for every day of the stretch;
+- a **selection** (``select(holding, outputs)``): for the clauses in force whose conditions hold,
+  everything that follows without the values — the precedence order, what explicit exceptions
+  remove, the outcome, the deciding clauses (``Group``) in order with the bounds above them, and,
+  once settled (``settle``), which clause's value each output takes, the ties whose values must
+  agree, the governing and displaced clauses and the notes.
+
+Precedence is written here once: ``engine.evaluate`` (the reference) interprets a selection with
+the expression closures and emits the trace; ``policy_dsl.fast`` compiles the same selection."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from bisect import bisect_right
 from policy_dsl.language.records import dataclass  # dataclasses, quicker to import (records.py)
 
 from policy_dsl.language.model import Clause, PolicySet
@@ -163,3 +178,348 @@ def what_applies(policy: PolicySet, region, day: dt.date, topics: list[str], ove
                          "displaces": displaces})
         out[topic] = {"in_force": rows, "pending": [{"clause": s.clause, "start": s.start} for s in pending]}
     return out
+
+
+# -- the intermediate form: stretches ------------------------------------------------------------
+@dataclass(eq=False)
+class Stretch:
+    """The clauses of one kind at one region on the days of one stretch, each with its standing
+    there (``entries``: ``(clause, state, start)``, state in_force | pending | expired, in the
+    policy's order); ``live`` the ones in force or pending (the order a condition mask counts in).
+    Shared by the regions and stretches where every clause stands the same."""
+
+    kind: str
+    entries: tuple
+    live: tuple = ()
+
+    def __post_init__(self):
+        self.live = tuple(e for e in self.entries if e[1] != "expired")
+
+
+class Stretches:
+    """The stretches of a policy set, found through an interval index: for a kind and a region, the
+    sorted days on which some clause of the kind starts, ends or is issued there."""
+
+    def __init__(self, policy: PolicySet):
+        self.policy = policy
+        self._index: dict = {}  # (kind, id(region)) -> (breaks, stretches, region)
+        self._shared: dict = {}  # the clauses and their standings -> Stretch
+
+    def at(self, kind: str, region, day: dt.date) -> Stretch:
+        """The stretch of ``kind`` at ``region`` that holds ``day``."""
+        entry = self._index.get((kind, id(region)))
+        if entry is None or entry[2] is not region:
+            entry = self._build(kind, region)
+        breaks, stretches, _ = entry
+        i = bisect_right(breaks, day.toordinal())
+        found = stretches[i]
+        if found is None:
+            found = stretches[i] = self._stretch(kind, region, breaks, i)
+        return found
+
+    def _build(self, kind: str, region) -> tuple:
+        points = set()
+        for c in self.policy.by_topic.get(kind, ()):
+            if not c.applies_to_region(region):
+                continue
+            for day in (c.doc.issued, c.local_start(region)):
+                if day is not None:
+                    points.add(day.toordinal())
+            if c.in_force.until is not None:
+                points.add(c.in_force.until.toordinal() + 1)
+        breaks = sorted(points)
+        entry = self._index[(kind, id(region))] = (breaks, [None] * (len(breaks) + 1), region)
+        return entry
+
+    def _stretch(self, kind: str, region, breaks, i: int) -> Stretch:
+        if i:
+            day = dt.date.fromordinal(breaks[i - 1])
+        else:
+            day = dt.date.fromordinal(breaks[0] - 1) if breaks and breaks[0] > 1 else dt.date(2000, 1, 1)
+        entries = []
+        for c in self.policy.by_topic.get(kind, ()):
+            st = standing(c, region, day)
+            if st.state in ("in_force", "pending", "expired"):
+                entries.append((c, st.state, st.start))
+        key = (kind, tuple((id(c), state, start) for c, state, start in entries))
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = Stretch(kind, tuple(entries))
+        return found
+
+
+# -- the intermediate form: selections -----------------------------------------------------------
+@dataclass(eq=False)
+class Group:
+    """A deciding clause of a selection: its outputs' expressions in the written order, and for an
+    improving exception the selection of the clauses it excepts (whose answer ``excepted`` reads)."""
+
+    clause: Clause
+    exprs: tuple  # ((output, Expr), ...)
+    base: "Selection | None" = None
+
+
+@dataclass(eq=False)
+class Settled:
+    """What a decided selection comes to once the outputs each improving exception changes are known
+    (for one without improving exceptions: at once): ``assign`` the group whose value each output
+    takes, in the kind's order; ``ties`` the values that must agree, ``(output, winner group, other
+    group)`` in the order the evaluator meets them; the governing clauses with their outputs, the
+    displaced ones with the reason and by whom, the improving exceptions with what they changed;
+    ``notes`` the readings and notes of the governing (and improving) clauses."""
+
+    assign: tuple = ()
+    ties: tuple = ()
+    governing: tuple = ()
+    displaced: tuple = ()
+    improving: tuple = ()
+    notes: tuple = ()
+
+
+@dataclass(eq=False)
+class Selection:
+    """What follows from the clauses in force whose conditions hold, without the values.
+
+    ``mode``: no_rule | decided | delegated | redirect | reject. ``ordered`` the candidates left by
+    explicit exceptions, the governing one first; ``excepted`` the ones exceptions removed, as
+    ``(clause, "exception", by)``; ``top`` the governing clause. decided: ``groups`` (the deciding
+    clauses in order), ``limit`` (the tightest bound on waiting_months a delegating clause above sets:
+    above it, a note). delegated: ``bounds``; ``conflict`` a clause tied with the top with another
+    outcome (an E-CONFLICT). ``settled``: the governing, displaced and notes where they do not depend
+    on values (every mode but a decided one with improving exceptions, and a redirect, whose
+    governing continues with the redirected answer's)."""
+
+    mode: str
+    ordered: tuple = ()
+    excepted: tuple = ()
+    top: Clause | None = None
+    groups: tuple = ()
+    limit: int | None = None
+    bounds: dict | None = None
+    conflict: tuple | None = None
+    settled: Settled | None = None
+
+    @property
+    def improving(self) -> bool:
+        return any(g.base is not None for g in self.groups)
+
+
+def select(policy: PolicySet, holding, outputs: tuple) -> Selection:
+    """The selection of ``holding`` (the clauses in force whose conditions hold, in the policy's
+    order) for a kind with ``outputs``: RULES §4 — explicit exceptions first, then precedence."""
+    holding = list(holding)
+    candidates, excepted = apply_exceptions(holding)
+    ordered = order(candidates)
+    excepted = tuple(excepted)
+    if not ordered:
+        return Selection("no_rule", (), excepted, settled=Settled(displaced=excepted))
+    top = ordered[0]
+    eff = top.effective()
+    rest = tuple((c, beats(top, c) or "tie", top) for c in ordered[1:])
+    if eff.outcome == "reject":
+        return Selection("reject", tuple(ordered), excepted, top)
+    if eff.outcome == "evaluate_as":
+        return Selection("redirect", tuple(ordered), excepted, top, settled=Settled(
+            governing=((top, []),), displaced=excepted + rest))
+    if eff.outcome == "delegate":
+        conflict = next(((top, c) for c in ordered[1:] if tied(top, c) and c.effective().outcome != eff.outcome), None)
+        return Selection("delegated", tuple(ordered), excepted, top, bounds=bounds_of(ordered), conflict=conflict,
+                         settled=Settled(governing=((top, []),), displaced=excepted + rest,
+                                         notes=notes_for(policy, (top,))))
+    groups = []
+    for clause in ordered:
+        e = clause.effective()
+        if e.outcome != "decide":
+            continue
+        base = None
+        if clause.improves:
+            base = select(policy, [c for c in holding if excepts(clause, c)], outputs)
+        groups.append(Group(clause, tuple(e.decide), base))
+    bounds = bounds_of([c for c in ordered if c.effective().outcome == "delegate"])
+    sel = Selection("decided", tuple(ordered), excepted, top, tuple(groups),
+                    limit=bounds["max_waiting_months"] if bounds else None)
+    if not sel.improving:
+        sel.settled = settle(policy, sel, outputs)
+    return sel
+
+
+def group_names(group: Group, improved) -> tuple:
+    """The outputs a group gives: its own, or for an improving exception (``improved``: its entry
+    for ``settle``) the general answer's and its own."""
+    return improved[0] if group.base is not None else tuple(name for name, _ in group.exprs)
+
+
+def settle(policy: PolicySet, sel: Selection, outputs: tuple, improved: tuple | None = None) -> Settled:
+    """A decided selection settled (``Settled``). ``improved``: for each group, None, or for an
+    improving exception ``(the outputs it gives, those it changes, the general answer's governing,
+    the general answer's displaced)`` — the outputs it gives are the general answer's (in the kind's
+    order) and then its own; an output it gives unchanged is credited to the general clause that
+    decided it."""
+    improved = improved or (None,) * len(sel.groups)
+    decided: dict = {}  # output -> group index
+    ties = []
+    contributed: dict = {}
+    kept: dict = {}
+    for gi, g in enumerate(sel.groups):
+        info = improved[gi]
+        for name in group_names(g, info):
+            if name not in outputs:
+                continue
+            if name in decided:
+                w = decided[name]
+                if tied(sel.groups[w].clause, g.clause):
+                    ties.append((name, w, gi))
+                continue
+            decided[name] = gi
+            if info is None or name in info[1]:
+                contributed.setdefault(gi, []).append(name)
+            else:  # an improving exception's output equal to the general answer's: the general clause's
+                general = next((c for c, fields in info[2] if name in fields), None)
+                if general is not None:
+                    kept.setdefault(gi, []).append((general, name))
+    governing: list = []
+    displaced: list = list(sel.excepted)
+    improving: list = []
+    top = sel.ordered[0]
+    index = {g.clause: gi for gi, g in enumerate(sel.groups)}
+    for clause in sel.ordered:
+        gi = index.get(clause)
+        info = improved[gi] if gi is not None else None
+        if info is not None:
+            improving.append((clause, list(info[1])))
+        if gi in contributed:
+            governing.append((clause, contributed[gi]))
+        if gi in kept:  # the general clauses whose outputs an improving exception kept, after it
+            names = {n for _, n in kept[gi]}
+            for general, fields in info[2]:  # in the general answer's order
+                if any(g is general for g, _ in kept[gi]):
+                    governing.append((general, [n for n in fields if n in names]))
+        if info is not None:
+            displaced = _redisplaced(displaced, governing, clause, info[3])
+        if gi not in contributed and gi not in kept:
+            by = next((g for g, _ in governing if beats(g, clause)), top)
+            displaced.append((clause, beats(by, clause) or "tie", by))
+    assign = tuple((name, decided[name]) for name in outputs if name in decided)
+    return Settled(assign, tuple(ties), tuple(governing), tuple(displaced), tuple(improving),
+                   notes_for(policy, tuple(c for c, _ in governing), tuple((c, tuple(ch)) for c, ch in improving)))
+
+
+def _redisplaced(displaced: list, governing: list, exception: Clause, general_displaced) -> list:
+    """After an improving exception: a general clause that now governs (an output kept) is not
+    displaced; one the general answer displaced keeps that reason; the rest stay displaced by it."""
+    now = {c for c, _ in governing}
+    before = {c: (reason, by) for c, reason, by in general_displaced}
+    out = []
+    for c, reason, by in displaced:
+        if by is exception and reason == EXCEPTION:
+            if c in now:
+                continue
+            if c in before:
+                reason, by = before[c]
+        out.append((c, reason, by))
+    return out
+
+
+def bounds_of(ordered) -> dict | None:
+    """The tightest bounds of the delegating clauses on the chain: for each level, the clause
+    that governs at that level, when it delegates with bounds."""
+    seen_levels = set()
+    bounds = []
+    for c in ordered:
+        if c.doc.rank in seen_levels:
+            continue
+        seen_levels.add(c.doc.rank)
+        eff = c.effective()
+        if eff.outcome == "delegate" and eff.bounds:
+            bounds.append((c, eff.bounds))
+    if not bounds:
+        return None
+    limit = min(b["max_waiting_months"] for _, b in bounds)
+    binding = [(c, b) for c, b in bounds if b["max_waiting_months"] == limit]
+    return {
+        "max_waiting_months": limit,
+        "soft": all(b.get("soft", False) for _, b in binding),
+        "set_by": [{"document": c.doc.number, "article": c.article, "rule": c.ref,
+                    "soft": bool(b.get("soft", False))} for c, b in bounds],
+    }
+
+
+def bound_note(waiting, limit) -> dict:
+    """The note of a decided waiting period beyond the bound a delegating clause above it sets."""
+    return {"zh": f"等待期 {waiting} 个月超过上级规定的上限 {limit} 个月",
+            "en": f"the waiting period of {waiting} months exceeds the superior bound of {limit} months"}
+
+
+_NOTES: dict = {}
+
+
+def notes_for(policy: PolicySet, governing: tuple, improving: tuple = (), informing: tuple = (),
+              fired: frozenset = frozenset()) -> tuple:
+    """The notes an answer governed by these clauses carries: for each governing clause, each
+    improving exception that applied (one that changed nothing says so) and each clause that only
+    informs (its words), its reading and notes — a conditional note (``notes[].when``) only when
+    it held (``fired``: their ids) — and those of the clause it adopts, then the readings of the
+    definitions they read; each once."""
+    key = (id(policy), governing, improving, informing, fired)
+    found = _NOTES.get(key)
+    if found is not None:
+        return found
+    from policy_dsl.language.expr.ast import names as names_in
+
+    out = []
+    seen = set()
+    clauses = list(governing) + [c for c, _ in improving if c not in governing] + list(informing)
+    for clause in clauses:
+        if not any(changed for c, changed in improving if c is clause) and clause not in governing \
+                and clause not in informing:
+            out.append({"zh": f"{clause.citation}：适用于本案，但未改变一般规定的答案",
+                        "en": f"{clause.citation}: applies to this case, but does not change the general rules' answer"})
+        eff = clause.effective()
+        if eff.outcome == "inform" and id(eff.inform) not in seen:
+            seen.add(id(eff.inform))
+            out.append({"zh": f"{clause.citation}：{eff.inform['zh']}",
+                        "en": f"{clause.citation}: {eff.inform.get('en', eff.inform['zh'])}"})
+        for c in {clause, eff}:
+            if c.reading and id(c.reading) not in seen:
+                seen.add(id(c.reading))
+                out.append({"zh": f"解读（{c.citation}）：{c.reading['zh']}",
+                            "en": f"reading ({c.citation}): {c.reading.get('en', c.reading['zh'])}"})
+            for k, n in enumerate(c.notes):
+                if id(n) not in seen and (k not in c.note_whens or id(n) in fired):
+                    seen.add(id(n))
+                    out.append({"zh": f"{c.citation}：{n['zh']}", "en": f"{c.citation}: {n.get('en', n['zh'])}"})
+        used = set()
+        for _, expr in eff.decide:
+            used |= names_in(expr.node)
+        if eff.when:
+            used |= names_in(eff.when.node)
+        for name in sorted(used):
+            d = policy.definitions.get(name)
+            if d and d.reading and id(d.reading) not in seen:
+                seen.add(id(d.reading))
+                out.append({"zh": f"解读（{d.name}）：{d.reading['zh']}",
+                            "en": f"reading ({d.name}): {d.reading.get('en', d.reading['zh'])}"})
+    found = tuple(out)
+    if len(_NOTES) > 4096:
+        _NOTES.clear()
+    _NOTES[key] = found
+    return found
+
+
+def undetermined_notes(governing, undetermined, outputs: tuple) -> list:
+    """A condition the holiday schedule could not decide (``undetermined``: ``(clause, error)``)
+    is harmless when, for every output the clause could give, a governing clause beats it: a note
+    says so. Otherwise the case cannot be answered: the error is raised."""
+    notes = []
+    for clause, error in undetermined:
+        deciders = {}
+        for g, fields in governing:
+            for f in fields or outputs:
+                deciders.setdefault(f, g)
+        claims = claimed_outputs(clause, outputs)
+        if not governing or not all(f in deciders and beats(deciders[f], clause) for f in claims):
+            raise error
+        notes.append({"zh": f"{clause.citation}：其条件需要尚未公布的节假日安排，但该条款已被更优先的条款取代，不影响结论",
+                      "en": f"{clause.citation}: its condition needs a holiday schedule not yet published, but a clause "
+                            f"that takes precedence decides everything it could, so the answer stands"})
+    return notes

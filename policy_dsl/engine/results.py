@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from policy_dsl.engine.evaluate import Result
+from policy_dsl.engine import trace as T
 from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.model import Result
 from policy_dsl.language.values import to_json
 
 REASONS = {
@@ -65,8 +66,77 @@ def result_json(result: Result, lang: str = "zh", trace: bool = True, vocab=None
         out["informing"] = [clause_ref(c) for c in result.informing]
     if result.redirected:
         out["evaluated_as"] = result.redirected
-    out["trace"] = [("  " * depth) + (line.get(lang) or line["zh"]) for depth, line in result.trace] if trace else []
+    out["trace"] = trace_lines(result, lang, vocab) if trace else []
     return out
+
+
+class TraceLine(str):
+    """A line of the trace as the JSON answer gives it (two spaces a level, then the words), which
+    also keeps its ``depth`` and ``text``: a renderer draws the tree from them, never from the spaces."""
+
+    __slots__ = ("depth", "text")
+
+    def __new__(cls, depth: int, text: str):
+        line = super().__new__(cls, "  " * depth + text)
+        line.depth, line.text = depth, text
+        return line
+
+
+def trace_lines(result: Result, lang: str = "zh", vocab=None) -> list[TraceLine]:
+    """The trace of ``result`` in words (``lang``: zh or en), a line each step (``vocab``: the
+    policy set's kinds table, by default the packaged one)."""
+    vocab = vocab or vocabulary()
+    out: list[TraceLine] = []
+    for depth, event in result.trace:
+        for extra, text in _words(event, lang, vocab):
+            out.append(TraceLine(depth + extra, text))
+    return out
+
+
+def _words(event, lang: str, vocab) -> list[tuple[int, str]]:
+    """The lines of one trace event: (depth below the event's, words)."""
+    zh = lang == "zh"
+    colon = "：" if zh else ": "
+    if isinstance(event, T.Condition):
+        clause = event.clause
+        when = clause.effective().when
+        cond = " ".join((when.text if when else "true").split())
+        if event.state == "in_force":
+            state = "有效" if zh else "in force"
+        else:
+            state = f"待生效（{event.start}起）" if zh else f"pending (from {event.start})"
+        head = (f"{clause.citation} [{clause.ref}] {state}；条件 {cond} → {T.show(event.holds)}" if zh else
+                f"{clause.citation} [{clause.ref}] {state}; condition {cond} → {T.show(event.holds)}")
+        return [(0, head)] + [(1, f"{text} = {T.show(value)}") for text, value in event.steps if text != cond]
+    if isinstance(event, T.Output):
+        arithmetic = "; ".join(f"{t} = {T.show(v)}" for t, v in event.steps if t != event.text)
+        shown = T.show(event.value)
+        line = f"{event.name} = {shown}" if event.text == shown else f"{event.name} = {event.text} = {shown}"
+        line += f"  ({arithmetic})" if arithmetic else ""
+        return [(0, f"{event.clause.citation}{colon}{line}")]
+    if isinstance(event, T.Definition):
+        return [(0, f"{'定义' if zh else 'definition'} {event.name} = {event.text} = {T.show(event.value)}")]
+    if isinstance(event, T.Chain):
+        chain = " → ".join(f"{r.name} {r.code}" for r in event.region.chain)
+        return [(0, f"地区链：{chain}；决定日期 {event.day.isoformat()}" if zh else
+                 f"region chain: {chain}; decision date {event.day.isoformat()}")]
+    if isinstance(event, T.Expired):
+        return [(0, f"{event.clause.citation}{colon}{'已失效' if zh else 'no longer in force'}")]
+    if isinstance(event, T.Precedence):
+        return [(0, ("优先顺序：" if zh else "precedence: ") + " > ".join(c.citation for c in event.clauses))]
+    if isinstance(event, T.Redirect):
+        shown = ", ".join(f"{k} = {T.show(v)}" for k, v in event.facts)
+        return [(0, f"{event.clause.citation}：按 {vocab.kinds[event.kind].zh} 处理（{shown}）" if zh else
+                 f"{event.clause.citation}: treated as {event.kind} ({shown})")]
+    if isinstance(event, T.Improving):
+        return [(0, f"{event.clause.citation}：改进性例外；不适用本条时的一般规定答案如下" if zh else
+                 f"{event.clause.citation}: an improving exception; the general rules' answer without it follows")]
+    if isinstance(event, T.Excepted):
+        return [(0, f"{event.clause.citation}{colon}excepted = {T.show_answer(event.answer)}")]
+    if isinstance(event, T.SubAnswer):
+        given = "".join(f", {k} = {T.show(v)}" for k, v in event.facts)
+        return [(0, f"{'子答案' if zh else 'sub-answer'} answer({event.kind}{given}) = {T.show_answer(event.answer)}")]
+    raise TypeError(f"not a trace event: {event!r}")
 
 
 class LineWriter:

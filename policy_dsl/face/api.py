@@ -87,6 +87,17 @@ def load_unchecked(paths: list[Path]) -> PolicySet:
     return policy
 
 
+def evaluator_for(policy: PolicySet):
+    """The evaluator the command line and programs answer with: the fast backend
+    (policy_dsl.fast.plans) in front of the reference evaluator, which answers every case the
+    backend declines and every case asked with its trace. Both give the same answers
+    (tests/test_backends.py)."""
+    from policy_dsl.engine.evaluate import Evaluator
+    from policy_dsl.fast.plans import FastEvaluator
+
+    return FastEvaluator(Evaluator(policy))
+
+
 class Answerer:
     """Cases given as data, answered one after another against one policy set: how a program (or a
     batch) asks without the command line. ``result(data)`` is the Result of one case (INTERFACE.md's
@@ -95,11 +106,11 @@ class Answerer:
 
     def __init__(self, policy: PolicySet | None = None, as_of=None):
         from policy_dsl.engine.cases import CaseValidator, _is_clean
-        from policy_dsl.engine.evaluate import Case, Evaluator
+        from policy_dsl.language.model import Case
         from policy_dsl.language.regions import default_registry
 
         self.policy = policy if policy is not None else load_policy()
-        self.evaluator = Evaluator(self.policy)
+        self.evaluator = evaluator_for(self.policy)
         self.validator = CaseValidator(default_registry(), vocab=self.policy.vocab)
         self.as_of = as_of
         self._clean, self._case = _is_clean, Case
@@ -215,11 +226,10 @@ class CaseAnswers:
 
     def __init__(self, policy: PolicySet, lang: str = "zh", as_of=None, evaluator=None, validator=None):
         from policy_dsl.engine.cases import CaseValidator
-        from policy_dsl.engine.evaluate import Evaluator
         from policy_dsl.language.regions import default_registry
 
         self.policy, self.lang, self.as_of = policy, lang, as_of
-        self.evaluator = evaluator if evaluator is not None else Evaluator(policy)
+        self.evaluator = evaluator if evaluator is not None else evaluator_for(policy)
         self.validator = validator if validator is not None else CaseValidator(default_registry(), lang, vocab=policy.vocab)
         self.bad = 0
 

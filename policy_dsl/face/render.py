@@ -111,11 +111,11 @@ def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: b
     if explain and data["trace"]:
         tree = Tree(Text(w["trace"], style="bold underline"))
         stack = [(tree, -1)]
-        for line in data["trace"]:
-            depth = (len(line) - len(line.lstrip(" "))) // 2
+        for line in data["trace"]:  # engine.results.TraceLine: its depth and words, as data
+            depth, text = getattr(line, "depth", 0), getattr(line, "text", line)
             while stack and stack[-1][1] >= depth:
                 stack.pop()
-            node = stack[-1][0].add(Text(line.strip()))
+            node = stack[-1][0].add(Text(text))
             stack.append((node, depth))
         con.print(tree)
     con.print()

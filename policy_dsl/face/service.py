@@ -96,10 +96,10 @@ class LoadedSet:
         tools = getattr(self._local, "tools", None)
         if tools is None:
             from policy_dsl.engine.cases import CaseValidator
-            from policy_dsl.engine.evaluate import Evaluator
             from policy_dsl.language.regions import default_registry
 
-            tools = self._local.tools = (Evaluator(self.policy), CaseValidator(default_registry(), vocab=self.policy.vocab))
+            tools = self._local.tools = (api.evaluator_for(self.policy),
+                                         CaseValidator(default_registry(), vocab=self.policy.vocab))
         return tools
 
     def answers(self, lang: str, as_of) -> api.CaseAnswers:

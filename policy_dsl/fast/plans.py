@@ -1,241 +1,369 @@
-"""The evaluator's fast path, for answers without a trace.
+"""The fast backend: the intermediate form of ``engine.resolve`` compiled to Python, for answers
+without a trace.
 
-A *plan* holds, for one kind of case, one region and one stretch of dates in which no clause of
-that kind starts, ends or is issued there, the clauses in force or pending, and one generated
-Python function computing the kind's definitions and all those clauses' conditions at once. The
-conditions that hold select a *template*, built once per plan and set of holding conditions by
-the reference rules (``resolve.order``, ``Evaluator._bounds``, ``Evaluator._finish``…): the
-precedence order, the governing and displaced clauses, the pending ones, notes, bounds, and one
-generated function computing the outputs. Plans are found through an interval index: for a kind
-and a region, the sorted days on which some clause changes state there.
+For each stretch (``resolve.Stretches``: a kind, a region, days in which no clause changes
+standing) one generated function computes the kind's definitions and every live clause's
+condition at once; the conditions that hold (a bit mask) select a *template*: the selection
+``resolve.select`` makes of them, with one generated function computing the deciding clauses'
+outputs — the selection's groups in order, improving exceptions over the answer of the rules
+they except, the values tied clauses must agree on — and the settled governing, displaced,
+pending clauses and notes (``resolve.settle``, ``resolve.notes_for``). Nothing about precedence
+is decided here: every choice is the selection's, made by the same function the reference
+evaluator interprets. ``tests/test_backends.py`` holds the two to the same answers.
 
-The answers are the reference evaluator's (``evaluate.Evaluator``), which stays the fallback for
-everything the fast path does not do: traces (``explain``), and every case on which the generated
-code raises or a template has no fast form (a rejection, a tie with different outcomes, a waiting
-period beyond a bound, the holiday schedule not covering a date) — the reference evaluator then
-gives the answer or raises the proper error. ``tests/test_plans.py`` holds both to the same
-answers."""
+``FastEvaluator.evaluate`` answers with the reference evaluator whatever this backend declines.
+It declines, by name (``DECLINED``), only:
+
+- ``calendar``: a condition or output needs a date the holiday schedule does not cover
+  (CalendarError; the reference settles it by precedence, or reports E-CALENDAR-RANGE);
+- ``value``: an expression that cannot be computed on the case's values — a value missing, a
+  date leaving the calendar (``evaluate.RANGE_ERRORS``; the reference reports E-CASE-INVALID);
+- ``conflict``: tied clauses that give an output different values, or a delegation tied with
+  another outcome (the reference reports E-CONFLICT);
+- ``reject``: a clause rejects the case (the reference reports E-CASE-INVALID);
+- ``nested``: evaluate_as or answer(...) nested deeper than MAX_REDIRECTS (E-CASE-INVALID);
+- ``improving``: an improving exception whose excepted rules redirect, reject, conflict or
+  themselves hold an improving exception (the reference interprets the nesting);
+- ``sub-answer``: a sub-answer (``answer(...)``) whose case is invalid;
+- ``conditional-note``: a delegating or redirecting clause with a conditional note
+  (``notes[].when``).
+
+Any other exception is a bug and propagates."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from bisect import bisect_right
 
 from policy_dsl.engine import resolve
-from policy_dsl.language.expr.codegen import Emitter, build, may_be_period
+from policy_dsl.engine.evaluate import MAX_REDIRECTS, RANGE_ERRORS, Evaluator, record
+from policy_dsl.language.errors import CalendarError, PolicyDslError
+from policy_dsl.language.expr import ast
+from policy_dsl.language.expr.codegen import Emitter, base_namespace, build, may_be_period
+from policy_dsl.language.model import Case, Result
 
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*")  # NAME in grammar/expr.lark
 
-
-_NO_OUTPUTS: dict = {}  # read only
-
-
-class Fallback(Exception):
-    """This case is answered by the reference evaluator."""
-
-
-# The classes of input the fast path declines (the reference evaluator answers them), by name:
-DECLINED_FEATURES = "sub-answers and improving exceptions"  # answer(...) or `improves: true` in the stretch
-
-
-class Plan:
-    __slots__ = ("kind", "relevant", "fn", "templates", "declined")
-
-    def __init__(self, kind, relevant, fn, declined=None):
-        self.kind, self.relevant, self.fn, self.templates = kind, relevant, fn, {}
-        self.declined = declined  # None, or the name of the class of input this plan leaves to the reference
+DECLINED = {
+    "calendar": "a date the holiday schedule does not cover",
+    "value": "an expression that cannot be computed on the case's values",
+    "conflict": "tied clauses whose values or outcomes differ",
+    "reject": "a clause rejects the case",
+    "nested": "evaluate_as or answer(...) nested too deep",
+    "improving": "an improving exception over rules that redirect, reject, conflict or improve in turn",
+    "sub-answer": "a sub-answer whose case is invalid",
+    "conditional-note": "a delegating or redirecting clause with a conditional note",
+}
+_ERRORS = (CalendarError,) + RANGE_ERRORS  # "calendar" and "value"
 
 
-def uses_reference_only_features(clauses, definitions) -> bool:
-    """Whether any of these clauses (or definitions) uses a feature the fast path does not compile:
-    a sub-answer (``answer(...)``) in an expression, or an improving exception."""
-    from policy_dsl.language.expr.ast import answers
+class Decline(Exception):
+    """This case is one the fast backend leaves to the reference: ``reason`` is a key of DECLINED."""
 
-    exprs = [d.expr for d in definitions]
-    for c in clauses:
-        eff = c.effective()
-        if c.improves or eff.improves:
-            return True
-        exprs += [e for e in (c.when, eff.when) if e is not None] + [e for _, e in eff.decide]
-        if eff.evaluate_as:
-            exprs += [e for _, e in eff.evaluate_as[1]]
-    return any(answers(e.node) for e in exprs)
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Variant:
+    """What an answer is apart from its values (a template's, for one set of changes and notes):
+    the status, bounds, governing, displaced, pending clauses, notes and improving exceptions. The
+    ``shape`` of a fast result (engine.results.LineWriter writes the text after the outputs once a
+    shape)."""
+
+    __slots__ = ("mode", "bounds", "governing", "displaced", "pending", "notes", "improving", "informing")
+
+    def __init__(self, mode, bounds, governing, displaced, pending, notes, improving=(), informing=()):
+        self.mode, self.bounds = mode, bounds
+        self.governing, self.displaced, self.pending = list(governing), list(displaced), list(pending)
+        self.notes, self.improving, self.informing = list(notes), list(improving), list(informing)
+
+    def result(self, case: Case, outputs: dict) -> Result:
+        return Result(case, self.mode, outputs, self.bounds, self.governing[:], self.displaced[:], self.pending[:],
+                      self.notes[:], improving=self.improving[:], informing=self.informing[:], shape=self)
 
 
 class Template:
-    """What follows from one set of holding conditions under one plan."""
+    """The compiled selection of one set of holding conditions in one stretch. ``mode``: fixed
+    (no_rule, delegated: one variant), decided, redirect, or declined (``reason``)."""
 
-    __slots__ = ("mode", "governing", "displaced", "pending", "notes", "bounds", "out_fn", "top", "target",
-                 "facts_fn", "fact_names", "informing")
+    __slots__ = ("mode", "reason", "sel", "fixed", "pending", "informing", "out_fn", "variants", "static",
+                 "groups_info", "bits", "note_list", "facts_fn", "fact_names", "target", "outputs")
 
-    def __init__(self, mode: str):
-        self.mode = mode  # no_rule | decided | delegated | redirect | slow
-        self.governing, self.displaced, self.pending, self.notes, self.informing = [], [], [], [], []
-        self.bounds = self.out_fn = self.top = self.target = self.facts_fn = None
-        self.fact_names = ()
+    def __init__(self, mode: str, sel=None, pending=(), reason=None, informing=()):
+        self.mode, self.sel, self.pending, self.reason = mode, sel, list(pending), reason
+        self.informing = list(informing)
+        self.note_list = ()
+        self.fixed = self.out_fn = self.static = self.facts_fn = self.target = None
+        self.variants: dict = {}
+        self.groups_info = self.bits = self.fact_names = self.outputs = ()
+
+
+class Conditions:
+    """A stretch's generated function: (facts, region, decision_date, answer) → (mask of the live
+    clauses whose conditions hold, the definitions' values)."""
+
+    __slots__ = ("fn", "asks")
+
+    def __init__(self, fn, asks: bool):
+        self.fn, self.asks = fn, asks
+
+
+class FastEvaluator:
+    """An evaluator with the fast backend in front of the reference: ``evaluate(case)`` without the
+    trace is this backend's answer, or the reference's where it declines; with the trace, always
+    the reference's (``policy_dsl.face.api`` chooses it for the command line and programs)."""
+
+    def __init__(self, reference: Evaluator):
+        self.reference = reference
+        self.policy = reference.policy
+        self.plans = Plans(reference)
+
+    def evaluate(self, case: Case, explain: bool = False, depth: int = 0) -> Result:
+        if not explain:
+            fast = self.plans.evaluate(case, depth)
+            if fast is not None:
+                return fast
+        return self.reference.evaluate(case, explain, depth)
 
 
 class Plans:
-    """Plans and templates for one Evaluator (and so one policy set); built as cases need them."""
+    """The compiled stretches and templates of one reference evaluator's policy set, built as cases
+    need them."""
 
-    def __init__(self, evaluator):
-        self.ev = evaluator
-        self.policy = evaluator.policy
-        self.vocab = evaluator.vocab
-        self.flags = tuple(evaluator.person_defaults.items())  # (person fact, its value when left out)
-        self.index: dict = {}  # (kind, id(region)) -> (breaks, plans, region)
-        self.shared: dict = {}  # the clauses and their states -> Plan
-        self._finish_notes: dict = {}
-        self._conditions: dict = {}  # (kind, clauses) -> (their conditions' function, the clauses, kept alive)
+    def __init__(self, reference: Evaluator):
+        self.ev = reference
+        self.policy = reference.policy
+        self.vocab = reference.vocab
+        self.stretches = reference.stretches
+        self.flags = tuple(reference.person_defaults.items())  # (person fact, its value when left out)
+        self._conditions: dict = {}  # Stretch -> Conditions
+        self._templates: dict = {}  # (Stretch, mask) -> Template
         self._ns = None
-        from policy_dsl.engine.evaluate import Result
+        self.declined: dict = {}  # reason -> how many cases (for benchmarks and tests)
 
-        self._Result = Result
-
-    # -- the entry -----------------------------------------------------------------------------
-    def evaluate(self, case, depth: int = 0):
-        """The Result of ``case`` (as ``Evaluator.evaluate(case, explain=False)``), or None when the
-        reference evaluator must answer it."""
+    # -- the entries --------------------------------------------------------------------------
+    def evaluate(self, case: Case, depth: int = 0) -> Result | None:
+        """The Result of ``case`` (as ``Evaluator.evaluate(case, explain=False)``), or None for a
+        case of a class this backend declines (DECLINED)."""
         try:
             return self._evaluate(case, depth)
-        except Exception:  # noqa: BLE001 - any trouble: the reference evaluator answers, or raises properly
-            return None
-
-    def _evaluate(self, case, depth):
-        region, day = case.region, case.decision_date
-        entry = self.index.get((case.kind, id(region)))
-        if entry is None:
-            entry = self._index(case.kind, region)
-        breaks, plans, _ = entry
-        i = bisect_right(breaks, day.toordinal())
-        plan = plans[i]
-        if plan is None:
-            plan = plans[i] = self._plan(case.kind, region, breaks, i)
-        if plan.declined:
-            return None
-        mask, defs = plan.fn(case.facts, region, day)
-        t = plan.templates.get(mask)
-        if t is None:
-            plan.templates[mask] = Template("slow")  # should building it fail: the reference evaluator, always
-            t = plan.templates[mask] = self._template(plan, mask, case)
-        mode = t.mode
-        if mode == "decided":  # the outputs function raises Fallback on a tie with different values, or a note to add
-            return self._Result(case, "decided", t.out_fn(case.facts, region, day, defs), None, t.governing[:],
-                                t.displaced[:], t.pending[:], t.notes[:], shape=t, informing=t.informing[:])
-        if mode == "no_rule" or mode == "delegated":
-            return self._Result(case, mode, {}, t.bounds, t.governing[:], t.displaced[:], t.pending[:], t.notes[:],
-                                shape=t, informing=t.informing[:])
-        if mode == "redirect":
-            return self._redirect(t, case, defs, depth)
-        raise Fallback
-
-    def answer(self, kind, region, day, facts):
-        """For a batch line (policy_dsl.fast.lane): the template and the outputs of a case whose plan and
-        template are built already, answered by ``_evaluate``'s own steps; None for anything else
-        (an unbuilt plan or template, a redirect, a case the reference evaluator answers). May
-        raise (the generated code's way of saying "not here"): the caller then asks ``evaluate``."""
-        entry = self.index.get((kind, id(region)))
-        if entry is None:
-            return None
-        breaks, plans, _ = entry
-        plan = plans[bisect_right(breaks, day.toordinal())]
-        if plan is None or plan.declined:
-            return None
-        mask, defs = plan.fn(facts, region, day)
-        t = plan.templates.get(mask)
-        if t is None:
-            return None
-        mode = t.mode
-        if mode == "decided":
-            return t, t.out_fn(facts, region, day, defs)
-        if mode == "no_rule" or mode == "delegated":
-            return t, _NO_OUTPUTS
+        except Decline as exc:
+            self._count(exc.reason)
+        except CalendarError:
+            self._count("calendar")
+        except RANGE_ERRORS:
+            self._count("value")
         return None
 
-    def _redirect(self, t: Template, case, defs, depth):
-        """Evaluator._redirect: the case as one of another kind."""
-        from policy_dsl.engine.evaluate import MAX_REDIRECTS, Case
+    def answer(self, kind: str, region, day, facts: dict):
+        """For a batch line (policy_dsl.fast.lane): ``(variant, outputs)`` of a case that needs no
+        Case (no redirect, no sub-answer), or None for the rest and for what this backend declines."""
+        try:
+            stretch = self.stretches.at(kind, region, day)
+            cond = self._conditions.get(stretch) or self._compile_conditions(stretch)
+            if cond.asks:
+                return None
+            mask, defs = cond.fn(facts, region, day, None)
+            t = self._templates.get((stretch, mask)) or self._template(stretch, mask)
+            if t.mode == "fixed":
+                return t.fixed, {}
+            if t.mode == "decided":
+                outputs, key = t.out_fn(facts, region, day, defs, None)
+                return self._variant(t, key, outputs), outputs
+        except Decline as exc:
+            self._count(exc.reason)
+        except CalendarError:
+            self._count("calendar")
+        except RANGE_ERRORS:
+            self._count("value")
+        return None
 
+    def _count(self, reason: str) -> None:
+        self.declined[reason] = self.declined.get(reason, 0) + 1
+
+    def _evaluate(self, case: Case, depth: int) -> Result:
+        region, day = case.region, case.decision_date
+        stretch = self.stretches.at(case.kind, region, day)
+        cond = self._conditions.get(stretch) or self._compile_conditions(stretch)
+        ask = self._asker(case, depth) if cond.asks else None
+        mask, defs = cond.fn(case.facts, region, day, ask)
+        t = self._templates.get((stretch, mask)) or self._template(stretch, mask)
+        mode = t.mode
+        if mode == "decided":
+            outputs, key = t.out_fn(case.facts, region, day, defs, ask)
+            return self._variant(t, key, outputs).result(case, outputs)
+        if mode == "fixed":
+            return t.fixed.result(case, {})
+        if mode == "redirect":
+            return self._redirect(t, case, defs, ask, depth)
+        raise Decline(t.reason)
+
+    def _redirect(self, t: Template, case: Case, defs, ask, depth: int) -> Result:
+        """Evaluator._redirect: the case as one of another kind."""
         if depth >= MAX_REDIRECTS:
-            raise Fallback
-        facts = dict(zip(t.fact_names, t.facts_fn(case.facts, case.region, case.decision_date, defs)))
+            raise Decline("nested")
+        facts = dict(zip(t.fact_names, t.facts_fn(case.facts, case.region, case.decision_date, defs, ask)))
         for flag, default in self.flags:
             facts.setdefault(flag, case.facts.get(flag, default))
         sub = self._evaluate(Case(t.target, case.region, facts, case.decision_date, case.id, case.where), depth + 1)
-        if sub is None:  # declined (DECLINED_FEATURES): the reference evaluator answers the whole case
-            return None
-        governing = [(t.top, [])] + sub.governing
+        settled = t.sel.settled
+        governing = list(settled.governing) + sub.governing
         informing = t.informing + sub.informing
-        notes = sub.notes + self.finish_notes(tuple(c for c, _ in governing), case, tuple(informing))
-        return self._Result(case, sub.status, sub.outputs, sub.bounds, governing, t.displaced + sub.displaced,
-                            t.pending + sub.pending, notes, redirected=[t.target] + sub.redirected, shape=(t, sub.shape),
-                            informing=informing)
+        notes = sub.notes + list(resolve.notes_for(self.policy, tuple(c for c, _ in governing), (), tuple(informing)))
+        return Result(case, sub.status, sub.outputs, sub.bounds, governing, list(settled.displaced) + sub.displaced,
+                      t.pending + sub.pending, notes, redirected=[t.target] + sub.redirected, informing=informing,
+                      shape=(t, sub.shape))
 
-    def conditions(self, kind: str, clauses: list):
-        """A function (facts, region, decision_date) → (mask, definitions): bit i set when the
-        condition of ``clauses[i]`` holds (as Evaluator._test); it raises where the reference would.
-        None when the clauses use what the fast path declines (DECLINED_FEATURES)."""
-        key = (kind, tuple(id(c) for c in clauses))
-        fn = self._conditions.get(key)
-        if fn is None:
-            if uses_reference_only_features(clauses, self._defs(kind)):
-                fn = self._conditions[key] = (None, list(clauses))
-            else:
-                fn = self._conditions[key] = (self._plan_fn(kind, list(clauses)), list(clauses))
-        return fn[0]
+    def _asker(self, case: Case, depth: int):
+        """The ``answer(kind, facts)`` of generated code for ``case``: the record of the sub-case's
+        answer (this backend's, else the reference's), each asked once."""
+        asked: dict = {}
+        outputs_of = self.vocab.kinds
 
-    # -- the interval index --------------------------------------------------------------------
-    def _index(self, kind, region):
-        points = set()
-        for c in self.policy.by_topic.get(kind, ()):
-            if not c.applies_to_region(region):
+        def ask(kind: str, facts: dict) -> dict:
+            if depth >= MAX_REDIRECTS:
+                raise Decline("nested")
+            sub_case = self.ev.sub_case(case, kind, facts)
+            try:
+                key = (kind, tuple(sub_case.facts.items()))
+                hash(key)
+            except TypeError:  # a list of enrollments: not remembered
+                key = None
+            if key is not None and key in asked:
+                return asked[key]
+            sub = self.evaluate(sub_case, depth + 1)
+            if sub is None:
+                try:
+                    sub = self.ev.evaluate(sub_case, explain=False, depth=depth + 1)
+                except PolicyDslError:
+                    raise Decline("sub-answer") from None
+            answer = record(outputs_of[kind].outputs, sub.status, sub.outputs)
+            if key is not None:
+                asked[key] = answer
+            return answer
+
+        return ask
+
+    # -- templates ----------------------------------------------------------------------------
+    def _template(self, stretch: resolve.Stretch, mask: int) -> Template:
+        """The compiled selection of the live clauses of ``stretch`` whose bit is set in ``mask``."""
+        holding, pending, informing = [], [], []
+        for i, (c, state, start) in enumerate(stretch.live):
+            if (mask >> i) & 1:
+                if c.effective().outcome == "inform":  # words that apply (in force) or say nothing yet (pending)
+                    if state != "pending":
+                        informing.append(c)
+                elif state == "pending":
+                    pending.append((c, start))
+                else:
+                    holding.append(c)
+        kind = stretch.kind
+        sel = self.ev.selection(kind, holding)
+        t = self._compile(kind, sel, pending, tuple(informing))
+        if len(self._templates) > 50_000:
+            self._templates.clear()
+        self._templates[(stretch, mask)] = t
+        return t
+
+    def _compile(self, kind: str, sel: resolve.Selection, pending, informing: tuple) -> Template:
+        mode = sel.mode
+        if mode == "no_rule":
+            t = Template("fixed", sel, pending)
+            t.fixed = Variant("no_rule", None, (), sel.settled.displaced, pending,
+                              resolve.notes_for(self.policy, (), (), informing) if informing else (), (), informing)
+            return t
+        if mode == "reject":
+            return Template("declined", sel, pending, "reject")
+        if mode in ("delegated", "redirect") and (sel.top.note_whens or sel.top.effective().note_whens):
+            return Template("declined", sel, pending, "conditional-note")
+        if mode == "delegated":
+            if sel.conflict is not None:
+                return Template("declined", sel, pending, "conflict")
+            t = Template("fixed", sel, pending)
+            s = sel.settled
+            notes = resolve.notes_for(self.policy, (sel.top,), (), informing) if informing else s.notes
+            t.fixed = Variant("delegated", sel.bounds, s.governing, s.displaced, pending, notes, (), informing)
+            return t
+        if mode == "redirect":
+            t = Template("redirect", sel, pending, informing=informing)
+            t.target, facts_exprs = sel.top.effective().evaluate_as
+            t.fact_names = tuple(n for n, _ in facts_exprs)
+            t.facts_fn = self._facts_fn(kind, facts_exprs)
+            return t
+        for g in sel.groups:
+            b = g.base
+            if b is not None and (b.mode in ("redirect", "reject") or b.improving or b.conflict is not None):
+                return Template("declined", sel, pending, "improving")
+        t = Template("decided", sel, pending, informing=informing)
+        outputs = t.outputs = self.vocab.kinds[kind].outputs
+        t.note_list = tuple((gi, c, k, e) for gi, g in enumerate(sel.groups)
+                            for c in dict.fromkeys((g.clause, g.clause.effective())) for k, e in c.note_whens.items())
+        info = self._groups_info(sel, outputs)
+        t.groups_info = info
+        # what does not depend on the changes: which group each output takes, the ties
+        shape_only = resolve.settle(self.policy, sel, outputs, tuple(
+            None if i is None else (i[0], (), i[2], i[3]) for i in info)) if sel.improving else sel.settled
+        t.static = None if sel.improving else sel.settled
+        t.out_fn, t.bits = self._outputs_fn(kind, sel, outputs, info, shape_only, t.note_list)
+        return t
+
+    @staticmethod
+    def _groups_info(sel: resolve.Selection, outputs) -> tuple:
+        """For each group: None, or for an improving exception (the outputs it gives, —, the general
+        answer's governing, its displaced) as ``resolve.settle`` takes them."""
+        out = []
+        for g in sel.groups:
+            b = g.base
+            if b is None:
+                out.append(None)
                 continue
-            for day in (c.doc.issued, c.local_start(region)):
-                if day is not None:
-                    points.add(day.toordinal())
-            if c.in_force.until is not None:
-                points.add(c.in_force.until.toordinal() + 1)
-        breaks = sorted(points)
-        entry = self.index[(kind, id(region))] = (breaks, [None] * (len(breaks) + 1), region)
-        return entry
+            general = [name for name, _ in b.settled.assign] if b.mode == "decided" else []
+            names = tuple(dict.fromkeys([n for n in outputs if n in general] + [n for n, _ in g.exprs]))
+            out.append((names, (), tuple(b.settled.governing), tuple(b.settled.displaced)))
+        return tuple(out)
 
-    def _plan(self, kind, region, breaks, i) -> Plan:
-        """The plan for the i-th stretch of ``breaks``: every clause keeps its standing within it."""
-        if i:
-            day = dt.date.fromordinal(breaks[i - 1])
-        else:
-            day = dt.date.fromordinal(breaks[0] - 1) if breaks and breaks[0] > 1 else dt.date(2000, 1, 1)
-        relevant = []
-        for c in self.policy.by_topic.get(kind, ()):
-            st = resolve.standing(c, region, day)
-            if st.state in ("in_force", "pending"):
-                relevant.append((c, st.state, st.start))
-        key = (kind, tuple((id(c), state, start) for c, state, start in relevant))
-        plan = self.shared.get(key)
-        if plan is None:
-            clauses = [c for c, _, _ in relevant]
-            if uses_reference_only_features(clauses, self._defs(kind)):
-                plan = self.shared[key] = Plan(kind, relevant, None, DECLINED_FEATURES)
-            else:
-                plan = self.shared[key] = Plan(kind, relevant, self._plan_fn(kind, clauses))
-        return plan
+    def _variant(self, t: Template, key, outputs: dict) -> Variant:
+        """The variant of a decided template for ``key`` (the changes the improving exceptions made,
+        the waiting period when above the bound, which conditional notes hold)."""
+        v = t.variants.get(key)
+        if v is None:
+            sel = t.sel
+            settled = t.static
+            if settled is None:
+                changed, at = [], 0
+                for i in t.groups_info:
+                    if i is None:
+                        changed.append(None)
+                        continue
+                    names = [n for n, flag in zip(t.bits[at], key[0][at]) if flag]
+                    changed.append((i[0], tuple(names), i[2], i[3]))
+                    at += 1
+                settled = resolve.settle(self.policy, sel, t.outputs, tuple(changed))
+            governing = {c for c, _ in settled.governing}
+            fired = frozenset(id(c.notes[k]) for (gi, c, k, _), held in zip(t.note_list, key[2])
+                              if held and sel.groups[gi].clause in governing)
+            notes = settled.notes
+            if t.informing or fired:
+                notes = resolve.notes_for(self.policy, tuple(c for c, _ in settled.governing),
+                                          tuple((c, tuple(ch)) for c, ch in settled.improving), tuple(t.informing), fired)
+            notes = ([resolve.bound_note(key[1], sel.limit)] if key[1] is not None else []) + list(notes)
+            v = t.variants[key] = Variant("decided", None, settled.governing, settled.displaced, t.pending, notes,
+                                          settled.improving, t.informing)
+        return v
 
-    # -- generated code ------------------------------------------------------------------------
+    # -- generated code -----------------------------------------------------------------------
     def _namespace(self) -> dict:
         if self._ns is None:
-            from policy_dsl.language.expr.codegen import base_namespace
-
             self._ns = base_namespace()
-            self._ns["_Fallback"] = Fallback
+            self._ns["_Decline"] = Decline
         return dict(self._ns)
 
-    def _defs(self, kind):
-        return self.ev.defs_by_kind.get(kind, ())
+    def _defs(self, kind: str):
+        return self.ev.definitions(kind)
 
-    def _env_names(self, kind, em: Emitter, loads: dict, defs_done: dict):
+    def _env_names(self, kind: str, loads: dict, defs_done: dict):
         """The reader of a name in the evaluation environment (Evaluator.environment): a definition
-        computed so far, ``region``, ``decision_date``, a person flag (false unless given), a fact."""
+        computed so far, ``region``, ``decision_date``, a person fact (its default unless given), a fact."""
         flags = dict(self.flags)
         flags.update(self.ev.fact_defaults.get(kind, ()))  # optional facts: their value when left out
 
@@ -257,14 +385,14 @@ class Plans:
 
         return name, load_lines
 
-    def _periods(self, kind) -> frozenset:
+    def _periods(self, kind: str) -> frozenset:
         out: set = set()
         for d in self._defs(kind):
             if may_be_period(d.expr.node, frozenset(out)):
                 out.add(d.name)
         return frozenset(out)
 
-    def _generate(self, kind, header: str, fname: str, lines_after_defs, with_defs: bool, nodes):
+    def _generate(self, kind: str, header: str, fname: str, lines_after_defs, with_defs: bool, nodes):
         """Generate and compile ``def fname(...)``: the loads of the names it reads, the common calls
         of ``nodes`` (the expressions it computes), then (``with_defs``) the definitions computed or
         (else) unpacked from ``D``, then the lines ``lines_after_defs(em, name, periods)`` gives."""
@@ -275,7 +403,7 @@ class Plans:
             em.count(node)
         loads: dict = {}
         defs_done: dict = {} if with_defs else {d.name: f"d{k}" for k, d in enumerate(defs)}
-        name, load_lines = self._env_names(kind, em, loads, defs_done)
+        name, load_lines = self._env_names(kind, loads, defs_done)
         body = []
         if with_defs:
             for k, d in enumerate(defs):
@@ -286,7 +414,9 @@ class Plans:
         src = f"def {fname}{header}:\n" + "\n".join(head + load_lines() + em.temps + body) + "\n"
         return build(src, em.namespace, fname)
 
-    def _plan_fn(self, kind, clauses):
+    def _compile_conditions(self, stretch: resolve.Stretch) -> Conditions:
+        kind = stretch.kind
+        clauses = [c for c, _, _ in stretch.live]
         ndefs = len(self._defs(kind))
 
         def conditions(em, name, periods):
@@ -302,164 +432,108 @@ class Plans:
             return lines
 
         whens = [c.effective().when.node for c in clauses if c.effective().when is not None]
-        return self._generate(kind, "(f, region, decision_date)", "_plan", conditions, True, whens)
+        fn = self._generate(kind, "(f, region, decision_date, A)", "_plan", conditions, True, whens)
+        found = self._conditions[stretch] = Conditions(fn, self._asks(kind, clauses))
+        return found
 
-    def _outputs_fn(self, kind, groups, assign, ties, limit, conditions=()):
-        """The outputs of a decided case (Evaluator._outputs and _decide): each group (the
-        expressions of one clause, as (output name, Expr)) computed in order, each expression seeing
-        its group's earlier ones by name; the dict of the outputs that govern (``assign``: name →
-        slot); Fallback raised where tied clauses differ (``ties``: slot pairs), where the
-        waiting period is beyond ``limit`` (the reference evaluator adds a note), or where a
-        conditional note holds (``conditions``: (group, its ``notes[].when`` Expr); the reference
-        evaluator shows it)."""
+    def _asks(self, kind: str, clauses) -> bool:
+        """Whether any expression a case of this stretch may evaluate asks for a sub-answer."""
+        nodes = [d.expr.node for d in self._defs(kind)]
+        for c in clauses:
+            eff = c.effective()
+            nodes += [e.node for e in (eff.when,) if e is not None] + [e.node for _, e in eff.decide]
+            if eff.evaluate_as:
+                nodes += [e.node for _, e in eff.evaluate_as[1]]
+        return any(ast.answers(n) for n in nodes)
+
+    def _outputs_fn(self, kind: str, sel: resolve.Selection, outputs: tuple, info: tuple, shape: resolve.Settled,
+                    note_list: tuple = ()):
+        """The outputs of a decided template (Evaluator._decided): each group's expressions in order,
+        each seeing its group's earlier ones by name (and an improving exception ``excepted``, built
+        from the general answer's outputs); ``_Decline`` where tied values differ; the outputs each
+        group gives, and the key of the variant: for each improving exception, which of the outputs
+        it gives differ from the general answer's, the waiting period when above the bound, and
+        which conditional notes of the deciding clauses hold (``note_list``: (group, clause, index,
+        Expr); read with the group's outputs)."""
+        bits: list = []
 
         def lines_for(em, env_name, periods):
-            lines, slot = [], 0
-            names = []
-            for group in groups:
-                local: dict = {}
+            lines: list = []
+            slot = [0]
+
+            namers: list = []
+
+            def group_lines(group: resolve.Group, extra: dict, mine: bool = False) -> dict:
+                """Lines computing one group's expressions; its outputs → the variable holding each."""
+                local: dict = dict(extra)
 
                 def name(n, local=local):
                     return local[n] if n in local else env_name(n)
 
-                names.append(name)
+                if mine:
+                    namers.append((name, local))
 
-                for out_name, expr in group:
+                for out_name, expr in group.exprs:
                     text = em.emit(expr.node, name, periods)
                     if may_be_period(expr.node, periods):
                         text = f"_plain({text})"
-                    lines.append(f"    s{slot} = {text}")
-                    local[out_name] = f"s{slot}"
-                    slot += 1
-            for a, b in ties:
-                lines.append(f"    if s{a} != s{b}:")
-                lines.append("        raise _Fallback")
-            for g, expr in conditions:
-                lines.append(f"    if {em.emit(expr.node, names[g], periods)}:")
-                lines.append("        raise _Fallback")
-            waiting = dict(assign).get("waiting_months")
-            if limit is not None and waiting is not None:
-                lines.append(f"    if isinstance(s{waiting}, int) and s{waiting} > {em.const(limit)}:")
-                lines.append("        raise _Fallback")
-            lines.append("    return {" + ", ".join(f"{n!r}: s{k}" for n, k in assign) + "}")
+                    var = f"s{slot[0]}"
+                    slot[0] += 1
+                    lines.append(f"    {var} = {text}")
+                    local[out_name] = var
+                return {n: local[n] for n, _ in group.exprs}
+
+            def ties_lines(ties, held):
+                for name, w, other in ties:
+                    lines.append(f"    if {held[w][name]} != {held[other][name]}:")
+                    lines.append("        raise _Decline('conflict')")
+
+            held: list = []  # for each group: output -> variable
+            changes: list = []  # for each improving group: ((output, its variable, the general one), ...)
+            for gi, group in enumerate(sel.groups):
+                if group.base is None:
+                    held.append(group_lines(group, {}, True))
+                    continue
+                base = group.base
+                general: dict = {}
+                if base.mode == "decided":
+                    base_held = [group_lines(bg, {}) for bg in base.groups]
+                    ties_lines(base.settled.ties, base_held)
+                    general = {name: base_held[g][name] for name, g in base.settled.assign}
+                rec = f"x{gi}"
+                fields = ", ".join(f"{n!r}: {general.get(n, 'None')}" for n in outputs)
+                lines.append(f"    {rec} = {{{fields}, 'status': {base.mode!r}}}")
+                own = group_lines(group, {"excepted": rec}, True)
+                mine = {n: own.get(n) or general[n] for n in info[gi][0]}
+                namers[-1][1].update({n: v for n, v in mine.items() if n not in namers[-1][1]})
+                held.append(mine)
+                changes.append(tuple((n, mine[n], general.get(n, "None")) for n in info[gi][0] if n in outputs))
+            ties_lines(shape.ties, held)
+            result = "{" + ", ".join(f"{n!r}: {held[g][n]}" for n, g in shape.assign) + "}"
+            lines.append(f"    o = {result}")
+            key = "(" + "".join("(" + "".join(f"{v} != {g}, " for _, v, g in ch) + "), " for ch in changes) + ")"
+            notes = "(" + "".join(f"bool({em.emit(e.node, namers[gi][0], periods)}), " for gi, _, _, e in note_list) + ")"
+            bits.extend(tuple(n for n, _, _ in ch) for ch in changes)
+            if sel.limit is not None and "waiting_months" in dict(shape.assign):
+                lines.append("    w = o['waiting_months']")
+                lines.append(f"    return o, ({key}, w if isinstance(w, int) and w > {em.const(sel.limit)} else None, "
+                             f"{notes})")
+            else:
+                lines.append(f"    return o, ({key}, None, {notes})")
             return lines
 
-        nodes = [e.node for group in groups for _, e in group] + [e.node for _, e in conditions]
-        return self._generate(kind, "(f, region, decision_date, D)", "_outputs", lines_for, False, nodes)
+        nodes = [e.node for g in sel.groups for _, e in g.exprs]
+        nodes += [e.node for g in sel.groups if g.base is not None for bg in g.base.groups for _, e in bg.exprs]
+        nodes += [e.node for _, _, _, e in note_list]
+        fn = self._generate(kind, "(f, region, decision_date, D, A)", "_outputs", lines_for, False, nodes)
+        return fn, tuple(bits)
 
-    def _facts_fn(self, kind, facts_exprs):
+    def _facts_fn(self, kind: str, facts_exprs):
         """The facts of an evaluate_as, each as ``_plain(value)`` (Evaluator._redirect)."""
 
         def lines_for(em, name, periods):
             values = [f"_plain({em.emit(e.node, name, periods)})" for _, e in facts_exprs]
             return [f"    return ({''.join(v + ', ' for v in values)})"]
 
-        return self._generate(kind, "(f, region, decision_date, D)", "_facts", lines_for, False,
+        return self._generate(kind, "(f, region, decision_date, D, A)", "_facts", lines_for, False,
                               [e.node for _, e in facts_exprs])
-
-    # -- templates -----------------------------------------------------------------------------
-    def finish_notes(self, clauses: tuple, case, informing: tuple = ()) -> list:
-        """The notes ``Evaluator._finish`` adds for these governing clauses and these informing
-        ones (without the conditional notes: a template whose conditional note holds is answered
-        by the reference evaluator)."""
-        notes = self._finish_notes.get((clauses, informing))
-        if notes is None:
-            from policy_dsl.engine.evaluate import Result
-
-            scratch = Result(case)
-            scratch.governing = [(c, []) for c in clauses]
-            scratch.informing = list(informing)
-            self.ev._finish(scratch)
-            notes = self._finish_notes[(clauses, informing)] = scratch.notes
-        return notes
-
-    def _template(self, plan: Plan, mask: int, case) -> Template:
-        """Evaluator.evaluate, for the clauses whose conditions hold, without the values."""
-        ev = self.ev
-        candidates, pending, informing = [], [], []
-        for i, (c, state, start) in enumerate(plan.relevant):
-            if (mask >> i) & 1:
-                if c.effective().outcome == "inform":
-                    if state != "pending":
-                        informing.append(c)
-                elif state == "pending":
-                    pending.append((c, start))
-                else:
-                    candidates.append(c)
-        candidates, displaced = resolve.apply_exceptions(candidates)
-        ordered = resolve.order(candidates)
-        if not ordered:
-            t = Template("no_rule")
-            t.displaced, t.pending, t.informing = displaced, pending, informing
-            if informing:
-                t.notes = self.finish_notes((), case, tuple(informing))
-            return t
-        top = ordered[0]
-        eff = top.effective()
-        if eff.outcome == "reject":
-            return Template("slow")
-        if (top.note_whens or eff.note_whens) and eff.outcome != "decide":
-            return Template("slow")  # a conditional note of a delegating or redirecting clause: the reference evaluator
-        if eff.outcome == "evaluate_as":
-            t = Template("redirect")
-            t.informing = informing
-            t.top = top
-            t.target, facts_exprs = eff.evaluate_as
-            t.fact_names = tuple(n for n, _ in facts_exprs)
-            t.facts_fn = self._facts_fn(case.kind, facts_exprs)
-            t.displaced = displaced + [(c, resolve.beats(top, c) or "tie", top) for c in ordered[1:]]
-            t.pending = pending
-            return t
-        if eff.outcome == "delegate":
-            if any(resolve.tied(top, c) and c.effective().outcome != eff.outcome for c in ordered[1:]):
-                return Template("slow")  # Evaluator._check_ties: a conflict, reported by the reference evaluator
-            t = Template("delegated")
-            t.governing = [(top, [])]
-            t.bounds = ev._bounds(ordered)
-            t.displaced = displaced + [(c, resolve.beats(top, c) or "tie", top) for c in ordered[1:]]
-            t.pending, t.informing = pending, informing
-            t.notes = self.finish_notes((top,), case, tuple(informing))
-            return t
-        return self._decide_template(case, ordered, displaced, pending, informing)
-
-    def _decide_template(self, case, ordered, displaced, pending, informing=()) -> Template:
-        """Evaluator._decide without the values: which clause gives which output, the tie checks."""
-        outputs = self.vocab.kinds[case.kind].outputs
-        decided: dict = {}
-        contributed: dict = {}
-        groups, ties, slot = [], [], 0
-        for clause in ordered:
-            eff = clause.effective()
-            if eff.outcome != "decide":
-                continue
-            groups.append(list(eff.decide))
-            for name, _ in eff.decide:
-                here, slot = slot, slot + 1
-                if name not in outputs:
-                    continue
-                if name in decided:
-                    winner, prior = decided[name]
-                    if resolve.tied(winner, clause):
-                        ties.append((prior, here))
-                    continue
-                decided[name] = (clause, here)
-                contributed.setdefault(clause, []).append(name)
-        t = Template("decided")
-        assign = tuple((name, decided[name][1]) for name in outputs if name in decided)
-        top = ordered[0]
-        governing, more = [], []
-        for clause in ordered:
-            if clause in contributed:
-                governing.append((clause, contributed[clause]))
-            else:
-                by = next((g for g, _ in governing if resolve.beats(g, clause)), top)
-                more.append((clause, resolve.beats(by, clause) or "tie", by))
-        t.governing, t.displaced, t.pending, t.informing = governing, displaced + more, pending, list(informing)
-        bounds = self.ev._bounds([c for c in ordered if c.effective().outcome == "delegate"])
-        limit = bounds["max_waiting_months"] if bounds else None
-        t.notes = self.finish_notes(tuple(c for c, _ in governing), case, tuple(informing))
-        deciding = [c for c in ordered if c.effective().outcome == "decide"]  # one group each, in this order
-        conditions = [(deciding.index(c), e) for c, _ in governing
-                      for x in dict.fromkeys((c, c.effective())) for e in x.note_whens.values()]
-        t.out_fn = self._outputs_fn(case.kind, groups, assign, ties, limit, conditions)
-        return t

@@ -1,5 +1,6 @@
 """The policy set as the interpreter sees it: documents, clauses, definitions, all with their
-source positions and citation paths (``济医保发〔2022〕2号 › 一``)."""
+source positions and citation paths (``济医保发〔2022〕2号 › 一``); and what the interpreter
+takes and gives: a validated ``Case`` and its ``Result``."""
 
 from __future__ import annotations
 
@@ -212,3 +213,39 @@ class PolicySet:
             if key in d.names():
                 return d
         return None
+
+
+@dataclass
+class Case:
+    """A validated case: kind, region (a Region), facts with typed values, decision date."""
+
+    kind: str
+    region: object
+    facts: dict
+    decision_date: dt.date
+    id: object = None
+    where: Where = field(default_factory=Where)
+
+
+@dataclass
+class Result:
+    """The answer to a case: status, outputs, bounds, and why — governing clauses with the outputs
+    each gave, displaced ones with the reason and by whom, pending ones with their start, notes,
+    the trace (``[(depth, event)]``, events of ``policy_dsl.engine.trace``), the kinds it was
+    redirected to, the improving exceptions that applied, the clauses that only inform."""
+
+    case: Case
+    status: str = "no_rule"
+    outputs: dict = field(default_factory=dict)
+    bounds: dict | None = None
+    governing: list = field(default_factory=list)  # [(Clause, [outputs])]
+    displaced: list = field(default_factory=list)  # [(Clause, reason, by Clause | None)]
+    pending: list = field(default_factory=list)  # [(Clause, start date)]
+    notes: list = field(default_factory=list)  # [{"zh","en"}]
+    trace: list = field(default_factory=list)  # [(depth, event)]
+    redirected: list = field(default_factory=list)  # kinds this case was evaluated as
+    undetermined: list = field(default_factory=list)  # [(Clause, CalendarError)] conditions the schedule could not settle
+    improving: list = field(default_factory=list)  # [(Clause, [outputs it changed])] improving exceptions that applied
+    shape: object = field(default=None, repr=False, compare=False)  # a fast backend's: what fixes all but the values
+    informing: list = field(default_factory=list)  # clauses with outcome `inform` that apply: their words are notes
+    fired: set = field(default_factory=set)  # id() of each conditional note (`notes[].when`) that holds

@@ -2,9 +2,10 @@
 
 The closures of ``expr.compile`` stay the reference semantics, and the only ones that build a
 trace. The code generated here computes the same value whenever it finishes without an exception;
-when anything goes wrong (a missing name, a type error, a date the holiday schedule does not cover)
-it just raises, and the caller answers that case with the reference evaluator, which raises the
-proper error. So there is no error handling here, only the values.
+when a value cannot be computed (a missing value, a date leaving the calendar, a date the holiday
+schedule does not cover) it raises what the closures raise, and the fast backend leaves the case
+to the reference evaluator, which reports it. So there is no error handling here, only the values.
+A sub-answer (``answer(kind, ...)``) is a call of the generated function's parameter ``A``.
 
 Operators are written inline. A comparison goes through the reference comparison (``_C_le``…)
 only when one side may be a ``PeriodEnd`` (the value of ``period_end``, which consults the holiday
@@ -96,6 +97,8 @@ class Emitter:
                     self.temps.append(f"    {temp} = {text}")
                 return temp
             return text
+        if isinstance(node, ast.Answer):  # the generated function's parameter A answers it
+            return f"A({node.kind!r}, {{" + ", ".join(f"{n!r}: {e(v)}" for n, v in node.facts) + "})"
         if isinstance(node, ast.Unary):
             return f"(not {e(node.operand)})" if node.op == "not" else f"(-{e(node.operand)})"
         if isinstance(node, ast.If):
