@@ -173,11 +173,13 @@ def applies(policy: PolicySet, region_text, day, topics=None, lang: str = "zh", 
 
 
 def applies_data(policy: PolicySet, region, day, topics: list[str], lang: str = "zh", evaluator=None) -> dict:
-    """What ``applies --format json`` prints, as data (``evaluator``: one to reuse, for its plans)."""
+    """What ``applies --format json`` prints, as data (``evaluator``: one to reuse; the overlaps of
+    conditions are the reference evaluator's)."""
     from policy_dsl.analysis.conflicts import overlap_finder
     from policy_dsl.engine.resolve import what_applies
 
-    found = what_applies(policy, region, day, topics, overlap_finder(policy, region, day, evaluator))
+    reference = getattr(evaluator, "reference", evaluator)  # a FastEvaluator's reference, or the reference itself
+    found = what_applies(policy, region, day, topics, overlap_finder(policy, region, day, reference))
     return applies_json(found, region, day, lang)
 
 
