@@ -46,7 +46,7 @@ def load_policy(paths: list[Path] | None = None) -> PolicySet:
         entry_key = cache.key(*(part for f, b in zip(keyed, contents) for part in (_display(f, None), b)))
     except (OSError, ValueError, PolicyDslError):  # a file that cannot be read: load_files says so
         contents = entry_key = None
-    policy = cache.load("policy", entry_key) if entry_key else None
+    policy = cache.load("policy", entry_key, PolicySet) if entry_key else None
     if policy is None:
         policy = _load_checked(files)
         if entry_key:

@@ -3,6 +3,7 @@ and ``completion``."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -108,9 +109,13 @@ def cmd_fmt(args) -> int:
                                     "policy-dsl fmt --check --rev HEAD"))
     paths = args.paths or list(common.source(args).paths)
     for p in paths:
-        if not Path(p).exists():
-            raise InputError(Diagnostic("E-FILE", f"`{p}` does not exist", Where("command line"),
-                                        "give policy files or folders of them"))
+        try:
+            os.stat(p)
+        except (OSError, ValueError) as exc:
+            from policy_dsl.language.safeio import clip, why_unreadable
+
+            what, hint = why_unreadable(p, exc)
+            raise InputError(Diagnostic("E-FILE", f"`{clip(p)}`: {what}", Where("command line"), hint)) from None
         if not args.check and not writable_path(Path(p)):
             raise InputError(Diagnostic("E-FMT-INSTALLED", f"`{p}` is inside the installed policy_dsl package; fmt does not "
                                         "rewrite it", Where("command line"),

@@ -1,21 +1,31 @@
 """A cache of what is slow to build and never changes for the same inputs: the checked policy set,
-the region registry, the case vocabulary. Kept in the user's cache folder
-(``$POLICY_DSL_CACHE_DIR``, else ``$XDG_CACHE_HOME/policy-dsl``, else ``~/.cache/policy-dsl``),
-never inside the package; ``POLICY_DSL_NO_CACHE=1`` turns it off.
+the region registry, the case vocabulary, the files of a ``--rev``. Kept in the user's cache
+folder (``$POLICY_DSL_CACHE_DIR``, else ``$XDG_CACHE_HOME/policy-dsl``, else
+``~/.cache/policy-dsl``), never inside the package; ``POLICY_DSL_NO_CACHE=1`` turns it off.
 
 An entry's key is a hash of everything it was built from: the input files' names and bytes, the
 grammar's text, and the package itself (its version, and the size and modification time of each
 of its source and data files, so that a changed interpreter never reads an older one's entries),
-the Python version and this format's number. An entry is a pickle the tool wrote itself: the file holds the BLAKE2b hash of the pickle and
-is read only if that matches, from a folder that belongs to the user and that no one else may
-write to; anything else — a missing, short, corrupt or foreign file — is a miss, and the entry is
-built again. Writing is atomic (a temporary file renamed over the entry), so two processes never
-see half an entry. Nothing here raises: a cache that cannot be used is no cache."""
+the Python version and this format's number. An entry is a pickle the tool wrote itself: the
+file holds the BLAKE2b hash of the pickle and is read only if that matches, from a folder that
+belongs to the user and that no one else may write to.
+
+The cache is only a cache: an entry is read only if it is a regular file (opened without
+following a link and without blocking: a link, a pipe, a folder in its place is a miss), of at
+most LIMITS["cache_entry"] bytes, whose hash matches and whose object is of the type expected;
+anything else — missing, short, corrupt, foreign, too large, the wrong object — is a miss, and
+the entry is built again and replaces what was there. Writing is atomic (a temporary file
+renamed over the entry), so two processes never see half an entry. The folder is kept bounded:
+entries unused for ``MAX_AGE_DAYS`` are removed, and the least recently used beyond
+``MAX_ENTRIES`` or ``MAX_TOTAL_BYTES``. Nothing here raises: a cache that cannot be used is no
+cache."""
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
+import time
 
 try:  # BLAKE2b from CPython's own module: hashlib would load OpenSSL first, a few ms at every start
     from _blake2 import blake2b as _hash
@@ -23,6 +33,10 @@ except ImportError:  # pragma: no cover - another Python
     from hashlib import blake2b as _hash
 
 FORMAT = b"policy-dsl-cache 2\n"
+MAX_ENTRY_BYTES = 64 * 1024 * 1024  # = safeio.LIMITS["cache_entry"]
+MAX_ENTRIES = 200  # files in the folder (entries and --rev trees)
+MAX_TOTAL_BYTES = 512 * 1024 * 1024
+MAX_AGE_DAYS = 30  # an entry not used for this long is removed
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # policy_dsl/
 _code_key: str | None = None
 
@@ -100,18 +114,13 @@ def _path(name: str, entry_key: str) -> str | None:
     return os.path.join(folder, f"{name}-{entry_key[:40]}.pickle")
 
 
-def load(name: str, entry_key: str):
-    """The object stored under (name, key), or None."""
+def load(name: str, entry_key: str, expect: type | tuple = object):
+    """The object stored under (name, key) if it is an instance of ``expect``, or None."""
     path = _path(name, entry_key)
     if path is None or not _usable(os.path.dirname(path)):
         return None
-    try:
-        with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
-                return None
-            data = fh.read()
-    except OSError:
+    data = _read_entry(path)
+    if data is None:
         return None
     head = FORMAT + entry_key.encode() + b"\n"
     if not data.startswith(head) or len(data) < len(head) + 129:
@@ -122,13 +131,47 @@ def load(name: str, entry_key: str):
     try:
         import pickle
 
-        return pickle.loads(payload)
+        obj = pickle.loads(payload)
     except Exception:  # noqa: BLE001 - a stale or broken entry is a miss
         return None
+    if not isinstance(obj, expect):
+        return None
+    try:  # used now: the least recently used entries go first when the folder is pruned
+        os.utime(path)
+    except OSError:
+        pass
+    return obj
+
+
+def _read_entry(path: str) -> bytes | None:
+    """The bytes of the entry at ``path`` if it is a regular file of ours, of at most
+    MAX_ENTRY_BYTES, that no one else may write; None otherwise (a link, a pipe, a folder…)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError):
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY_BYTES:
+            return None
+        if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+            return None
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as fh:
+            fd = None
+            data = fh.read(st.st_size + 1)  # not more: a buffer of the limit would be allocated whole
+        return data if len(data) == st.st_size else None
+    except OSError:
+        return None
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def store(name: str, entry_key: str, obj) -> None:
-    """Keep ``obj`` under (name, key); quietly nothing if the folder cannot be used."""
+    """Keep ``obj`` under (name, key), replacing whatever is there; quietly nothing if the folder
+    cannot be used or the entry would be over MAX_ENTRY_BYTES."""
     path = _path(name, entry_key)
     if path is None:
         return
@@ -137,30 +180,87 @@ def store(name: str, entry_key: str, obj) -> None:
         import pickle
 
         payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(payload) > MAX_ENTRY_BYTES - 400:
+            return
         os.makedirs(folder, mode=0o700, exist_ok=True)
         if not _usable(folder):
             return
         data = FORMAT + entry_key.encode() + b"\n" + _hash(payload).hexdigest().encode() + b"\n" + payload
-        tmp = f"{path}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        _clear(path)
+        from policy_dsl.language.safeio import atomic_write
+
+        atomic_write(path, data, mode=0o600)
+        prune(folder)
     except Exception:  # noqa: BLE001 - no cache, no harm
         return
 
 
-def cached(name: str, parts, build):
-    """``build()``, or the object a previous ``build()`` stored for the same ``parts``."""
+def _clear(path: str) -> None:
+    """Remove what is not a regular file at ``path`` (a link, a pipe, an empty folder): the entry
+    written next replaces it."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    try:
+        if stat.S_ISDIR(st.st_mode):
+            os.rmdir(path)
+        elif not stat.S_ISREG(st.st_mode):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def prune(folder: str | None = None, now: float | None = None) -> None:
+    """Keep the cache folder bounded: remove entries (and ``--rev`` trees, and temporary files a
+    killed process left) unused for MAX_AGE_DAYS, then the least recently used beyond
+    MAX_ENTRIES or MAX_TOTAL_BYTES. Only names the cache writes are touched."""
+    folder = folder or directory()
+    if folder is None or not _usable(folder):
+        return
+    now = time.time() if now is None else now
+    items = []
+    try:
+        with os.scandir(folder) as it:
+            for e in it:
+                if not (e.name.endswith((".pickle", ".tmp")) or e.name.startswith(("rev-", ".rev-"))):
+                    continue
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                items.append((st.st_mtime, e.name, st.st_size, e.is_dir(follow_symlinks=False)))
+    except OSError:
+        return
+    items.sort(reverse=True)  # the most recently used first
+    total = kept = 0
+    for mtime, name, size, is_dir in items:
+        temp = name.endswith(".tmp") or name.startswith(".rev-")
+        stale = now - mtime > (3600 if temp else MAX_AGE_DAYS * 86400)
+        if not temp and not stale:
+            total += size
+            kept += 1
+            if kept <= MAX_ENTRIES and total <= MAX_TOTAL_BYTES:
+                continue
+        elif not stale:
+            continue
+        path = os.path.join(folder, name)
+        try:
+            if is_dir:
+                import shutil
+
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def cached(name: str, parts, build, expect: type | tuple = dict):
+    """``build()``, or the object a previous ``build()`` stored for the same ``parts`` (if it is
+    an instance of ``expect``)."""
     entry_key = key(*parts)
-    obj = load(name, entry_key)
+    obj = load(name, entry_key, expect)
     if obj is None:
         obj = build()
         store(name, entry_key, obj)

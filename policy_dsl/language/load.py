@@ -14,12 +14,13 @@ from pathlib import Path
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, PolicyError, Where, did_you_mean
 from policy_dsl.language.model import Clause, Definition, Document, Expr, InForce, PolicySet, Supersession
+from policy_dsl.language.safeio import LIMITS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # yaml, jsonschema and lark are imported only when files are read: a cached set needs none
     from policy_dsl.language.yamlsafe import Loaded
 
-MAX_POLICY_BYTES = 2 * 1024 * 1024
+MAX_POLICY_BYTES = LIMITS["policy"]
 MAX_FILES = 500
 KINDS_FILES = ("kinds.yaml", "kinds.yml")  # a policy folder's own kinds table: not a policy file
 
@@ -34,18 +35,50 @@ def _validator(which: str = "policy"):
     import jsonschema  # only when policy files are read (a cached policy set needs none of it)
 
     schema = policy_schema() if which == "policy" else json.loads(resources.schema_path(which).read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    # JSON Schema's patterns are ECMA 262, where `$` is the end of the text; Python's re.search
+    # lets `$` match before a final line end ("jn-2022-2\n" would pass as an id): read as `\Z`
+    cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _whole_pattern})
+    return cls(schema)
+
+
+def _whole_pattern(validator, pattern: str, instance, schema):
+    import re
+
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and not re.search(re.sub(r"(?<!\\)\$", r"\\Z", pattern), instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+POLICY_SUFFIXES = (".yaml", ".yml")
+
+
+def is_policy_name(name: str) -> bool:
+    """Whether a file name found in a folder names a policy file: ends in .yaml or .yml, in any
+    case (``X.YAML`` too); hidden names (``.x.yaml``, an editor's lock or backup) never do."""
+    return name.lower().endswith(POLICY_SUFFIXES) and not name.startswith(".")
 
 
 def policy_files(paths: list[Path]) -> list[Path]:
-    """The policy files named by ``paths`` (files, or directories searched for *.yaml, not
-    descending into ``tests/`` or ``sources/``, and not the folder's ``kinds.yaml``), in a stable order."""
+    """The policy files named by ``paths`` (files, or folders searched for policy names —
+    ``is_policy_name`` — not descending into ``tests/`` or ``sources/``, and not the folder's
+    ``kinds.yaml``), in a stable order. A policy set is exactly these files: anything found with
+    a policy name is in it, whatever it is (a link to nothing, a loop of links, a pipe, a folder),
+    and reading it then says why it cannot be read; nothing is skipped. A folder that cannot be
+    listed is an error (E-FILE)."""
     out: list[Path] = []
     for p in paths:
         p = Path(p)
         if os.path.isdir(p):  # False, not an error, for a name too long or with a NUL byte (read then says why)
-            out.extend(sorted(f for f in p.glob("*.yaml") if f.is_file() and f.name not in KINDS_FILES))
-            out.extend(sorted(f for f in p.glob("*.yml") if f.is_file() and f.name not in KINDS_FILES))
+            try:
+                with os.scandir(p) as entries:
+                    names = sorted(e.name for e in entries if is_policy_name(e.name) and e.name not in KINDS_FILES)
+            except OSError as exc:
+                from policy_dsl.language.safeio import why_unreadable
+
+                what, hint = why_unreadable(p, exc)
+                raise PolicyError(Diagnostic("E-FILE", f"cannot list the folder: {what}", Where(str(p)), hint)) from None
+            out.extend(p / name for name in names)
         elif p.name not in KINDS_FILES:
             out.append(p)
     return out
@@ -53,16 +86,17 @@ def policy_files(paths: list[Path]) -> list[Path]:
 
 def kinds_file(files: list[Path]) -> Path | None:
     """The kinds table of the policy set made of ``files``: a ``kinds.yaml`` in the folder of the
-    files (the first folder that has one); None: the packaged table."""
+    files (the first folder that has one, whatever it is: one that cannot be read is an error,
+    never passed over for the packaged table); None: the packaged table."""
     for folder in dict.fromkeys(Path(f).parent for f in files):
         for name in KINDS_FILES:
             candidate = folder / name
-            if candidate.is_file():
+            if os.path.lexists(candidate):
                 return candidate
     return None
 
 
-def load_kinds(path: Path, diags: list[Diagnostic], display: str | None = None):
+def load_kinds(path: Path, diags: list[Diagnostic], display: str | None = None, raw_out: list | None = None):
     """A policy folder's kinds table, validated against ``schemas/kinds.schema.json`` and for
     consistency (the decision fact is a date or month; listed outputs exist; a fact placed
     relative to another names a date or month fact of the same kind). None, with diagnostics
@@ -70,7 +104,7 @@ def load_kinds(path: Path, diags: list[Diagnostic], display: str | None = None):
     from policy_dsl.language.kinds import build_vocabulary
 
     name = display or str(path)
-    loaded = read_policy_file(path, diags, name)
+    loaded = read_policy_file(path, diags, name, raw_out)
     if loaded is None:
         return None
     if not isinstance(loaded.data, dict):
@@ -118,12 +152,17 @@ def load_kinds(path: Path, diags: list[Diagnostic], display: str | None = None):
     return build_vocabulary(data, constraints, name, str(path))
 
 
-def read_policy_file(path: Path, diags: list[Diagnostic], display: str | None = None) -> Loaded | None:
+def read_policy_file(path: Path, diags: list[Diagnostic], display: str | None = None,
+                     raw_out: list | None = None) -> Loaded | None:
+    """The YAML of one policy file, or None with its diagnostics added to ``diags``; its bytes are
+    appended to ``raw_out`` when given (the file is read once)."""
     from policy_dsl.language.safeio import read_limited
 
     name = display or str(path)
     try:  # stat before reading: a folder, a device, a pipe or a file over the limit is refused unread
         raw = read_limited(path, MAX_POLICY_BYTES, name, PolicyError, code="E-FILE")
+        if raw_out is not None:
+            raw_out.append(raw)
         from policy_dsl.language.yamlsafe import decode, load_yaml
 
         text = decode(raw, name, MAX_POLICY_BYTES, PolicyError)
@@ -275,9 +314,11 @@ def _expr(value, loaded: Loaded, path, diags: list[Diagnostic]) -> Expr | None:
 
 @functools.lru_cache(maxsize=64)
 def _file_lines(file: str) -> tuple[str, ...]:
+    from policy_dsl.language.safeio import read_text
+
     try:
-        return tuple(Path(file).read_text(encoding="utf-8-sig").splitlines())
-    except (OSError, UnicodeDecodeError):
+        return tuple(read_text(file, MAX_POLICY_BYTES, cls=PolicyError).splitlines())
+    except PolicyDslError:
         return ()
 
 
@@ -394,19 +435,21 @@ def load_files(files: list[Path], display_root: Path | None = None) -> tuple[Pol
     kinds_path = kinds_file(files)
     if kinds_path is not None:
         display = _display(kinds_path, display_root)
-        vocab = load_kinds(kinds_path, diags, display)
+        kinds_raw: list[bytes] = []
+        vocab = load_kinds(kinds_path, diags, display, kinds_raw)
         if vocab is None:
             failed = True
         else:
-            digest.update(display.encode() + b"\0" + kinds_path.read_bytes())
+            digest.update(display.encode() + b"\0" + kinds_raw[0])
     for path in files:
         display = _display(path, display_root)
-        loaded = read_policy_file(path, diags, display)
+        raw: list[bytes] = []
+        loaded = read_policy_file(path, diags, display, raw)
         if loaded is None:
             failed = True
             continue
         loaded_by_file[display] = loaded
-        digest.update(display.encode() + b"\0" + path.read_bytes())
+        digest.update(display.encode() + b"\0" + raw[0])
         if not isinstance(loaded.data, dict):
             diags.append(Diagnostic("E-SCHEMA-SHAPE", "a policy file is a mapping with `document` and `clauses`",
                                     Where(display, 1, 1), "see docs/language.md"))
@@ -440,5 +483,5 @@ def _display(path: Path, root: Path | None) -> str:
     try:
         base = root or Path.cwd()
         return str(Path(path).resolve().relative_to(base.resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # not below it; a name too long; a loop of links
         return str(path)

@@ -1,11 +1,27 @@
-"""Reading what a user gives us without trusting it: files are checked with ``stat`` before a
-byte is read (a regular file, not a device, a pipe or a folder; not bigger than the limit), read
-at most up to the limit, and text echoed back in messages is clipped. Every refusal is a
-Diagnostic with a code (docs/errors.md), never a traceback."""
+"""Reading and writing files without trusting them.
+
+Reading: every file the tool reads — policies, cases, tests, sources, cache entries, blobs of a
+``--rev`` — goes through ``read_limited`` (or ``open_regular`` for a file read as it goes, like
+JSON Lines): the name is checked with ``stat`` before the file is opened (a regular file, not a
+folder, a device, a pipe or a socket; not bigger than its limit in ``LIMITS``), the file is opened
+without blocking and checked again on the open descriptor, and at most the limit is read. A name
+that cannot be read — missing, a symbolic link to nothing or a loop of them, a name too long,
+no permission — is said in words. Every refusal is a Diagnostic with a code (docs/errors.md),
+never a traceback.
+
+Writing: every file the tool writes — ``fmt``, ``report``, ``timeline --svg`` and every writer
+to come — goes through ``atomic_write`` (one file) or ``OutputFolder`` (files in a folder): the
+bytes go to a temporary file in the same folder, are flushed and synced, and the temporary file
+is renamed over the target; on any failure (a full disk, a file-size limit, a read-only folder,
+a signal) the target is untouched and the temporary file removed (E-WRITE). A symbolic link
+where a file is written is replaced, never followed.
+
+Text echoed back in messages is clipped, and control characters in it are shown escaped."""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import stat
 import sys
@@ -19,14 +35,44 @@ DATE_MIN = dt.date(1900, 1, 1)
 DATE_MAX = dt.date(2199, 12, 31)
 ECHO_CHARS = 80  # at most this much of a user's text is repeated in a message
 
+MiB = 1024 * 1024
+# The most the tool reads of each kind of file (docs/errors.md, "Reading files"): the same limits
+# for a file on disk, a file given on standard input and a blob of a git revision.
+LIMITS = {
+    "policy": 2 * MiB,  # one policy file
+    "case_json": 32 * MiB,  # a JSON case file (one case or a list)
+    "case_yaml": 8 * MiB,  # a YAML case file (YAML is slower to read: JSON or JSON Lines for big batches)
+    "case_line": 1 * MiB,  # one JSON Lines line
+    "test": 8 * MiB,  # a policy test file
+    "source": 16 * MiB,  # a source text (policies/sources/)
+    "cache_entry": 64 * MiB,  # one cache entry
+}
+
 
 def clip(text, n: int = ECHO_CHARS) -> str:
-    """``text`` (anything) as one line of at most ``n`` characters."""
+    """``text`` (anything) as one line of at most ``n`` characters, control characters escaped."""
     text = str(text)
     if len(text) > 4 * n:
         text = text[: 4 * n]
     text = " ".join(text.split()) if any(c in text for c in "\n\r\t") else text
+    text = printable(text)
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# C0 and C1 control characters, DEL, and the bidirectional controls that reorder what a terminal
+# shows: written as escapes (``\x1b``, ``\u202e``) wherever a user's text is shown to a person.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}
+_CONTROLS.update({c: f"\\u{c:04x}" for c in (*range(0x202a, 0x202f), *range(0x2066, 0x206a), 0x200e, 0x200f, 0x61c)})
+_CONTROLS.pop(0x0a)  # a line end is the caller's to place
+
+
+def printable(text: str, keep_newlines: bool = True) -> str:
+    """``text`` with control characters (ESC, BEL, CR, C1, bidirectional overrides…) escaped, so
+    that nothing from a file reaches a terminal as a command."""
+    if text.isprintable() or (keep_newlines and text.replace("\n", "").isprintable()):
+        return text  # the common case, without a copy (isprintable is false for every control)
+    out = text.translate(_CONTROLS)
+    return out if keep_newlines else out.replace("\n", "\\n")
 
 
 def date_in_range(d: dt.date) -> bool:
@@ -39,32 +85,101 @@ def range_error(code: str, what: str, d, where: Where, hint: str | None = None) 
                                  hint or "check the year"))
 
 
-def read_limited(path: Path, max_bytes: int, display: str | None = None, cls=InputError,
+def read_limited(path: Path | str, max_bytes: int, display: str | None = None, cls=InputError,
                  code: str = "E-FILE") -> bytes:
     """The bytes of ``path`` if it is a regular file of at most ``max_bytes``; otherwise ``cls``
-    (E-INPUT-SIZE for a file too big, ``code`` for anything else) — decided by ``stat`` before
-    reading, so a 100 MB file, /dev/zero or a named pipe cost nothing."""
-    name = clip(display or str(path), 200)
+    (E-INPUT-SIZE for a file too big, ``code`` for anything else, saying why: missing, a link to
+    nothing, a loop of links, a folder, a device, a pipe, no permission…) — decided by ``stat``
+    before opening, so a 100 MB file, /dev/zero or a named pipe cost nothing and never block."""
+    with open_regular(path, display, cls, code, max_bytes) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        raw = fh.read(size + 1)  # read(n) allocates n bytes first: the size, not the limit
+        while len(raw) > size and len(raw) <= max_bytes:  # it grew between stat and read
+            more = fh.read(min(max_bytes + 1 - len(raw), 1 << 20))
+            if not more:
+                break
+            raw += more
+    if len(raw) > max_bytes:
+        raise cls(_too_big(_name(path, display), len(raw), max_bytes, at_least=True))
+    return raw
+
+
+def read_text(path: Path | str, max_bytes: int, display: str | None = None, cls=InputError,
+              code: str = "E-FILE") -> str:
+    """``read_limited`` and ``decode``: the UTF-8 text of a regular file of at most ``max_bytes``."""
+    name = _name(path, display)
+    return decode(read_limited(path, max_bytes, name, cls, code), name, max_bytes, cls)
+
+
+def open_regular(path: Path | str, display: str | None = None, cls=InputError, code: str = "E-FILE",
+                 max_bytes: int | None = None):
+    """``path`` opened for reading in binary, if it is a regular file (of at most ``max_bytes``
+    when given); otherwise ``cls`` as ``read_limited`` raises it. The file is checked with
+    ``stat`` before it is opened and again with ``fstat`` once open (opened without blocking: a
+    pipe that appears in between is refused, not waited on). The caller bounds its reads."""
+    name = _name(path, display)
     try:
         st = os.stat(path)
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else clip(exc)
-        raise cls(Diagnostic(code, f"cannot read: {why}", Where(clip(name, 200)), "check the path")) from None
+        raise cls(_unreadable(path, name, exc, code)) from None
+    _check_regular(st, name, cls, code, max_bytes)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, ValueError) as exc:
+        raise cls(_unreadable(path, name, exc, code)) from None
+    try:
+        st = os.fstat(fd)
+        _check_regular(st, name, cls, code, max_bytes)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _name(path, display: str | None) -> str:
+    return clip(display or str(path), 200)
+
+
+def _check_regular(st: os.stat_result, name: str, cls, code: str, max_bytes: int | None) -> None:
     if stat.S_ISDIR(st.st_mode):
         raise cls(Diagnostic(code, "is a folder, not a file", Where(name), "name a file"))
     if not stat.S_ISREG(st.st_mode):
-        raise cls(Diagnostic(code, "is not a regular file (a device, a pipe or a socket)", Where(name),
-                             "name a file on disk"))
-    if st.st_size > max_bytes:
+        what = "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(
+            st.st_mode) else "a device"
+        raise cls(Diagnostic(code, f"is not a regular file: it is {what}", Where(name), "name a file on disk"))
+    if max_bytes is not None and st.st_size > max_bytes:
         raise cls(_too_big(name, st.st_size, max_bytes))
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise cls(Diagnostic(code, f"cannot read: {exc.strerror or exc}", Where(name), "check the path")) from None
-    if len(raw) > max_bytes:  # it grew between stat and read
-        raise cls(_too_big(name, len(raw), max_bytes, at_least=True))
-    return raw
+
+
+def why_unreadable(path, exc: BaseException) -> tuple[str, str]:
+    """(what is wrong, a hint) for an OSError or ValueError met when opening ``path``."""
+    if isinstance(exc, ValueError):
+        return "the name holds a NUL byte", "check the path"
+    number = getattr(exc, "errno", None)
+    if number == errno.ENOENT:
+        try:
+            if os.path.islink(path):
+                return f"is a symbolic link to `{clip(os.readlink(path), 120)}`, which does not exist", \
+                    "fix or remove the link"
+        except (OSError, ValueError):
+            pass
+        return "no such file", "check the path"
+    if number == errno.ELOOP:
+        return "is a loop of symbolic links", "fix or remove the link"
+    if number == errno.ENAMETOOLONG:
+        return "the name is too long for the file system", "check the path"
+    if number in (errno.EACCES, errno.EPERM):
+        return "permission denied", "check the permissions of the file and its folders"
+    if number == errno.ENOTDIR:
+        return "a part of the path is not a folder", "check the path"
+    return f"cannot read: {clip(getattr(exc, 'strerror', None) or exc, 120)}", "check the path"
+
+
+def _unreadable(path, name: str, exc: BaseException, code: str) -> Diagnostic:
+    what, hint = why_unreadable(path, exc)
+    return Diagnostic(code, what, Where(name), hint)
 
 
 def read_stdin_limited(max_bytes: int, display: str = "-") -> bytes:
@@ -96,3 +211,221 @@ def decode(raw: bytes, file: str, max_bytes: int = 2 * 1024 * 1024, cls=InputErr
         col = exc.start - (before.rfind(b"\n") + 1) + 1
         raise cls(Diagnostic("E-INPUT-UTF8", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", Where(file, line, col),
                              "save the file as UTF-8")) from None
+
+
+# -- writing -------------------------------------------------------------------------------------
+_PENDING: set[str] = set()  # temporary files being written: removed if SIGTERM ends the process
+
+
+def atomic_write(path: Path | str, data: bytes | str, display: str | None = None, cls=InputError,
+                 mode: int | None = None) -> None:
+    """Write ``data`` (text is written as UTF-8) to ``path`` so that ``path`` holds either its old
+    bytes or all of the new ones, whatever happens: a temporary file in the same folder, flushed
+    and synced, renamed over ``path``, and the folder synced. A symbolic link at ``path`` is
+    replaced, not followed; the file gets ``mode`` if given, else keeps its permission bits (a new
+    one: 0o666 less the umask); a read-only file or a folder at ``path`` is refused. On any failure — a full disk, a file-size limit, a read-only
+    folder, a signal — nothing at ``path`` changes, the temporary file is removed, and ``cls``
+    is raised with E-WRITE."""
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    name_shown = _name(path, display)
+    if not name or name in (".", ".."):
+        raise cls(Diagnostic("E-WRITE", "cannot write: not a file name", Where(name_shown), "name a file"))
+    try:
+        dir_fd = os.open(folder or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, ValueError) as exc:
+        what, hint = why_unreadable(folder or ".", exc)
+        raise cls(Diagnostic("E-WRITE", f"cannot write: its folder {what}", Where(name_shown), hint)) from None
+    try:
+        _write_in(dir_fd, name, data, name_shown, cls, mode)
+    finally:
+        os.close(dir_fd)
+
+
+class OutputFolder:
+    """A folder the tool writes files into (``report --out``, and every writer of several files).
+    The folder is created if missing; a file, or a symbolic link, where the folder should be is
+    refused (E-WRITE): an output folder never follows a link the tool did not create. Each file
+    is written with ``atomic_write``'s guarantees, by name inside the folder (no ``/``, no
+    ``..``), through a descriptor of the folder itself: a link placed inside it is replaced, never
+    followed. Use as a context manager, or call ``close``."""
+
+    def __init__(self, path: Path | str, cls=InputError):
+        self.path = Path(path)
+        self.cls = cls
+        shown = _name(path, None)
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            st = None
+        except (OSError, ValueError) as exc:
+            what, hint = why_unreadable(self.path, exc)
+            raise cls(Diagnostic("E-WRITE", f"cannot write to this folder: {what}", Where(shown), hint)) from None
+        if st is not None and stat.S_ISLNK(st.st_mode):
+            raise cls(Diagnostic("E-WRITE", "is a symbolic link; the tool writes only into a folder itself",
+                                 Where(shown), f"give the folder it points to: {clip(os.path.realpath(self.path), 120)}"))
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            raise cls(Diagnostic("E-WRITE", "exists and is not a folder", Where(shown),
+                                 "give a new folder, or a folder to write into"))
+        try:
+            if st is None:
+                os.makedirs(self.path, exist_ok=True)
+            self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+                              | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            raise cls(Diagnostic("E-WRITE", f"cannot create or open the folder: {_write_reason(exc)}", Where(shown),
+                                 _write_hint(exc))) from None
+
+    def write(self, name: str, data: bytes | str) -> Path:
+        """Write the file ``name`` inside the folder (atomically); its path."""
+        if not name or "/" in name or "\0" in name or name in (".", "..") or (os.sep != "/" and os.sep in name):
+            raise ValueError(f"not a plain file name: {name!r}")
+        target = self.path / name
+        _write_in(self.fd, name, data, _name(target, None), self.cls)
+        return target
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> OutputFolder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _write_in(dir_fd: int, name: str, data: bytes | str, shown: str, cls, mode: int | None = None) -> None:
+    """atomic_write of ``name`` in the folder open as ``dir_fd``."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    keep_mode = mode is None
+    if mode is None:
+        mode = 0o666 & ~_umask()
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise cls(Diagnostic("E-WRITE", f"cannot write: {_write_reason(exc)}", Where(shown), _write_hint(exc))) from None
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise cls(Diagnostic("E-WRITE", "cannot write: a folder has this name", Where(shown), "name a file"))
+        if stat.S_ISREG(st.st_mode):
+            if keep_mode:
+                mode = stat.S_IMODE(st.st_mode)
+            if not os.access(name, os.W_OK, dir_fd=dir_fd, effective_ids=os.access in os.supports_effective_ids):
+                raise cls(Diagnostic("E-WRITE", "cannot write: the file is read-only; it is unchanged", Where(shown),
+                                     "make it writable (chmod u+w) if it should change"))
+    temp = None
+    try:
+        import secrets
+
+        for _ in range(100):
+            temp = f".{name[:200]}.{secrets.token_hex(4)}.tmp"
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                             | getattr(os, "O_CLOEXEC", 0), 0o600, dir_fd=dir_fd)
+                break
+            except FileExistsError:
+                continue
+        else:  # pragma: no cover - 100 collisions of 32 random bits
+            raise FileExistsError(errno.EEXIST, "no free temporary name")
+        _PENDING.add((dir_fd, temp))
+        _install_terminate()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        _PENDING.discard((dir_fd, temp))
+        temp = None
+        try:
+            os.fsync(dir_fd)
+        except OSError:  # some file systems cannot sync a folder; the rename is done
+            pass
+    except OSError as exc:
+        raise cls(Diagnostic("E-WRITE", f"cannot write: {_write_reason(exc)}; the file is unchanged", Where(shown),
+                             _write_hint(exc))) from None
+    finally:
+        if temp is not None:
+            _PENDING.discard((dir_fd, temp))
+            try:
+                os.unlink(temp, dir_fd=dir_fd)
+            except OSError:
+                pass
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_reason(exc: OSError) -> str:
+    return {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+            errno.EFBIG: "the file would pass the file-size limit (ulimit -f)",
+            errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+            errno.EPERM: "permission denied", errno.ENAMETOOLONG: "the name is too long for the file system",
+            errno.ENOENT: "no such folder", errno.ENOTDIR: "a part of the path is not a folder",
+            errno.ELOOP: "a loop of symbolic links in the path"}.get(exc.errno, clip(exc.strerror or exc, 120))
+
+
+def _write_hint(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some space and run it again"
+    if exc.errno == errno.EFBIG:
+        return "raise the limit (ulimit -f) and run it again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "write somewhere you may write, or change the permissions"
+    return "check the path"
+
+
+_TERMINATE_INSTALLED = False
+_CLEANUPS: list = []  # functions run when SIGTERM ends the process (then exit 143, as the signal would)
+
+
+def on_terminate(cleanup) -> None:
+    """Run ``cleanup()`` if SIGTERM ends the process (as atexit does on a normal exit): temporary
+    files and folders are removed on SIGTERM as on success. Installs a SIGTERM handler, only in
+    the main thread and only where none is installed."""
+    if cleanup not in _CLEANUPS:
+        _CLEANUPS.append(cleanup)
+    _install_terminate()
+
+
+def _install_terminate() -> None:
+    global _TERMINATE_INSTALLED
+    if _TERMINATE_INSTALLED:
+        return
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+    signal.signal(signal.SIGTERM, _terminated)
+    _TERMINATE_INSTALLED = True
+
+
+def _terminated(signum, frame) -> None:
+    """SIGTERM: remove what is half-written and the temporary folders, then end as the signal
+    would have (exit 128 + 15)."""
+    for dir_fd, temp in list(_PENDING):
+        try:
+            os.unlink(temp, dir_fd=dir_fd)
+        except OSError:
+            pass
+    _PENDING.clear()
+    for cleanup in _CLEANUPS:
+        try:
+            cleanup()
+        except Exception:  # noqa: BLE001 - ending anyway
+            pass
+    os._exit(128 + signum)

@@ -346,13 +346,19 @@ def _verify(before, text: str, result: str, name: str) -> None:
 
 
 def format_file(path: Path, check: bool = False) -> bool:
-    """Format one file in place (or only compare, with ``check``). True when it changes."""
-    from policy_dsl.language.yamlsafe import decode
+    """Format one file in place (or only compare, with ``check``). True when it changes. The file
+    is read as every policy file is (safeio: a regular file of at most 2 MiB) and written with
+    ``safeio.atomic_write``: it holds its old text or the new one, never a part (a full disk, a
+    file-size limit or a kill leaves it as it was). A symbolic link is followed to the file it
+    names, which is the file formatted; the link stays."""
+    import os
 
-    raw = path.read_bytes()
-    text = decode(raw, str(path), cls=PolicyError)
+    from policy_dsl.language.safeio import LIMITS, atomic_write, decode, read_limited
+
+    raw = read_limited(path, LIMITS["policy"], str(path), PolicyError, code="E-FILE")
+    text = decode(raw, str(path), LIMITS["policy"], cls=PolicyError)
     result = format_text(text, str(path))
     changed = result.encode("utf-8") != raw
     if changed and not check:
-        path.write_text(result, encoding="utf-8", newline="\n")
+        atomic_write(os.path.realpath(path), result, str(path), PolicyError)
     return changed

@@ -8,21 +8,46 @@ import sys
 from pathlib import Path
 
 from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, Where, did_you_mean
-from policy_dsl.language.yamlsafe import decode, load_yaml
+from policy_dsl.language.yamlsafe import load_yaml
 
 TEST_KEYS = {"name", "case", "expect", "as_of"}
-MAX_TEST_FILE_BYTES = 8 * 1024 * 1024
 EXPECT_EXTRA = {"error", "governing", "pending", "displaced", "notes_include"}
 
 
 def test_files(paths: list[Path]) -> list[Path]:
+    """The test files named by ``paths``: files, or every policy-named file (``load.is_policy_name``)
+    in folders and their sub-folders, in a stable order. As for policy files, nothing found is
+    skipped: a link to nothing, a pipe or a folder with a test file's name is read, and refused."""
+    import os
+
+    from policy_dsl.language.load import is_policy_name
+    from policy_dsl.language.safeio import why_unreadable
+
     out = []
     for p in paths:
-        if __import__("os").path.isdir(p):  # never raises (a name too long, a NUL byte)
-            out.extend(sorted(p.rglob("*.yaml")))
+        if os.path.isdir(p):  # never raises (a name too long, a NUL byte)
+            found = []
+
+            def refuse(exc: OSError) -> None:
+                what, hint = why_unreadable(exc.filename or p, exc)
+                raise InputError(Diagnostic("E-TEST-FILE", f"cannot list the folder: {what}",
+                                            Where(str(exc.filename or p)), hint))
+
+            for root, dirs, files in os.walk(p, onerror=refuse):  # never into a linked folder
+                found.extend(Path(root) / name for name in files + dirs if is_policy_name(name))
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not is_policy_name(d))
+            out.extend(sorted(found))
         else:
-            out.append(p)
+            out.append(Path(p))
     return out
+
+
+def read_test_file(path: Path):
+    """The YAML of one test file (policy_dsl.language.yamlsafe.Loaded), read as every file is
+    (safeio: a regular file of at most LIMITS["test"] bytes), or InputError (E-TEST-FILE, …)."""
+    from policy_dsl.language.safeio import LIMITS, read_text
+
+    return load_yaml(read_text(path, LIMITS["test"], str(path), code="E-TEST-FILE"), str(path))
 
 
 def _ref_matches(expected: str, entry: dict, policy=None) -> bool:
@@ -141,7 +166,6 @@ def run_suite(policy, roots: list[Path], strict: bool = True) -> Suite:
     from policy_dsl.engine.cases import CaseValidator
     from policy_dsl.engine.evaluate import Evaluator
     from policy_dsl.language.regions import default_registry
-    from policy_dsl.language.safeio import read_limited
 
     files = test_files([r for r in roots if strict or Path(r).exists()])
     if not files and strict:
@@ -152,7 +176,7 @@ def run_suite(policy, roots: list[Path], strict: bool = True) -> Suite:
     result_keys = {"status", "bounds", *policy.vocab.outputs} | EXPECT_EXTRA
     runs: list[TestRun] = []
     for f in files:
-        loaded = load_yaml(decode(read_limited(f, MAX_TEST_FILE_BYTES, str(f), code="E-TEST-SHAPE"), str(f)), str(f))
+        loaded = read_test_file(f)
         tests = loaded.data.get("tests") if isinstance(loaded.data, dict) else None
         if not isinstance(tests, list):
             if not strict:

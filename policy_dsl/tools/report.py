@@ -24,7 +24,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from policy_dsl.engine import resolve
+from policy_dsl.language.errors import PolicyDslError
 from policy_dsl.language.model import LEVEL_RANK, Clause, Document, PolicySet
+from policy_dsl.language.safeio import LIMITS, OutputFolder, read_text
 from policy_dsl.tools.policytest import TestRun, run_suite
 
 W = {
@@ -298,13 +300,17 @@ class Site:
 
     # -- pages
     def write(self, out: Path) -> list[Path]:
-        out.mkdir(parents=True, exist_ok=True)
+        """Write the site into the folder ``out`` (created if missing), each file atomically
+        (safeio.OutputFolder: a link inside ``out`` is replaced, never followed; a file or a link
+        where the folder should be, a read-only folder or a full disk is E-WRITE)."""
         written = []
+        with OutputFolder(out) as folder:
+            self._write_pages(folder.write, written)
+        return written
 
+    def _write_pages(self, write, written: list[Path]) -> None:
         def put(name: str, text: str):
-            p = out / name
-            p.write_text(text, encoding="utf-8")
-            written.append(p)
+            written.append(write(name, text))
 
         put("style.css", CSS)
         put("index.html", self.index())
@@ -320,7 +326,6 @@ class Site:
             by_page.setdefault(test_page_name(t), []).append(t)
         for name, runs in by_page.items():
             put(name, self.test_page(runs))
-        return written
 
     def regions(self):
         """One region per layer: each city with a city document; a city of each province with a
@@ -381,9 +386,9 @@ class Site:
     def document(self, d: Document) -> str:
         w = self.w
         src = self.source_path(d)
-        try:
-            text = src.read_text(encoding="utf-8-sig")
-        except OSError:
+        try:  # read as every file is (safeio); `check` says why a source cannot be read (E-SOURCE-MISSING)
+            text = read_text(src, LIMITS["source"])
+        except PolicyDslError:
             text = ""
         same_source = [x for x in self.policy.documents if x.source == d.source]
         span = portions(text, same_source).get(d.id)
@@ -527,8 +532,8 @@ class Site:
 
     def _lines(self, file: str) -> list[str]:
         try:
-            return Path(file).read_text(encoding="utf-8-sig").splitlines()
-        except OSError:
+            return read_text(file, LIMITS["policy"]).splitlines()
+        except PolicyDslError:
             return []
 
     def file_page(self, file: Path) -> str:
