@@ -307,5 +307,12 @@ def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False, on_l
         if lines is not None:
             lines.flush()
     if collected:
-        stream.write(dumps(collected[0] if len(collected) == 1 and shapes == ["single"] else collected))
+        write_pieces(stream, dumps(collected[0] if len(collected) == 1 and shapes == ["single"] else collected))
     return answers.bad > 0
+
+
+def write_pieces(stream, text: str) -> None:
+    """``stream.write(text)`` in pieces of 64 KiB: one huge write to a pipe whose reader has gone
+    can end "written" in part without an error, and the broken pipe would go unseen."""
+    for i in range(0, len(text), 1 << 16):
+        stream.write(text[i:i + (1 << 16)])

@@ -67,6 +67,8 @@ def _show_case(con, out, policy, args) -> None:
 
     if "error" in out:
         e = out["error"]
-        sys.stderr.write(f"{e['where']}: {e['code']} {e['message']}\n" + (f"    hint: {e['hint']}\n" if e.get("hint") else ""))
+        from policy_dsl.language.safeio import printable
+
+        sys.stderr.write(printable(f"{e['where']}: {e['code']} {e['message']}\n" + (f"    hint: {e['hint']}\n" if e.get("hint") else "")))
         return
     render.render_result(con, out, policy, args.lang, args.explain)

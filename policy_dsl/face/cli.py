@@ -9,8 +9,8 @@ import json
 import os
 import sys
 
-from policy_dsl.language.errors import (EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Diagnostic, InputError,
-                                        PolicyDslError, Where)
+from policy_dsl.language.errors import (EXIT_BROKEN_PIPE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, Diagnostic,
+                                        InputError, PolicyDslError, Where)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     fmt = "json" if _wants_json(argv) else "table"
     try:
         _utf8_arguments(argv)
+        _no_empty_arguments(argv)
         args = _parse(argv)
         if args.command is None:
             from policy_dsl.face.commands import build_parser
@@ -26,13 +27,15 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INPUT
         from policy_dsl.face.commands import BY_NAME
 
-        return BY_NAME[args.command].handler()(args)
+        code = BY_NAME[args.command].handler()(args)
+        sys.stdout.flush()  # here, not at exit: a reader gone is a broken pipe like any other
+        return code
     except PolicyDslError as exc:
         return _report(exc, fmt)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        return EXIT_OK
+        return _broken_pipe()
     except Exception as exc:  # the one catch-all: a bug of ours, said plainly, the trace kept for developers
         if os.environ.get("POLICY_DSL_DEBUG"):
             raise
@@ -62,6 +65,28 @@ def _utf8_arguments(argv) -> None:
         except UnicodeEncodeError:
             raise InputError(Diagnostic("E-USAGE", f"argument {i} is not UTF-8 text", Where("command line"),
                                         "write arguments in UTF-8")) from None
+
+
+def _no_empty_arguments(argv) -> None:
+    """An empty argument (``''``, ``--rev=``) is a usage error, never a default (``Path('')`` is
+    the current folder)."""
+    for i, a in enumerate(argv, 1):
+        if a == "" or (a.startswith("--") and a.endswith("=")):
+            raise InputError(Diagnostic("E-USAGE", f"argument {i} {'is empty' if a == '' else f'`{a}` has an empty value'}",
+                                        Where("command line"), "leave the option out for its default, or give a value"))
+
+
+def _broken_pipe() -> int:
+    """The reader of our output is gone: nothing more is written (standard output goes to
+    /dev/null, so that Python's own flush at exit fails no more); EXIT_BROKEN_PIPE, whatever the
+    format."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind sys.stdout (a test capturing it)
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def _wants_json(argv) -> bool:

@@ -39,6 +39,6 @@ def policy_set_line(args, policy, lang: str) -> str:
 
 
 def dump_json(data) -> None:
-    from policy_dsl.face.api import dumps
+    from policy_dsl.face.api import dumps, write_pieces
 
-    sys.stdout.write(dumps(data))
+    write_pieces(sys.stdout, dumps(data))

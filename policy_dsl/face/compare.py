@@ -69,10 +69,9 @@ def cmd_timeline(args) -> int:
     region = default_registry().resolve(args.region, end, Where("--region"), args.lang)
     data = timeline.timeline_data(policy, region, topics, start, end)
     if args.svg:
-        try:
-            args.svg.write_text(timeline.timeline_svg(policy, region, topics, start, end, args.lang), encoding="utf-8")
-        except OSError as exc:
-            raise InputError(Diagnostic("E-FILE", f"cannot write {args.svg}: {exc.strerror}", Where(str(args.svg)), None)) from None
+        from policy_dsl.language.safeio import atomic_write
+
+        atomic_write(args.svg, timeline.timeline_svg(policy, region, topics, start, end, args.lang))
     if args.format == "json":
         common.dump_json({"region": region.to_json(), "from": start.isoformat(), "to": end.isoformat(), "topics": data,
                           "policy_set": common.policy_set_json(args, policy)})

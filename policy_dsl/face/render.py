@@ -38,10 +38,26 @@ WORDS = {
 }
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader is gone: rich would exit 1 here; the CLI exits as for every format
+        (policy_dsl.face.cli.EXIT_BROKEN_PIPE)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def console(width: int | None = None, file=None) -> Console:
     no_color = bool(os.environ.get("NO_COLOR"))
-    return Console(file=file or sys.stdout, width=width, no_color=no_color, highlight=False,
-                   soft_wrap=False, emoji=False)
+    return _Console(file=file or sys.stdout, width=width, no_color=no_color, highlight=False,
+                    soft_wrap=False, emoji=False)
+
+
+def shown(value, n: int = 80) -> str:
+    """A user's value (an id…) as a table shows it: one line, at most ``n`` characters, control
+    characters escaped (a 10 MB id costs no more than a short one)."""
+    from policy_dsl.language.safeio import clip
+
+    return clip(value, n)
 
 
 def _value(v, lang):
@@ -55,7 +71,7 @@ def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: b
     w = WORDS[lang]
     vocab = policy.vocab if policy is not None else vocabulary()
     kind = vocab.kinds[data["kind"]]
-    title = f"{data.get('id', '')} {kind.zh if lang == 'zh' else kind.en}".strip()
+    title = f"{shown(data.get('id', ''))} {kind.zh if lang == 'zh' else kind.en}".strip()
     region = data["region"]["name"] + (f"（{data['region']['district']['name']}）" if "district" in data["region"] else "")
     head = Text()
     head.append(f"{w['region']}：{region}  {w['date']}：{data['decision_date']}  ", style="dim")

@@ -96,6 +96,19 @@ def digest(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
+def usable_directory() -> str | None:
+    """The cache folder, created if missing, if it can be used (ours, and no one else may write
+    to it); else None."""
+    folder = directory()
+    if folder is None:
+        return None
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return folder if _usable(folder) else None
+
+
 def _usable(folder: str) -> bool:
     """The folder is ours and no one else may write to it."""
     try:
@@ -256,7 +269,7 @@ def prune(folder: str | None = None, now: float | None = None) -> None:
             pass
 
 
-def cached(name: str, parts, build, expect: type | tuple = dict):
+def cached(name: str, parts, build, expect: type | tuple = object):
     """``build()``, or the object a previous ``build()`` stored for the same ``parts`` (if it is
     an instance of ``expect``)."""
     entry_key = key(*parts)

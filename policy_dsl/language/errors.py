@@ -11,6 +11,8 @@ EXIT_FINDINGS = 1  # the policy files have errors, a policy test failed, diff --
 EXIT_INPUT = 2  # bad input or usage: a case, a region, a date, a command line
 EXIT_INTERNAL = 70  # a bug of ours (EX_SOFTWARE); never for anything a user can cause
 EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_BROKEN_PIPE = 141  # the reader of the output went away (128 + SIGPIPE, as a shell shows a program it ends), any format
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15): what was being written is left as it was (safeio.on_terminate)
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,14 @@ class Diagnostic:
     severity: str = "error"
 
     def format(self) -> str:
+        """The diagnostic for a person: ``file:line:col: CODE message`` and the hint, with control
+        characters from a user's text shown escaped (policy_dsl.language.safeio.printable)."""
+        from policy_dsl.language.safeio import printable
+
         text = f"{self.where}: {self.code} {self.message}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
-        return text
+        return printable(text)
 
     def to_json(self) -> dict:
         return {

@@ -153,7 +153,7 @@ def vocabulary() -> Vocabulary:
         loaded = load_yaml(decode(raw, str(path)), str(path))
         return loaded.data, _constraints(loaded)
 
-    data, constraints = cache.cached("kinds", [str(path), raw], read)
+    data, constraints = cache.cached("kinds", [str(path), raw], read, tuple)
     return build_vocabulary(data, constraints)
 
 

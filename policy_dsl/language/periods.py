@@ -65,7 +65,7 @@ def _schedule() -> tuple[frozenset, frozenset, tuple[int, int]]:
         return read()
     from policy_dsl.language import cache
 
-    return cache.cached("schedule", stamp, read)
+    return cache.cached("schedule", stamp, read, tuple)
 
 
 def next_workday(day: dt.date) -> dt.date:

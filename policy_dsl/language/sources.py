@@ -95,8 +95,8 @@ def from_git(rev: str, subdir: str = "policies", cwd: Path | None = None) -> Pat
     from policy_dsl.language import cache
 
     tree_name = "rev-" + cache.key(tree.strip())[:40]  # the tree, as this code copies it
-    folder = cache.directory()
-    if folder is not None and cache._usable(folder):
+    folder = cache.usable_directory()
+    if folder is not None:
         done = Path(folder) / tree_name
         if done.is_dir() and not done.is_symlink():
             try:

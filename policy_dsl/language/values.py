@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_MONTH_RE = re.compile(r"(\d{4})-(\d{2})\Z")  # \Z, not $: "2022-01\n" is not a month
+_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
 
 
 class Month(int):
