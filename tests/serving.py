@@ -14,21 +14,21 @@ from pathlib import Path
 class Served:
     """``with Served(policies=[dir], limits=...) as s: s.get("/health")``."""
 
-    def __init__(self, policies: list[Path] | None = None, limits=None, lang: str = "zh"):
-        self.policies, self.limits, self.lang = policies, limits, lang
+    def __init__(self, policies: list[Path] | None = None, limits=None, lang: str = "zh", rev: str | None = None):
+        self.policies, self.limits, self.lang, self.rev = policies, limits, lang, rev
 
     def __enter__(self) -> "Served":
         import uvicorn
 
         from policy_dsl.face import service
 
-        self.holder = service.PolicyHolder.from_args(self.policies, None, self.limits)
+        self.holder = service.PolicyHolder.from_args(self.policies, self.rev, self.limits)
         self.app = service.create_app(self.holder, self.limits, self.lang)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error",
-                                timeout_keep_alive=5, lifespan="off")
+                                timeout_keep_alive=5, lifespan="off", timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # not the main thread
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -338,6 +338,21 @@ def test_the_policy_files_are_not_reread_while_unchanged(policies_copy, monkeypa
     assert len(loads) == 1
 
 
+def test_a_revision_is_served_as_it_was(monkeypatch):
+    """``serve --rev REV``: the policies of a git revision, named as the CLI names them, never re-read."""
+    import subprocess
+
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    monkeypatch.chdir(REPO)
+    with Served(rev="HEAD") as s:
+        _, health = s.get_json("/health")
+        assert health["policy_set"]["kind"] == "revision" and s.holder.fixed
+        status, data = s.get_json("/applies", date="2022-04-01", region="济南", topic="arrears")
+        assert status == 200 and data["policy_set"]["kind"] == "revision"
+        assert data["topics"]["arrears"]["in_force"][0]["document"] == "济医保发〔2022〕2号"
+
+
 def test_serve_without_the_extra_says_how_to_install_it(cli, monkeypatch):
     import builtins
 

@@ -38,7 +38,7 @@ def cmd_serve(args) -> int:
     sys.stderr.write(f"policy-dsl serve: http://{args.host}:{args.port}/  ({holder.describe()['source']})\n")
     options = dict(host=args.host, port=args.port, log_level=args.log_level, root_path=args.root_path,
                    forwarded_allow_ips=args.forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS"),
-                   timeout_keep_alive=service.Limits.keep_alive, server_header=False,
+                   timeout_keep_alive=service.Limits.keep_alive, timeout_graceful_shutdown=10, server_header=False,
                    access_log=args.log_level in ("info", "debug"))
     if args.workers > 1:  # each process makes its own application from the same settings
         os.environ[service.SETTINGS_VARIABLE] = json.dumps(settings)
