@@ -34,7 +34,7 @@ def test_commands_reading_policies_take_format():
     for name, p in _subparsers().items():
         if any("--policies" in a.option_strings for a in p._actions):
             fmts = [a for a in p._actions if "--format" in a.option_strings]
-            assert fmts and set(fmts[0].choices) == {"table", "json"}, name
+            assert fmts and {"table", "json"} <= set(fmts[0].choices), name  # eval adds the file formats
 
 
 def _complete(script: str, words: list[str]) -> list[str]:

@@ -222,15 +222,16 @@ def raw_line(path: Path, n: int, data, clean: bool) -> RawCase:
     return RawCase(data, Where(str(path), n, 1), _label(data, f"line {n}"), clean)
 
 
-def jsonl_items(path: Path, body=None):
+def jsonl_items(path: Path, body=None, first_line: int = 1):
     """What ``_jsonl`` reads, as (line number, data or InputError, clean) without the RawCase (the
     batch lane of policy_dsl.fast.lane makes one only for a case it hands to the reference code).
-    ``body``: an open binary stream read instead of ``path``, which then only names it."""
+    ``body``: an open binary stream read instead of ``path``, which then only names it;
+    ``first_line``: the number of its first line (a part of a file answered on its own, --jobs)."""
     bad = 0
     name = str(path)
     scan_once = _DECODER.scan_once
     with (path.open("rb") if body is None else body) as fh:
-        n = 0
+        n = first_line - 1
         while True:
             raw = fh.readline(MAX_LINE_BYTES + 1)
             if not raw:

@@ -27,6 +27,11 @@ def cmd_applies(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    if args.out or args.jobs != 1 or args.format not in ("table", "json") or any(
+            str(p).lower().endswith(_TABLES) for p in args.cases):  # a population (face/batch.py)
+        from policy_dsl.face import batch
+
+        return batch.cmd_eval_files(args)
     from policy_dsl.face.api import CaseAnswers
 
     from policy_dsl.face import progress
@@ -52,6 +57,9 @@ def cmd_eval(args) -> int:
                         bar.counter[0] += 1
             bad = answers.bad
     return EXIT_INPUT if bad else EXIT_OK
+
+
+_TABLES = (".csv", ".parquet", ".xlsx")  # tools/tables.TABULAR, without importing it for one case
 
 
 class _nothing:

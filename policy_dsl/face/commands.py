@@ -58,7 +58,12 @@ def _applies(p) -> None:
 
 
 def _eval(p) -> None:
-    p.add_argument("cases", nargs="+", metavar="CASE", help="YAML, JSON or JSON Lines case files")
+    p.add_argument("cases", nargs="+", metavar="CASE",
+                   help="case files: .jsonl, .json, .yaml, .csv, .parquet or .xlsx (docs/population.md)")
+    p.add_argument("--format", choices=["table", "json", "jsonl", "yaml", "csv", "parquet", "xlsx"], default="table",
+                   help="table for people, json for programs, or the format of the answers written (default: --out's extension)")
+    p.add_argument("--out", metavar="FILE", help="write the answers to FILE (.jsonl, .json, .yaml, .csv, .parquet, .xlsx)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="answer with N processes (the same output, in input order)")
     p.add_argument("--as-of", type=date_arg, help="decide under the rules in force on this date")
     p.add_argument("--explain", action="store_true", help="show the trace")
 
@@ -126,7 +131,7 @@ def _serve(p) -> None:
 
 COMMANDS: tuple[Command, ...] = (
     Command("applies", "what applied on a date in a region", _applies, "ask:cmd_applies"),
-    Command("eval", "evaluate case files", _eval, "ask:cmd_eval"),
+    Command("eval", "evaluate case files", _eval, "ask:cmd_eval", ("lang", "policies")),
     Command("check", "check policy files", _check, "maintain:cmd_check"),
     Command("test", "run policy tests written as data", _test, "maintain:cmd_test"),
     Command("diff", "what changed between two policy sets, and which cases now get another answer", _diff,

@@ -11,16 +11,17 @@ which gives the same answer. tests/test_plans.py holds the lane to the reference
 from __future__ import annotations
 
 
-def answer_lines(path, validator, evaluator, writer, as_of, fallback, body=None) -> None:
+def answer_lines(path, validator, evaluator, writer, as_of, fallback, body=None, first_line: int = 1) -> None:
     """Answer the JSON Lines file ``path`` into ``writer`` (a LineWriter); ``fallback(raw)``
     answers one RawCase as ``eval`` does (with ``evaluator``, a FastEvaluator). ``body``: an open binary stream read instead of
-    ``path``, which then only names it (policy_dsl.engine.cases.jsonl_items)."""
+    ``path``, which then only names it, and ``first_line`` the number of its first line
+    (policy_dsl.engine.cases.jsonl_items)."""
     from policy_dsl.engine.cases import jsonl_items, raw_line
 
     parts_of = validator.fast_parts
     write = writer.write_answer
     plans = getattr(evaluator, "plans", None)  # a FastEvaluator's; a reference Evaluator: every line falls back
-    for n, data, clean in jsonl_items(path, body):
+    for n, data, clean in jsonl_items(path, body, first_line):
         if plans is not None and clean and data.__class__ is dict:
             parts = parts_of(data, as_of)
             if parts is not None:

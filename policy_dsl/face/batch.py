@@ -1,0 +1,684 @@
+"""Populations: ``eval CASES... --out FILE [--jobs N]`` — case files of any format (JSON Lines,
+JSON, YAML, CSV, Parquet, Excel) answered a batch at a time, in input order, into a file of any
+of these formats, by this process or by a pool of N processes (``concurrent.futures``).
+
+Every case is answered by ``api.CaseAnswers`` exactly as ``eval --format json`` answers it: JSON
+Lines out are the same lines (the trace only with ``--explain``), JSON and YAML out hold the answers
+with their trace, and a table row is made from the JSON answer (tools/tables.py). A bad case is an
+error in its place, never a stopped run. The input is read as it goes and the answers written as
+they come, so memory holds a few batches whatever the size of the population; with ``--jobs N``
+at most 2·N batches are in flight and the output is written in input order, the same bytes as
+with one process. A file is written to a temporary file beside it and renamed when complete: it
+holds the old contents or all the new ones, never half."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+from policy_dsl.face import common
+from policy_dsl.language.errors import EXIT_INPUT, EXIT_OK, Diagnostic, InputError, PolicyDslError, Where
+from policy_dsl.tools import tables
+
+SLICE_BYTES = 4 * 1024 * 1024  # a JSON Lines batch: about this many bytes of whole lines
+ROWS = 20_000  # a batch of table rows
+ARROW_ROWS = 65_536  # a batch of Parquet rows
+ROW_GROUP_ROWS = 131_072  # rows of a Parquet row group written
+SHOWN_ERRORS = 20  # bad cases listed on stderr (all are in the output)
+
+WORDS = {
+    "zh": {"wrote": "已答复 {n:,} 个案例，写入 {out}（{fmt}）", "bad": "其中 {k:,} 个案例有错误，各在其位置上（error 列）",
+           "more": "…… 另有 {k:,} 个有错误的案例，见输出文件", "columns": "{file}：未读取的列（不是案例的键或事实）：{cols}"},
+    "en": {"wrote": "answered {n:,} cases into {out} ({fmt})", "bad": "{k:,} of them are bad cases, each in its place (the error column)",
+           "more": "… {k:,} more bad cases, see the output file",
+           "columns": "{file}: columns not read (not a key or fact of a case): {cols}"},
+}
+
+
+# -- what to read and write ------------------------------------------------------------------
+
+
+def input_format(path: str) -> str:
+    """The format of a case file: by its extension; YAML otherwise (as ``eval`` always read it)."""
+    if path == "-":
+        return "yaml"
+    return tables.format_of(path) or "yaml"
+
+
+def output_format(args) -> str:
+    """The format answers are written in: ``--format`` when it names a file format, else the
+    extension of ``--out``; without ``--out``, ``json`` (the shape ``eval --format json`` prints)."""
+    if args.format not in ("table", "json"):
+        return args.format
+    if args.out is None:
+        return "json"
+    fmt = tables.format_of(args.out)
+    if fmt is None:
+        raise InputError(Diagnostic("E-USAGE", f"cannot tell the format of `{args.out}` from its extension", Where("--out"),
+                                    "end it with .jsonl, .json, .yaml, .csv, .parquet or .xlsx, or give --format"))
+    return fmt
+
+
+def _check_files(args, out_fmt: str) -> None:
+    for path in args.cases:
+        fmt = input_format(path)
+        if fmt in tables.TABULAR and path == "-":
+            raise InputError(Diagnostic("E-USAGE", "a table is read from a file", Where("command line"), "name the file"))
+        tables.need_library(fmt, path)
+        if path != "-" and not os.path.lexists(path):
+            raise InputError(Diagnostic("E-CASE-FILE", f"no such case file `{path}`", Where(path), "check the path"))
+    tables.need_library(out_fmt, str(args.out or "--format"))
+    if out_fmt in tables.BINARY and args.out is None:
+        raise InputError(Diagnostic("E-USAGE", f"{out_fmt} answers are written to a file", Where("--format"),
+                                    f"add --out answers.{out_fmt}"))
+    if args.jobs < 1:
+        raise InputError(Diagnostic("E-USAGE", "--jobs must be at least 1", Where("--jobs"), "e.g. --jobs 2"))
+
+
+# -- batches ---------------------------------------------------------------------------------
+
+
+class Batch:
+    """Cases to answer together, as cheap to send to another process as can be: a slice of a
+    JSON Lines file (``lines``: offset, length, first line number — the worker reads it), table
+    rows (``cells``: the Columns and (row number, cells) pairs), a Parquet record batch
+    (``arrow``: the Columns, the first row number, the batch), or cases already read (``raw``)."""
+
+    __slots__ = ("kind", "path", "payload")
+
+    def __init__(self, kind: str, path: str, payload):
+        self.kind, self.path, self.payload = kind, path, payload
+
+    def cases(self):
+        """The RawCases of the batch, in order."""
+        from policy_dsl.engine.cases import RawCase, _label, jsonl_items, raw_line
+
+        if self.kind == "raw":
+            yield from self.payload
+            return
+        if self.kind == "lines":
+            offset, length, first = self.payload
+            path = Path(self.path)
+            for n, data, clean in jsonl_items(path, _Slice(self.path, offset, length), first):
+                yield raw_line(path, n, data, clean)
+            return
+        if self.kind == "cells":
+            columns, rows = self.payload
+        else:
+            columns, first, record_batch = self.payload
+            rows = tables.arrow_rows(record_batch, first)
+        for n, cells in rows:
+            where = Where(self.path, n)
+            if isinstance(cells, InputError):
+                yield RawCase(cells, where, tables.row_label(n))
+                continue
+            data = columns.case(cells)
+            yield RawCase(data, where, _label(data, tables.row_label(n)))
+
+
+class _Slice(io.RawIOBase):
+    """``length`` bytes of a file from ``offset``, read as a binary stream (readline included)."""
+
+    def __init__(self, path: str, offset: int, length: int):
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed with the stream
+        self._fh.seek(offset)
+        self._left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self._left <= 0:
+            return 0
+        data = self._fh.read(min(len(b), self._left))
+        b[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def readline(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        limit = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._fh.readline(limit)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def batches(path: str, fmt: str, notices: list, sizes: dict, notify=None):
+    """The batches of one case file, in order (read as they are asked for)."""
+    if fmt == "jsonl" and path != "-":
+        yield from _line_slices(path)
+        return
+    if fmt in ("json", "yaml", "jsonl"):
+        from policy_dsl.engine.cases import read_cases
+
+        shape, raws = read_cases(path)
+        sizes.setdefault("shapes", []).append(shape)
+        chunk = []
+        for raw in raws:
+            chunk.append(raw)
+            if len(chunk) >= ROWS:
+                yield Batch("raw", path, chunk)
+                chunk = []
+        if chunk:
+            yield Batch("raw", path, chunk)
+        return
+    sizes.setdefault("shapes", []).append("list")
+    if fmt == "parquet":
+        names, record_batches, _, _ = tables.parquet_batches(path, ARROW_ROWS)
+        columns = tables.Columns(names, path)
+        _notice(columns, path, notices, notify)
+        for first, rb in record_batches:
+            yield Batch("arrow", path, (columns, first, rb))
+        return
+    header, rows = tables.csv_rows(path) if fmt == "csv" else tables.xlsx_rows(path)
+    columns = tables.Columns(header, path)
+    _notice(columns, path, notices, notify)
+    chunk = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= ROWS:
+            yield Batch("cells", path, (columns, chunk))
+            chunk = []
+    if chunk:
+        yield Batch("cells", path, (columns, chunk))
+
+
+def _notice(columns, path: str, notices: list, notify) -> None:
+    text = columns.notice()
+    if text:
+        notices.append((path, text))
+        if notify is not None:
+            notify(path, text)
+
+
+def _line_slices(path: str):
+    """Slices of a JSON Lines file of about SLICE_BYTES each, cut after a line end, with the
+    number of their first line (the file is read once here, to find the line ends; a line longer
+    than a slice is a slice of its own)."""
+    from policy_dsl.language.safeio import read_limited
+
+    if not os.path.isfile(path):
+        read_limited(Path(path), 0, path, code="E-CASE-FILE")  # says why: a folder, a device, a pipe…
+    first, offset = 1, 0
+    with open(path, "rb") as fh:
+        while True:
+            fh.seek(offset)
+            block = fh.read(SLICE_BYTES)
+            if not block:
+                return
+            cut = block.rfind(b"\n") + 1
+            if cut:
+                length, lines = cut, block.count(b"\n", 0, cut)
+            else:  # one line longer than a slice: to its end
+                length, lines = len(block), 0
+                while more := fh.read(SLICE_BYTES):
+                    end = more.find(b"\n")
+                    if end >= 0:
+                        length, lines = length + end + 1, 1
+                        break
+                    length += len(more)
+            yield Batch("lines", path, (offset, length, first))
+            first += lines
+            offset += length
+
+
+# -- answering (in this process or in each process of the pool) ------------------------------
+
+
+class Chunk:
+    """What answering a batch gives: the number of cases, of bad ones, the first few errors (for
+    stderr), and the answers in the output format (bytes, answer dicts, rows or an Arrow batch)."""
+
+    __slots__ = ("cases", "bad", "errors", "payload")
+
+    def __init__(self, cases: int, bad: int, errors: list, payload):
+        self.cases, self.bad, self.errors, self.payload = cases, bad, errors, payload
+
+
+class _Raised:
+    """A PolicyDslError raised while answering in another process, carried back to be raised
+    again (its diagnostics pickle; the exception itself does not)."""
+
+    def __init__(self, exc: PolicyDslError):
+        self.cls, self.diagnostics = type(exc), exc.diagnostics
+
+    def again(self) -> PolicyDslError:
+        return self.cls(self.diagnostics)
+
+
+class _Keep:
+    """Stands for a LineWriter: keeps the Result CaseAnswers would have written."""
+
+    result = None
+
+    def write(self, result) -> None:
+        self.result = result
+
+
+class Answering:
+    """Answers batches against one policy set into one output format (``answer``)."""
+
+    def __init__(self, policy, lang: str, as_of, out_fmt: str, explain: bool, id_type: str):
+        from policy_dsl.face.api import CaseAnswers
+
+        self.answers = CaseAnswers(policy, lang, as_of)
+        self.lang, self.out_fmt, self.explain = lang, out_fmt, explain
+        self.schema = tables.arrow_schema(id_type) if out_fmt == "parquet" else None
+
+    def answer(self, batch: Batch) -> Chunk:
+        before = self.answers.bad
+        errors: list = []
+        if self.out_fmt == "jsonl":
+            n, payload = self._lines(batch, errors)
+        elif self.out_fmt in ("json", "yaml"):
+            payload = []
+            for raw in batch.cases():
+                out = self.answers.answer(raw, True)
+                if "error" in out:
+                    _note(errors, out)
+                payload.append(out)
+            n = len(payload)
+        else:
+            from policy_dsl.engine.results import result_json
+
+            rows = []
+            keep = _Keep()
+            answer, lang = self.answers.answer, self.lang
+            for raw in batch.cases():
+                out = answer(raw, False, keep)
+                if out is None:
+                    out = result_json(keep.result, lang, trace=False)
+                else:
+                    _note(errors, out)
+                rows.append(tables.answer_row(out))
+            n = len(rows)
+            if self.out_fmt == "csv":
+                payload = tables.CsvRows(self.lang).rows(rows)
+            elif self.out_fmt == "parquet":
+                payload = tables.arrow_batch(rows, self.schema)
+            else:
+                payload = rows
+        return Chunk(n, self.answers.bad - before, errors, payload)
+
+    def _lines(self, batch: Batch, errors: list):
+        """JSON Lines answers of a batch, as ``eval --format json`` writes them (the batch lane
+        for a slice of JSON Lines without --explain)."""
+        from policy_dsl.engine.results import LineWriter
+
+        buf = io.BytesIO()
+        text = io.TextIOWrapper(buf, encoding="utf-8", newline="\n", write_through=True)
+        lines = LineWriter(self.lang, text)
+        answers = self.answers
+
+        def write(out) -> None:
+            if out is not None:
+                if "error" in out:
+                    _note(errors, out)
+                lines.write_json(out)
+
+        if batch.kind == "lines" and not self.explain:
+            from policy_dsl.fast.lane import answer_lines
+
+            offset, length, first = batch.payload
+            answer_lines(Path(batch.path), answers.validator, answers.evaluator, lines, answers.as_of,
+                         lambda raw: write(answers.answer(raw, False, lines)), _Slice(batch.path, offset, length), first)
+        else:
+            for raw in batch.cases():
+                write(answers.answer(raw, self.explain, lines))
+        lines.flush()
+        text.flush()
+        payload = buf.getvalue()
+        return payload.count(b"\n"), payload
+
+
+def _note(errors: list, out: dict) -> None:
+    if len(errors) < SHOWN_ERRORS:
+        e = out["error"]
+        errors.append(f"{e['where']}: {e['code']} {e['message']}")
+
+
+_WORKER: Answering | None = None
+
+
+def _start_worker(*settings) -> None:
+    global _WORKER
+    _WORKER = Answering(*settings)
+
+
+def _answer_in_worker(batch: Batch):
+    try:
+        return _WORKER.answer(batch)
+    except PolicyDslError as exc:
+        return _Raised(exc)
+
+
+def answered(batch_iter, jobs: int, settings: tuple):
+    """The Chunks of the batches, in order: answered here (``jobs`` 1) or by a pool of ``jobs``
+    processes with at most 2·jobs batches in flight."""
+    if jobs == 1:
+        answering = Answering(*settings)
+        for batch in batch_iter:
+            yield answering.answer(batch)
+        return
+    import collections
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_start_worker, initargs=settings) as pool:
+        pending: collections.deque = collections.deque()
+        try:
+            for batch in batch_iter:
+                pending.append(pool.submit(_answer_in_worker, batch))
+                if len(pending) >= 2 * jobs:
+                    yield _result(pending.popleft())
+            while pending:
+                yield _result(pending.popleft())
+        finally:
+            for f in pending:
+                f.cancel()
+
+
+def _result(future) -> Chunk:
+    got = future.result()
+    if isinstance(got, _Raised):
+        raise got.again()
+    return got
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+class Output:
+    """The file answers are written to: a temporary file in the same folder, renamed over the
+    target by ``commit`` (so the target holds its old contents or all the new ones), removed by
+    ``abort``."""
+
+    def __init__(self, path: str):
+        import tempfile
+
+        self.path = path
+        folder, name = os.path.split(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise InputError(Diagnostic("E-WRITE", "cannot write: a folder has this name", Where(path), "name a file"))
+        try:
+            fd, self.temp = tempfile.mkstemp(prefix=f".{name[:200]}.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise _write_error(path, exc) from None
+        self.fh = os.fdopen(fd, "wb")
+
+    def commit(self) -> None:
+        try:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.fh.close()
+            mask = os.umask(0o022)
+            os.umask(mask)
+            os.chmod(self.temp, 0o666 & ~mask)
+            os.replace(self.temp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise _write_error(self.path, exc) from None
+
+    def abort(self) -> None:
+        try:
+            self.fh.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self.temp)
+        except OSError:
+            pass
+
+
+def _write_error(path: str, exc: OSError) -> InputError:
+    return InputError(Diagnostic("E-WRITE", f"cannot write: {exc.strerror or exc}; the file is unchanged", Where(path),
+                                 "check the folder exists and you may write there, and that the disk has room"))
+
+
+class Sink:
+    """Answers written in order in one format to a binary stream: ``write(chunk)``, ``close()``."""
+
+    def __init__(self, fmt: str, stream, lang: str, schema=None, to_file: bool = True):
+        self.fmt, self.stream, self.lang, self.to_file = fmt, stream, lang, to_file
+        self.count = 0
+        self._first = None  # JSON and YAML: the first answer, until a second shows it is a list
+        self._listing = False
+        self._writer = None
+        self._pending: list = []
+        self._pending_rows = 0
+        if fmt == "csv":
+            stream.write(tables.CsvRows(lang).header())
+        elif fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            self._writer = pq.ParquetWriter(stream, schema)
+        elif fmt == "xlsx":
+            import openpyxl
+
+            self._book = openpyxl.Workbook(write_only=True)
+            self._sheet = self._book.create_sheet({"zh": "答复"}.get(lang, "answers"))
+            self._sheet.append(tables.headings(lang))
+            self._dates = tables.date_columns()
+
+    def write(self, chunk: Chunk) -> None:
+        payload = chunk.payload
+        if self.fmt in ("jsonl", "csv"):
+            self.stream.write(payload)
+        elif self.fmt in ("json", "yaml"):
+            for item in payload:
+                self._item(item)
+        elif self.fmt == "parquet":
+            self._pending.append(payload)
+            self._pending_rows += payload.num_rows
+            if self._pending_rows >= ROW_GROUP_ROWS:
+                self._flush_arrow()
+        else:
+            if self.count + len(payload) >= tables.EXCEL_MAX_ROWS:
+                raise InputError(Diagnostic("E-OUTPUT-SIZE", f"an Excel sheet holds at most {tables.EXCEL_MAX_ROWS - 1:,} answers",
+                                            Where("--out"), "write .parquet or .csv for a population this large"))
+            for row in payload:
+                self._sheet.append(tables.xlsx_cells(row, self._dates, self._sheet))
+        self.count += chunk.cases
+
+    def _flush_arrow(self) -> None:
+        if self._pending:
+            import pyarrow as pa
+
+            self._writer.write_table(pa.Table.from_batches(self._pending), row_group_size=ROW_GROUP_ROWS)
+            self._pending, self._pending_rows = [], 0
+
+    def _item(self, item: dict) -> None:
+        if not self._listing:
+            if self._first is None:
+                self._first = item  # one answer, or the first of a list: the next tells
+                return
+            self._start_list()
+        self._list_item(item, first_item=False)
+
+    def _start_list(self) -> None:
+        first, self._first, self._listing = self._first, None, True
+        if self.fmt == "json":
+            self.stream.write(b"[\n")
+        self._list_item(first, first_item=True)
+
+    def _list_item(self, item: dict, first_item: bool) -> None:
+        """One answer of a list: as ``json.dumps(answers, indent=2)`` lays it out, or a YAML item."""
+        if self.fmt == "json":
+            import json
+
+            text = json.dumps(item, ensure_ascii=False, indent=2)
+            self.stream.write((b"" if first_item else b",\n") + "\n".join("  " + line for line in text.split("\n")).encode())
+        else:
+            import yaml
+
+            self.stream.write(yaml.safe_dump([item], allow_unicode=True, sort_keys=False).encode())
+
+    def close(self, single: bool) -> None:
+        """Finish the file; ``single``: one case was read from a file holding one case (JSON and
+        YAML then hold that answer, not a list of one)."""
+        if self.fmt in ("json", "yaml"):
+            if self._first is not None and single:
+                if self.fmt == "json":
+                    from policy_dsl.face.api import dumps
+
+                    self.stream.write(dumps(self._first).encode())
+                else:
+                    import yaml
+
+                    self.stream.write(yaml.safe_dump(self._first, allow_unicode=True, sort_keys=False).encode())
+            elif self._first is not None or self._listing:
+                if not self._listing:
+                    self._start_list()
+                if self.fmt == "json":
+                    self.stream.write(b"\n]\n")
+            elif self.to_file:  # no case at all: an empty list (on stdout nothing, as eval prints)
+                self.stream.write(b"[]\n")
+        elif self.fmt == "parquet":
+            self._flush_arrow()
+            self._writer.close()
+        elif self.fmt == "xlsx":
+            self._book.save(self.stream)
+        self.stream.flush()
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def _id_type(paths) -> str:
+    """``int`` when every input is a Parquet file with an integer ``id`` column (the answers'
+    ``id`` column keeps that type), else ``text``."""
+    import pyarrow.parquet as pq
+
+    for p in paths:
+        if input_format(p) != "parquet":
+            return "text"
+        try:
+            schema = pq.read_schema(p)
+        except Exception:  # noqa: BLE001 - not Parquet: reading it says so
+            return "text"
+        if "id" not in schema.names or not str(schema.field("id").type).startswith(("int", "uint")):
+            return "text"
+    return "int"
+
+
+def cmd_eval_files(args) -> int:
+    """``eval`` with --out, --jobs, or a table format in or out."""
+    out_fmt = output_format(args)
+    _check_files(args, out_fmt)
+    policy = common.policy(args)
+    lang = args.lang
+    w = WORDS[lang]
+    notices: list = []
+    sizes: dict = {}
+
+    def notice(path, text):
+        sys.stderr.write(w["columns"].format(file=path, cols=text) + "\n")
+
+    def all_batches():
+        for path in args.cases:
+            yield from batches(path, input_format(path), notices, sizes, notice)
+
+    if args.out is None and args.format == "table":  # tables shown to a person, one case after another
+        return _show_all(args, policy, all_batches())
+    id_type = _id_type(args.cases) if out_fmt == "parquet" else "text"
+    settings = (policy, lang, args.as_of, out_fmt, args.explain, id_type)
+    output = Output(str(args.out)) if args.out is not None else None
+    stream = output.fh if output else sys.stdout.buffer
+    if not output:
+        sys.stdout.flush()
+    total = cases = bad = 0
+    shown: list = []
+    bar = _bar(args)
+    try:
+        sink = Sink(out_fmt, stream, lang, tables.arrow_schema(id_type) if out_fmt == "parquet" else None,
+                    to_file=output is not None)
+        with bar or _Nothing():
+            for chunk in answered(all_batches(), args.jobs, settings):
+                sink.write(chunk)
+                cases += chunk.cases
+                bad += chunk.bad
+                shown.extend(chunk.errors[: max(0, SHOWN_ERRORS - len(shown))])
+                if bar:
+                    bar.counter[0] = cases
+        single = sizes.get("shapes") == ["single"] and cases == 1
+        sink.close(single)
+        if output:
+            output.commit()
+    except BaseException:
+        if output:
+            output.abort()
+        raise
+    total = cases
+    if output:
+        for line in shown:
+            sys.stderr.write(line + "\n")
+        if bad > len(shown):
+            sys.stderr.write(w["more"].format(k=bad - len(shown)) + "\n")
+        if args.format == "json":
+            common.dump_json({"out": str(args.out), "format": out_fmt, "cases": total, "bad": bad,
+                              "columns_not_read": [{"file": p, "notice": t} for p, t in notices],
+                              "policy_set": common.policy_set_json(args, policy)})
+        else:
+            sys.stdout.write(w["wrote"].format(n=total, out=args.out, fmt=out_fmt) + "\n")
+            if bad:
+                sys.stdout.write(w["bad"].format(k=bad) + "\n")
+            sys.stdout.write(common.policy_set_line(args, policy, lang) + "\n")
+    return EXIT_INPUT if bad else EXIT_OK
+
+
+def _bar(args):
+    from policy_dsl.face import progress
+
+    if not progress.wanted(stdout=io.StringIO() if args.out else None):
+        return None
+    total = 0
+    for p in args.cases:
+        fmt = input_format(p)
+        if fmt == "jsonl":
+            n = progress.count_lines([p])
+        elif fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                n = pq.ParquetFile(p).metadata.num_rows
+            except Exception:  # noqa: BLE001 - reading it says what is wrong
+                n = None
+        else:
+            n = None
+        if n is None:
+            total = None
+            break
+        total += n
+    return progress.Bar(total, args.lang)
+
+
+class _Nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _show_all(args, policy, batch_iter) -> int:
+    """Each answer as a table for a person (eval without --format json), from any case file."""
+    from policy_dsl.face import render
+    from policy_dsl.face.api import CaseAnswers
+    from policy_dsl.face.ask import _show_case
+
+    answers = CaseAnswers(policy, args.lang, args.as_of)
+    con = render.console()
+    render.render_policy_set(con, common.policy_set_line(args, policy, args.lang))
+    for batch in batch_iter:
+        for raw in batch.cases():
+            _show_case(con, answers.answer(raw), policy, args)
+    return EXIT_INPUT if answers.bad else EXIT_OK
