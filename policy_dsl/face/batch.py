@@ -347,9 +347,9 @@ def _note(errors: list, out: dict) -> None:
 _WORKER: Answering | None = None
 
 
-def _start_worker(*settings) -> None:
+def _start_worker(make, settings) -> None:
     global _WORKER
-    _WORKER = Answering(*settings)
+    _WORKER = make(*settings)
 
 
 def _answer_in_worker(batch: Batch):
@@ -359,11 +359,13 @@ def _answer_in_worker(batch: Batch):
         return _Raised(exc)
 
 
-def answered(batch_iter, jobs: int, settings: tuple):
-    """The Chunks of the batches, in order: answered here (``jobs`` 1) or by a pool of ``jobs``
-    processes with at most 2·jobs batches in flight."""
+def answered(batch_iter, jobs: int, settings: tuple, make=None):
+    """The Chunks of the batches, in order: answered by ``make(*settings)`` (default Answering;
+    anything with ``answer(batch) -> Chunk``, picklable by name) here (``jobs`` 1) or in each of
+    a pool of ``jobs`` processes, with at most 2·jobs batches in flight."""
+    make = make or Answering
     if jobs == 1:
-        answering = Answering(*settings)
+        answering = make(*settings)
         for batch in batch_iter:
             yield answering.answer(batch)
         return
@@ -373,7 +375,7 @@ def answered(batch_iter, jobs: int, settings: tuple):
 
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_start_worker, initargs=settings) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_start_worker, initargs=(make, settings)) as pool:
         pending: collections.deque = collections.deque()
         try:
             for batch in batch_iter:

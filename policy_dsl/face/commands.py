@@ -87,6 +87,17 @@ def _diff(p) -> None:
     p.add_argument("--structural-only", action="store_true", help="skip the behavioural comparison")
 
 
+def _impact(p) -> None:
+    p.add_argument("old", help="a policies folder, a policy file, or a git revision")
+    p.add_argument("new", nargs="?", help="the same (default: the policies in use, e.g. the work tree)")
+    p.add_argument("--cases", required=True, metavar="FILE",
+                   help="the population: .jsonl, .json, .yaml, .csv, .parquet or .xlsx (docs/population.md)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="also write the changed cases and index.html (charts) into DIR")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="answer with N processes")
+    p.add_argument("--as-of", type=date_arg, help="decide every case under the rules in force on this date")
+    p.add_argument("--exit-code", action="store_true", help="exit 1 when any answer changes")
+
+
 def _timeline(p) -> None:
     p.add_argument("--region", required=True)
     p.add_argument("--topic", action="append", help="only this kind of case (repeatable)")
@@ -136,6 +147,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("test", "run policy tests written as data", _test, "maintain:cmd_test"),
     Command("diff", "what changed between two policy sets, and which cases now get another answer", _diff,
             "compare:cmd_diff"),
+    Command("impact", "how a change to the policy set changes the answers of a population (docs/population.md)",
+            _impact, "impact:cmd_impact"),
     Command("timeline", "which clauses governed over time in a region, per topic", _timeline, "compare:cmd_timeline"),
     Command("git-diff", "git external diff driver for policy files (see docs/git.md)", _git_diff,
             "compare:cmd_git_diff", ("lang",)),
