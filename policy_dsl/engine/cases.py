@@ -13,7 +13,8 @@ from policy_dsl.language.records import dataclass  # dataclasses, quicker to imp
 from pathlib import Path
 
 from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, Where, did_you_mean
-from policy_dsl.engine.evaluate import Case
+from policy_dsl.language.expr.compile import EvalError
+from policy_dsl.language.model import Case
 from policy_dsl.language.kinds import absent_value, optional, vocabulary
 from policy_dsl.language.regions import Registry
 from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, clip, date_in_range, range_error
@@ -257,7 +258,7 @@ def jsonl_items(path: Path, body=None, first_line: int = 1):
                     data, end = scan_once(text, 0)
                     if end != len(text) and text[end:].strip(" \t\n\r"):
                         data = _json_loads(text, name, n)
-                except Exception:  # noqa: BLE001 - _json_loads says what is wrong
+                except (StopIteration, ValueError, RecursionError):  # what the scanner raises: _json_loads says what is wrong
                     data = _json_loads(text, name, n)
             except UnicodeDecodeError:
                 data = InputError(Diagnostic("E-INPUT-UTF8", "invalid UTF-8", Where(name, n, 1), "save the file as UTF-8"))
@@ -529,8 +530,8 @@ class CaseValidator:
             region = self._region_at(data["region"], day)
             if self._broken(kind_name, out, region, day) is not None:
                 return None  # validate names the facts
-        except Exception:  # noqa: BLE001 - validate says what is wrong
-            return None
+        except (PolicyDslError, LookupError, ValueError, TypeError, ArithmeticError, EvalError):
+            return None  # validate says what is wrong (and raises anything else the same way)
         case_id = data.get("id")
         if case_id is not None and case_id.__class__ is not int and case_id.__class__ is not str and (
                 case_id.__class__ is bool or not isinstance(case_id, (str, int))):

@@ -27,6 +27,8 @@ import stat
 import sys
 import time
 
+from policy_dsl.language.errors import PolicyDslError  # what atomic_write may raise
+
 try:  # BLAKE2b from CPython's own module: hashlib would load OpenSSL first, a few ms at every start
     from _blake2 import blake2b as _hash
 except ImportError:  # pragma: no cover - another Python
@@ -145,7 +147,8 @@ def load(name: str, entry_key: str, expect: type | tuple = object):
         import pickle
 
         obj = pickle.loads(payload)
-    except Exception:  # noqa: BLE001 - a stale or broken entry is a miss
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError, TypeError,
+            ValueError, RecursionError):  # an entry of an older interpreter's classes is a miss
         return None
     if not isinstance(obj, expect):
         return None
@@ -204,7 +207,7 @@ def store(name: str, entry_key: str, obj) -> None:
 
         atomic_write(path, data, mode=0o600)
         prune(folder)
-    except Exception:  # noqa: BLE001 - no cache, no harm
+    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError, PolicyDslError):  # no cache, no harm
         return
 
 

@@ -280,9 +280,11 @@ def format_text(text: str, name: str = "<text>") -> str:
         text = text[1:]
     before = _load_plain(text, name)  # the project's own strict reading first: its errors, its positions
     y = _yaml()
+    from ruamel.yaml.error import YAMLError
+
     try:
         tree = y.load(text)
-    except Exception as exc:  # ruamel's errors carry no stable type worth telling apart
+    except (YAMLError, ValueError) as exc:  # ruamel's errors, after the strict reading above accepted the text
         raise PolicyError(Diagnostic("E-FMT-PARSE", f"cannot read for formatting: {str(exc).splitlines()[0][:200]}",
                                      Where(name), "run `policy-dsl check` on the file")) from None
     if tree is None:
