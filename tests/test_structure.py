@@ -5,7 +5,7 @@
 - the layers of docs/architecture.md: each part imports only the parts below it;
 - no handler catches every exception (``except Exception``, ``except BaseException``, a bare
   ``except``) unless it re-raises, outside the front ends' top-level handlers of a bug of ours
-  (the CLI's ``main``, the service's)."""
+  (the CLI's ``main``, the service's) and the SIGTERM handler's cleanup."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ LAYERS = {
     "tools": {"tools", "analysis", "engine", "language"},
     "face": {"face", "tools", "analysis", "engine", "fast", "language"},
 }
-# the handlers of a bug of ours at a front end's top (file, function)
-TOP_LEVEL_HANDLERS = {("face/cli.py", "main"), ("face/service.py", "_reload"), ("face/service.py", "_answer")}
+# the handlers of a bug of ours at a front end's top (file, function), and the SIGTERM handler that
+# cleans up whatever happens before the process ends
+TOP_LEVEL_HANDLERS = {("face/cli.py", "main"), ("face/service.py", "_reload"), ("face/service.py", "_answer"),
+                      ("language/safeio.py", "_terminated")}
 
 
 def _modules() -> dict[str, Path]:

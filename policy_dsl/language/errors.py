@@ -44,9 +44,7 @@ class Diagnostic:
 
     def format(self) -> str:
         """The diagnostic for a person: ``file:line:col: CODE message`` and the hint, with control
-        characters from a user's text shown escaped (policy_dsl.language.safeio.printable)."""
-        from policy_dsl.language.safeio import printable
-
+        characters from a user's text shown escaped (``printable``)."""
         text = f"{self.where}: {self.code} {self.message}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
@@ -114,3 +112,19 @@ def did_you_mean(word: str, choices) -> str | None:
     if not close:  # a known word with something stuck before or after it: `efective_from` → `from`
         close = sorted((o for o in options if len(o) >= 3 and (word.endswith(o) or word.startswith(o))), key=len)[-1:]
     return f"did you mean `{close[0]}`?" if close else None
+
+
+# C0 and C1 control characters, DEL, and the bidirectional controls that reorder what a terminal
+# shows: written as escapes (``\x1b``, ``\u202e``) wherever a user's text is shown to a person.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}
+_CONTROLS.update({c: f"\\u{c:04x}" for c in (*range(0x202a, 0x202f), *range(0x2066, 0x206a), 0x200e, 0x200f, 0x61c)})
+_CONTROLS.pop(0x0a)  # a line end is the caller's to place
+
+
+def printable(text: str, keep_newlines: bool = True) -> str:
+    """``text`` with control characters (ESC, BEL, CR, C1, bidirectional overrides…) escaped, so
+    that nothing from a file reaches a terminal as a command."""
+    if text.isprintable() or (keep_newlines and text.replace("\n", "").isprintable()):
+        return text  # the common case, without a copy (isprintable is false for every control)
+    out = text.translate(_CONTROLS)
+    return out if keep_newlines else out.replace("\n", "\\n")

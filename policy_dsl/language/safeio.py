@@ -27,7 +27,7 @@ import stat
 import sys
 from pathlib import Path
 
-from policy_dsl.language.errors import Diagnostic, InputError, Where
+from policy_dsl.language.errors import Diagnostic, InputError, Where, printable  # noqa: F401 - printable is used from here too
 
 # Dates a case or a command line may give. Outside them the answer would be fiction (and date
 # arithmetic would leave the calendar Python knows: year 10000).
@@ -57,22 +57,6 @@ def clip(text, n: int = ECHO_CHARS) -> str:
     text = " ".join(text.split()) if any(c in text for c in "\n\r\t") else text
     text = printable(text)
     return text if len(text) <= n else text[: n - 1] + "…"
-
-
-# C0 and C1 control characters, DEL, and the bidirectional controls that reorder what a terminal
-# shows: written as escapes (``\x1b``, ``\u202e``) wherever a user's text is shown to a person.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}
-_CONTROLS.update({c: f"\\u{c:04x}" for c in (*range(0x202a, 0x202f), *range(0x2066, 0x206a), 0x200e, 0x200f, 0x61c)})
-_CONTROLS.pop(0x0a)  # a line end is the caller's to place
-
-
-def printable(text: str, keep_newlines: bool = True) -> str:
-    """``text`` with control characters (ESC, BEL, CR, C1, bidirectional overrides…) escaped, so
-    that nothing from a file reaches a terminal as a command."""
-    if text.isprintable() or (keep_newlines and text.replace("\n", "").isprintable()):
-        return text  # the common case, without a copy (isprintable is false for every control)
-    out = text.translate(_CONTROLS)
-    return out if keep_newlines else out.replace("\n", "\\n")
 
 
 def date_in_range(d: dt.date) -> bool:

@@ -262,7 +262,7 @@ def _meant(value: str, tag: str) -> tuple:
     if tag in _NUMBER_TAGS and len(value) <= 40:
         try:
             old = _CONSTRUCTOR.construct_object(yaml.ScalarNode(tag, value))
-        except Exception:  # noqa: BLE001 - no 1.1 reading to show
+        except (yaml.YAMLError, ValueError, ArithmeticError, TypeError):  # no 1.1 reading to show
             old = None
     if isinstance(old, float) and old == int(old):
         old = int(old)
