@@ -52,7 +52,7 @@ def cmd_eval(args) -> int:
             for path in args.cases:
                 _, raws = read_cases(path)
                 for raw in raws:
-                    _show_case(con, answers.answer(raw), answers.policy, args)
+                    common.show_case(con, answers.answer(raw), answers.policy, args)
                     if bar:
                         bar.counter[0] += 1
             bad = answers.bad
@@ -68,15 +68,3 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
-
-
-def _show_case(con, out, policy, args) -> None:
-    from policy_dsl.face import render
-
-    if "error" in out:
-        e = out["error"]
-        from policy_dsl.language.safeio import printable
-
-        sys.stderr.write(printable(f"{e['where']}: {e['code']} {e['message']}\n" + (f"    hint: {e['hint']}\n" if e.get("hint") else "")))
-        return
-    render.render_result(con, out, policy, args.lang, args.explain)

@@ -558,6 +558,7 @@ class Sink:
 def _id_type(paths) -> str:
     """``int`` when every input is a Parquet file with an integer ``id`` column (the answers'
     ``id`` column keeps that type), else ``text``."""
+    import pyarrow
     import pyarrow.parquet as pq
 
     for p in paths:
@@ -565,7 +566,7 @@ def _id_type(paths) -> str:
             return "text"
         try:
             schema = pq.read_schema(p)
-        except Exception:  # noqa: BLE001 - not Parquet: reading it says so
+        except (pyarrow.ArrowException, OSError, ValueError, NotImplementedError):  # not Parquet: reading it says so
             return "text"
         if "id" not in schema.names or not str(schema.field("id").type).startswith(("int", "uint")):
             return "text"
@@ -648,11 +649,12 @@ def _bar(args):
         if fmt == "jsonl":
             n = progress.count_lines([p])
         elif fmt == "parquet":
+            import pyarrow
             import pyarrow.parquet as pq
 
             try:
                 n = pq.ParquetFile(p).metadata.num_rows
-            except Exception:  # noqa: BLE001 - reading it says what is wrong
+            except (pyarrow.ArrowException, OSError, ValueError, NotImplementedError):  # reading it says what is wrong
                 n = None
         else:
             n = None
@@ -675,12 +677,11 @@ def _show_all(args, policy, batch_iter) -> int:
     """Each answer as a table for a person (eval without --format json), from any case file."""
     from policy_dsl.face import render
     from policy_dsl.face.api import CaseAnswers
-    from policy_dsl.face.ask import _show_case
 
     answers = CaseAnswers(policy, args.lang, args.as_of)
     con = render.console()
     render.render_policy_set(con, common.policy_set_line(args, policy, args.lang))
     for batch in batch_iter:
         for raw in batch.cases():
-            _show_case(con, answers.answer(raw), policy, args)
+            common.show_case(con, answers.answer(raw), policy, args)
     return EXIT_INPUT if answers.bad else EXIT_OK

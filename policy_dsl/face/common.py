@@ -42,3 +42,16 @@ def dump_json(data) -> None:
     from policy_dsl.face.api import dumps, write_pieces
 
     write_pieces(sys.stdout, dumps(data))
+
+
+def show_case(con, out, policy, args) -> None:
+    """One JSON answer for a person (a table), or its error on stderr (eval without --format json)."""
+    from policy_dsl.face import render
+
+    if "error" in out:
+        e = out["error"]
+        from policy_dsl.language.safeio import printable
+
+        sys.stderr.write(printable(f"{e['where']}: {e['code']} {e['message']}\n" + (f"    hint: {e['hint']}\n" if e.get("hint") else "")))
+        return
+    render.render_result(con, out, policy, args.lang, args.explain)

@@ -386,9 +386,14 @@ def xlsx_rows(path: str):
     from policy_dsl.language.safeio import read_limited  # checks it is a regular file, and its size
 
     raw = read_limited(path, MAX_XLSX_BYTES, path, code="E-CASE-FILE")
+    import zipfile
+
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, ValueError, TypeError, AttributeError,
+            EOFError, OSError) as exc:  # what openpyxl raises for a file that is not a workbook
         raise InputError(Diagnostic("E-CASE-XLSX", f"not an Excel workbook (.xlsx): {type(exc).__name__}: {str(exc)[:120]}",
                                     Where(path), "save it from Excel as .xlsx")) from None
     del raw
@@ -413,11 +418,12 @@ def xlsx_rows(path: str):
 
 def parquet_batches(path: str, batch_size: int):
     """``(column names, iterator of (first row number, Arrow record batch))`` of a Parquet file."""
+    import pyarrow
     import pyarrow.parquet as pq
 
     try:
         f = pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError… for a file that is not Parquet
+    except (pyarrow.ArrowException, OSError, ValueError, NotImplementedError) as exc:  # a file that is not Parquet
         raise InputError(Diagnostic("E-CASE-PARQUET", f"not a Parquet file: {str(exc)[:160]}", Where(path),
                                     "write it with pyarrow, pandas, polars, Spark or DuckDB")) from None
 
