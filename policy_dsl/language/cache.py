@@ -67,7 +67,7 @@ def code_key() -> str:
         for root, dirs, files in os.walk(_PACKAGE):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in sorted(files):
-                if name.endswith((".py", ".yaml", ".json", ".lark")):
+                if name.endswith((".py", ".yaml", ".json", ".lark", ".tsv")):
                     path = os.path.join(root, name)
                     try:
                         st = os.stat(path)
