@@ -293,6 +293,7 @@ def main() -> None:
         tenth = max(1, len(samples) // 10)
         memory["mixed_first_tenth_kib"] = [min(samples[:tenth]), max(samples[:tenth])] if samples else None
         memory["mixed_last_tenth_kib"] = [min(samples[-tenth:]), max(samples[-tenth:])] if samples else None
+        memory["mixed_quarters_kib"] = [samples[min(len(samples) - 1, len(samples) * q // 4)] for q in range(5)] if samples else None
         equal = same_answers(port, cases[:n_cases], env)
         memory["after_batches_kib"] = rss_kib(server.pid)
     finally:
@@ -315,7 +316,8 @@ def main() -> None:
     if memory["mixed_first_tenth_kib"]:
         f, last = memory["mixed_first_tenth_kib"], memory["mixed_last_tenth_kib"]
         print(f"memory through the mixed run (VmRSS, {memory['samples']} samples): first tenth {f[0] / 1024:.1f}–{f[1] / 1024:.1f} MiB, "
-              f"last tenth {last[0] / 1024:.1f}–{last[1] / 1024:.1f} MiB")
+              f"last tenth {last[0] / 1024:.1f}–{last[1] / 1024:.1f} MiB; at 0, ¼, ½, ¾ and the end: "
+              + ", ".join(f"{k / 1024:.1f}" for k in memory["mixed_quarters_kib"]) + " MiB")
     print(f"memory (VmRSS): start {memory['start_kib'] / 1024:.1f} MiB, after the mixed run {memory['after_mixed_kib'] / 1024:.1f}, "
           f"end {memory['end_kib'] / 1024:.1f}, max sampled {(memory['max_sampled_kib'] or 0) / 1024:.1f}, "
           f"after the batches {memory['after_batches_kib'] / 1024:.1f} MiB")
