@@ -46,6 +46,7 @@ class Served:
         self.thread.join(10)
         self.app.state.pool.shutdown(wait=False)
         self.app.state.stream_pool.shutdown(wait=False)
+        self.app.state.applies_pool.shutdown(wait=False)
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
                 timeout: float = 30) -> tuple[int, dict, bytes]:

@@ -47,6 +47,7 @@ class Limits:
     keep_alive = 5  # idle keep-alive connections are closed after this (uvicorn)
     inline_body = 64 * 1024  # smaller JSON bodies are answered on the event loop, bigger ones in a thread
     stream_threads = 8  # JSON Lines streams answered at once (more wait their turn)
+    applies_threads = 2  # new applies questions worked out at once (more wait their turn)
     out_buffered = 8 * 1024 * 1024  # answers held for a client that reads slowly, once its body is in
     applies_cache = 32 * 1024 * 1024  # bytes of applies answers kept (the most recently asked), per policy set
     check_interval = 1.0  # the policy files are looked at (stat) at most this often
@@ -105,6 +106,13 @@ class LoadedSet:
     def answers(self, lang: str, as_of) -> api.CaseAnswers:
         evaluator, validator = self.tools()
         return api.CaseAnswers(self.policy, lang, as_of, evaluator, validator)
+
+    def cached_applies(self, key: tuple) -> tuple[int, bytes] | None:
+        with self._applies_lock:
+            hit = self._applies.get(key)
+            if hit is not None:
+                self._applies.move_to_end(key)
+            return hit
 
     def applies(self, key: tuple, make) -> tuple[int, bytes]:
         with self._applies_lock:
@@ -343,7 +351,12 @@ async def applies(request: Request) -> Response:
         except InputError as exc:
             return STATUS.get(exc.first.code, 400), (json.dumps(api.error_json(exc), ensure_ascii=False) + "\n").encode()
 
-    status, body = current.applies((day, region, topics, lang), make)
+    key = (day, region, topics, lang)
+    hit = current.cached_applies(key)
+    if hit is None:  # a new question: worked out in a thread, so that quick answers need not wait behind it
+        loop = asyncio.get_running_loop()
+        hit = await loop.run_in_executor(state.applies_pool, current.applies, key, make)
+    status, body = hit
     return Response(body, status_code=status, media_type=JSON_TYPE)
 
 
@@ -831,5 +844,6 @@ def create_app(holder: PolicyHolder, limits: Limits | None = None, lang: str = "
                     exception_handlers={HTTPException: _not_found, PolicyDslError: _input_error, Exception: _server_error})
     app.state.holder, app.state.limits, app.state.lang = holder, limits, lang
     app.state.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="policy-dsl")
+    app.state.applies_pool = ThreadPoolExecutor(max_workers=limits.applies_threads, thread_name_prefix="policy-dsl-applies")
     app.state.stream_pool = ThreadPoolExecutor(max_workers=limits.stream_threads, thread_name_prefix="policy-dsl-stream")
     return app
