@@ -1,9 +1,11 @@
 """Generate N cases (all kinds, regions, dates, boundary values) as JSON Lines.
 
     python bench/gen_cases.py 100000 > /tmp/cases.jsonl
+    python bench/gen_cases.py 100000 --policies my-policies/ > /tmp/cases.jsonl
 
-Deterministic for a given N and --seed. The cases come from policy_dsl.analysis.grid (boundary values),
-spread over decision dates 2020-09 … 2026-06 and regions in and outside 山东."""
+Deterministic for a given N, --seed and policy set. The cases come from the policy set's probe
+grid (policy_dsl.analysis.grid): its kinds, its regions, decision days spread over the years the
+files span, and the fact values around the boundaries the files draw."""
 
 from __future__ import annotations
 
@@ -12,40 +14,35 @@ import datetime as dt
 import json
 import random
 import sys
+from pathlib import Path
 
-from policy_dsl.analysis import grid
-from policy_dsl.language.kinds import vocabulary
-from policy_dsl.language.values import to_json
-
-REGIONS = ["370100", "370102", "370200", "370400", "371300", "320100", "440100", "110105"]
+from policy_dsl.analysis.grid import case_json, grid_of
 
 
-def _json(v):
-    if isinstance(v, list):
-        return [{k: _json(x) for k, x in i.items()} for i in v]
-    return to_json(v)
+def generate(n: int, seed: int = 7, policies: list[Path] | None = None):
+    from policy_dsl.face.api import load_policy
 
-
-def generate(n: int, seed: int = 7):
     rng = random.Random(seed)
-    kinds = list(vocabulary().kinds)
-    start = dt.date(2020, 9, 1)
-    span = (dt.date(2026, 6, 30) - start).days
+    policy = load_policy(policies)
+    g = grid_of(policy)
+    kinds = list(policy.vocab.kinds)
+    regions = g.regions
+    span = (g.last - g.first).days + 1
     pools: dict = {}
     i = 0
     while i < n:
         kind = kinds[i % len(kinds)]
-        region = REGIONS[rng.randrange(len(REGIONS))]
-        day = start + dt.timedelta(days=rng.randrange(span))
-        key = (kind, region, day.toordinal() // 30)
+        region = regions[rng.randrange(len(regions))]
+        day = g.first + dt.timedelta(days=rng.randrange(span))
+        key = (kind, region.code, day.toordinal() // 30)
         if key not in pools:
-            pools[key] = grid.facts_for(kind, day, region) or []
+            pools[key] = g.facts(kind, region, day) if region.valid_on(day) else []
         options = pools[key]
         if not options:
             i += 1
             continue
         facts = options[rng.randrange(len(options))]
-        yield {"id": i, "kind": kind, "region": region, **{k: _json(v) for k, v in facts.items()}}
+        yield {"id": i, **case_json(kind, region, facts)}
         i += 1
 
 
@@ -53,9 +50,10 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("n", type=int)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--policies", type=Path, action="append", help="a policy folder (default: the shipped set)")
     args = p.parse_args()
     out = sys.stdout
-    for case in generate(args.n, args.seed):
+    for case in generate(args.n, args.seed, args.policies):
         out.write(json.dumps(case, ensure_ascii=False) + "\n")
 
 

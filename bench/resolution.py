@@ -33,7 +33,7 @@ def reference_overlaps(policy, region, day, ev):
 
     def overlaps(topic, clauses):
         pairs = set()
-        for facts in grid.facts_for(topic, day, region.code):
+        for facts in grid.grid_of(policy).facts(topic, region, day):
             case = _case(topic, region, facts, day)
             try:
                 env = ev.environment(case, None)

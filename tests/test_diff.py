@@ -47,18 +47,23 @@ def test_late_payer_waiting_3_to_4_changes_exactly_the_affected_cases(policy, po
 
 def test_the_whole_affected_population_changes(policy, policies_copy):
     """Every late, not low-income payer in 济南 on the grid changes; none paid in the period does."""
+    from policy_dsl.analysis import grid
+    from policy_dsl.language.regions import default_registry
+
     _waiting_4(policies_copy)
     new = load_policy([policies_copy])
-    beh = diff.behavioural(policy, new, {"resident_enrollment"}, regions=("370100",), examples=10**6)
+    jinan = default_registry().get("370100")
+    beh = diff.behavioural(policy, new, {"resident_enrollment"}, regions=[jinan], examples=10**6)
     changed = {(e["case"]["benefit_year"], e["case"]["paid_on"]) for g in beh.groups.values() for e in g["examples"]}
-    from policy_dsl.analysis import grid
-
+    probes = grid.Grid([policy, new])
     expected = set()
-    for day in diff.sample_dates([policy]):
-        for facts in grid.facts_for("resident_enrollment", day, "370100"):
-            if not facts.get("low_income") and day >= dt.date(max(facts["benefit_year"], 2022), 1, 1):
+    for day in probes.days("resident_enrollment"):
+        for facts in probes.facts("resident_enrollment", jinan, day):
+            # paid in the benefit year itself (a late payer), from 2022 when 济医保发〔2022〕2号 三 applies
+            if not facts.get("low_income") and facts["benefit_year"] == day.year >= 2022:
                 expected.add((facts["benefit_year"], day.isoformat()))
-    assert changed == expected
+    assert expected and changed == expected
+    assert beh.regions == ["370100"]
 
 
 def test_reformat_only_is_no_difference(cli, policy, policies_copy):

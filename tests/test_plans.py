@@ -35,7 +35,7 @@ REGIONS = ("370100", "370102", "370200", "371300", "320100", "110105", "370000")
 
 
 def _days(policy):
-    days = set(grid.decision_dates(policy, [dt.date(2020, 9, 1), dt.date(2026, 6, 30)]))
+    days = set(grid.grid_of(policy).dates) | {dt.date(2020, 9, 1), dt.date(2026, 6, 30)}
     return sorted(d for d in days if dt.date(2020, 6, 1) <= d <= dt.date(2026, 12, 31))
 
 
@@ -45,7 +45,7 @@ def _probes(policy, every=3):
         for code in REGIONS:
             region = reg.get(code)
             for kind in vocabulary().kinds:
-                for facts in grid.facts_for(kind, day, code)[::2]:
+                for facts in grid.grid_of(policy).facts(kind, region, day)[::2]:
                     yield _case(kind, region, facts, day)
 
 
@@ -129,7 +129,7 @@ def test_exclusive_pairs_never_hold_together(policy):
     for day in _days(policy)[::4]:
         for code in ("370100", "370200", "320100"):
             for topic, a, b in pairs:
-                for facts in grid.facts_for(topic, day, code):
+                for facts in grid.grid_of(policy).facts(topic, reg.get(code), day):
                     try:
                         env = ev.environment(_case(topic, reg.get(code), facts, day))
                         both = ev.holds(a, env) and ev.holds(b, env)

@@ -95,7 +95,7 @@ def _answers(files: list[Path]) -> list:
         region = reg.get(code)
         for day in (dt.date(2021, 6, 1), dt.date(2022, 1, 15), dt.date(2022, 4, 1), dt.date(2023, 10, 1)):
             for kind in sorted(policy.by_topic):
-                for i, facts in enumerate(grid.facts_for(kind, day, code)):
+                for i, facts in enumerate(grid.grid_of(policy).facts(kind, region, day)):
                     if i % 7:
                         continue
                     try:

@@ -16,18 +16,9 @@ from policy_dsl.language.regions import default_registry
 from policy_dsl.language.values import to_json
 
 
-def _probe_region(a: Clause, b: Clause):
-    """A region inside both jurisdictions (a city if the deeper one is a province or country)."""
-    reg = default_registry()
-    deeper = a if a.doc.rank >= b.doc.rank else b
-    code = deeper.doc.jurisdiction
-    r = reg.get(code)
-    if r.level in ("country", "province"):
-        # a city inside: prefer one with no city document (the plain case)
-        for cand in reg.by_code.values():
-            if cand.level == "city" and cand.valid_to is None and cand.within(code) and cand.within(a.doc.jurisdiction) and cand.within(b.doc.jurisdiction):
-                return cand
-    return r
+def _probe_regions(policy: PolicySet, a: Clause, b: Clause) -> list:
+    """The regions of the policy set's probe grid inside both clauses' jurisdictions."""
+    return [r for r in grid.grid_of(policy).regions if r.within(a.doc.jurisdiction) and r.within(b.doc.jurisdiction)]
 
 
 def find_conflicts(policy: PolicySet, limit_per_pair: int = 1) -> list[Diagnostic]:
@@ -45,28 +36,27 @@ def find_conflicts(policy: PolicySet, limit_per_pair: int = 1) -> list[Diagnosti
                 if not (default_registry().get(a.doc.jurisdiction).within(b.doc.jurisdiction)
                         or default_registry().get(b.doc.jurisdiction).within(a.doc.jurisdiction)):
                     continue
-                found = _probe_pair(ev, topic, a, b)
+                found = _probe_pair(ev, topic, a, b, policy)
                 if found:
                     out.append(found)
     return out
 
 
-def _probe_pair(ev: Evaluator, topic: str, a: Clause, b: Clause) -> Diagnostic | None:
-    region = _probe_region(a, b)
-    starts = [a.local_start(region), b.local_start(region)]
-    first = max(s for s in starts if s) if any(starts) else dt.date(2022, 1, 1)
-    days = [first, first + dt.timedelta(days=45), first + dt.timedelta(days=400)]
-    for day in days:
+def _probe_pair(ev: Evaluator, topic: str, a: Clause, b: Clause, policy: PolicySet) -> Diagnostic | None:
+    """A probe of the grid (regions inside both jurisdictions, the topic's sampled days on which
+    both are in force) on which both conditions hold and the outcomes differ, as a finding."""
+    from policy_dsl.analysis.passes import probes
+
+    g = grid.grid_of(policy)
+    for region, day in [(r, d) for r in _probe_regions(policy, a, b) for d in g.sample_days(topic, r)]:
         if resolve.standing(a, region, day).state != "in_force" or resolve.standing(b, region, day).state != "in_force":
             continue
-        for facts in grid.facts_for(topic, day, region.code):
-            case = _case(topic, region, facts, day)
-            if case is None:
+        for p in probes(policy, topic, region, day):  # the check passes' probes, evaluated once
+            if not (a in p.holding and b in p.holding):
                 continue
+            facts, case = p.facts, p.case
             try:
                 env = ev.environment(case)
-                if not (ev.holds(a, env) and ev.holds(b, env)):
-                    continue
                 ea, eb = a.effective(), b.effective()
                 if ea.outcome != eb.outcome:
                     differ = f"{ea.outcome} vs {eb.outcome}"
@@ -99,14 +89,8 @@ def _jsonable(v):
 
 
 def _case(kind, region, facts, day) -> Case | None:
-    reg = default_registry()
-    typed = dict(facts)
-    for key in ("from_region",):
-        if key in typed:
-            typed[key] = reg.get(typed[key])
-    if "enrollments" in typed:
-        typed["enrollments"] = [dict(e, region=reg.get(e["region"])) for e in typed["enrollments"]]
-    return Case(kind, region, typed, day)
+    """The Case of a probe of the grid (its facts are typed already)."""
+    return Case(kind, region, dict(facts), day)
 
 
 def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator | None = None):
@@ -124,7 +108,7 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
                     if all(c in bit for c in p) and not exclusive(*p)}  # no probe could show those
             if not todo:
                 return pairs
-        for facts in grid.iter_facts(topic, day, region.code):
+        for facts in grid.grid_of(policy).iter_facts(topic, region, day):
             case = _case(topic, region, facts, day)
             try:  # all of them, as the evaluator does: a probe one of them cannot be read on says nothing
                 holding = ev.holding(case, clauses)

@@ -1,8 +1,10 @@
 """``policy-dsl check --coverage``: what the policy files decide, topic × region × year.
 
-Every cell is computed from the policy files through the evaluator, on the generated cases of
-``policy_dsl.analysis.grid`` at sampled days of the year (each day on which the standing of the topic's
-clauses changes, in and outside the September–December collection period), never written by hand:
+Every cell is computed from the policy files through the evaluator, on the probe grid of the
+policy set (``policy_dsl.analysis.grid``): a row per region of the grid (its districts aside: they
+are probed by the other checks), a column per year the files span, and in each year the kind's
+decision days that begin a new standing of its clauses or a new calendar phase. Never written by
+hand:
 
 - ``decided``: every generated case is decided by a clause (a rejected case counts: a clause says
   it is invalid);
@@ -25,9 +27,8 @@ from collections import Counter
 from policy_dsl.analysis import passes as analysis
 from policy_dsl.language.errors import Diagnostic
 from policy_dsl.language.model import PolicySet
-from policy_dsl.language.regions import default_registry
+from policy_dsl.analysis import grid as probe_grid
 
-REGIONS = ("370100", "370400", "320100")  # 济南; another 山东 city (枣庄); outside 山东 (南京)
 STATUSES = ("decided", "delegated", "partly", "pending", "none")
 WORDS = {
     "zh": {"decided": "已规定", "delegated": "授权下级", "partly": "部分", "pending": "待生效", "none": "无"},
@@ -55,25 +56,31 @@ def cell_status(counts: Counter) -> str:
     return "partly"
 
 
-def _days_by_year(policy: PolicySet, topic: str, region, first: int, last: int) -> dict[int, list[dt.date]]:
-    days = analysis.candidate_days(policy, first, last)
-    return {y: analysis.sample_days(policy, topic, region, [d for d in days if d.year == y])
-            for y in range(first, last + 1)}
+def matrix_regions(policy: PolicySet) -> list:
+    """The regions of the matrix: the grid's, its districts aside."""
+    g = probe_grid.grid_of(policy)
+    return [r for r in g.regions if g.roles[r.code] != "district"]
 
 
-def matrix(policy: PolicySet, regions=REGIONS, first: int = analysis.FIRST_YEAR, last: int = analysis.LAST_YEAR) -> dict:
+def _days_by_year(policy: PolicySet, topic: str, region) -> dict[int, list[dt.date]]:
+    g = probe_grid.grid_of(policy)
+    days = g.days(topic)
+    return {y: g.sample_days(topic, region, [d for d in days if d.year == y]) for y in g.years}
+
+
+def matrix(policy: PolicySet) -> dict:
     """The coverage matrix as data (``--format json``) with, per cell, the counts of each status
     over the generated cases and the status from each sampled day on."""
-    reg = default_registry()
-    regs = [reg.get(c) for c in regions]
-    data = {"regions": [r.to_json() for r in regs], "years": list(range(first, last + 1)),
+    regs = matrix_regions(policy)
+    g = probe_grid.grid_of(policy)
+    data = {"regions": [{**r.to_json(), "role": g.roles[r.code]} for r in regs], "years": list(g.years),
             "statuses": list(STATUSES), "topics": {},
             "labels": {name: {"zh": k.zh, "en": k.en} for name, k in policy.vocab.kinds.items()}}
     for topic in policy.vocab.kinds:
         rows = {}
         for region in regs:
             cells = {}
-            for year, days in _days_by_year(policy, topic, region, first, last).items():
+            for year, days in _days_by_year(policy, topic, region).items():
                 total: Counter = Counter()
                 segments = []
                 for day in days:
@@ -89,23 +96,22 @@ def matrix(policy: PolicySet, regions=REGIONS, first: int = analysis.FIRST_YEAR,
     return data
 
 
-def findings(policy: PolicySet, regions=REGIONS, first: int = analysis.FIRST_YEAR, last: int = analysis.LAST_YEAR) -> list[Diagnostic]:
+def findings(policy: PolicySet) -> list[Diagnostic]:
     """W-GAP for each topic × region × date range in which some generated case is decided by no
     clause (and none pending); W-DELEGATION-UNFILLED for each delegating clause that governs
     some generated case (no lower clause fills the delegation there)."""
-    reg = default_registry()
     out: list[Diagnostic] = []
     unfilled: dict = {}
-    end_of_range = dt.date(last, 12, 31)
+    end_of_range = probe_grid.grid_of(policy).last
+    regs = matrix_regions(policy)
     for topic in policy.vocab.kinds:
         if not policy.by_topic.get(topic):
             out.append(Diagnostic("W-GAP", f"{topic}: no clause on this topic in any region or year",
                                   analysis.kind_where(topic, None, policy.vocab), "encode the clauses that decide it, if the circulars do",
                                   severity="warning"))
             continue
-        for code in regions:
-            region = reg.get(code)
-            days = [d for ds in _days_by_year(policy, topic, region, first, last).values() for d in ds]
+        for region in regs:
+            days = [d for ds in _days_by_year(policy, topic, region).values() for d in ds]
             runs = []  # [start, end, none, total, example]
             for i, day in enumerate(days):
                 ps = analysis.probes(policy, topic, region, day)
@@ -134,11 +140,11 @@ def findings(policy: PolicySet, regions=REGIONS, first: int = analysis.FIRST_YEA
     for clause in sorted(unfilled, key=lambda c: order.get(c, 0)):
         ps = unfilled[clause]
         where = []
-        for code in regions:
-            years = sorted({p.day.year for p in ps if p.region.code == code})
+        for region in regs:
+            years = sorted({p.day.year for p in ps if p.region.code == region.code})
             if years:
                 span = str(years[0]) if years[0] == years[-1] else f"{years[0]}–{years[-1]}"
-                where.append(f"{reg.get(code).name} {span}")
+                where.append(f"{region.name} {span}")
         eff = clause.effective()
         out.append(Diagnostic(
             "W-DELEGATION-UNFILLED",

@@ -1,113 +1,795 @@
-"""Generated cases for probing a policy set: for a kind, a region and a decision date, facts at
-and around the boundaries the circulars draw (gaps of 3 vs 4 months, 90 days, 6 and 12 months,
-2 years, 1 year, the collection period…). Used by the checker (conflicts), by diffs and by
-benchmarks. It produces questions, never answers."""
+"""Stage (analysis): the probe grid of a policy set — the regions, days and fact values on which
+the tools (diff, check, coverage, report, timeline, benchmarks) put questions to the interpreter.
+Everything is read from the policy files and their kinds table, the way a property-based tester
+reads a schema; nothing here names a region, a year, a circular, a kind or a fact. It produces
+questions, never answers.
+
+Regions (``Grid.regions``, each with its ``role``):
+- every region a document names as its jurisdiction, records an adoption (or deferral) for, or a
+  condition names (``within(r, "…")``), at city or district level;
+- for a province among them: one city of the province with no document, adoption or deferral of
+  its own (the first by code, valid over the whole span);
+- for the country: one prefecture-level city outside every province and city named (the first by
+  code, valid over the whole span);
+- for each city named: its first district by code (answers must hold for districts).
+
+Days (``Grid.dates`` and ``Grid.days(kind)``):
+- every day on which something starts or ends — issue, in force from and until, adoption, deferral,
+  deadline for the lower level — and the day before (after ``until``: the day after); each date
+  a condition writes, and the day before; 1 January of each year the files span;
+- for a kind, also the calendar points its expressions use (``month_of(y, 9)``: the first and the
+  last day of September and the days either side, in each year); for a kind decided on a month,
+  the first day of each of those days' months.
+
+Fact values (``Grid.facts(kind, region, day)``): for each fact of the kind (kinds table order)
+and each person fact, from the kinds table (type, values, range, placement) and the expressions
+that read it (conditions, outputs, definitions; adopted clauses included), read from their ASTs:
+- a fact no expression of the kind reads: one value (it cannot change an answer);
+- enum: each value; bool: false and true; optional: also absent (null);
+- int, number: each boundary a comparison draws (the constant parts of both sides, e.g.
+  ``continuous_years >= 2`` → 2, ``contribution_years >= min_years`` with ``min_years`` 30 or 25 →
+  30 and 25) and its neighbours (±1 for int, ±0.5 for number), inside the fact's ``range``;
+  without any, the range's ends (or 0 and 1);
+- ``year_of: F``: the year of F's value and the years either side;
+- date and month facts are placed relative to their anchor (``before`` / ``after`` / ``around``
+  in the table; by default around the decision fact): the anchor itself and the day before;
+  for the month offsets the comparisons draw (``month(paid_on) - last_paid_month - 1 <= 3`` → 4
+  months) the offset and its neighbours (and 0 and 1 month); for each duration a comparison uses
+  (``period_end(birth_date, 6 months)``) the day that ends the period on the anchor and the days
+  ``DAY_NEIGHBOURS`` past it; for the calendar months a comparison uses, their first and last
+  days in the anchor's year and the year before;
+- region: each probe region valid on the day;
+- list of records (``items``, ``length``): the items' fields by the same rules, every combination.
+Combinations that break a constraint of the kinds table (``constraints``) are left out: they are
+input errors, not questions. When one (kind, region, day) has more than ``MAX_COMBINATIONS``,
+``MAX_COMBINATIONS`` evenly spaced ones are kept, plus for each value of each fact the first
+combination with it (``Grid.sampled`` records where this happened).
+
+``grid_of(policy)`` is the grid of one set (cached on it); ``Grid([old, new], extra_regions)`` the
+union of two sets' grids (``diff``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
+import functools
 
-from policy_dsl.language.values import Month
+from policy_dsl.language.errors import PolicyDslError
+from policy_dsl.language.expr import ast
+from policy_dsl.language.expr.compile import EvalError
+from policy_dsl.language.model import Case, Expr, PolicySet
+from policy_dsl.language.periods import add_months
+from policy_dsl.language.values import Month, to_json
 
-FLAG_SETS = ({}, {"low_income": True}, {"poverty_registered": True}, {"veteran": True})
-OTHER_REGIONS = ("370102", "370200", "370400", "320100", "440100")
+DAY_NEIGHBOURS = (-1, 0, 1, 2, 5, 9)  # days past a period's end; 9 exceeds the longest run of non-working days (8)
+MAX_COMBINATIONS = 4096  # fact combinations for one (kind, region, day) before sampling
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+PLACEMENTS = ("before", "after", "around")
+_MAX_CONSTANTS = 32  # constant parts kept for one expression (an `if` chain doubles them)
 
 
-def _m(day: dt.date, minus: int) -> Month:
-    return Month.of_date(day) - minus
+# -- what a kind's expressions read and compare with ------------------------------------
+class KindExpressions:
+    """What the expressions of one kind (over one or more policy sets) read and compare with."""
+
+    def __init__(self):
+        self.read: set[str] = set()  # fact paths read: "paid_on", "enrollments.basis"
+        self.bounds: dict[str, set] = {}  # numeric fact path -> boundaries
+        self.offsets: dict[str, set] = {}  # date/month fact path -> month offsets
+        self.durations: dict[str, set] = {}  # date fact path -> durations
+        self.calendar: dict[str, set] = {}  # date/month fact path -> calendar month numbers
+        self.months: set[int] = set()  # calendar month numbers any expression uses (month_of(y, m))
+        self.dates: set[dt.date] = set()  # dates and months the expressions write
+        self.regions: set[str] = set()  # region codes the expressions write (within(r, "…"))
 
 
-def facts_for(kind: str, day: dt.date, region_code: str) -> list[dict]:
-    """Fact dicts (without kind/region) for ``kind`` decided on ``day``."""
-    return list(iter_facts(kind, day, region_code))
+def _clause_expressions(clause) -> list[tuple[Expr, dict]]:
+    """Every expression a clause evaluates (its own and what it adopts), each with the names it
+    may use from the clause (outputs decided in it)."""
+    out = []
+    for c in dict.fromkeys((clause, clause.effective())):
+        local = {name: e for name, e in c.decide}
+        found = [c.when] + [e for _, e in c.decide]
+        if c.evaluate_as:
+            found += [e for _, e in c.evaluate_as[1]]
+        found += list((getattr(c, "note_whens", None) or {}).values())
+        out += [(e, local) for e in found if isinstance(e, Expr)]
+    return out
 
 
-def iter_facts(kind: str, day: dt.date, region_code: str):
-    """The facts of ``facts_for``, in the same order, made one at a time (a prober that stops at
-    the first it needs makes no more)."""
-    if kind == "first_enrollment":
-        for w in ("employed", "flexible"):
-            yield {"worker": w, "paid_on": day}
-    elif kind == "arrears":
-        this = Month.of_date(day)
-        for w in ("employed", "flexible"):
-            for k in range(0, 8):
-                yield {"worker": w, "last_paid_month": this - (k + 1), "paid_on": day}
-    elif kind == "transfer":
-        this = Month.of_date(day)
-        for frm, k, r, back, flags in itertools.product(
-                OTHER_REGIONS + (region_code,), (0, 2, 3, 4, 6), (0, 2, 3), (True, False), FLAG_SETS[:1] + FLAG_SETS[2:]):
-            yield {"from_region": frm, "last_paid_month": this - (k + 1), "removed_in": this - r,
-                   "paid_on": day, "back_paid": back, **flags}
-    elif kind == "switch_scheme":
-        this = Month.of_date(day)
-        for years, k, back, flags, (a, b) in itertools.product(
-                (1, 1.5, 2, 3), (0, 2, 3, 4, 7), (True, False), FLAG_SETS[:1] + FLAG_SETS[2:],
-                (("employee", "resident"), ("resident", "employee"))):
-            yield {"from_scheme": a, "to_scheme": b, "continuous_years": years,
-                   "last_paid_month": this - (k + 1), "paid_on": day, "back_paid": back, **flags}
-    elif kind == "resident_enrollment":
-        for year, flags in itertools.product((day.year, day.year + 1), FLAG_SETS[:2]):
-            if day >= dt.date(year - 1, 9, 1) and day <= dt.date(year, 12, 31):
-                yield {"benefit_year": year, "paid_on": day, **flags}
-    elif kind == "newborn":
-        offsets = [1, 60, 89, 90, 91, 92, 95, 150]
-        for months, extra in itertools.product((6, 12), (-2, -1, 0, 1, 2, 5, 9)):
-            start = _shift_months(day, -months)
-            offsets.append((day - start).days + extra)
-        offsets += [400, 500]
-        for off, flags in itertools.product(sorted(set(o for o in offsets if o > 0)), FLAG_SETS[:2]):
-            yield {"birth_date": day - dt.timedelta(days=off), "paid_on": day, **flags}
-    elif kind == "refund":
-        for scheme, reason, year in itertools.product(
-                ("resident", "employee"),
-                ("death", "military", "employment", "hukou_transfer", "school_transfer", "duplicate"),
-                (day.year, day.year + 1)):
-            yield {"scheme": scheme, "benefit_year": year, "paid_on": min(day, dt.date(year - 1, 10, 1)),
-                   "reason": reason, "event_date": day}
-    elif kind == "duplicate_enrollment":
-        options = [{"scheme": s, "basis": b, "continuous_employee_years": y, "region": region_code}
-                   for s, b, y in itertools.product(("employee", "resident"),
-                                                    ("employment", "residence", "school", "flexible"), (0.5, 1, 2))]
-        for a, b in itertools.product(options, options):
-            if a["scheme"] == "resident" and a["continuous_employee_years"] != 1:
+def analyse(policies: list[PolicySet], kind: str, vocab) -> KindExpressions:
+    """What the expressions of ``kind`` read and compare with, in every set of ``policies``."""
+    out = KindExpressions()
+    facts = vocab.kinds[kind].facts
+    lists = {name for name, spec in facts.items() if spec["type"] == "list"}
+    for policy in policies:
+        defs = {d.name: d.expr for d in policy.definitions.values() if kind in d.kinds}
+        roots = [(e, local) for c in policy.by_topic.get(kind, ()) for e, local in _clause_expressions(c)]
+        roots += [(e, {}) for e in defs.values()]
+        for expr, local in roots:
+            scope = {**{n: e.node for n, e in defs.items()}, **{n: e.node for n, e in local.items()}}
+            walker = _Walker(scope, lists)
+            out.read |= walker.reads(expr.node)
+            for node in walker.nodes(expr.node):
+                _note(node, walker, out, facts, vocab)
+    return out
+
+
+class _Walker:
+    """Reads an expression with the names it may use (definitions, outputs of the clause)
+    expanded into their expressions."""
+
+    def __init__(self, scope: dict, lists: set[str]):
+        self.scope, self.lists = scope, lists
+
+    def nodes(self, node, seen=()):
+        """Every node, expanded names included (each name once on a path)."""
+        for n in ast.walk(node):
+            yield n
+            if isinstance(n, ast.Name) and n.name in self.scope and n.name not in seen:
+                yield from self.nodes(self.scope[n.name], seen + (n.name,))
+
+    def reads(self, node, seen=()) -> set[str]:
+        out = set()
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name):
+                if n.name in self.scope and n.name not in seen:
+                    out |= self.reads(self.scope[n.name], seen + (n.name,))
+                else:
+                    out.add(n.name)
+            elif isinstance(n, ast.Field):
+                base = n.obj.obj if isinstance(n.obj, ast.Index) else n.obj
+                if isinstance(base, ast.Name) and base.name in self.lists:
+                    out.add(f"{base.name}.{n.name}")
+        return out
+
+    def constants(self, node, seen=()) -> frozenset:
+        """The constant parts an expression may have, the rest taken as 0: ``x - y - 1`` → {-1};
+        ``if c then 30 else 25`` → {30, 25}."""
+        if isinstance(node, ast.Literal):
+            v = node.value
+            return frozenset({v}) if isinstance(v, (int, float)) and not isinstance(v, bool) else frozenset({0})
+        if isinstance(node, ast.Name):
+            if node.name in self.scope and node.name not in seen:
+                return self.constants(self.scope[node.name], seen + (node.name,))
+            return frozenset({0})
+        if isinstance(node, ast.Unary) and node.op == "-":
+            return frozenset(-v for v in self.constants(node.operand, seen))
+        if isinstance(node, ast.Binary) and node.op in ("+", "-"):
+            a, b = self.constants(node.left, seen), self.constants(node.right, seen)
+            sign = 1 if node.op == "+" else -1
+            return _capped(x + sign * y for x in a for y in b)
+        if isinstance(node, ast.If):
+            return _capped(self.constants(node.then, seen) | self.constants(node.other, seen))
+        if isinstance(node, ast.Call) and node.func in ("min", "max"):
+            return _capped(v for a in node.args for v in self.constants(a, seen))
+        return frozenset({0})
+
+
+def _capped(values) -> frozenset:
+    return frozenset(sorted(set(values), key=lambda v: (abs(v), v))[:_MAX_CONSTANTS])
+
+
+def _note(node, walker: _Walker, out: KindExpressions, facts: dict, vocab) -> None:
+    """Record what one node of an expression of the kind says about the grid."""
+    if isinstance(node, ast.Literal):
+        if node.kind == "date":
+            out.dates.add(node.value)
+        elif node.kind == "month":
+            out.dates.add(node.value.first_day())
+        return
+    if isinstance(node, ast.Call):
+        if node.func == "month_of" and len(node.args) == 2 and isinstance(node.args[1], ast.Literal):
+            if isinstance(node.args[1].value, int) and 1 <= node.args[1].value <= 12:
+                out.months.add(node.args[1].value)
+        if node.func == "within" and len(node.args) == 2 and isinstance(node.args[1], ast.Literal):
+            out.regions.add(str(node.args[1].value))
+        return
+    if not isinstance(node, ast.Binary):
+        return
+    if node.op == "in" and isinstance(node.right, ast.ListExpr):
+        for path in walker.reads(node.left):
+            if _spec(path, facts, vocab).get("type") in ("int", "number"):
+                out.bounds.setdefault(path, set()).update(
+                    i.value for i in node.right.items if isinstance(i, ast.Literal) and isinstance(i.value, (int, float)))
+        return
+    if node.op not in COMPARISONS:
+        return
+    left, right = walker.reads(node.left), walker.reads(node.right)
+    cl, cr = walker.constants(node.left), walker.constants(node.right)
+    inner = list(walker.nodes(node))
+    durations = {n.value for n in inner if isinstance(n, ast.Literal) and n.kind == "duration"}
+    months = {n.args[1].value for n in inner if isinstance(n, ast.Call) and n.func == "month_of" and len(n.args) == 2
+              and isinstance(n.args[1], ast.Literal) and isinstance(n.args[1].value, int)}
+    for side, path in [("left", p) for p in left] + [("right", p) for p in right]:
+        spec = _spec(path, facts, vocab)
+        t = spec.get("type")
+        if t in ("int", "number") and "year_of" not in spec:
+            found = {r - c for c in cl for r in cr} if side == "left" else {c - r for c in cl for r in cr}
+            out.bounds.setdefault(path, set()).update(found)
+        elif t in ("date", "month"):
+            out.offsets.setdefault(path, set()).update(abs(c - r) for c in cl for r in cr if float(c - r).is_integer())
+            if durations:
+                out.durations.setdefault(path, set()).update(durations)
+            if months:
+                out.calendar.setdefault(path, set()).update(m for m in months if 1 <= m <= 12)
+
+
+def _spec(path: str, facts: dict, vocab) -> dict:
+    """The spec of a fact path of the kind ("fact", "list.field") or of a person fact; {} if none."""
+    name, _, item = path.partition(".")
+    spec = facts.get(name) or vocab.person_flags.get(name) or {}
+    if item:
+        return (spec.get("items") or {}).get(item) or {}
+    return spec
+
+
+class Analyses(dict):
+    """What each kind's expressions read and compare with (kind -> KindExpressions), as kept in
+    the user's cache."""
+
+
+# -- the grid -----------------------------------------------------------------------------
+class Grid:
+    """The probe grid of one policy set, or the union of the grids of several (``diff``)."""
+
+    def __init__(self, policies: list[PolicySet], extra_regions=(), registry=None):
+        from policy_dsl.language.regions import default_registry
+
+        self.policies = list(policies)
+        self.registry = registry or default_registry()
+        self.kinds = {}  # kind name -> (Kind, the vocabulary it comes from): the last set's wins
+        self.person_flags: dict = {}
+        for p in self.policies:
+            self.kinds.update({name: (k, p.vocab) for name, k in p.vocab.kinds.items()})
+            self.person_flags.update(p.vocab.person_flags)
+        self._analysis: dict[str, KindExpressions] = {}
+        self._days: dict[str, list[dt.date]] = {}
+        self._orders: dict[str, list] = {}
+        self._checks: dict[str, tuple] = {}
+        self._months: dict[str, set] = {}
+        self._read: dict[str, set] = {}
+        self.sampled: dict[tuple, int] = {}  # (kind, region code, day) -> combinations before sampling
+        self._extra = list(extra_regions)
+        self._regions_found: tuple | None = None
+
+    # made when first asked for (``applies`` needs only the facts of one region and day)
+    @functools.cached_property
+    def first(self) -> dt.date:
+        return self._span()[0]
+
+    @functools.cached_property
+    def last(self) -> dt.date:
+        return self._span()[1]
+
+    @functools.cached_property
+    def years(self) -> list[int]:
+        """The years the files span."""
+        return list(range(self.first.year, self.last.year + 1))
+
+    @functools.cached_property
+    def dates(self) -> list[dt.date]:
+        """Every day on which something starts or ends, and the day before (module docstring)."""
+        return self._dates()
+
+    @property
+    def regions(self) -> list:
+        """The probe regions (module docstring), each with its ``roles`` entry."""
+        if self._regions_found is None:
+            roles: dict[str, str] = {}
+            self._regions_found = (self._regions(self._extra, roles), roles)
+        return self._regions_found[0]
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """Region code -> why it is probed: document, adoption, condition, changed document,
+        district, city of a district named, no document, outside."""
+        self.regions
+        return self._regions_found[1]
+
+    # -- span and days
+    def _file_dates(self) -> set[dt.date]:
+        days = set()
+        for p in self.policies:
+            for d in p.documents:
+                if d.issued and d.issued != dt.date.min:
+                    days.add(d.issued)
+                for c in [d, *d.clauses]:
+                    days |= _in_force_dates(c.in_force)
+        for kind in self.kinds:
+            days |= self.analysis(kind).dates
+        return days
+
+    def _span(self) -> tuple[dt.date, dt.date]:
+        """From 1 January of the earliest year the files name to 31 December of the latest (and of
+        the year after, when the latest day is not 1 January: the steady state after the last
+        change has a year of its own)."""
+        days = self._file_dates()
+        if not days:
+            today = dt.date.today()
+            return dt.date(today.year, 1, 1), dt.date(today.year, 12, 31)
+        lo, hi = min(days), max(days)
+        last_year = hi.year if (hi.month, hi.day) == (1, 1) else hi.year + 1
+        return dt.date(lo.year, 1, 1), dt.date(last_year, 12, 31)
+
+    def _dates(self) -> list[dt.date]:
+        days = set()
+        for p in self.policies:
+            for d in p.documents:
+                if d.issued and d.issued != dt.date.min:
+                    days |= {d.issued, d.issued - dt.timedelta(days=1)}
+                for c in [d, *d.clauses]:
+                    f = c.in_force
+                    for x in _in_force_dates(f):
+                        days |= {x, x - dt.timedelta(days=1)}
+                    if f.until:
+                        days.add(f.until + dt.timedelta(days=1))
+        for kind in self.kinds:
+            days |= {x for d in self.analysis(kind).dates for x in (d, d - dt.timedelta(days=1))}
+        days |= {dt.date(y, 1, 1) for y in self.years}
+        return sorted(d for d in days if self.first <= d <= self.last)
+
+    def analysis(self, kind: str) -> KindExpressions:
+        """What the kind's expressions read and compare with. For one policy set read from files,
+        all kinds' at once, kept in the user's cache with the set (policy_dsl.language.cache)."""
+        found = self._analysis.get(kind)
+        if found is None:
+            if len(self.policies) == 1 and self.policies[0].fingerprint and not self._analysis:
+                from policy_dsl.language import cache
+
+                policy = self.policies[0]
+                self._analysis.update(cache.cached("grid", ["analysis", policy.fingerprint], lambda: Analyses(
+                    (name, analyse([policy], name, policy.vocab)) for name in policy.vocab.kinds), Analyses))
+                found = self._analysis.get(kind)
+            if found is None:
+                k, vocab = self.kinds[kind]
+                found = self._analysis[kind] = analyse([p for p in self.policies if kind in p.vocab.kinds], kind, vocab)
+        return found
+
+    def calendar_months(self, kind: str) -> set[int]:
+        """The calendar months the kind's expressions use, and those of the kinds it is evaluated
+        as or asks (evaluate_as, answer(...))."""
+        found = self._months.get(kind)
+        if found is None:
+            found = self._months[kind] = self._calendar_months(kind)
+        return found
+
+    def _calendar_months(self, kind: str) -> set[int]:
+        months, todo, seen = set(), [kind], set()
+        while todo:
+            k = todo.pop()
+            if k in seen or k not in self.kinds:
                 continue
-            if b["scheme"] == "resident" and b["continuous_employee_years"] != 1:
+            seen.add(k)
+            months |= self.analysis(k).months
+            for p in self.policies:
+                for c in p.by_topic.get(k, ()):
+                    eff = c.effective()
+                    if eff.evaluate_as:
+                        todo.append(eff.evaluate_as[0])
+                    for e, _ in _clause_expressions(c):
+                        todo += [n.kind for n in ast.walk(e.node) if isinstance(n, getattr(ast, "Answer", ()))]
+        return months
+
+    def days(self, kind: str) -> list[dt.date]:
+        """The decision days of ``kind``: ``dates`` and the kind's calendar points (for a kind
+        decided on a month, the first day of each of those days' months)."""
+        found = self._days.get(kind)
+        if found is None:
+            days = set(self.dates)
+            for y in self.years:
+                for m in self.calendar_months(kind):
+                    month = Month.of(y, m)
+                    a, b = month.first_day(), month.last_day()
+                    days |= {a, a - dt.timedelta(days=1), b, b + dt.timedelta(days=1)}
+            k, _ = self.kinds[kind]
+            if k.facts[k.decided_on]["type"] == "month":
+                days = {Month.of_date(d).first_day() for d in days}
+            found = self._days[kind] = sorted(d for d in days if self.first <= d <= self.last)
+        return found
+
+    def phase(self, kind: str, day: dt.date) -> tuple:
+        """Where ``day`` falls among the kind's calendar months (before, in, after each): two days
+        of one phase differ, for the kind's expressions, only by the calendar."""
+        out = []
+        for m in sorted(self.calendar_months(kind)):
+            month = Month.of(day.year, m)
+            out.append((day >= month.first_day(), day > month.last_day()))
+        return tuple(out)
+
+    def standing(self, kind: str, region, day: dt.date) -> tuple:
+        """The standing of each clause on ``kind`` at (region, day), in each set of the grid."""
+        from policy_dsl.engine import resolve
+
+        return tuple(resolve.standing(c, region, day).state for p in self.policies for c in p.by_topic.get(kind, ()))
+
+    def sample_days(self, kind: str, region, days: list[dt.date] | None = None) -> list[dt.date]:
+        """Of ``days`` (default: the kind's decision days), the first on which each standing of the
+        kind's clauses holds in each calendar phase (between two such days only the calendar
+        changes): what ``check`` and ``check --coverage`` probe."""
+        seen: set = set()
+        out = []
+        for day in self.days(kind) if days is None else days:
+            if not region.valid_on(day):
                 continue
-            yield {"enrollments": [a, b], "date": day}
-    elif kind == "retirement_min_years":
-        for s in ("male", "female"):
-            for y in (20, 24, 25, 26, 29, 30, 31):
-                yield {"sex": s, "retire_on": day, "contribution_years": y}
-    elif kind == "deadline":
-        for s in ("intra_province", "cross_province"):
-            yield {"scope": s, "accepted_on": day}
-    elif kind == "contribution_base":
-        month = Month.of_date(day)
-        for k in (-2, -1, 0, 1):
-            for d in (0, 14):
-                yield {"announced_on": (month + k).first_day() + dt.timedelta(days=d), "contribution_month": month}
-    elif kind == "transfer_years":
-        for r in OTHER_REGIONS:
-            yield {"from_region": r, "date": day}
+            key = (self.standing(kind, region, day), self.phase(kind, day))
+            if key not in seen:
+                seen.add(key)
+                out.append(day)
+        return out
+
+    # -- regions
+    def _regions(self, extra: list[str], roles: dict) -> list:
+        reg = self.registry
+        named: dict[str, str] = {}  # code -> role
+        for p in self.policies:
+            for d in p.documents:
+                named.setdefault(d.jurisdiction, "document")
+        for p in self.policies:
+            for d in p.documents:
+                for c in [d, *d.clauses]:
+                    for code in _in_force_regions(c.in_force):
+                        named.setdefault(code, "adoption")
+        for kind in self.kinds:
+            for code in self.analysis(kind).regions:
+                named.setdefault(code, "condition")
+        for code in extra:
+            named.setdefault(code, "changed document")
+        regions = {}
+        for code in named:
+            try:
+                regions[code] = reg.get(code)
+            except KeyError:  # an unknown code: check reports it (E-REGION-UNKNOWN)
+                continue
+        cities = sorted((r for r in regions.values() if r.level not in ("country", "province") or r.municipality),
+                        key=lambda r: r.code)
+        provinces = sorted((r for r in regions.values() if r.level == "province" and not r.municipality),
+                           key=lambda r: r.code)
+        out: list = []
+
+        def add(r, role):
+            if r is not None and r.code not in roles:
+                roles[r.code] = role
+                out.append(r)
+
+        def spanning(r) -> bool:
+            return r.valid_on(self.first) and r.valid_on(self.last)
+
+        for r in cities:
+            add(r, named[r.code])
+            if r.level == "district":
+                add(r.city, "city of a district named")
+            else:
+                add(next(_children(reg, r, "district", spanning), None), "district")
+        named_codes = set(regions) - {reg.country.code}
+        for p in provinces:
+            add(next((c for c in _children(reg, p, "city", spanning) if not (c.chain_codes & named_codes - {p.code})),
+                     None), "no document")
+        if any(r.level == "country" for r in regions.values()):
+            add(next((c for q in _children(reg, reg.country, "province", spanning) if q.code not in named_codes
+                      and not q.municipality for c in _children(reg, q, "city", spanning)
+                      if not (c.chain_codes & named_codes)), None), "outside")
+        return out
+
+    def regions_on(self, day: dt.date) -> list:
+        return [r for r in self.regions if r.valid_on(day)]
+
+    # -- fact values
+    def _order(self, kind: str) -> list:
+        """(name, spec, is a person fact) for each fact of the kind, anchors before what they anchor."""
+        found = self._orders.get(kind)
+        if found is None:
+            k, _ = self.kinds[kind]
+            entries = [(n, s, False) for n, s in k.facts.items()] + [(n, s, True) for n, s in self.person_flags.items()]
+            entries.sort(key=lambda e: e[0] != k.decided_on)  # the decision fact first: most are placed by it
+            done, found = set(), []
+            while entries:
+                for i, (n, s, person) in enumerate(entries):
+                    anchor = _anchor(s) or k.decided_on
+                    if n == k.decided_on or anchor in done or anchor not in k.facts:
+                        break
+                else:
+                    i = 0  # anchors that go round (the kinds table is refused for that): in order
+                found.append(entries.pop(i))
+                done.add(found[-1][0])
+            self._orders[kind] = found
+        return found
+
+    def _values(self, kind: str, name: str, spec: dict, person: bool, region, day: dt.date, acc: dict) -> list:
+        k, _ = self.kinds[kind]
+        read = name in self._read_names(kind)
+        t = spec["type"]
+        if name == k.decided_on:
+            return [Month.of_date(day) if t == "month" else day]
+        optional = bool(spec.get("optional")) or "default" in spec
+        if not read:
+            if optional or (person and t == "bool"):
+                return [spec.get("default", False if t == "bool" else None)]
+            return [self._one(kind, name, spec, region, day, acc)]
+        values = self._read_values(kind, name, name, spec, region, day, acc)
+        if optional and t != "bool":
+            values = [None] + [v for v in values if v is not None]
+        return values
+
+    def _read_names(self, kind: str) -> set[str]:
+        """The facts the kind's expressions read (a list fact when a field of its items is read)."""
+        found = self._read.get(kind)
+        if found is None:
+            read = self.analysis(kind).read
+            found = self._read[kind] = set(read) | {p.split(".", 1)[0] for p in read}
+        return found
+
+    def _one(self, kind, name, spec, region, day, acc):
+        """The value of a fact no expression reads."""
+        t = spec["type"]
+        if t == "enum":
+            return spec["values"][0]
+        if t == "bool":
+            return False
+        if t == "region":
+            return region
+        if t in ("date", "month"):
+            a = self._anchor_day(kind, spec, day, acc)
+            return Month.of_date(a) if t == "month" else a
+        if t in ("int", "number"):
+            if "year_of" in spec:
+                return self._anchor_day(kind, spec, day, acc).year
+            return (spec.get("range") or [0])[0]
+        if t == "list":
+            return [{f: self._one(kind, f"{name}.{f}", s, region, day, acc) for f, s in spec["items"].items()}
+                    for _ in range(spec.get("length") or 1)]
+        return None
+
+    def _anchor_day(self, kind, spec, day, acc) -> dt.date:
+        k, _ = self.kinds[kind]
+        anchor = _anchor(spec) or k.decided_on
+        v = acc.get(anchor, day) if anchor != k.decided_on else day
+        return v.first_day() if isinstance(v, Month) else (v if isinstance(v, dt.date) else day)
+
+    def _read_values(self, kind, name, path, spec, region, day, acc) -> list:
+        an = self.analysis(kind)
+        t = spec["type"]
+        if t == "enum":
+            return list(spec["values"])
+        if t == "bool":
+            return [False, True]
+        if t == "region":
+            return self.regions_on(day) or [region]
+        if t in ("int", "number"):
+            if "year_of" in spec:
+                y = self._anchor_day(kind, spec, day, acc).year
+                return [y - 1, y, y + 1]
+            return _numbers(an.bounds.get(path, ()), t, spec.get("range"))
+        if t in ("date", "month"):
+            return self._placed(kind, path, spec, t, day, acc)
+        if t == "list":
+            import itertools
+
+            fields = list(spec["items"].items())
+            options = [dict(zip([f for f, _ in fields], combo)) for combo in itertools.product(*[
+                (self._read_values(kind, f, f"{name}.{f}", s, region, day, acc)
+                 if f"{name}.{f}" in an.read else [self._one(kind, f"{name}.{f}", s, region, day, acc)])
+                for f, s in fields])]
+            return [list(items) for items in itertools.product(options, repeat=spec.get("length") or 1)]
+        return [None]
+
+    def _placed(self, kind, path, spec, t, day, acc) -> list:
+        """A date or month fact placed relative to its anchor (module docstring)."""
+        an = self.analysis(kind)
+        k, _ = self.kinds[kind]
+        side = next((p for p in PLACEMENTS if p in spec), "around")
+        a = self._anchor_day(kind, spec, day, acc)
+        signs = {"before": (-1,), "after": (1,), "around": (-1, 1)}[side]
+        offsets = {0, 1}
+        for o in an.offsets.get(path, ()):
+            offsets |= {int(o) - 1, int(o), int(o) + 1}
+        offsets = sorted(o for o in offsets if o >= 0)
+        if t == "month":
+            base = Month.of_date(a)
+            return sorted({base + s * o for s in signs for o in offsets})
+        out = {a} | {a + dt.timedelta(days=s) for s in signs}
+        for s in signs:
+            for o in offsets:
+                if o:
+                    m = Month.of_date(a) + s * o
+                    out |= {m.first_day(), m.last_day()}
+        for d in an.durations.get(path, ()):
+            for s in signs:  # the day that ends the period on the anchor, and the days past it
+                end = add_months(a, s * d.n) if d.unit.startswith("month") else a + dt.timedelta(days=s * d.n)
+                out |= {end + dt.timedelta(days=s * e) for e in DAY_NEIGHBOURS}
+        for m in an.calendar.get(path, ()):
+            for y in (a.year - 1, a.year, a.year + 1):
+                month = Month.of(y, m)
+                f, l_ = month.first_day(), month.last_day()
+                out |= {f, f - dt.timedelta(days=1), l_, l_ + dt.timedelta(days=1)}
+        if side == "before":
+            out = {x for x in out if x <= a}
+        elif side == "after":
+            out = {x for x in out if x >= a}
+        return sorted(out)
+
+    def _constraint_checks(self, kind: str) -> tuple:
+        found = self._checks.get(kind)
+        if found is None:
+            from policy_dsl.language.expr.compile import compile_expr
+
+            _, vocab = self.kinds[kind]
+            found = self._checks[kind] = tuple((c.names, compile_expr(c.require), {}) for c in vocab.constraints_for(kind))
+        return found
+
+    def _defaults(self, kind: str) -> dict:
+        found = self._checks.get(("defaults", kind))
+        if found is None:
+            _, vocab = self.kinds[kind]
+            found = self._checks[("defaults", kind)] = vocab.person_defaults()
+        return found
+
+    def _possible(self, kind: str, facts: dict, region, day) -> bool:
+        """Whether the facts keep every constraint of the kinds table (an input error otherwise)."""
+        checks = self._constraint_checks(kind)
+        if not checks:
+            return True
+        env = None
+        for names, test, known in checks:  # each constraint's answer, remembered by the values it reads
+            key = (region.code, day, *(repr(facts.get(n)) for n in names))
+            ok = known.get(key)
+            if ok is None:
+                if env is None:
+                    env = {**self._defaults(kind), **facts, "region": region, "decision_date": day, "__trace__": None}
+                try:
+                    ok = bool(test(env))
+                except (PolicyDslError, EvalError, ArithmeticError, ValueError):  # a constraint these facts
+                    ok = True  # cannot be read on (e.g. a date the holiday schedule lacks): keep the question
+                if len(known) < 100_000:
+                    known[key] = ok
+            if not ok:
+                return False
+        return True
+
+    def iter_facts(self, kind: str, region, day: dt.date):
+        """The fact combinations of ``kind`` at (region, day), one at a time and unsampled (a prober
+        that stops at the first it needs makes no more): typed values (Region, Month, date), in
+        the kinds table's order, person facts only when not at their absent value."""
+        order = self._order(kind)
+        k, _ = self.kinds[kind]
+        shown = [n for n in list(k.facts) + list(self.person_flags)]
+        anchors = [_anchor(spec) or k.decided_on for _, spec, _ in order]
+        known: dict = {}  # (fact, its anchor's value) -> the fact's values
+        acc: dict = {}
+
+        def rec(i: int):
+            if i == len(order):
+                facts = {n: acc[n] for n in shown if n in k.facts or acc[n] not in (None, False)}
+                if self._possible(kind, facts, region, day):
+                    yield facts
+                return
+            name, spec, person = order[i]
+            key = (name, acc.get(anchors[i]))
+            values = known.get(key)
+            if values is None:
+                values = known[key] = self._values(kind, name, spec, person, region, day, acc)
+            for v in values:
+                acc[name] = v
+                yield from rec(i + 1)
+            acc.pop(name, None)
+
+        return rec(0)
+
+    def facts(self, kind: str, region, day: dt.date) -> list[dict]:
+        """``iter_facts`` as a list, sampled (module docstring) beyond MAX_COMBINATIONS."""
+        out = list(self.iter_facts(kind, region, day))
+        if len(out) > MAX_COMBINATIONS:
+            self.sampled[(kind, region.code, day)] = len(out)
+            out = _sample(out, MAX_COMBINATIONS)
+        return out
+
+    def cases(self, kind: str, regions=None, days=None):
+        """(region, day, facts) for every probe of ``kind``: regions × days × facts."""
+        for region in regions if regions is not None else self.regions:
+            for day in days if days is not None else self.days(kind):
+                if region.valid_on(day):
+                    for facts in self.facts(kind, region, day):
+                        yield region, day, facts
+
+    def summary(self) -> dict:
+        """How big the grid is: regions (with roles), days, and probes per kind."""
+        return {"regions": [{**r.to_json(), "role": self.roles[r.code]} for r in self.regions],
+                "years": self.years, "dates": len(self.dates),
+                "kinds": {k: {"days": len(self.days(k))} for k in self.kinds}}
 
 
-def _shift_months(day: dt.date, n: int) -> dt.date:
-    from policy_dsl.language.periods import add_months
+def _children(reg, parent, level: str, keep):
+    """The regions of ``level`` directly under ``parent`` that ``keep`` accepts, in code order,
+    found by the codes GB/T 2260 gives them (a province PP0000 has cities PPCC00, a city or a
+    municipality PPCC00 has districts PPCCDD), each looked up in the registry."""
+    code = parent.code
+    if level == "province":
+        candidates = (f"{pp:02d}0000" for pp in range(11, 100))
+    elif level == "city":
+        candidates = (f"{code[:2]}{cc:02d}00" for cc in range(1, 100))
+    elif parent.level == "province":  # the districts of a municipality: PP01DD, PP02DD
+        candidates = (f"{code[:2]}{cc:02d}{dd:02d}" for cc in range(1, 100) for dd in range(1, 100))
+    else:
+        candidates = (f"{code[:4]}{dd:02d}" for dd in range(1, 100))
+    for c in candidates:
+        for r in reg.records(c):
+            if r.level == level and r.parent_code == code and keep(r):
+                yield r
+                break
 
-    return add_months(day, n)
+
+def _anchor(spec: dict) -> str | None:
+    for key in PLACEMENTS + ("year_of",):
+        if key in spec:
+            return spec[key]
+    return None
 
 
-def decision_dates(policy, extra: list[dt.date] = ()) -> list[dt.date]:
-    """Each date on which any clause starts or ends, the day before, and the given extras."""
-    days = set(extra)
-    for d in policy.documents:
-        for c in d.clauses:
-            f = c.in_force
-            for x in [f.start, f.lower_deadline, d.issued, *(a for a, _ in f.adoptions.values())]:
-                if x:
-                    days |= {x, x - dt.timedelta(days=1)}
-            if f.until:
-                days |= {f.until, f.until + dt.timedelta(days=1)}
-    return sorted(days)
+def _numbers(bounds, t: str, rng) -> list:
+    step = 1 if t == "int" else 0.5
+    values = set()
+    for b in bounds:
+        if t == "int" and not float(b).is_integer():
+            values |= {int(b // 1), int(b // 1) + 1}
+            continue
+        values |= {b - step, b, b + step}
+    if rng:
+        values = {v for v in values if rng[0] <= v <= rng[1]}
+    if not values:
+        values = set(rng) if rng else {0, 1}
+    return sorted(int(v) if float(v).is_integer() and t == "int" else v for v in values)
+
+
+def _sample(rows: list[dict], n: int) -> list[dict]:
+    """``n`` evenly spaced rows, plus for each value of each fact the first row with it."""
+    keep = {i * len(rows) // n for i in range(n)}
+    seen = set()
+    for i, row in enumerate(rows):
+        for name, v in row.items():
+            key = (name, repr(v))
+            if key not in seen:
+                seen.add(key)
+                keep.add(i)
+    for i in sorted(keep):
+        for name, v in rows[i].items():
+            seen.add((name, repr(v)))
+    return [rows[i] for i in sorted(keep)]
+
+
+def _in_force_dates(f) -> set[dt.date]:
+    """Every date an InForce holds: from, until, the lower level's deadline, adoptions and
+    deferrals (whatever the model records by region)."""
+    out = {x for x in (f.start, f.until, f.lower_deadline) if isinstance(x, dt.date)}
+    for name in ("adoptions", "deferrals"):
+        for v in (getattr(f, name, None) or {}).values():
+            out |= {x for x in (v if isinstance(v, (tuple, list)) else (v,)) if isinstance(x, dt.date)}
+    return out
+
+
+def _in_force_regions(f) -> set[str]:
+    out = set()
+    for name in ("adoptions", "deferrals"):
+        out |= set(getattr(f, name, None) or {})
+    return out
+
+
+def grid_of(policy: PolicySet) -> Grid:
+    """The probe grid of one policy set (made once, kept on the set)."""
+    found = policy.__dict__.get("_grid")
+    if found is None:
+        found = policy.__dict__["_grid"] = Grid([policy])
+    return found
+
+
+def case_json(kind: str, region, facts: dict) -> dict:
+    """A probe as a case file would give it (region codes, ISO dates)."""
+    def j(v):
+        if isinstance(v, list):
+            return [{k: j(x) for k, x in i.items()} if isinstance(i, dict) else j(i) for i in v]
+        return to_json(v)
+
+    return {"kind": kind, "region": region.code, **{k: j(v) for k, v in facts.items()}}
+
+
+def make_case(kind: str, region, facts: dict, day: dt.date):
+    """The Case the evaluator answers for a probe."""
+    return Case(kind, region, dict(facts), day)

@@ -7,8 +7,10 @@ Cheap passes (no evaluation; in ``check.PASSES``):
 - ``unread_facts``: facts of a kind that no clause on that kind reads — W-UNREAD-FACT, one per
   kind, located at the kinds table (``policy_dsl/data/kinds.yaml``).
 
-Grid passes (in ``check.GRID_PASSES``, run only when the cheap passes find no error): generated
-cases (``policy_dsl.analysis.grid``) at probe regions and dates, through the evaluator:
+Grid passes (in ``check.GRID_PASSES``, run only when the cheap passes find no error): the probe
+grid of the policy set (``policy_dsl.analysis.grid``: its regions, each kind's decision days
+sampled to one per standing of the kind's clauses and calendar phase, and the fact values read
+from the files and the kinds table), through the evaluator:
 - ``bounds``: a lower clause decides a waiting period above the bound of a delegating clause of a
   higher level where both apply — E-BOUND (hard bound) or W-BOUND-SOFT (``soft: true``, 原则上);
 - ``shadowed``: a clause that applies to some generated case but, wherever it applies, another
@@ -36,11 +38,6 @@ from policy_dsl.language.regions import default_registry
 from policy_dsl.language.values import to_json
 
 KINDS_DISPLAY = "policy_dsl/data/kinds.yaml"  # how findings located in the kinds table name it
-FIRST_YEAR, LAST_YEAR = 2020, 2026  # the years probed (and shown by `check --coverage`)
-# probe regions when a policy set leaves a choice: 枣庄 (a 山东 city without a city document),
-# 南京 (outside 山东)
-PREFERRED_INSIDE = ("370400", "370300", "370500")
-PREFERRED_OUTSIDE = ("320100", "440100", "330100")
 
 
 # -- graphs ---------------------------------------------------------------------------------
@@ -399,63 +396,8 @@ def _jsonable(v):
 
 
 def probe_regions(policy: PolicySet) -> list:
-    """Cities to probe: each city jurisdiction, a city without a city document inside each
-    province jurisdiction, and a city outside every province jurisdiction."""
-    reg = default_registry()
-    juris = [reg.by_code[d.jurisdiction] for d in policy.documents if d.jurisdiction in reg.by_code]
-    cities = {r.code for r in juris if r.level in ("city", "district")}
-    provinces = sorted({r.code for r in juris if r.level == "province"})
-    current = [r for r in reg.by_code.values() if r.level == "city" and r.valid_to is None]
-    out = [reg.get(c) for c in sorted(cities)]
-
-    def pick(preferred, ok):
-        for code in preferred:
-            r = reg.by_code.get(code)
-            if r is not None and ok(r):
-                return r
-        return next((r for r in sorted(current, key=lambda r: r.code) if ok(r)), None)
-
-    for p in provinces:
-        r = pick(PREFERRED_INSIDE, lambda r: r.within(p) and not any(r.within(c) for c in cities))
-        if r is not None:
-            out.append(r)
-    r = pick(PREFERRED_OUTSIDE, lambda r: not any(r.within(p) for p in provinces) and not any(r.within(c) for c in cities))
-    if r is not None:
-        out.append(r)
-    seen, unique = set(), []
-    for r in out:
-        if r.code not in seen:
-            seen.add(r.code)
-            unique.append(r)
-    return unique
-
-
-def _config(policy: PolicySet, topic: str, region, day: dt.date) -> tuple:
-    return tuple(resolve.standing(c, region, day).state for c in policy.by_topic.get(topic, ()))
-
-
-def candidate_days(policy: PolicySet, first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR) -> list[dt.date]:
-    """Days on which some clause starts or ends (and the day before), 1 January and 1 October of
-    each year (the collection period of the resident scheme runs September–December)."""
-    lo, hi = dt.date(first_year, 1, 1), dt.date(last_year, 12, 31)
-    days = {d for d in grid.decision_dates(policy) if lo <= d <= hi}
-    for y in range(first_year, last_year + 1):
-        days |= {dt.date(y, 1, 1), dt.date(y, 10, 1)}
-    return sorted(days)
-
-
-def sample_days(policy: PolicySet, topic: str, region, days: list[dt.date]) -> list[dt.date]:
-    """Of ``days``, the first on which each standing of the topic's clauses holds, in and outside
-    the September–December collection period (between two such days, nothing changes but the
-    calendar)."""
-    seen: set = set()
-    out = []
-    for day in days:
-        key = (_config(policy, topic, region, day), day.month >= 9)
-        if key not in seen:
-            seen.add(key)
-            out.append(day)
-    return out
+    """The regions the check passes probe: the policy set's grid (policy_dsl.analysis.grid)."""
+    return grid.grid_of(policy).regions
 
 
 def _cache(policy: PolicySet) -> dict:
@@ -480,15 +422,14 @@ def probes(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
     key = (topic, region.code, day)
     if key in cache:
         return cache[key]
-    from policy_dsl.analysis.conflicts import _case
     from policy_dsl.language.expr.compile import EvalError
 
     ev = _evaluator(policy)
     clauses = policy.by_topic.get(topic, ())
     states = [(c, resolve.standing(c, region, day).state) for c in clauses]
     out = []
-    for facts in grid.facts_for(topic, day, region.code):
-        case = _case(topic, region, facts, day)
+    for facts in grid.grid_of(policy).facts(topic, region, day):
+        case = grid.make_case(topic, region, facts, day)
         p = Probe(topic, region, day, facts, case)
         out.append(p)
         try:
@@ -545,11 +486,13 @@ def sweep(policy: PolicySet):
     cache = _cache(policy)
     if "__sweep__" in cache:
         return cache["__sweep__"]
-    days = candidate_days(policy)
+    g = grid.grid_of(policy)
     out = []
     for topic in policy.by_topic:
-        for region in probe_regions(policy):
-            for day in sample_days(policy, topic, region, days):
+        if topic not in policy.vocab.kinds:
+            continue  # not a kind of the set's table (the types pass reports it)
+        for region in g.regions:
+            for day in g.sample_days(topic, region):
                 out.extend(probes(policy, topic, region, day))
     cache["__sweep__"] = out
     return out

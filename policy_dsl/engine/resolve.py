@@ -235,7 +235,7 @@ class Stretches:
         if i:
             day = dt.date.fromordinal(breaks[i - 1])
         else:
-            day = dt.date.fromordinal(breaks[0] - 1) if breaks and breaks[0] > 1 else dt.date(2000, 1, 1)
+            day = dt.date.fromordinal(breaks[0] - 1) if breaks and breaks[0] > 1 else dt.date.min  # before every break
         entries = []
         for c in self.policy.by_topic.get(kind, ()):
             st = standing(c, region, day)

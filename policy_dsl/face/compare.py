@@ -63,7 +63,8 @@ def cmd_timeline(args) -> int:
     policy = common.policy(args)
     topics = args.topic or list(policy.vocab.kinds)
     check_topics(topics, None, policy.vocab)
-    start, end = args.start or timeline.START, args.end or timeline.END
+    first, last = timeline.span(policy)  # the years the policy files span
+    start, end = args.start or first, args.end or last
     if end < start:
         raise InputError(Diagnostic("E-USAGE", f"--to {end} is before --from {start}", Where("command line"), None))
     region = default_registry().resolve(args.region, end, Where("--region"), args.lang)

@@ -31,10 +31,16 @@ def policy_schema() -> dict:
 
 
 @functools.cache
-def _validator(which: str = "policy"):
+def _validator(which: str = "policy", kinds: tuple[str, ...] | None = None):
+    """The validator of a policy file (``kinds``: the kinds of the policy set's own kinds table,
+    in place of the packaged ones the shipped schema lists) or of a kinds table."""
     import jsonschema  # only when policy files are read (a cached policy set needs none of it)
 
     schema = policy_schema() if which == "policy" else json.loads(resources.schema_path(which).read_text(encoding="utf-8"))
+    if kinds is not None:
+        from policy_dsl.language.kinds import vocabulary
+
+        schema = _with_kinds(schema, sorted(vocabulary().kinds), list(kinds))
     # JSON Schema's patterns are ECMA 262, where `$` is the end of the text; Python's re.search
     # lets `$` match before a final line end ("jn-2022-2\n" would pass as an id): read as `\Z`
     cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _whole_pattern})
@@ -57,6 +63,16 @@ def is_policy_name(name: str) -> bool:
     """Whether a file name found in a folder names a policy file: ends in .yaml or .yml, in any
     case (``X.YAML`` too); hidden names (``.x.yaml``, an editor's lock or backup) never do."""
     return name.lower().endswith(POLICY_SUFFIXES) and not name.startswith(".")
+
+
+def _with_kinds(schema, packaged: list[str], kinds: list[str]):
+    """The schema with each list of the packaged kinds (``enum``) replaced by ``kinds``."""
+    if isinstance(schema, dict):
+        return {k: (kinds if k == "enum" and isinstance(v, list) and sorted(v) == packaged else _with_kinds(v, packaged, kinds))
+                for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_with_kinds(v, packaged, kinds) for v in schema]
+    return schema
 
 
 def policy_files(paths: list[Path]) -> list[Path]:
@@ -172,9 +188,10 @@ def read_policy_file(path: Path, diags: list[Diagnostic], display: str | None = 
         return None
 
 
-def _schema_diagnostics(loaded: Loaded, which: str = "policy") -> list[Diagnostic]:
+def _schema_diagnostics(loaded: Loaded, which: str = "policy", kinds: tuple[str, ...] | None = None) -> list[Diagnostic]:
     out = []
-    for error in sorted(_validator(which).iter_errors(loaded.data), key=lambda e: list(map(str, e.absolute_path))):
+    errors = _validator(which, kinds).iter_errors(loaded.data)
+    for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         out.extend(_explain(error, loaded))
     # keep the first diagnostic per position and code
     seen, unique = set(), []
@@ -455,7 +472,7 @@ def load_files(files: list[Path], display_root: Path | None = None) -> tuple[Pol
                                     Where(display, 1, 1), "see docs/language.md"))
             failed = True
             continue
-        schema_diags = _schema_diagnostics(loaded)
+        schema_diags = _schema_diagnostics(loaded, "policy", tuple(vocab.kinds) if vocab is not None else None)
         if schema_diags:
             diags.extend(schema_diags)
             failed = True

@@ -4,8 +4,10 @@ Structural: documents and clauses keyed by id; what was added, removed, or chang
 and outcomes as canonical expression text, dates, jurisdiction, precedence, readings,
 citations). Layout and formatting alone are no change.
 
-Behavioural: both sets evaluated on a generated grid (every affected kind × regions × decision
-dates × fact values around the boundaries); every case whose result changes, grouped by clause."""
+Behavioural: both sets evaluated on the union of their probe grids (policy_dsl.analysis.grid) and
+the jurisdiction of each changed document: every affected kind × regions × decision days × fact
+values around the boundaries the files draw; every case whose result changes, grouped by the
+clauses that decide it."""
 
 from __future__ import annotations
 
@@ -20,12 +22,8 @@ from policy_dsl.language.errors import PolicyDslError
 from policy_dsl.engine.evaluate import Case, Evaluator
 from policy_dsl.language.expr.printer import to_text
 from policy_dsl.language.model import Clause, Document, PolicySet
-from policy_dsl.language.regions import default_registry
-from policy_dsl.language.values import Month, to_json
+from policy_dsl.language.values import to_json
 
-# one region outside 山东, a 山东 city without a city document, 济南, and a district of 济南
-DIFF_REGIONS = ("320100", "370400", "370100", "370102")
-FIRST_DAY, LAST_DAY = dt.date(2020, 9, 1), dt.date(2026, 12, 31)
 
 
 @dataclass
@@ -158,17 +156,17 @@ def affected_kinds(old: PolicySet, new: PolicySet, changes: list[Change]) -> set
 
 
 # -- behavioural --------------------------------------------------------------------------
-def sample_dates(policies: list[PolicySet]) -> list[dt.date]:
-    """Each date on which a clause starts or ends, the day before, and monthly samples."""
-    days = set()
-    for ps in policies:
-        days |= set(grid.decision_dates(ps))
-    d = FIRST_DAY
-    while d <= LAST_DAY:
-        days.add(d)
-        days.add(d.replace(day=15))
-        d = Month(Month.of_date(d) + 1).first_day()
-    return sorted(x for x in days if FIRST_DAY <= x <= LAST_DAY)
+def changed_regions(old: PolicySet, new: PolicySet, changes: list[Change]) -> list[str]:
+    """The jurisdiction (and the regions of recorded adoptions) of each document a change is in."""
+    numbers = {c.document for c in changes}
+    out: dict[str, None] = {}
+    for ps in (old, new):
+        for d in ps.documents:
+            if d.number in numbers:
+                out[d.jurisdiction] = None
+                for c in [d, *d.clauses]:
+                    out.update(dict.fromkeys(c.in_force.adoptions))
+    return list(out)
 
 
 def signature(result) -> dict:
@@ -180,68 +178,56 @@ def signature(result) -> dict:
 
 
 def _run(ev: Evaluator, case: Case):
+    if case.kind not in ev.policy.vocab.kinds:  # a kind only the other set's kinds table has
+        return {"error": "E-CASE-KIND"}
     try:
         return signature(ev.evaluate(case, explain=False))
     except PolicyDslError as exc:
         return {"error": exc.first.code}
 
 
-def _case_json(kind: str, region: str, facts: dict) -> dict:
-    def j(v):
-        if isinstance(v, list):
-            return [{k: j(x) for k, x in i.items()} for i in v]
-        return to_json(v)
-
-    return {"kind": kind, "region": region, **{k: j(v) for k, v in facts.items()}}
-
-
-def _typed(kind, region, facts, day) -> Case:
-    reg = default_registry()
-    typed = dict(facts)
-    if "from_region" in typed:
-        typed["from_region"] = reg.get(typed["from_region"])
-    if "enrollments" in typed:
-        typed["enrollments"] = [dict(e, region=reg.get(e["region"])) for e in typed["enrollments"]]
-    return Case(kind, reg.get(region), typed, day)
-
-
 @dataclass
 class Behaviour:
     cases: int = 0
     changed: int = 0
+    regions: list = field(default_factory=list)  # the codes of the regions probed
     groups: dict = field(default_factory=lambda: defaultdict(lambda: {"count": 0, "kinds": set(), "regions": set(),
                                                                     "examples": []}))
 
     def to_json(self) -> dict:
-        return {"cases": self.cases, "changed": self.changed,
+        return {"cases": self.cases, "changed": self.changed, "regions": self.regions,
                 "groups": [{"clauses": list(k), "count": g["count"], "kinds": sorted(g["kinds"]),
                             "regions": sorted(g["regions"]), "examples": g["examples"]}
                            for k, g in sorted(self.groups.items(), key=lambda kv: -kv[1]["count"])]}
 
 
-def behavioural(old: PolicySet, new: PolicySet, kinds: set[str], regions=DIFF_REGIONS, examples: int = 3) -> Behaviour:
-    """Evaluate both sets on the grid for ``kinds``; collect the cases whose results differ."""
+def behavioural(old: PolicySet, new: PolicySet, kinds: set[str], regions=None, examples: int = 3,
+                probe_grid: grid.Grid | None = None) -> Behaviour:
+    """Evaluate both sets on the probe grid for ``kinds`` (by default the union of both sets' grids,
+    policy_dsl.analysis.grid; ``regions``: only these Regions of it); collect the cases whose
+    results differ, grouped by the clauses that decide them before and after."""
     ev_old, ev_new = Evaluator(old), Evaluator(new)
+    g = probe_grid or grid.Grid([old, new])
     out = Behaviour()
-    days = sample_dates([old, new])
+    out.regions = [r.code for r in (regions if regions is not None else g.regions)]
     for kind in sorted(kinds):
-        for region in regions:
-            for day in days:
-                for facts in grid.facts_for(kind, day, region):
-                    case = _typed(kind, region, facts, day)
-                    a, b = _run(ev_old, case), _run(ev_new, case)
-                    out.cases += 1
-                    if a == b:
-                        continue
-                    out.changed += 1
-                    key = tuple(dict.fromkeys((a.get("deciders") or []) + (b.get("deciders") or []))) or ("(none)",)
-                    g = out.groups[key]
-                    g["count"] += 1
-                    g["kinds"].add(kind)
-                    g["regions"].add(region)
-                    if len(g["examples"]) < examples:
-                        g["examples"].append({"case": _case_json(kind, region, facts),
-                                              "before": _delta(a, b), "after": _delta(b, a)})
+        if kind not in g.kinds:
+            continue
+        for region, day, facts in g.cases(kind, regions):
+            case = grid.make_case(kind, region, facts, day)
+            a, b = _run(ev_old, case), _run(ev_new, case)
+            out.cases += 1
+            if a == b:
+                continue
+            out.changed += 1
+            key = tuple(dict.fromkeys((a.get("deciders") or []) + (b.get("deciders") or []))) or ("(none)",)
+            group = out.groups[key]
+            group["count"] += 1
+            group["kinds"].add(kind)
+            group["regions"].add(region.code)
+            if len(group["examples"]) < examples:
+                group["examples"].append({"case": grid.case_json(kind, region, facts),
+                                          "before": _delta(a, b), "after": _delta(b, a)})
     return out
 
 
@@ -255,7 +241,9 @@ def diff_sets(old: PolicySet, new: PolicySet, behaviour: bool = True) -> dict:
     if behaviour:
         kinds = affected_kinds(old, new, changes)
         result["affected_kinds"] = sorted(kinds)
-        result["behavioural"] = behavioural(old, new, kinds).to_json() if kinds else Behaviour().to_json()
+        probe_grid = grid.Grid([old, new], extra_regions=changed_regions(old, new, changes))
+        result["behavioural"] = (behavioural(old, new, kinds, probe_grid=probe_grid).to_json() if kinds
+                                 else Behaviour(regions=[r.code for r in probe_grid.regions]).to_json())
     return result
 
 
@@ -272,19 +260,20 @@ def between(policy: PolicySet, region, d1: dt.date, d2: dt.date, examples: int =
         elif s1 == "in_force" and s2 != "in_force":
             leaving.append(c)
     ev = Evaluator(policy)
+    g = grid.grid_of(policy)
     kinds = {}
     for kind in vocab.kinds:
         changed = total = 0
         shown = []
-        for facts in grid.facts_for(kind, d2, region.code):
-            case1 = _typed(kind, region.code, facts, d1)
-            case2 = _typed(kind, region.code, facts, d2)
+        for facts in g.facts(kind, region, d2):
+            case1 = grid.make_case(kind, region, facts, d1)
+            case2 = grid.make_case(kind, region, facts, d2)
             a, b = _run(ev, case1), _run(ev, case2)
             total += 1
             if a != b:
                 changed += 1
                 if len(shown) < examples:
-                    shown.append({"case": _case_json(kind, region.code, facts), "before": _delta(a, b), "after": _delta(b, a)})
+                    shown.append({"case": grid.case_json(kind, region, facts), "before": _delta(a, b), "after": _delta(b, a)})
         if changed:
             kinds[kind] = {"changed": changed, "cases": total, "examples": shown}
     ref = lambda c: {"document": c.doc.number, "article": c.article, "rule": c.ref, "topics": list(c.topics)}  # noqa: E731

@@ -328,28 +328,13 @@ class Site:
             put(name, self.test_page(runs))
 
     def regions(self):
-        """One region per layer: each city with a city document; a city of each province with a
-        province document but none of its own; a city under national documents only."""
-        reg = self.registry
-        docs = self.policy.documents
-        out = []
-        city_codes = {d.jurisdiction for d in docs if d.level == "city"}
-        for code in sorted(city_codes):
-            if code in reg.by_code:
-                out.append(reg.by_code[code])
-        provinces = sorted({d.jurisdiction for d in docs if d.level == "province"})
-        for p in provinces:
-            for r in sorted(reg.by_code.values(), key=lambda r: r.code):
-                if r.level == "city" and r.valid_to is None and r.within(p) and r.code not in city_codes:
-                    out.append(r)
-                    break
-        if any(d.level == "national" for d in docs):
-            for r in sorted(reg.by_code.values(), key=lambda r: r.code):
-                if (r.level == "city" and r.valid_to is None
-                        and not any(r.within(p) for p in provinces) and not r.within("110000")):
-                    out.append(r)
-                    break
-        return out
+        """A page per region of the policy set's probe grid (policy_dsl.analysis.grid), its
+        districts aside: each region a document names or records an adoption for, a city of each
+        province with none of its own, a city outside every province named."""
+        from policy_dsl.analysis.grid import grid_of
+
+        g = grid_of(self.policy)
+        return [r for r in g.regions if g.roles[r.code] != "district"]
 
     def index(self) -> str:
         w = self.w
@@ -581,11 +566,10 @@ class Site:
         return self.page(f"{region.name}", "\n".join(parts))
 
     def years(self) -> list[int]:
-        days = [d.issued for d in self.policy.documents]
-        for c in self.policy.clauses.values():
-            days += [x for x in (c.in_force.start, c.in_force.until, c.in_force.lower_deadline) if x]
-        first, last = min(days).year, max(days).year + 1
-        return list(range(first, last + 1))
+        """The years the policy files span (the probe grid's)."""
+        from policy_dsl.analysis.grid import grid_of
+
+        return list(grid_of(self.policy).years)
 
     def year_cell(self, region, topic: str, year: int) -> str:
         """The periods of ``year`` with the clauses in force in each, most specific first."""

@@ -9,7 +9,15 @@ from html import escape
 from policy_dsl.engine import resolve
 from policy_dsl.language.model import PolicySet
 
-START, END = dt.date(2020, 1, 1), dt.date(2026, 12, 31)
+
+
+def span(policy: PolicySet) -> tuple[dt.date, dt.date]:
+    """The days a timeline shows by default: the years the policy files span (the probe grid's,
+    policy_dsl.analysis.grid)."""
+    from policy_dsl.analysis.grid import grid_of
+
+    g = grid_of(policy)
+    return g.first, g.last
 COLORS = {"national": "#4e79a7", "province": "#e15759", "city": "#59a14f"}
 
 
@@ -23,10 +31,13 @@ def _breakpoints(clauses, region, start, end) -> list[dt.date]:
     return sorted(days)
 
 
-def timeline_data(policy: PolicySet, region, topics: list[str], start: dt.date = START, end: dt.date = END) -> dict:
+def timeline_data(policy: PolicySet, region, topics: list[str], start: dt.date | None = None,
+                  end: dt.date | None = None) -> dict:
     """For each topic, one row per document article in force or pending at some time in
-    [start, end], most specific first, with its segments ``{state, from, to}`` (state:
-    in_force | pending) and the precedence rank of the row when in force."""
+    [start, end] (by default ``span(policy)``), most specific first, with its segments
+    ``{state, from, to}`` (state: in_force | pending) and the precedence rank of the row when in force."""
+    first, last = span(policy)
+    start, end = start or first, end or last
     out = {}
     for topic in topics:
         clauses = [c for c in policy.by_topic.get(topic, ()) if c.applies_to_region(region)]
@@ -55,19 +66,22 @@ def timeline_data(policy: PolicySet, region, topics: list[str], start: dt.date =
     return out
 
 
-def timeline_svg(policy: PolicySet, region, topics: list[str] | None = None, start: dt.date = START,
-                 end: dt.date = END, lang: str = "zh") -> str:
+def timeline_svg(policy: PolicySet, region, topics: list[str] | None = None, start: dt.date | None = None,
+                 end: dt.date | None = None, lang: str = "zh") -> str:
     """A self-contained SVG: per topic, a bar per clause over time, coloured by level; pending
-    windows hatched; the start date of each bar written beside it; years marked."""
+    windows hatched; the start date of each bar written beside it; years marked. ``start``/``end``
+    default to ``span(policy)``."""
     vocab = policy.vocab
+    first, last = span(policy)
+    start, end = start or first, end or last
     topics = topics or list(vocab.kinds)
     data = timeline_data(policy, region, topics, start, end)
     label_w, width, row_h, top = 300, 1100, 20, 80
     plot_w = width - label_w - 20
-    span = (end - start).days + 1
+    days = (end - start).days + 1
 
     def x(day: dt.date) -> float:
-        return label_w + plot_w * ((day - start).days / span)
+        return label_w + plot_w * ((day - start).days / days)
 
     parts = []
     y = top

@@ -1,0 +1,401 @@
+"""The probe grid comes from the policy set and its kinds table, never from code: a new city's
+notice, or a new kind in a policy folder's own kinds table, is probed by diff, check (coverage,
+conflicts), report and timeline with no change to Python."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+from policy_dsl.analysis.grid import Grid, grid_of
+from policy_dsl.face.api import load_policy
+from policy_dsl.language.regions import default_registry
+from policy_dsl.language.values import Month
+
+D = dt.date
+
+
+# -- the grid of the shipped set ----------------------------------------------------------
+def test_regions_come_from_the_documents(policy):
+    g = grid_of(policy)
+    roles = {r.code: g.roles[r.code] for r in g.regions}
+    reg = default_registry()
+    jinan = reg.get("370100")
+    # 济南 has its own document; its first district; a 山东 city with none; a city outside 山东
+    assert roles["370100"] == "document"
+    district = [c for c, role in roles.items() if role == "district"]
+    assert len(district) == 1 and reg.get(district[0]).city == jinan
+    inside = [c for c, role in roles.items() if role == "no document"]
+    assert len(inside) == 1 and reg.get(inside[0]).within("370000") and inside[0] != "370100"
+    outside = [c for c, role in roles.items() if role == "outside"]
+    assert len(outside) == 1 and not reg.get(outside[0]).within("370000")
+    assert all(r.valid_on(g.first) and r.valid_on(g.last) for r in g.regions)
+
+
+def test_dates_are_the_days_something_starts_or_ends(policy):
+    g = grid_of(policy)
+    assert g.years[0] == min(d.issued for d in policy.documents).year
+    for c in policy.clauses.values():
+        for day in (c.in_force.start, c.in_force.lower_deadline, *(a for a, _ in c.in_force.adoptions.values())):
+            if day:
+                assert day in g.dates and day - dt.timedelta(days=1) in g.dates
+    # the collection period the resident clauses write (month_of(y, 9) … month_of(y, 12))
+    days = g.days("resident_enrollment")
+    assert {D(2023, 8, 31), D(2023, 9, 1), D(2023, 12, 31), D(2024, 1, 1)} <= set(days)
+    assert D(2023, 8, 31) not in g.days("deadline")  # a kind whose expressions name no calendar month
+
+
+def test_values_come_from_the_expressions(policy):
+    g = grid_of(policy)
+    jinan = default_registry().get("370100")
+    day = D(2023, 5, 10)
+    gaps = {Month.of_date(day) - f["last_paid_month"] - 1 for f in g.facts("arrears", jinan, day)}
+    assert {3, 4} <= gaps  # gap_months <= 3 vs > 3
+    years = {f["continuous_years"] for f in g.facts("switch_scheme", jinan, day)}
+    assert {1.5, 2, 2.5} <= years  # continuous_years >= 2
+    contribution = {f["contribution_years"] for f in g.facts("retirement_min_years", jinan, day)}
+    assert {24.5, 25, 29.5, 30} <= contribution  # 30 years for men, 25 for women
+    births = {f["birth_date"] for f in g.facts("newborn", jinan, day)}
+    assert {D(2023, 2, 9), D(2023, 2, 8), D(2022, 11, 10), D(2022, 11, 9), D(2022, 5, 10), D(2022, 5, 9)} <= births
+    assert all(b <= day for b in births)  # birth_date: before paid_on
+    flags = {k for f in g.facts("transfer", jinan, day) for k in f if k not in ("from_region", "last_paid_month",
+                                                                             "removed_in", "paid_on", "back_paid")}
+    assert flags == {"poverty_registered", "veteran"}  # the person facts the transfer clauses read
+    assert {f["worker"] for f in g.facts("first_enrollment", jinan, day)} == {"employed", "flexible"}
+
+
+def test_no_probe_breaks_a_constraint_of_the_kinds_table(policy):
+    from policy_dsl.engine.cases import CaseValidator, RawCase
+    from policy_dsl.analysis.grid import case_json
+
+    g = grid_of(policy)
+    validator = CaseValidator(default_registry(), vocab=policy.vocab)
+    for kind in policy.vocab.kinds:
+        for region in g.regions:
+            for day in g.days(kind)[::5]:
+                for facts in g.facts(kind, region, day)[::7]:
+                    validator.validate(RawCase(case_json(kind, region, facts), None, "probe"))
+
+
+def test_check_probe_count_is_bounded(policy):
+    from policy_dsl.analysis import passes
+
+    n = len(passes.sweep(policy))
+    assert 1_000 < n < 60_000, n  # docs/performance.md: how many probes each command uses
+
+
+# -- a new city's notice --------------------------------------------------------------------
+QINGDAO_SOURCE = """青岛市医疗保障局 青岛市财政局 国家税务总局青岛市税务局
+
+青医保发〔2022〕9号
+
+关于调整灵活就业人员中断缴费和新生儿参保待遇有关问题的通知（测试用虚构文件）
+
+各区、市医疗保障部门、财政部门、税务部门：
+
+为落实鲁医保发〔2021〕54号文件，结合我市实际，现就有关问题通知如下：
+
+一、自2022年7月1日起，灵活就业人员中断缴费3个月以上的，设置4个月的待遇享受等待期（含缴费当月）。
+
+二、自2022年7月1日起，新生儿自出生之日起12个月内办理基本医疗保险参保手续并缴费的，自出生之日起享受基本医疗保险待遇。
+
+青岛市医疗保障局
+2022年6月15日
+"""
+
+QINGDAO = """document:
+  id: qd-2022-9
+  number: 青医保发〔2022〕9号
+  aliases: []
+  title: 关于调整灵活就业人员中断缴费和新生儿参保待遇有关问题的通知
+  issuers: [青岛市医疗保障局, 青岛市财政局, 国家税务总局青岛市税务局]
+  level: city
+  jurisdiction: "370200"
+  issued: "2022-06-15"
+  issued_precision: day
+  source: qd-2022-9.txt
+  forwards: []
+  in_force:
+    from: "2022-07-01"
+    text: 自2022年7月1日起
+  encoding:
+    version: 1
+    changelog:
+      - {version: 1, date: "2026-12-01", change: 测试用虚构文件}
+clauses:
+  - id: arrears-flexible-long-gap
+    topic: arrears
+    article: 一
+    text: 自2022年7月1日起，灵活就业人员中断缴费3个月以上的，设置4个月的待遇享受等待期（含缴费当月）。
+    when: worker == "flexible" and gap_months > 3
+    decide:
+      suspended_from: start(last_paid_month + 2)
+      waiting_months: 4
+      benefit_start: start(month(paid_on) + waiting_months)
+      gap_covered: false
+  - id: newborn-within-12-months
+    topic: newborn
+    article: 二
+    text: 自2022年7月1日起，新生儿自出生之日起12个月内办理基本医疗保险参保手续并缴费的，自出生之日起享受基本医疗保险待遇。
+    when: paid_on <= period_end(birth_date, 12 months)
+    decide:
+      waiting_months: 0
+      benefit_start: birth_date
+"""
+
+
+@pytest.fixture
+def with_qingdao(policies_copy) -> Path:
+    (policies_copy / "sources" / "qd-2022-9.txt").write_text(QINGDAO_SOURCE, encoding="utf-8")
+    (policies_copy / "qd-2022-9.yaml").write_text(QINGDAO, encoding="utf-8")
+    return policies_copy
+
+
+def test_qingdao_notice_changes_exactly_qingdao(cli, with_qingdao):
+    from policy_dsl.language.resources import policies_dir
+
+    run = cli("diff", policies_dir(), with_qingdao, "--format", "json")
+    assert run.code == 0, run.err
+    beh = run.json["behavioural"]
+    assert "370200" in beh["regions"] and beh["changed"] > 0
+    qingdao = default_registry().get("370200")
+    kinds, rules = set(), set()
+    for group in beh["groups"]:
+        for code in group["regions"]:  # all in 青岛 and its districts
+            assert default_registry().get(code).city == qingdao, group
+        assert group["examples"] and group["count"] >= len(group["examples"])
+        for ex in group["examples"]:
+            assert ex["case"]["region"] in group["regions"] and ex["before"] != ex["after"]
+        kinds |= set(group["kinds"])
+        rules |= set(group["clauses"])
+    assert kinds == {"arrears", "newborn"}
+    assert {"qd-2022-9/arrears-flexible-long-gap", "qd-2022-9/newborn-within-12-months"} <= rules
+    arrears = next(g for g in beh["groups"] if "qd-2022-9/arrears-flexible-long-gap" in g["clauses"])
+    ex = arrears["examples"][0]
+    assert ex["before"]["waiting_months"] == 3 and ex["after"]["waiting_months"] == 4
+    assert ex["case"]["paid_on"] >= "2022-07-01"
+    # the same answer through eval, as the example says (it can be rerun)
+    import json
+
+    case = with_qingdao.parent / "case.json"
+    case.write_text(json.dumps(ex["case"], ensure_ascii=False), encoding="utf-8")
+    assert cli("eval", "--policies", with_qingdao, case, "--format", "json").json["waiting_months"] == 4
+    assert cli("eval", "--policies", policies_dir(), case, "--format", "json").json["waiting_months"] == 3
+
+
+def test_qingdao_notice_in_coverage_and_report(cli, with_qingdao, tmp_path):
+    run = cli("check", with_qingdao, "--coverage", "--format", "json")
+    assert run.code == 0, run.out
+    rows = {r["code"]: r for r in run.json["coverage"]["regions"]}
+    assert rows["370200"]["role"] == "document"
+    cells = run.json["coverage"]["topics"]["arrears"]["370200"]
+    assert cells["2023"]["status"] == "decided"
+    text = cli("check", with_qingdao, "--coverage").out
+    assert re.search(r"青岛市 370200 +", text)
+    out = tmp_path / "site"
+    assert cli("report", "--policies", with_qingdao, "--out", out).code == 0
+    page = (out / "region-370200.html").read_text(encoding="utf-8")
+    assert "青医保发〔2022〕9号" in page
+
+
+# -- a new kind in the policy folder's own kinds table --------------------------------------
+CARE_SOURCE = """济南市医疗保障局
+
+济医保发〔2023〕99号
+
+关于开展长期护理保险的通知（测试用虚构文件）
+
+一、参保满2年、经评估为重度失能的，自评估之日的次月起享受长期护理保险待遇。
+
+二、其他情形，不享受长期护理保险待遇。
+
+济南市医疗保障局
+2023年1月10日
+"""
+
+CARE = """document:
+  id: ltc-2023-99
+  number: 济医保发〔2023〕99号
+  aliases: []
+  title: 关于开展长期护理保险的通知
+  issuers: [济南市医疗保障局]
+  level: city
+  jurisdiction: "370100"
+  issued: "2023-01-10"
+  issued_precision: day
+  source: ltc-2023-99.txt
+  forwards: []
+  in_force:
+    from: "2023-02-01"
+  encoding:
+    version: 1
+    changelog:
+      - {version: 1, date: "2026-12-01", change: 测试用虚构文件}
+clauses:
+  - id: severe
+    topic: long_term_care
+    article: 一
+    text: 参保满2年、经评估为重度失能的，自评估之日的次月起享受长期护理保险待遇。
+    when: care_level == "severe" and insured_years >= 2
+    decide:
+      eligible: true
+      benefit_start: start(month(assessed_on) + 1)
+  - id: others
+    topic: long_term_care
+    article: 二
+    text: 其他情形，不享受长期护理保险待遇。
+    when: not (care_level == "severe" and insured_years >= 2)
+    decide:
+      eligible: false
+"""
+
+CARE_TESTS = """tests:
+  - name: 重度失能、参保满2年 → 次月起享受
+    case: {kind: long_term_care, region: 济南, care_level: severe, insured_years: 2, assessed_on: "2023-03-15"}
+    expect: {status: decided, eligible: true, benefit_start: "2023-04-01"}
+  - name: 参保不满2年 → 不享受
+    case: {kind: long_term_care, region: 济南, care_level: severe, insured_years: 1.5, assessed_on: "2023-03-15"}
+    expect: {status: decided, eligible: false}
+"""
+
+
+@pytest.fixture
+def with_new_kind(policies_copy) -> Path:
+    kinds = yaml.safe_load((REPO / "policy_dsl" / "data" / "kinds.yaml").read_text(encoding="utf-8"))
+    kinds["kinds"]["long_term_care"] = {
+        "zh": "长期护理保险待遇", "en": "long-term care benefits",
+        "facts": {"care_level": {"type": "enum", "values": ["mild", "moderate", "severe"]},
+                  "insured_years": {"type": "number", "range": [0, 40]},
+                  "assessed_on": {"type": "date"}},
+        "decided_on": "assessed_on", "outputs": ["benefit_start", "eligible"]}
+    (policies_copy / "kinds.yaml").write_text(yaml.safe_dump(kinds, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (policies_copy / "sources" / "ltc-2023-99.txt").write_text(CARE_SOURCE, encoding="utf-8")
+    (policies_copy / "ltc-2023-99.yaml").write_text(CARE, encoding="utf-8")
+    (policies_copy / "tests" / "long_term_care.yaml").write_text(CARE_TESTS, encoding="utf-8")
+    return policies_copy
+
+
+def test_new_kind_is_probed_tested_and_covered(cli, with_new_kind):
+    policy = load_policy([with_new_kind])
+    g = grid_of(policy)
+    jinan = default_registry().get("370100")
+    facts = g.facts("long_term_care", jinan, D(2023, 6, 1))
+    assert {f["care_level"] for f in facts} == {"mild", "moderate", "severe"}
+    assert {1.5, 2, 2.5} <= {f["insured_years"] for f in facts}
+    assert D(2023, 2, 1) in g.days("long_term_care") and D(2023, 1, 31) in g.days("long_term_care")
+    run = cli("test", "--policies", with_new_kind, "--format", "json")
+    assert run.code == 0, run.out
+    run = cli("check", with_new_kind, "--coverage", "--format", "json")
+    assert run.code == 0 and run.json["errors"] == 0
+    cells = run.json["coverage"]["topics"]["long_term_care"]
+    assert cells["370100"]["2022"]["status"] == "none" and cells["370100"]["2024"]["status"] == "decided"
+    assert [s["from"] for s in cells["370100"]["2023"]["segments"]][-1] == "2023-02-01"
+    assert all(cells[code]["2024"]["status"] == "none" for code in cells if code != "370100")
+
+
+def test_new_kind_conflicts_are_found(cli, with_new_kind):
+    text = (with_new_kind / "ltc-2023-99.yaml").read_text(encoding="utf-8")
+    (with_new_kind / "ltc-2023-99.yaml").write_text(text.replace(
+        'when: not (care_level == "severe" and insured_years >= 2)', 'when: insured_years < 3'), encoding="utf-8")
+    run = cli("check", with_new_kind, "--format", "json")
+    conflicts = [d for d in run.json["diagnostics"] if d["code"] == "E-CONFLICT"]
+    assert run.code == 1 and conflicts, run.json["diagnostics"]
+    assert '"kind": "long_term_care"' in conflicts[0]["message"] and "insured_years" in conflicts[0]["message"]
+
+
+def test_new_kind_diff(cli, with_new_kind, tmp_path):
+    after = tmp_path / "after"
+    shutil.copytree(with_new_kind, after)
+    text = (after / "ltc-2023-99.yaml").read_text(encoding="utf-8")
+    (after / "ltc-2023-99.yaml").write_text(text.replace("insured_years >= 2", "insured_years >= 3"), encoding="utf-8")
+    run = cli("diff", with_new_kind, after, "--format", "json")
+    assert run.json["affected_kinds"] == ["long_term_care"]
+    beh = run.json["behavioural"]
+    assert beh["changed"] > 0
+    for group in beh["groups"]:
+        assert group["kinds"] == ["long_term_care"] and group["regions"] == ["370100"] or \
+            all(default_registry().get(c).city.code == "370100" for c in group["regions"])
+        for ex in group["examples"]:
+            assert ex["case"]["care_level"] == "severe" and 2 <= ex["case"]["insured_years"] < 3
+            assert ex["before"]["eligible"] is True and ex["after"]["eligible"] is False
+
+
+# -- a union grid for diff ------------------------------------------------------------------
+def test_diff_grid_is_the_union_plus_changed_jurisdictions(policy, with_qingdao):
+    new = load_policy([with_qingdao])
+    g = Grid([policy, new], extra_regions=["370200"])
+    codes = [r.code for r in g.regions]
+    assert "370200" in codes and "370100" in codes
+    assert {g.roles[c] for c in codes} >= {"document", "district", "no document", "outside"}
+    assert D(2022, 7, 1) in g.dates and D(2022, 6, 30) in g.dates  # the new notice's first day
+
+
+# -- nothing in the code names a region, a year, a circular or a kind -----------------------
+def _constants(tree):
+    """Each constant of the module with how it is used: (node, "date-call" | "constant" | "")."""
+    docstrings, used = set(), {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in ("date", "datetime", "fromisoformat", "parse_date", "parse_month", "Month", "of"):
+                for arg in node.args[:1]:
+                    used[id(arg)] = "date-call"
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            if names and all(n.isupper() for n in names) and node.value is not None:
+                for n in ast.walk(node.value):
+                    used.setdefault(id(n), "constant")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and id(node) not in docstrings:
+            yield node, used.get(id(node), "")
+
+
+# the root of the GB/T 2260 tree, the country itself, in the registry module that reads the codes
+ALLOWED = {("language/regions.py", "000000")}
+GIT_MODES = {"100644", "100755", "120000", "040000", "160000"}  # six digits that are no region
+# words the code uses for its own things that a kind also uses as a fact's name: the case's region,
+# a date, the reason one clause displaces another
+GENERAL_WORDS = {"region", "date", "reason"}
+
+
+def test_code_names_no_region_year_circular_or_kind():
+    """policy_dsl/ holds no 6-digit region code, no year used as data (a date built from it, a
+    module constant), no circular's number or id, and no kind or fact name of the kinds table as a
+    string of its own (hints and examples inside longer messages are words, not data)."""
+    table = yaml.safe_load((REPO / "policy_dsl" / "data" / "kinds.yaml").read_text(encoding="utf-8"))
+    names = set(table["kinds"]) | {f for k in table["kinds"].values() for f in k["facts"]}
+    names |= {f for k in table["kinds"].values() for s in k["facts"].values() for f in (s.get("items") or {})}
+    names -= GENERAL_WORDS
+    ids = {yaml.safe_load(p.read_text(encoding="utf-8"))["document"]["id"]
+           for p in (REPO / "policies").glob("*.yaml") if "document:" in p.read_text(encoding="utf-8")}
+    found = []
+    for path in sorted((REPO / "policy_dsl").rglob("*.py")):
+        rel = path.relative_to(REPO / "policy_dsl").as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node, use in _constants(tree):
+            v = node.value
+            where = f"{rel}:{node.lineno}"
+            if isinstance(v, str):
+                if re.fullmatch(r"\d{6}", v) and (rel, v) not in ALLOWED and v not in GIT_MODES:
+                    found.append(f"{where}: region code {v!r}")
+                elif use and re.fullmatch(r"(19|20)\d\d(-\d\d(-\d\d)?)?", v):
+                    found.append(f"{where}: date {v!r}")
+                elif v in names:
+                    found.append(f"{where}: kind or fact name {v!r}")
+                elif v in ids or re.fullmatch(r"\S*〔\d{4}〕\d+号\S*", v):
+                    found.append(f"{where}: circular {v!r}")
+            elif isinstance(v, int) and not isinstance(v, bool) and 1990 <= v <= 2099 and use:
+                found.append(f"{where}: year {v}")
+    assert not found, "\n".join(found)
