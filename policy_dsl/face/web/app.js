@@ -145,7 +145,11 @@ function renderApplies(data) {
   box.append(el("p", {}, el("strong", { text: `${region}（${data.region.code}），${data.date}` }), " ",
     el("span", { class: "muted", text: t("layers") })));
   for (const [topic, found] of Object.entries(data.topics)) {
-    const section = el("div", { class: "topic", "data-topic": topic }, el("h3", { text: kindLabel(topic) }));
+    const count = found.in_force.length + found.pending.length;
+    const section = el("details", { class: "topic", "data-topic": topic, open: "" },
+      el("summary", {}, el("h3", { text: kindLabel(topic) }),
+        el("span", { class: "muted", text: ` ${found.in_force.length} ${t("inForce")}${found.pending.length ? ` · ${found.pending.length} ${t("pending")}` : ""}` })));
+    if (!count) section.removeAttribute("open");
     const inForce = [...found.in_force].sort((a, b) => (LEVEL_RANK[a.level] ?? 9) - (LEVEL_RANK[b.level] ?? 9));
     if (!inForce.length) section.append(el("p", { class: "muted", text: t("none") }));
     else {
