@@ -11,8 +11,9 @@ import sys
 
 import pytest
 
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
+from serving import need_server_stack  # noqa: E402
+
+need_server_stack()
 
 from conftest import REPO  # noqa: E402
 from serving import Served  # noqa: E402

@@ -10,8 +10,9 @@ import time
 
 import pytest
 
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
+from serving import need_server_stack  # noqa: E402
+
+need_server_stack()
 
 from serving import Served  # noqa: E402
 
