@@ -11,21 +11,6 @@ import time
 from pathlib import Path
 
 
-def need_server_stack() -> None:
-    """Skip the module without the serve extra (``pip install ".[serve]"``), except in CI, whose
-    ``.[test]`` install brings it: there a missing server stack fails."""
-    import os
-
-    import pytest
-
-    if os.environ.get("CI") or os.environ.get("POLICY_DSL_REQUIRE_BROWSER"):
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    else:
-        pytest.importorskip("starlette")
-        pytest.importorskip("uvicorn")
-
-
 class Served:
     """``with Served(policies=[dir], limits=...) as s: s.get("/health")``."""
 

@@ -11,9 +11,8 @@ import sys
 
 import pytest
 
-from serving import need_server_stack  # noqa: E402
-
-need_server_stack()
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
 
 from conftest import REPO  # noqa: E402
 from serving import Served  # noqa: E402

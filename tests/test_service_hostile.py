@@ -10,9 +10,8 @@ import time
 
 import pytest
 
-from serving import need_server_stack  # noqa: E402
-
-need_server_stack()
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
 
 from serving import Served  # noqa: E402
 

@@ -59,6 +59,21 @@ def link(policy: PolicySet) -> list[Diagnostic]:
                                           f"not {', '.join(c.topics)}", c.where, None))
                 else:
                     c.adopted = target
+            for dv in c.deviations:
+                target = policy.clauses.get(dv.clause)
+                if target is None:
+                    out.append(Diagnostic("E-REFERENCE", f"`deviations` names unknown clause `{dv.clause}`", c.where,
+                                          did_you_mean(dv.clause, policy.clauses) or "write document-id/clause-id"))
+                    continue
+                by = seen_docs.get(dv.document or target.doc.id)
+                if by is None:
+                    out.append(Diagnostic("E-REFERENCE", f"`authorised_by` names unknown document `{dv.document}`", c.where,
+                                          did_you_mean(dv.document, seen_docs) or "use a document id"))
+                elif target.doc.rank >= d.rank or by.rank >= d.rank:
+                    low = target if target.doc.rank >= d.rank else by
+                    out.append(Diagnostic("E-DEVIATION", f"{c.citation} declares a deviation from {target.citation}, but "
+                                          f"{low.citation if low is target else low.number} is not of a higher level than {d.number}",
+                                          c.where, "a deviation departs from, and is authorised by, a document of a higher level"))
             if isinstance(c.exception_to, list):
                 for ref in c.exception_to:
                     if ref not in policy.clauses:
@@ -79,6 +94,13 @@ def source_text(policy: PolicySet, sources_dir: Path | None = None) -> list[Diag
     """Every quoted text occurs in the document's source (ignoring whitespace; … elides)."""
     out = []
     cache: dict[Path, str] = {}
+    authorising: dict[str, list] = {}  # document id -> the deviations' quotes its source must hold
+    for c in policy.clauses.values():
+        for dv in c.deviations:
+            target = policy.clauses.get(dv.clause)
+            by = dv.document or (target.doc.id if target is not None else None)
+            if by:
+                authorising.setdefault(by, []).append((dv.text, c.where, f"{c.citation} deviations (from {dv.clause})"))
     for d in policy.documents:
         if "/" in d.source or "\\" in d.source or d.source in ("", ".", ".."):
             out.append(Diagnostic("E-SOURCE-MISSING", f"source `{d.source[:80]}` is not a file name", d.where,
@@ -107,6 +129,7 @@ def source_text(policy: PolicySet, sources_dir: Path | None = None) -> list[Diag
         quotes = [(c.text, c.where, c.citation) for c in d.clauses]
         quotes += [(s.text, d.where, f"{d.number} supersession {s.id}") for s in d.supersession]
         quotes += [(c.in_force.text, c.where, f"{c.citation} in_force") for c in d.clauses if c.in_force.text]
+        quotes += authorising.get(d.id, [])
         for quote, where, what in quotes:
             pos = 0
             for piece in quote.split("…"):
@@ -307,7 +330,14 @@ def _conflicts(policy: PolicySet) -> list[Diagnostic]:
 # Static analysis (policy_dsl/analysis/passes.py, docs/errors.md): cycles of every kind, facts no clause reads.
 PASSES = PASSES + (("cycles", _analysis("cycles")), ("unread_facts", _analysis("unread_facts")))
 
-# Passes over generated cases (policy_dsl.analysis.grid through the evaluator), run by `policy-dsl check`
-# only when PASSES found no error: tied clauses that differ, delegated bounds breached, clauses
-# that never govern.
-GRID_PASSES = (("conflicts", _conflicts), ("bounds", _analysis("bounds")), ("shadowed", _analysis("shadowed")))
+def _hierarchy(policy: PolicySet) -> list[Diagnostic]:
+    from policy_dsl.analysis.hierarchy import hierarchy
+
+    return hierarchy(policy)
+
+
+# Passes over the probe grid (policy_dsl.analysis.grid through the evaluator), run by `policy-dsl
+# check` only when PASSES found no error: tied clauses that differ, delegated bounds breached,
+# clauses that never govern, lower rules that differ from binding higher ones.
+GRID_PASSES = (("conflicts", _conflicts), ("bounds", _analysis("bounds")), ("shadowed", _analysis("shadowed")),
+               ("hierarchy", _hierarchy))

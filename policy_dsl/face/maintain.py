@@ -33,9 +33,11 @@ def cmd_check(args) -> int:
             matrix = coverage.matrix(policy)
             diags += coverage.findings(policy)
     errors = [d for d in diags if d.severity == "error"]
+    warnings = [d for d in diags if d.severity == "warning"]
+    notes = len(diags) - len(errors) - len(warnings)  # findings that need nothing done (an authorised deviation)
     if args.format == "json":
         common.dump_json({"files": [str(f) for f in files], "diagnostics": [d.to_json() for d in diags],
-                          "errors": len(errors), "warnings": len(diags) - len(errors),
+                          "errors": len(errors), "warnings": len(warnings), "notes": notes,
                           **({"coverage": matrix} if args.coverage else {}),
                           **({} if args.paths else {"policy_set": common.source(args).to_json()})})
     else:
@@ -46,8 +48,10 @@ def cmd_check(args) -> int:
         for d in diags:
             sys.stdout.write(d.format() + "\n")
         where = ", ".join(map(str, paths)) if args.paths else common.source(args).label
-        summary = {"zh": f"检查了 {len(files)} 个文件（{where}）：{len(errors)} 个错误，{len(diags) - len(errors)} 个警告",
-                   "en": f"checked {len(files)} files ({where}): {len(errors)} errors, {len(diags) - len(errors)} warnings"}
+        summary = {"zh": f"检查了 {len(files)} 个文件（{where}）：{len(errors)} 个错误，{len(warnings)} 个警告"
+                         + (f"，{notes} 条说明" if notes else ""),
+                   "en": f"checked {len(files)} files ({where}): {len(errors)} errors, {len(warnings)} warnings"
+                         + (f", {notes} notes" if notes else "")}
         sys.stdout.write(summary[args.lang] + "\n")
     return EXIT_FINDINGS if errors else EXIT_OK
 

@@ -23,7 +23,7 @@ def _errors(*statuses: int) -> dict:
             for s in statuses}
 
 
-def document(limits, vocab=None) -> dict:
+def document(limits) -> dict:
     from policy_dsl import __version__
     from policy_dsl.language import resources
     from policy_dsl.language.kinds import vocabulary
@@ -31,7 +31,7 @@ def document(limits, vocab=None) -> dict:
     case_schema = json.loads(resources.schema_path("case").read_text(encoding="utf-8"))
     defs = case_schema.get("$defs", {})
     case_ref = {"$ref": "#/components/schemas/Case"}
-    kinds = list((vocab or vocabulary()).kinds)  # the served policy set's kinds table
+    kinds = list(vocabulary().kinds)
     lang = {"name": "lang", "in": "query", "schema": {"enum": ["zh", "en"], "default": "zh"},
             "description": "language of notes, explanations and the trace"}
     result = {"type": "object", "description": "one case's answer (as `policy-dsl eval --format json`), or "

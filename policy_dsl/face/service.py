@@ -42,7 +42,7 @@ class Limits:
 
     max_body = 16 * 1024 * 1024  # request body, JSON or JSON Lines (bigger batches: the CLI on a file)
     body_idle = 10.0  # no byte of the body for this long: 408
-    body_total = 300.0  # at most this long spent waiting for the body in all (the server's own time not counted)
+    body_total = 300.0  # the whole body in at most this long
     max_query = 4096  # characters of a query string
     keep_alive = 5  # idle keep-alive connections are closed after this (uvicorn)
     inline_body = 64 * 1024  # smaller JSON bodies are answered on the event loop, bigger ones in a thread
@@ -153,11 +153,7 @@ class LoadedSet:
 
                 from policy_dsl.tools.report import Site
 
-                import shutil
-                import weakref
-
                 out = Path(tempfile.mkdtemp(prefix="policy-dsl-serve-report-"))
-                weakref.finalize(self, shutil.rmtree, out, True)  # gone with this set (a reload) or at exit
                 Site(self.policy, dirs, lang).write(out)
                 site = self._reports[lang] = out
             return site
@@ -419,7 +415,7 @@ async def openapi(request: Request) -> Response:
     from policy_dsl.face.openapi import document
 
     _params(request, {})
-    return _json(document(request.app.state.limits, request.app.state.holder.current.policy.vocab))
+    return _json(document(request.app.state.limits))
 
 
 async def report(request: Request) -> Response:

@@ -34,7 +34,8 @@ class Where:
 
 @dataclass
 class Diagnostic:
-    """One finding. ``severity`` is ``error`` or ``warning``."""
+    """One finding. ``severity`` is ``error``, ``warning`` or ``note`` (a finding that needs nothing
+    done, e.g. a declared, authorised deviation from a higher rule)."""
 
     code: str
     message: str

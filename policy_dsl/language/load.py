@@ -13,7 +13,7 @@ from pathlib import Path
 
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, PolicyError, Where, did_you_mean
-from policy_dsl.language.model import Clause, Definition, Document, Expr, InForce, PolicySet, Supersession
+from policy_dsl.language.model import Clause, Deviation, Definition, Document, Expr, InForce, PolicySet, Supersession
 from policy_dsl.language.safeio import LIMITS
 
 TYPE_CHECKING = False
@@ -397,6 +397,8 @@ def build_document(loaded: Loaded, diags: list[Diagnostic]) -> tuple[Document | 
             where=loaded.where(path + ("id",)),
             reading=cd.get("reading"), notes=list(cd.get("notes", [])), exception_to=cd.get("exception_to"),
             improves=bool(cd.get("improves", False)),
+            deviations=[Deviation(d["from"], d["text"], d.get("authorised_by"), d.get("reading"))
+                        for d in cd.get("deviations", [])],
         )
         if "when" in cd:
             clause.when = _expr(cd["when"], loaded, path + ("when",), diags)

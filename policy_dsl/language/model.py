@@ -88,6 +88,22 @@ class Supersession:
     text: str
 
 
+@dataclass
+class Deviation:
+    """A lower clause's declared departure from a higher clause, and the words of a higher document
+    that authorise it (``deviations`` in a policy file; ``check`` then notes the difference,
+    I-HIERARCHY-AUTHORISED, instead of warning, W-HIERARCHY)."""
+
+    clause: str  # the higher clause departed from: document-id/clause-id
+    text: str  # the authorising words, quoted from that document's source (or ``document``'s)
+    document: str | None = None  # the id of the document that authorises it, when not that clause's
+    reading: dict | None = None  # {zh, en}: why the text authorises it
+
+    @property
+    def source(self) -> str:
+        return self.clause
+
+
 @dataclass(eq=False)
 class Document:
     id: str
@@ -146,6 +162,7 @@ class Clause:
     reading: dict | None = None
     notes: list[dict] = field(default_factory=list)
     note_whens: dict = field(default_factory=dict)  # index in notes -> Expr: the note is shown only when it holds
+    deviations: list = field(default_factory=list)  # Deviation: authorised departures from higher clauses
 
     @property
     def ref(self) -> str:

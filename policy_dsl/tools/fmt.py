@@ -33,7 +33,7 @@ IN_FORCE = ("from", "until", "lower_deadline", "text", "adoptions")
 TEXTS = ("zh", "en")
 CLAUSE = ("id", "topic", "article", "text", "in_force", "when",
           "decide", "delegate", "adopt", "reject", "evaluate_as", "inform", "reading", "notes", "exception_to",
-          "improves")
+          "improves", "deviations")
 DOCUMENT = ("id", "number", "aliases", "title", "issuers", "level", "jurisdiction", "issued", "issued_precision",
             "source", "forwards", "in_force", "encoding", "supersession")
 
@@ -58,6 +58,8 @@ ORDER: dict[tuple, tuple] = {
     ("clauses", "*", "notes", "*"): ("when",) + TEXTS,
     ("clauses", "*", "inform"): TEXTS,
     ("clauses", "*", "evaluate_as"): ("kind", "facts"),
+    ("clauses", "*", "deviations", "*"): ("from", "authorised_by", "text", "reading"),
+    ("clauses", "*", "deviations", "*", "reading"): TEXTS,
 }
 # lists whose items are separated by one blank line
 SPACED = {("clauses",), ("definitions",)}

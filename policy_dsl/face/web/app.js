@@ -15,10 +15,10 @@ const UI = {
     displaced: "被取代的规定", notes: "说明", trace: "推理过程", yes: "是", no: "否", empty: "（无）",
     decided: "已决定", delegated: "由下级规定（授权）", no_rule: "所收录文件中无适用规定",
     bounds: "授权范围", policySet: "政策集", enrollment: "参保关系", optional: "可选",
-    badDate: "请填写日期，例如 2022-04-01、2022/4/1 或 2022年4月1日。",
+    badDate: "日期格式不对：请按 年-月-日 填写，例如 2022-04-01。", badMonth: "月份格式不对：请按 年-月 填写，例如 2022-06。",
     needRegion: "请填写地区。", needField: "请填写：", layers: "国家 → 省 → 市",
     errors: {
-      "E-DATE": "日期有误：请按 2022-04-01、2022/4/1 或 2022年4月1日 填写，且须是日历上存在的日期。", "E-REGION-UNKNOWN": "找不到这个地区。", "E-REGION-ABOLISHED": "该地区在这一日期已撤销。",
+      "E-DATE": "日期不存在或超出范围。", "E-REGION-UNKNOWN": "找不到这个地区。", "E-REGION-ABOLISHED": "该地区在这一日期已撤销。",
       "E-REGION-NOT-YET": "该地区在这一日期尚未设立。", "E-REGION-AMBIGUOUS": "这个名称对应多个行政区，请选择具体地区。",
       "E-TOPIC": "没有这个事项。", "E-USAGE": "请求有误。", "E-INPUT-SIZE": "数据太大。", "E-TIMEOUT": "请求超时。",
       "E-INTERNAL": "服务器内部错误，已记录。", "E-CASE": "个案数据有误。", network: "无法连接服务。",
@@ -35,10 +35,10 @@ const UI = {
     trace: "Trace", yes: "yes", no: "no", empty: "(none)", decided: "decided", delegated: "delegated to a lower level",
     no_rule: "no rule in the documents of this policy set", bounds: "bounds", policySet: "policy set",
     enrollment: "enrollment", optional: "optional",
-    badDate: "Give a date, e.g. 2022-04-01, 2022/4/1 or 2022年4月1日.",
+    badDate: "Write the date as YYYY-MM-DD, e.g. 2022-04-01.", badMonth: "Write the month as YYYY-MM, e.g. 2022-06.",
     needRegion: "Give a region.", needField: "Fill in: ", layers: "national → province → city",
     errors: {
-      "E-DATE": "Not a date: write 2022-04-01, 2022/4/1 or 2022年4月1日, a day that exists.", "E-REGION-UNKNOWN": "Unknown region.",
+      "E-DATE": "That date does not exist or is out of range.", "E-REGION-UNKNOWN": "Unknown region.",
       "E-REGION-ABOLISHED": "The region was abolished by that date.", "E-REGION-NOT-YET": "The region did not exist yet.",
       "E-REGION-AMBIGUOUS": "The name fits several regions: pick one.", "E-TOPIC": "Unknown kind of case.",
       "E-USAGE": "Bad request.", "E-INPUT-SIZE": "Too much data.", "E-TIMEOUT": "The request timed out.",
@@ -48,6 +48,7 @@ const UI = {
 };
 const LEVEL_RANK = { national: 0, province: 1, city: 2, district: 3 };
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+const MONTH_RE = /^\d{4}-\d{2}$/;
 
 const state = { lang: "zh", kinds: null, schema: null, clauses: {}, lastApplies: null, lastCase: null };
 
@@ -144,11 +145,7 @@ function renderApplies(data) {
   box.append(el("p", {}, el("strong", { text: `${region}（${data.region.code}），${data.date}` }), " ",
     el("span", { class: "muted", text: t("layers") })));
   for (const [topic, found] of Object.entries(data.topics)) {
-    const count = found.in_force.length + found.pending.length;
-    const section = el("details", { class: "topic", "data-topic": topic, open: "" },
-      el("summary", {}, el("h3", { text: kindLabel(topic) }),
-        el("span", { class: "muted", text: ` ${found.in_force.length} ${t("inForce")}${found.pending.length ? ` · ${found.pending.length} ${t("pending")}` : ""}` })));
-    if (!count) section.removeAttribute("open");
+    const section = el("div", { class: "topic", "data-topic": topic }, el("h3", { text: kindLabel(topic) }));
     const inForce = [...found.in_force].sort((a, b) => (LEVEL_RANK[a.level] ?? 9) - (LEVEL_RANK[b.level] ?? 9));
     if (!inForce.length) section.append(el("p", { class: "muted", text: t("none") }));
     else {
@@ -183,8 +180,7 @@ async function lookUp(event) {
   const region = $("region").value.trim();
   const date = $("date").value.trim();
   if (!region) { showError("applies-error", t("needRegion")); return; }
-  if (!date) { showError("applies-error", t("badDate")); $("applies-result").replaceChildren(); return; }
-  // the date as typed (2022-04-01, 2022/4/1, 2022年4月1日): the service reads it as the CLI does
+  if (!DATE_RE.test(date)) { showError("applies-error", t("badDate")); $("applies-result").replaceChildren(); return; }
   const params = new URLSearchParams({ date, region: $("region").dataset.code || region, lang: state.lang });
   const got = await getJSON(`applies?${params}`);
   if (!got.ok) { showError("applies-error", errorText(got.data.error)); $("applies-result").replaceChildren(); return; }
@@ -291,7 +287,9 @@ function readField(node, errors) {
   const type = node.dataset.type;
   if (type === "bool") return node.checked ? true : undefined;
   const raw = node.value.trim();
-  if (!raw) return undefined;  // dates and months as typed: the service reads them as the CLI does
+  if (!raw) return undefined;
+  if (type === "date" && !DATE_RE.test(raw)) errors.push(t("badDate"));
+  if (type === "month" && !MONTH_RE.test(raw)) errors.push(t("badMonth"));
   if (type === "number" || type === "int") { const n = Number(raw); return Number.isFinite(n) ? n : raw; }
   if (type === "region") return node.dataset.code || raw;
   return raw;
