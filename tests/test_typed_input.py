@@ -47,3 +47,23 @@ def test_command_line_dates(cli):
 def test_unknown_kind_lists_the_chinese_names(cli, tmp_path):
     got = cli("eval", case_file(tmp_path, {**ISO, "kind": "补缴"}), "--format", "json")
     assert got.code == 2 and "中断缴费（欠费）" in json.dumps(got.json, ensure_ascii=False)
+
+
+def test_no_rule_names_the_documents_searched_on_both_paths(cli, tmp_path):
+    """A no_rule answer says which documents were searched and that local rules may exist — the
+    same words from the reference (one case) and from the batch path (JSON Lines)."""
+    jinan = {"kind": "first_enrollment", "region": "济南", "worker": "flexible", "paid_on": "2022-01-10"}  # 54号 pending
+    guangzhou = {"kind": "first_enrollment", "region": "广州", "worker": "flexible", "paid_on": "2022-05-01"}
+    one = cli("eval", case_file(tmp_path, jinan), "--format", "json").json
+    assert one["status"] == "no_rule"
+    note = one["notes"][-1]
+    assert note.startswith("所收录文件中无适用规定") and "鲁医保发〔2021〕54号" in note and "可能另有规定" in note
+    lines = tmp_path / "b.jsonl"
+    lines.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in (jinan, guangzhou)) + "\n", encoding="utf-8")
+    batch = cli("eval", lines, "--format", "json").lines
+    assert batch[0]["notes"] == one["notes"]
+    assert batch[1]["status"] == "no_rule" and "没有就此类事项适用于该地区的文件" in batch[1]["notes"][-1]
+    en = cli("eval", case_file(tmp_path, jinan), "--format", "json", "--lang", "en").json
+    assert "local rules not in this policy set" in en["notes"][-1]
+    table = cli("eval", case_file(tmp_path, jinan))
+    assert "所收录文件中无适用规定" in table.out and "无适用规定\n" not in table.out.replace("所收录文件中无适用规定", "")

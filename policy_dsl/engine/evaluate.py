@@ -159,7 +159,8 @@ class Evaluator:
         env = self.environment(case, trace, depth)
         holding: list[Clause] = []
         undetermined: list[tuple[Clause, CalendarError]] = []
-        for clause, state, start in self.stretches.at(case.kind, region, day).entries:
+        stretch = self.stretches.at(case.kind, region, day)
+        for clause, state, start in stretch.entries:
             if state == "expired":
                 if trace is not None:
                     trace.append((1, T.Expired(clause)))
@@ -183,7 +184,10 @@ class Evaluator:
             if holds:
                 (result.informing if informs else holding).append(clause)
         result.undetermined = undetermined
-        return self._interpret(case, result, self.selection(case.kind, holding), env, trace, explain, depth)
+        self._interpret(case, result, self.selection(case.kind, holding), env, trace, explain, depth)
+        if result.status == "no_rule" and not result.redirected:  # which documents were searched; local rules may exist
+            result.notes.append(resolve.no_rule_note(stretch))
+        return result
 
     @staticmethod
     def _test(clause: Clause, env: dict, tracing: bool) -> tuple[bool, list]:

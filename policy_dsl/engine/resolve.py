@@ -196,6 +196,34 @@ class Stretch:
         self.live = tuple(e for e in self.entries if e[1] != "expired")
 
 
+def no_rule_note(stretch: Stretch) -> dict:
+    """The note of a ``no_rule`` answer: which documents were searched (those of the policy set with
+    clauses on the kind that stand in the region then: in force, pending or expired) and that local
+    rules not in the policy set may exist — never a bare "no rule"."""
+    found = _NO_RULE_NOTES.get(id(stretch))
+    if found is not None and found[0] is stretch:
+        return found[1]
+    docs = list(dict.fromkeys(c.doc for c, _, _ in stretch.entries))
+    if docs:
+        zh_docs, en_docs = "、".join(d.number for d in docs), ", ".join(d.number for d in docs)
+        note = {"zh": f"所收录文件中无适用规定：已检索本政策集中适用于该地区的文件（{zh_docs}），均未对本案作出规定；"
+                      f"本政策集未收录的当地规定可能另有规定。",
+                "en": f"No applicable rule in the documents of this policy set: the documents that apply to this region "
+                      f"({en_docs}) were searched and none decides this case; local rules not in this policy set may."}
+    else:
+        note = {"zh": "所收录文件中无适用规定：截至该日，本政策集中没有就此类事项适用于该地区的文件；"
+                      "本政策集未收录的当地规定可能另有规定。",
+                "en": "No applicable rule in the documents of this policy set: on that date none of its documents "
+                      "applied to this region on this kind of case; local rules not in this policy set may."}
+    if len(_NO_RULE_NOTES) > 4096:
+        _NO_RULE_NOTES.clear()
+    _NO_RULE_NOTES[id(stretch)] = (stretch, note)
+    return note
+
+
+_NO_RULE_NOTES: dict = {}
+
+
 class Stretches:
     """The stretches of a policy set, found through an interval index: for a kind and a region, the
     sorted days on which some clause of the kind starts, ends or is issued there."""

@@ -123,7 +123,7 @@ def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: b
     if data["notes"]:
         con.print(Text(w["notes"], style="bold underline"))
         for n in data["notes"]:
-            con.print(Text(f"  · {n}"))
+            con.print(Text(f"  ·\u00a0{n}"))  # no break after the dot: a long Chinese note folds in place
     if explain and data["trace"]:
         tree = Tree(Text(w["trace"], style="bold underline"))
         stack = [(tree, -1)]

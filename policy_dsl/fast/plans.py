@@ -259,18 +259,19 @@ class Plans:
                     holding.append(c)
         kind = stretch.kind
         sel = self.ev.selection(kind, holding)
-        t = self._compile(kind, sel, pending, tuple(informing))
+        t = self._compile(kind, sel, pending, tuple(informing), stretch)
         if len(self._templates) > 50_000:
             self._templates.clear()
         self._templates[(stretch, mask)] = t
         return t
 
-    def _compile(self, kind: str, sel: resolve.Selection, pending, informing: tuple) -> Template:
+    def _compile(self, kind: str, sel: resolve.Selection, pending, informing: tuple, stretch) -> Template:
         mode = sel.mode
         if mode == "no_rule":
             t = Template("fixed", sel, pending)
+            notes = resolve.notes_for(self.policy, (), (), informing) if informing else ()
             t.fixed = Variant("no_rule", None, (), sel.settled.displaced, pending,
-                              resolve.notes_for(self.policy, (), (), informing) if informing else (), (), informing)
+                              notes + (resolve.no_rule_note(stretch),), (), informing)
             return t
         if mode == "reject":
             return Template("declined", sel, pending, "reject")
