@@ -27,7 +27,10 @@ def served():
     limits.max_body = 4 * MB
     limits.body_idle = 1.0
     limits.body_total = 2.0
-    with Served(limits=limits) as s:
+    from policy_dsl.language import resources
+
+    # named on the command line as the CLI runs below name it: both answers say the same policy_set
+    with Served(policies=[resources.policies_dir()], limits=limits) as s:
         yield s
 
 

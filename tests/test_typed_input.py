@@ -67,3 +67,17 @@ def test_no_rule_names_the_documents_searched_on_both_paths(cli, tmp_path):
     assert "local rules not in this policy set" in en["notes"][-1]
     table = cli("eval", case_file(tmp_path, jinan))
     assert "所收录文件中无适用规定" in table.out and "无适用规定\n" not in table.out.replace("所收录文件中无适用规定", "")
+
+
+def test_every_answer_names_its_policy_set(cli, tmp_path):
+    """One case, a list and each JSON Lines line end with the policy set that answered them."""
+    one = cli("eval", case_file(tmp_path, ISO), "--format", "json").json
+    assert list(one)[-1] == "policy_set"
+    ps = one["policy_set"]
+    assert ps["kind"] in ("repository", "installed", "folder") and len(ps["hash"]) == 16
+    lines = tmp_path / "b.jsonl"
+    lines.write_text((json.dumps(ISO, ensure_ascii=False) + "\n") * 3, encoding="utf-8")
+    for line in cli("eval", lines, "--format", "json").lines:
+        assert line["policy_set"] == ps and line["benefit_start"] == one["benefit_start"]
+    other = cli("eval", case_file(tmp_path, ISO), "--format", "json", "--policies", tmp_path / "..")
+    assert other.code != 0 or other.json["policy_set"]["kind"] == "folder"

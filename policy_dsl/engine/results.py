@@ -23,9 +23,10 @@ def clause_ref(clause) -> dict:
     return {"document": clause.doc.number, "article": clause.article, "level": clause.doc.level, "rule": clause.ref}
 
 
-def result_json(result: Result, lang: str = "zh", trace: bool = True, vocab=None) -> dict:
+def result_json(result: Result, lang: str = "zh", trace: bool = True, vocab=None, extra: dict | None = None) -> dict:
     """The INTERFACE.md result object for one case (``vocab``: the policy set's kinds table,
-    ``policy.vocab``; by default the packaged one)."""
+    ``policy.vocab``; by default the packaged one). ``extra``: keys every answer of a run ends with
+    (``policy_set``: which policy set answered)."""
     case = result.case
     vocab = vocab or vocabulary()
     kind = vocab.kinds[case.kind]
@@ -67,6 +68,8 @@ def result_json(result: Result, lang: str = "zh", trace: bool = True, vocab=None
     if result.redirected:
         out["evaluated_as"] = result.redirected
     out["trace"] = trace_lines(result, lang, vocab) if trace else []
+    if extra:
+        out.update(extra)
     return out
 
 
@@ -147,8 +150,9 @@ class LineWriter:
     shape is also written the slow way and compared, and a shape whose texts differ is always
     written the slow way. ``tails`` holds the texts so checked (policy_dsl.fast.lane writes with them)."""
 
-    def __init__(self, lang: str = "zh", stream=None, vocab=None):
+    def __init__(self, lang: str = "zh", stream=None, vocab=None, extra: dict | None = None):
         self.lang = lang
+        self.extra = extra  # the keys every line ends with (result_json's ``extra``)
         self.vocab = vocab or vocabulary()  # the policy set's kinds table (policy.vocab)
         self.tails: dict = {}  # shape -> the text from "bounds" to the end, or None: write it the slow way
         self._regions: dict = {}  # id(region) -> (region, its text)
@@ -217,7 +221,8 @@ class LineWriter:
         tail = self.tails.get(shape, False) if shape is not None and not result.trace else None
         case = result.case
         if tail is False:
-            slow = json.dumps(result_json(result, self.lang, trace=False, vocab=self.vocab), ensure_ascii=False)
+            slow = json.dumps(result_json(result, self.lang, trace=False, vocab=self.vocab, extra=self.extra),
+                              ensure_ascii=False)
             tail = self.tails[shape] = self._tail(result)
             if tail is not None and self.head(case.id, case.kind, case.region, case.decision_date, result.status,
                                               result.outputs) + tail != slow:
@@ -229,7 +234,8 @@ class LineWriter:
                     tail = self.tails[shape] = None
             return slow
         if tail is None:
-            return json.dumps(result_json(result, self.lang, trace=False, vocab=self.vocab), ensure_ascii=False)
+            return json.dumps(result_json(result, self.lang, trace=False, vocab=self.vocab, extra=self.extra),
+                              ensure_ascii=False)
         return self.head(case.id, case.kind, case.region, case.decision_date, result.status, result.outputs) + tail
 
     def write_answer(self, case_id, kind: str, region, day: dt.date, t, outputs: dict) -> bool:
@@ -294,7 +300,7 @@ class LineWriter:
         return None, rest, tuple(names), end
 
     def _tail(self, result: Result) -> str | None:
-        full = result_json(result, self.lang, trace=False, vocab=self.vocab)
+        full = result_json(result, self.lang, trace=False, vocab=self.vocab, extra=self.extra)
         keys = list(full)
         if "bounds" not in keys:
             return None

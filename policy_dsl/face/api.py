@@ -226,11 +226,14 @@ class CaseAnswers:
     ``evaluator`` and ``validator``: ones to reuse (each keeps what it learnt; use them from one
     thread at a time)."""
 
-    def __init__(self, policy: PolicySet, lang: str = "zh", as_of=None, evaluator=None, validator=None):
+    def __init__(self, policy: PolicySet, lang: str = "zh", as_of=None, evaluator=None, validator=None,
+                 policy_set: dict | None = None):
         from policy_dsl.engine.cases import CaseValidator
         from policy_dsl.language.regions import default_registry
 
         self.policy, self.lang, self.as_of = policy, lang, as_of
+        # every answer ends with the policy set that gave it (face/discover.py: PolicySource.to_json)
+        self.extra = {"policy_set": policy_set} if policy_set is not None else None
         self.evaluator = evaluator if evaluator is not None else evaluator_for(policy)
         self.validator = validator if validator is not None else CaseValidator(default_registry(), lang, vocab=policy.vocab)
         self.bad = 0
@@ -246,7 +249,7 @@ class CaseAnswers:
             if not traced:
                 lines.write(result)
                 return None
-            return result_json(result, self.lang, trace=True, vocab=self.policy.vocab)
+            return result_json(result, self.lang, trace=True, vocab=self.policy.vocab, extra=self.extra)
         except PolicyDslError as exc:
             if exc.exit_code != 2:  # not the case's fault (the policy files): not an answer
                 raise
@@ -282,7 +285,7 @@ def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False, on_l
             if lines_out and lines is None:
                 from policy_dsl.engine.results import LineWriter
 
-                lines = LineWriter(answers.lang, stream, answers.policy.vocab)
+                lines = LineWriter(answers.lang, stream, answers.policy.vocab, answers.extra)
                 if on_lines is not None:
                     on_lines(lines)
             if lines_out and not traced:  # the batch lane (policy_dsl.fast.lane), as answer() answers

@@ -36,7 +36,8 @@ def cmd_eval(args) -> int:
 
     from policy_dsl.face import progress
 
-    answers = CaseAnswers(common.policy(args), args.lang, args.as_of)
+    policy = common.policy(args)
+    answers = CaseAnswers(policy, args.lang, args.as_of, policy_set=common.policy_set_json(args, policy))
     bar = progress.Bar(progress.count_lines(args.cases), args.lang) if progress.wanted() else None
     with bar or _nothing():
         if args.format == "json":  # JSON Lines out: the bar counts the lines written

@@ -105,7 +105,7 @@ class LoadedSet:
 
     def answers(self, lang: str, as_of) -> api.CaseAnswers:
         evaluator, validator = self.tools()
-        return api.CaseAnswers(self.policy, lang, as_of, evaluator, validator)
+        return api.CaseAnswers(self.policy, lang, as_of, evaluator, validator, policy_set=self.named)
 
     def cached_applies(self, key: tuple) -> tuple[int, bytes] | None:
         with self._applies_lock:
