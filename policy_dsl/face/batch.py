@@ -265,10 +265,11 @@ class _Keep:
 class Answering:
     """Answers batches against one policy set into one output format (``answer``)."""
 
-    def __init__(self, policy, lang: str, as_of, out_fmt: str, explain: bool, id_type: str):
+    def __init__(self, policy, lang: str, as_of, out_fmt: str, explain: bool, id_type: str,
+                 policy_set: dict | None = None):
         from policy_dsl.face.api import CaseAnswers
 
-        self.answers = CaseAnswers(policy, lang, as_of)
+        self.answers = CaseAnswers(policy, lang, as_of, policy_set=policy_set)  # JSON answers end with it
         self.lang, self.out_fmt, self.explain = lang, out_fmt, explain
         self.schema = tables.arrow_schema(id_type) if out_fmt == "parquet" else None
 
@@ -314,7 +315,7 @@ class Answering:
 
         buf = io.BytesIO()
         text = io.TextIOWrapper(buf, encoding="utf-8", newline="\n", write_through=True)
-        lines = LineWriter(self.lang, text)
+        lines = LineWriter(self.lang, text, self.answers.policy.vocab, self.answers.extra)
         answers = self.answers
 
         def write(out) -> None:
@@ -593,7 +594,7 @@ def cmd_eval_files(args) -> int:
     if args.out is None and args.format == "table":  # tables shown to a person, one case after another
         return _show_all(args, policy, all_batches())
     id_type = _id_type(args.cases) if out_fmt == "parquet" else "text"
-    settings = (policy, lang, args.as_of, out_fmt, args.explain, id_type)
+    settings = (policy, lang, args.as_of, out_fmt, args.explain, id_type, common.policy_set_json(args, policy))
     output = Output(str(args.out)) if args.out is not None else None
     stream = output.fh if output else sys.stdout.buffer
     if not output:
@@ -678,7 +679,7 @@ def _show_all(args, policy, batch_iter) -> int:
     from policy_dsl.face import render
     from policy_dsl.face.api import CaseAnswers
 
-    answers = CaseAnswers(policy, args.lang, args.as_of)
+    answers = CaseAnswers(policy, args.lang, args.as_of, policy_set=common.policy_set_json(args, policy))
     con = render.console()
     render.render_policy_set(con, common.policy_set_line(args, policy, args.lang))
     for batch in batch_iter:
