@@ -1,6 +1,6 @@
 """Batch throughput, and the differential test against the hand-written baseline.
 
-    python bench/batch.py [--quick] [--n N] [--rounds R] [--as-is] [--json OUT]
+    python bench/batch.py [--quick] [--n N] [--rounds R] [--as-is] [--before REV] [--json OUT]
 
 N generated cases (bench/gen_cases.py; 1 000 000, or 100 000 with --quick) answered
 - in process: the interpreter (``policy_dsl.face.api.Answerer.result``: validation, then evaluation,
@@ -11,7 +11,12 @@ N generated cases (bench/gen_cases.py; 1 000 000, or 100 000 with --quick) answe
 Medians over the rounds, in cases per second, and the interpreter's throughput as a ratio of the
 baseline's. Then the two files of answers are compared case by case: status, every output, the
 bounds and the governing clauses (with the outputs each gives). A disagreement either falls under
-a known, explained reading (KNOWN below, and docs/performance.md) or is listed as unexplained."""
+a known, explained reading (KNOWN below, and docs/performance.md) or is listed as unexplained.
+
+``--before REV`` (or a folder holding another tree) also times this tree against REV's in the same
+run, in interleaved rounds: the JSON Lines run as ``python -m policy_dsl eval CASES.jsonl --format
+json`` from each tree (PYTHONPATH), and the in-process loop of ``Answerer.result`` in a process of
+each; wall clock and CPU time (on a shared machine the CPU time is the steadier figure)."""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ import sys
 import time
 from collections import Counter
 
-from common import BENCH, environment, median, report, run, spread, tool, work_dir, cases_file
+from common import BENCH, REPO, cases_file, environment, median, report, run, run_tree, spread, tool, tree_of, work_dir
 
 # Disagreements understood: where the baseline (RULES.md as written) and the policy files differ.
 # The two found by the first full run (R4, R5 of bench/baseline.py) were mistakes in the policy
@@ -113,12 +118,72 @@ def in_process(path, rounds: int, chunk: int = 100_000) -> dict:
     return {"cases": n, "seconds": totals}
 
 
+IN_PROCESS = r"""
+import json, sys, time
+from policy_dsl.face.api import Answerer
+from policy_dsl.language.errors import InputError
+cases = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+result = Answerer().result
+for data in cases[:2000]:  # the plans of the first cases are built once in any batch
+    try:
+        result(data)
+    except InputError:
+        pass
+wall, cpu = time.perf_counter(), time.process_time()
+for data in cases:
+    try:
+        result(data)
+    except InputError:
+        pass
+print(time.perf_counter() - wall, time.process_time() - cpu)
+"""
+
+
+def before_after(path, n: int, rounds: int, before: str, env: dict) -> dict:
+    """This tree against ``before``'s, in interleaved rounds: JSON Lines from a file, and in process."""
+    import subprocess
+
+    trees = {"now": REPO, "before": tree_of(before)}
+    cmd = [sys.executable, "-m", "policy_dsl", "eval", str(path), "--format", "json"]
+    for tree in trees.values():  # warm up: bytecode, the policy cache
+        run_tree([sys.executable, "-m", "policy_dsl", "eval", str(BENCH.parent / "examples" / "arrears-jinan.yaml")],
+                 env, tree)
+    got: dict = {(k, t): {"wall": [], "cpu": []} for k in trees for t in ("jsonl", "in process")}
+    for r in range(rounds):
+        for name in (("now", "before") if r % 2 == 0 else ("before", "now")):
+            with open(work_dir() / f"answers-{name}-{n}.jsonl", "wb") as fh:
+                wall, cpu = run_tree(cmd, env, trees[name], out=fh)
+            got[(name, "jsonl")]["wall"].append(wall)
+            got[(name, "jsonl")]["cpu"].append(cpu)
+            out = subprocess.run([sys.executable, "-c", IN_PROCESS, str(path)], cwd=work_dir(), check=True,
+                                 env={**env, "PYTHONPATH": str(trees[name])}, capture_output=True, text=True)
+            wall, cpu = map(float, out.stdout.split())
+            got[(name, "in process")]["wall"].append(wall)
+            got[(name, "in process")]["cpu"].append(cpu)
+    out: dict = {}
+    for how in ("jsonl", "in process"):
+        row = {}
+        for name in trees:
+            row[name] = {k: n / median(v) for k, v in got[(name, how)].items()}  # cases per second
+        row["now_over_before"] = {k: row["now"][k] / row["before"][k] for k in ("wall", "cpu")}
+        out[how] = row
+        print(f"{how}: now {row['now']['cpu']:,.0f} cases/s CPU ({row['now']['wall']:,.0f} wall), before ({before}) "
+              f"{row['before']['cpu']:,.0f} CPU ({row['before']['wall']:,.0f} wall): now/before "
+              f"{row['now_over_before']['cpu']:.3f} CPU, {row['now_over_before']['wall']:.3f} wall")
+    same = (work_dir() / f"answers-now-{n}.jsonl").read_bytes() == (work_dir() / f"answers-before-{n}.jsonl").read_bytes()
+    print(f"answers of now and before: {'the same bytes' if same else 'different'}")
+    out["same_answers"] = same
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100 000 cases")
     ap.add_argument("--n", type=int)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--as-is", action="store_true", help="run the programs with the environment exactly as it is")
+    ap.add_argument("--before", metavar="REV", help="also time REV's tree against this one, in the same run")
+    ap.add_argument("--only-before", action="store_true", help="with --before: only that comparison")
     ap.add_argument("--json", metavar="OUT")
     args = ap.parse_args()
     n = args.n or (100_000 if args.quick else 1_000_000)
@@ -126,6 +191,11 @@ def main() -> None:
     path = cases_file(n)
     print(f"{n:,} cases in {path} ({time.perf_counter() - t:.1f} s to make or find)")
 
+    if args.before and args.only_before:
+        report("batch-before-after", {"cases": n, "rounds": args.rounds, "before": args.before,
+                                      "results": before_after(path, n, args.rounds, args.before, environment(args.as_is))},
+               args.json)
+        return
     proc = in_process(path, args.rounds)
     ip = {k: {**spread(v), "cases_per_s": proc["cases"] / median(v)} for k, v in proc["seconds"].items()}
     ratio_ip = ip["interpreter"]["cases_per_s"] / ip["baseline"]["cases_per_s"]
@@ -149,6 +219,7 @@ def main() -> None:
           f"({median(times['interpreter']):.1f} s), baseline {jl['baseline']['cases_per_s']:,.0f} cases/s "
           f"({median(times['baseline']):.1f} s), ratio {ratio_jl:.2f}")
 
+    compared = before_after(path, n, args.rounds, args.before, env) if args.before else None
     diff = differential(path, mine_out, base_out)
     print(f"differential: {diff['cases']:,} cases, {diff['disagreements']:,} disagreements "
           + ", ".join(f"{k}: {v:,}" for k, v in diff["by_reason"].items()))
@@ -159,7 +230,8 @@ def main() -> None:
         print(f"     baseline    {json.dumps(ex['baseline'], ensure_ascii=False)}")
     report("batch", {"cases": n, "rounds": args.rounds, "in_process": ip, "in_process_ratio": ratio_ip,
                      "jsonl": jl, "jsonl_ratio": ratio_jl, "commands": {k: " ".join(v) for k, v in cmds.items()},
-                     "differential": diff, "goal": "interpreter throughput >= baseline"}, args.json)
+                     "differential": diff, "before_after": compared, "goal": "interpreter throughput >= baseline"},
+           args.json)
     if diff["by_reason"].get("unexplained"):
         raise SystemExit(1)
 

@@ -70,6 +70,39 @@ def run(cmd: list[str], env: dict, out=subprocess.DEVNULL, cwd=REPO) -> float:
     return elapsed
 
 
+def tree_of(rev_or_dir: str) -> Path:
+    """The source tree to time as "before": a folder as it is, or git revision REV exported
+    (``git archive``) into the benchmark's folder — the repository is not touched."""
+    if Path(rev_or_dir).is_dir():
+        return Path(rev_or_dir).resolve()
+    commit = subprocess.run(["git", "rev-parse", rev_or_dir], cwd=REPO, check=True, capture_output=True,
+                            text=True).stdout.strip()
+    tree = work_dir() / f"tree-{commit[:12]}"
+    if not (tree / "policy_dsl").is_dir():
+        shutil.rmtree(tree, ignore_errors=True)
+        tree.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", commit], cwd=REPO, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def run_tree(cmd: list[str], env: dict, tree, out=subprocess.DEVNULL) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of ``cmd`` run with ``tree`` first on the path (PYTHONPATH),
+    from the benchmark's folder — never the repository's, which ``python -m``/``-c`` would put
+    first. It may exit 2 (generated cases include facts that cannot be true)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    done = subprocess.run(cmd, env={**env, "PYTHONPATH": str(tree)}, stdout=out, stderr=subprocess.PIPE,
+                          cwd=work_dir())
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 2):
+        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def median(xs) -> float:
     return statistics.median(xs)
 

@@ -6,9 +6,10 @@ that copy replaced by the standard one, in the same run.
 The copies (docs/performance.md says which stay: one stays where it buys at least 20% on its
 benchmark — the tool with the standard one takes at least 1.20× the time):
 
-- ``records``: policy_dsl/language/records.py, a ``dataclass`` that does not import ``inspect`` —
-  against the standard ``dataclasses``; benchmark: cold start of ``eval CASE.json --format json``
-  and ``applies --format json`` (bench/startup.py's commands).
+- ``records``: policy_dsl/language/records.py, a ``dataclass`` that does not import ``inspect``
+  and makes its methods quickly — against the standard ``dataclasses``; benchmark: cold start of
+  ``eval CASE.json --format json`` and ``applies --format json`` (bench/startup.py's commands).
+
 - ``line-writer``: engine/results.py's ``LineWriter`` (JSON Lines text made once a shape, and the
   batch lane of fast/lane.py that writes with it) — against ``json.dumps(result_json(...))`` a
   line; benchmark: ``eval CASES.jsonl --format json`` (bench/batch.py's JSON Lines run).
@@ -47,9 +48,10 @@ def cpu_run(cmd: list[str], env: dict, out=subprocess.DEVNULL) -> float:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
-VARIANTS = {
-    "records": [("policy_dsl/language/records.py", "\n__all__ = [", "\nfrom dataclasses import FrozenInstanceError, "
-                 "dataclass, field  # noqa: E402,F401 - the standard ones (bench/machinery.py)\n__all__ = [")],
+VARIANTS = {  # (file, text to replace — None: the whole file —, the replacement)
+    "records": [("policy_dsl/language/records.py", None,
+                 '"""The standard dataclasses (bench/machinery.py)."""\n'
+                 "from dataclasses import FrozenInstanceError, dataclass, field  # noqa: F401\n")],
     "line-writer": [
         ("policy_dsl/engine/results.py", '    def write(self, result: Result) -> None:\n',
          '    def write(self, result: Result) -> None:\n'
@@ -72,6 +74,9 @@ def _copy(name: str, edits) -> str:
     for rel, old, new in edits:
         path = dest / rel
         text = path.read_text(encoding="utf-8")
+        if old is None:
+            path.write_text(new, encoding="utf-8")
+            continue
         if old not in text:
             raise SystemExit(f"{name}: `{old.strip()[:60]}` is no longer in {rel}: update bench/machinery.py")
         path.write_text(text.replace(old, new, 1), encoding="utf-8")

@@ -10,10 +10,12 @@ cache is filled by a warm-up run first; the same commands with an empty cache ar
 Also lists which of rich, jsonschema, lark, yaml, argparse, dataclasses the JSON commands load
 (``python -X importtime``).
 
-``--before REV`` measures a change before and after in the same run: a git worktree of REV is
-made in the benchmark's folder, and ``applies`` and ``eval CASE.json`` are also timed as
-``python -m policy_dsl`` from REV's tree and from this one (PYTHONPATH), in the same interleaved
-rounds; the table then gives each one's ratio to the bare interpreter and now/before."""
+``--before REV`` (or a folder holding another tree) measures a change before and after in the
+same run: REV is exported into the benchmark's folder (``git archive``), and ``applies`` and
+``eval CASE.json`` are also timed as ``python -m policy_dsl`` from REV's tree and from this one
+(PYTHONPATH, run from the benchmark's folder so that the repository does not shadow it), in the
+same interleaved rounds, wall clock and CPU time; the table then gives each one's ratio to the
+bare interpreter and now/before. On a shared machine the CPU times are the steadier figure."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import REPO, environment, machine, median, ms, report, run, spread, tool, work_dir
+from common import REPO, environment, machine, median, ms, report, run, run_tree, spread, tool, tree_of, work_dir
 
 HEAVY = ("rich", "jsonschema", "lark", "yaml", "argparse", "dataclasses")
 
@@ -53,19 +55,35 @@ def main() -> None:
     envs = {name: env for name in commands}
     pairs = []  # (before, now) command names
     if args.before:
-        before_tree = _worktree(args.before)
+        before_tree = tree_of(args.before)
+        trees = {}
         for name in ("applies --format json", "eval CASE.json --format json"):
             for label, tree in ((f"before ({args.before}): {name}", before_tree), (f"now: {name}", REPO)):
                 commands[label] = [exe, "-m", "policy_dsl"] + commands[name][1:]
-                envs[label] = {**env, "PYTHONPATH": str(tree)}
+                envs[label] = env
+                trees[label] = tree
             pairs.append((f"before ({args.before}): {name}", f"now: {name}"))
+    trees = trees if args.before else {}
+    cpu: dict = {k: [] for k in commands}
+
+    def timed(name, cmd):
+        if name in trees:
+            wall, used = run_tree(cmd, envs[name], trees[name])
+        else:
+            wall, used = run_tree(cmd, envs[name], REPO) if name == "python3 -c pass" else (run(cmd, envs[name]), None)
+        if used is not None:
+            cpu[name].append(used)
+        return wall
+
     for name, cmd in commands.items():  # warm up: bytecode, policy cache, the OS's file cache
         for _ in range(3):
-            run(cmd, envs[name])
+            timed(name, cmd)
+    for v in cpu.values():
+        v.clear()
     times: dict = {k: [] for k in commands}
     for _ in range(rounds):
         for name, cmd in commands.items():
-            times[name].append(run(cmd, envs[name]))
+            times[name].append(timed(name, cmd))
     bare = median(times["python3 -c pass"])
 
     cold: dict = {}  # the same with the policy cache empty (the first run after an upgrade or an edit)
@@ -94,24 +112,22 @@ def main() -> None:
         c = median(cold[name]) if cold.get(name) else None
         rows[name] = {**spread(xs), "ratio_to_bare": m / bare, "empty_cache_median": c}
         print(f"{name:{width}} {ms(m):>10} {m / bare:>6.2f}x   {ms(c) if c else '':>12}")
+    bare_cpu = median(cpu["python3 -c pass"])
+    for name, xs in cpu.items():
+        if xs and name in rows:
+            rows[name]["cpu_median"] = median(xs)
+            rows[name]["cpu_ratio_to_bare"] = median(xs) / bare_cpu
     for before, now in pairs:
         change = median(times[now]) / median(times[before])
         rows[now]["ratio_to_before"] = change
-        print(f"{now}: {change:.3f}x of before")
+        rows[now]["cpu_ratio_to_before"] = median(cpu[now]) / median(cpu[before])
+        print(f"{now}: {change:.3f}x of before (wall); CPU {ms(median(cpu[now]))} = "
+              f"{median(cpu[now]) / bare_cpu:.2f}x bare, {rows[now]['cpu_ratio_to_before']:.3f}x of before "
+              f"({ms(median(cpu[before]))} = {median(cpu[before]) / bare_cpu:.2f}x bare)")
     for name, mods in loaded.items():
         print(f"{name}: loads {', '.join(mods) if mods else 'none'} of {', '.join(HEAVY)}")
     report("startup", {"rounds": rounds, "as_is": args.as_is, "commands": {k: " ".join(v) for k, v in commands.items()},
                        "results": rows, "heavy_modules_loaded": loaded, "goal": "<= 5x python3 -c pass"}, args.json)
-
-
-def _worktree(rev: str):
-    """A detached git worktree of ``rev`` in the benchmark's folder (made anew each run)."""
-    tree = work_dir() / "before-tree"
-    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, capture_output=True)
-    shutil.rmtree(tree, ignore_errors=True)
-    subprocess.run(["git", "worktree", "prune"], cwd=REPO, check=True, capture_output=True)
-    subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=REPO, check=True, capture_output=True)
-    return tree
 
 
 if __name__ == "__main__":
