@@ -132,7 +132,7 @@ def test_policy_test_reaches_an_informing_clause(cli, tmp_path):
     expect: {status: no_rule, notes_include: 仅作说明}
 """, encoding="utf-8")
     run = cli("test", "--policies", folder)
-    assert run.code == 0 and "2 passed, 0 failed" in run.out and "没有测试到达" not in run.out
+    assert run.code == 0 and "2 个通过，0 个未通过" in run.out and "没有测试到达" not in run.out
 
 
 @pytest.mark.parametrize("when,code", [("benefit_start", "E-TYPE"), ("benefit_start > 2023", "E-TYPE"),

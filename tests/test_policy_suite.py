@@ -9,7 +9,7 @@ import re
 def test_shipped_suite_green_and_complete(cli):
     run = cli("test")
     assert run.code == 0, run.out[-3000:]
-    m = re.search(r"^(\d+) passed, (\d+) failed$", run.out, re.M)
+    m = re.search(r"^(\d+) 个通过，(\d+) 个未通过$", run.out, re.M)
     assert m and int(m.group(1)) >= 190 and m.group(2) == "0"
     assert "没有测试到达" not in run.out  # every clause is reached by some test
 

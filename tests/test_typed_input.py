@@ -39,8 +39,12 @@ def test_command_line_dates(cli):
     b = cli("applies", "--date", "2022-04-01", "--region", "济南", "--topic", "arrears", "--format", "json")
     assert a.code == b.code == 0 and a.json["topics"] == b.json["topics"]
     bad = cli("applies", "--date", "2022-02-30", "--region", "济南", "--format", "json")
-    assert bad.code == 2 and "not a date that exists" in bad.json["error"]["message"]
+    assert bad.code == 2 and "这一天不存在" in bad.json["error"]["message"]
     form = cli("applies", "--date", "4/1/2022", "--region", "济南", "--format", "json")
+    assert form.code == 2 and "不是日期格式" in form.json["error"]["message"]
+    bad = cli("applies", "--date", "2022-02-30", "--region", "济南", "--format", "json", "--lang", "en")
+    assert bad.code == 2 and "not a date that exists" in bad.json["error"]["message"]
+    form = cli("applies", "--date", "4/1/2022", "--region", "济南", "--format", "json", "--lang", "en")
     assert form.code == 2 and "format" in form.json["error"]["message"]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from policy_dsl.language import resources
-from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, PolicyError, Where
+from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, PolicyError, Where, command_line
+from policy_dsl.language.messages import N_, join, t
 from policy_dsl.language.load import load_files, policy_files
 from policy_dsl.language.model import PolicySet
 
@@ -32,7 +33,8 @@ def load_policy(paths: list[Path] | None = None) -> PolicySet:
     same files, byte for byte, by the same interpreter) comes from the user's cache (policy_dsl.language.cache)."""
     files = policy_files(paths or [resources.policies_dir()])
     if not files:
-        raise PolicyError(Diagnostic("E-FILE", f"no policy files in {', '.join(map(str, paths or []))}", hint="give a folder of *.yaml policy files"))
+        raise PolicyError(Diagnostic("E-FILE", t("load.no_policy_files", paths=", ".join(map(str, paths or []))),
+                                     hint=t("load.no_policy_files.hint")))
     from policy_dsl.language import cache
     from policy_dsl.language.load import _display
 
@@ -134,13 +136,13 @@ def parse_day(text: str, where=None):
     the range the tool answers for; an InputError (E-DATE) naming ``where`` otherwise — what
     ``--date`` says on the command line."""
     from policy_dsl.language.safeio import clip, date_in_range, range_error
-    from policy_dsl.language.values import DATE_FORMS, typed_date
+    from policy_dsl.language.values import typed_date
 
-    where = where or Where("command line")
+    where = where or command_line()
     d, wrong = typed_date(text)
     if d is None:
-        problem = "is not a date that exists" if wrong == "exists" else "is not in a date format"
-        raise InputError(Diagnostic("E-DATE", f"`{clip(text)}` {problem}", where, f"write {DATE_FORMS}"))
+        problem = N_("date.does_not_exist") if wrong == "exists" else N_("date.not_a_date_format")
+        raise InputError(Diagnostic("E-DATE", t(problem, text=clip(text)), where, t("date.write_forms")))
     if not date_in_range(d):
         raise range_error("E-DATE", "date", text, where)
     return d
@@ -154,10 +156,10 @@ def check_topics(topics, where=None, vocab=None) -> None:
     from policy_dsl.language.safeio import clip
 
     kinds = (vocab or vocabulary()).kinds
-    for t in topics:
-        if t not in kinds:
-            raise InputError(Diagnostic("E-TOPIC", f"unknown topic `{clip(t)}`", where or Where("command line"),
-                                        did_you_mean(t, kinds) or "topics: " + ", ".join(kinds)))
+    for topic in topics:
+        if topic not in kinds:
+            raise InputError(Diagnostic("E-TOPIC", t("topic.unknown", topic=clip(topic)), where or command_line(),
+                                        did_you_mean(topic, kinds) or t("topic.known", topics=join(kinds))))
 
 
 def applies(policy: PolicySet, region_text, day, topics=None, lang: str = "zh", evaluator=None,
@@ -207,7 +209,7 @@ def error_json(exc: PolicyDslError) -> dict:
     """The ``{"error": {...}}`` object a command prints under ``--format json`` when it fails (with
     every diagnostic under ``errors`` when there are several)."""
     d = exc.first
-    body = {"error": {"code": d.code, "message": d.message, "where": str(d.where)}}
+    body = {"error": {"code": d.code, "message": d.text(), "where": str(d.where)}}
     if len(exc.diagnostics) > 1:
         body["errors"] = [x.to_json() for x in exc.diagnostics]
     return body
@@ -257,9 +259,9 @@ class CaseAnswers:
             from policy_dsl.engine.cases import echo_id
 
             d = exc.first
-            out = {"id": echo_id(raw.data), "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
+            out = {"id": echo_id(raw.data), "error": {"code": d.code, "message": d.text(), "where": str(d.where)}}
             if d.hint:
-                out["error"]["hint"] = d.hint
+                out["error"]["hint"] = d.hint_text()
             return out
 
 

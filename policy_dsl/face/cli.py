@@ -10,11 +10,20 @@ import os
 import sys
 
 from policy_dsl.language.errors import (EXIT_BROKEN_PIPE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, Diagnostic,
-                                        InputError, PolicyDslError, Where)
+                                        InputError, PolicyDslError, command_line)
+from policy_dsl.language.messages import reset_language, set_language, t
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    token = set_language(_language(argv))  # before the arguments are read: their errors and --help are words too
+    try:
+        return _main(argv)
+    finally:
+        reset_language(token)
+
+
+def _main(argv: list[str]) -> int:
     fmt = "json" if _wants_json(argv) else "table"
     try:
         _utf8_arguments(argv)
@@ -39,22 +48,36 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the one catch-all: a bug of ours, said plainly, the trace kept for developers
         if os.environ.get("POLICY_DSL_DEBUG"):
             raise
-        sys.stderr.write(f"policy-dsl: internal error: {type(exc).__name__}: {str(exc)[:300]}\n"
-                         "    hint: set POLICY_DSL_DEBUG=1 for the traceback, and please report it\n")
+        sys.stderr.write(t("cli.internal_error", error=f"{type(exc).__name__}: {str(exc)[:300]}") + "\n    "
+                         + t("diagnostic.hint", hint=t("cli.internal_error.hint")) + "\n")
         return EXIT_INTERNAL
 
 
 def _parse(argv: list[str]):
     """The parsed command line: a parser that builds only the named command's arguments reads it;
     should that refuse the line, the full parser reads it and says why."""
-    from policy_dsl.face.commands import BY_NAME, build_parser
+    from policy_dsl.face.commands import BY_NAME, argparse_in_our_words, build_parser
 
     if argv and argv[0] in BY_NAME:
+        parser = build_parser(only=argv[0])
         try:
-            return build_parser(only=argv[0]).parse_args(argv)
+            with argparse_in_our_words():
+                return parser.parse_args(argv)
         except PolicyDslError:
             pass
-    return build_parser().parse_args(argv)
+    parser = build_parser()
+    with argparse_in_our_words():
+        return parser.parse_args(argv)
+
+
+def _language(argv) -> str | None:
+    """The language the command line asks for: ``--lang X``, else POLICY_DSL_LANG, else none (zh)."""
+    for i, a in enumerate(argv):
+        if a == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--lang="):
+            return a.partition("=")[2]
+    return os.environ.get("POLICY_DSL_LANG")
 
 
 def _utf8_arguments(argv) -> None:
@@ -63,8 +86,8 @@ def _utf8_arguments(argv) -> None:
         try:
             a.encode("utf-8")
         except UnicodeEncodeError:
-            raise InputError(Diagnostic("E-USAGE", f"argument {i} is not UTF-8 text", Where("command line"),
-                                        "write arguments in UTF-8")) from None
+            raise InputError(Diagnostic("E-USAGE", t("cli.not_utf8", position=i), command_line(),
+                                        t("cli.not_utf8.hint"))) from None
 
 
 def _no_empty_arguments(argv) -> None:
@@ -72,8 +95,8 @@ def _no_empty_arguments(argv) -> None:
     the current folder)."""
     for i, a in enumerate(argv, 1):
         if a == "" or (a.startswith("--") and a.endswith("=")):
-            raise InputError(Diagnostic("E-USAGE", f"argument {i} {'is empty' if a == '' else f'`{a}` has an empty value'}",
-                                        Where("command line"), "leave the option out for its default, or give a value"))
+            message = t("cli.empty_argument", position=i) if a == "" else t("cli.empty_value", position=i, argument=a)
+            raise InputError(Diagnostic("E-USAGE", message, command_line(), t("cli.empty_argument.hint")))
 
 
 def _broken_pipe() -> int:

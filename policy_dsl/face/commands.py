@@ -7,13 +7,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from policy_dsl.language.messages import N_, t
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # argparse is imported when a parser is built (face/cli.py)
     import argparse
 
 
 class Command:
-    """One command: its name and help, ``arguments(parser)`` adding its own arguments, ``run`` as
+    """One command: its name and help (a message id), ``arguments(parser)`` adding its own arguments, ``run`` as
     "module:function" under policy_dsl.face (called with the parsed arguments, returns the exit
     code), and the shared options it takes. (A plain class: dataclasses cost a start-up import.)"""
 
@@ -40,156 +42,207 @@ def date_arg(text: str):
 def add_common(p: argparse.ArgumentParser, which: tuple[str, ...]) -> None:
     if "lang" in which:
         p.add_argument("--lang", choices=["zh", "en"], default=os.environ.get("POLICY_DSL_LANG", "zh"),
-                       help="language of messages (default zh)")
+                       help=N_("help.lang"))
     if "format" in which:
-        p.add_argument("--format", choices=["table", "json"], default="table", help="table for people, json for programs")
+        p.add_argument("--format", choices=["table", "json"], default="table", help=N_("help.format"))
     if "policies" in which:
         p.add_argument("--policies", action="append", type=Path, metavar="DIR",
-                       help="use the policy files in DIR (repeatable; default: the policy repository around the "
-                            "current folder, else the installed copy)")
+                       help=N_("help.policies"))
         p.add_argument("--rev", metavar="GITREV",
-                       help="use the repository's policy folders as they were at this git revision (the work tree is untouched)")
+                       help=N_("help.rev"))
 
 
 def _applies(p) -> None:
-    p.add_argument("--date", required=True, type=date_arg)
-    p.add_argument("--region", required=True)
-    p.add_argument("--topic", action="append", help="only this kind of case (repeatable)")
+    p.add_argument("--date", required=True, type=date_arg, help=N_("help.date"))
+    p.add_argument("--region", required=True, help=N_("help.region"))
+    p.add_argument("--topic", action="append", help=N_("help.topic"))
 
 
 def _eval(p) -> None:
-    p.add_argument("cases", nargs="+", metavar="CASE",
-                   help="case files: .jsonl, .json, .yaml, .csv, .parquet or .xlsx (docs/population.md)")
+    p.add_argument("cases", nargs="+", metavar="CASE", help=N_("help.eval.cases"))
     p.add_argument("--format", choices=["table", "json", "jsonl", "yaml", "csv", "parquet", "xlsx"], default="table",
-                   help="table for people, json for programs, or the format of the answers written (default: --out's extension)")
-    p.add_argument("--out", metavar="FILE", help="write the answers to FILE (.jsonl, .json, .yaml, .csv, .parquet, .xlsx)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="answer with N processes (the same output, in input order)")
-    p.add_argument("--as-of", type=date_arg, help="decide under the rules in force on this date")
-    p.add_argument("--explain", action="store_true", help="show the trace")
+                   help=N_("help.eval.format"))
+    p.add_argument("--out", metavar="FILE", help=N_("help.eval.out"))
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help=N_("help.jobs"))
+    p.add_argument("--as-of", type=date_arg, help=N_("help.eval.as_of"))
+    p.add_argument("--explain", action="store_true", help=N_("help.eval.explain"))
 
 
 def _check(p) -> None:
-    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
-    p.add_argument("--coverage", action="store_true",
-                   help="also print the coverage matrix (topics × regions × years) and its gaps")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help=N_("help.check.paths"))
+    p.add_argument("--coverage", action="store_true", help=N_("help.check.coverage"))
 
 
 def _test(p) -> None:
-    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help=N_("help.test.paths"))
 
 
 def _diff(p) -> None:
-    p.add_argument("old", nargs="?", help="a policies folder, a policy file, or a git revision")
-    p.add_argument("new", nargs="?", help="the same (default: the policies in use, e.g. the work tree)")
-    p.add_argument("--region", help="with --between: one region over time")
-    p.add_argument("--between", nargs=2, type=date_arg, metavar=("D1", "D2"))
-    p.add_argument("--exit-code", action="store_true", help="exit 1 when there is a difference")
-    p.add_argument("--structural-only", action="store_true", help="skip the behavioural comparison")
+    p.add_argument("old", nargs="?", help=N_("help.diff.old"))
+    p.add_argument("new", nargs="?", help=N_("help.diff.new"))
+    p.add_argument("--region", help=N_("help.diff.region"))
+    p.add_argument("--between", nargs=2, type=date_arg, metavar=("D1", "D2"), help=N_("help.diff.between"))
+    p.add_argument("--exit-code", action="store_true", help=N_("help.diff.exit_code"))
+    p.add_argument("--structural-only", action="store_true", help=N_("help.diff.structural_only"))
 
 
 def _impact(p) -> None:
-    p.add_argument("old", help="a policies folder, a policy file, or a git revision")
-    p.add_argument("new", nargs="?", help="the same (default: the policies in use, e.g. the work tree)")
-    p.add_argument("--cases", required=True, metavar="FILE",
-                   help="the population: .jsonl, .json, .yaml, .csv, .parquet or .xlsx (docs/population.md)")
-    p.add_argument("--out", type=Path, metavar="DIR", help="also write the changed cases and index.html (charts) into DIR")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="answer with N processes")
-    p.add_argument("--as-of", type=date_arg, help="decide every case under the rules in force on this date")
-    p.add_argument("--exit-code", action="store_true", help="exit 1 when any answer changes")
+    p.add_argument("old", help=N_("help.diff.old"))
+    p.add_argument("new", nargs="?", help=N_("help.diff.new"))
+    p.add_argument("--cases", required=True, metavar="FILE", help=N_("help.impact.cases"))
+    p.add_argument("--out", type=Path, metavar="DIR", help=N_("help.impact.out"))
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help=N_("help.jobs"))
+    p.add_argument("--as-of", type=date_arg, help=N_("help.impact.as_of"))
+    p.add_argument("--exit-code", action="store_true", help=N_("help.impact.exit_code"))
 
 
 def _timeline(p) -> None:
-    p.add_argument("--region", required=True)
-    p.add_argument("--topic", action="append", help="only this kind of case (repeatable)")
-    p.add_argument("--from", dest="start", type=date_arg, default=None, help="first day (default: the first year the files name)")
-    p.add_argument("--to", dest="end", type=date_arg, default=None, help="last day (default: the end of the last year)")
-    p.add_argument("--svg", type=Path, metavar="FILE", help="also write the picture as SVG")
+    p.add_argument("--region", required=True, help=N_("help.region"))
+    p.add_argument("--topic", action="append", help=N_("help.topic"))
+    p.add_argument("--from", dest="start", type=date_arg, default=None, help=N_("help.timeline.from"))
+    p.add_argument("--to", dest="end", type=date_arg, default=None, help=N_("help.timeline.to"))
+    p.add_argument("--svg", type=Path, metavar="FILE", help=N_("help.timeline.svg"))
 
 
 def _git_diff(p) -> None:
-    p.add_argument("args", nargs="*")
+    p.add_argument("args", nargs="*", help=N_("help.git_diff.args"))
 
 
 def _schema(p) -> None:
-    p.add_argument("which", choices=["policy", "case"])
+    p.add_argument("which", choices=["policy", "case"], help=N_("help.schema.which"))
 
 
 def _fmt(p) -> None:
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                   help="policy files or folders (default: the policies in use)")
-    p.add_argument("--check", action="store_true", help="change nothing; exit 1 listing the files that would change")
+                   help=N_("help.fmt.paths"))
+    p.add_argument("--check", action="store_true", help=N_("help.fmt.check"))
 
 
 def _report(p) -> None:
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write the site into")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help=N_("help.report.out"))
 
 
 def _completion(p) -> None:
-    p.add_argument("shell", choices=["bash", "zsh"])
+    p.add_argument("shell", choices=["bash", "zsh"], help=N_("help.completion.shell"))
 
 
 def _serve(p) -> None:
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="processes answering (default 1; each loads and watches the policy set)")
-    p.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="largest request body accepted (default 16 MiB)")
-    p.add_argument("--root-path", default="", metavar="PATH", help="the path prefix a reverse proxy serves this under, e.g. /policy")
-    p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
-                   help="proxies whose X-Forwarded-* headers are trusted (uvicorn's option)")
-    p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--host", default="127.0.0.1", help=N_("help.serve.host"))
+    p.add_argument("--port", type=int, default=8000, help=N_("help.serve.port"))
+    p.add_argument("--workers", type=int, default=1, metavar="N", help=N_("help.serve.workers"))
+    p.add_argument("--max-body", type=int, default=None, metavar="BYTES", help=N_("help.serve.max_body"))
+    p.add_argument("--root-path", default="", metavar="PATH", help=N_("help.serve.root_path"))
+    p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS", help=N_("help.serve.forwarded_allow_ips"))
+    p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"],
+                   help=N_("help.serve.log_level"))
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("applies", "what applied on a date in a region", _applies, "ask:cmd_applies"),
-    Command("eval", "evaluate case files", _eval, "ask:cmd_eval", ("lang", "policies")),
-    Command("check", "check policy files", _check, "maintain:cmd_check"),
-    Command("test", "run policy tests written as data", _test, "maintain:cmd_test"),
-    Command("diff", "what changed between two policy sets, and which cases now get another answer", _diff,
-            "compare:cmd_diff"),
-    Command("impact", "how a change to the policy set changes the answers of a population (docs/population.md)",
-            _impact, "impact:cmd_impact"),
-    Command("timeline", "which clauses governed over time in a region, per topic", _timeline, "compare:cmd_timeline"),
-    Command("git-diff", "git external diff driver for policy files (see docs/git.md)", _git_diff,
-            "compare:cmd_git_diff", ("lang",)),
-    Command("schema", "print a JSON Schema", _schema, "maintain:cmd_schema", ("lang", "format")),
-    Command("fmt", "canonical layout of policy files; comments and quoted texts kept byte for byte", _fmt,
-            "maintain:cmd_fmt"),
-    Command("report", "a static HTML site: source texts beside their encodings, tests, timelines, precedence",
-            _report, "compare:cmd_report"),
-    Command("completion", "print a shell completion script (bash or zsh)", _completion, "maintain:cmd_completion",
-            ("lang",)),
-    Command("serve", "an HTTP JSON API and a web page for staff (needs the serve extra: docs/service.md)", _serve,
-            "serve:cmd_serve"),
+    Command("applies", N_("command.applies"), _applies, "ask:cmd_applies"),
+    Command("eval", N_("command.eval"), _eval, "ask:cmd_eval", ("lang", "policies")),
+    Command("check", N_("command.check"), _check, "maintain:cmd_check"),
+    Command("test", N_("command.test"), _test, "maintain:cmd_test"),
+    Command("diff", N_("command.diff"), _diff, "compare:cmd_diff"),
+    Command("impact", N_("command.impact"), _impact, "impact:cmd_impact"),
+    Command("timeline", N_("command.timeline"), _timeline, "compare:cmd_timeline"),
+    Command("git-diff", N_("command.git_diff"), _git_diff, "compare:cmd_git_diff", ("lang",)),
+    Command("schema", N_("command.schema"), _schema, "maintain:cmd_schema", ("lang", "format")),
+    Command("fmt", N_("command.fmt"), _fmt, "maintain:cmd_fmt"),
+    Command("report", N_("command.report"), _report, "compare:cmd_report"),
+    Command("completion", N_("command.completion"), _completion, "maintain:cmd_completion", ("lang",)),
+    Command("serve", N_("command.serve"), _serve, "serve:cmd_serve"),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}
+
+# argparse's own words (its headings, its -h and --version help, its usage errors): argparse asks
+# gettext for them by their English text; the catalog has them under the context "argparse".
+ARGPARSE = "argparse"
+
+
+def argparse_words(text: str) -> str:
+    """argparse's English ``text`` in the current language (unchanged if the catalog lacks it)."""
+    from policy_dsl.language.messages import catalog, current
+
+    return catalog(current()).pgettext(ARGPARSE, text)
+
+
+def _argparse_nwords(singular: str, plural: str, n: int) -> str:
+    from policy_dsl.language.messages import catalog, current
+
+    return catalog(current()).npgettext(ARGPARSE, singular, plural, n)
+
+
+class argparse_in_our_words:
+    """``with argparse_in_our_words(): parser.parse_args(argv)``: argparse's usage errors are
+    made in the current language (argparse looks its ``_`` and ``ngettext`` up when it speaks)."""
+
+    def __enter__(self):
+        import argparse
+
+        self._saved = argparse._, argparse.ngettext
+        argparse._, argparse.ngettext = argparse_words, _argparse_nwords
+        return self
+
+    def __exit__(self, *exc):
+        import argparse
+
+        argparse._, argparse.ngettext = self._saved
+        return False
+
+
+def _words(text):
+    """A help text, a heading or a description as shown: a message id of ours in the current
+    language, argparse's own words through the catalog, anything else as it is."""
+    if not text:
+        return text
+    if text.startswith(("help.", "command.")) and " " not in text:
+        return t(text)
+    return argparse_words(text)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command. With ``only`` (the command named on the line), the other
     commands are listed but their arguments are not built (cheaper at start-up; a line naming
-    another command is then read by the full parser)."""
+    another command is then read by the full parser). Help texts are message ids until shown:
+    the catalog is read only when help is printed."""
     import argparse
 
     from policy_dsl import __version__
-    from policy_dsl.language.errors import Diagnostic, InputError, Where
+    from policy_dsl.language.errors import Diagnostic, InputError, command_line
+
+    class Formatter(argparse.HelpFormatter):
+        """Help in the current language: each help text, heading and the usage prefix through the catalog."""
+
+        def _get_help_string(self, action):
+            return _words(action.help).replace("%", "%%") if action.help else action.help
+
+        def start_section(self, heading):
+            super().start_section(_words(heading))
+
+        def add_text(self, text):
+            super().add_text(_words(text) if text is not argparse.SUPPRESS else text)
+
+        def add_usage(self, usage, actions, groups, prefix=None):
+            super().add_usage(usage, actions, groups, argparse_words("usage: ") if prefix is None else prefix)
 
     class Parser(argparse.ArgumentParser):
-        """Usage errors are input errors (exit 2), said plainly."""
+        """Usage errors are input errors (exit 2), said plainly; help in the current language."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, formatter_class=Formatter, **kwargs)
 
         def error(self, message):
             from policy_dsl.language.safeio import clip
 
-            raise InputError(Diagnostic("E-USAGE", clip(message, 300), Where("command line"),
-                                        f"see `{self.prog} --help`"))
+            raise InputError(Diagnostic("E-USAGE", clip(message, 300), command_line(),
+                                        t("cli.see_help", prog=self.prog)))
 
-    parser = Parser(prog="policy-dsl", description="Chinese basic-medical-insurance policy as data: "
-                    "what applies where and when, and what a person gets.")
+    parser = Parser(prog="policy-dsl", description=N_("help.policy_dsl"))
     parser.add_argument("--version", action="version", version=f"policy-dsl {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+    sub = parser.add_subparsers(dest="command", parser_class=Parser, title=N_("help.commands"), metavar="COMMAND")
     for command in COMMANDS:
-        p = sub.add_parser(command.name, help=command.help)
+        p = sub.add_parser(command.name, help=command.help, description=command.help)
         if only is None or only == command.name:
             command.arguments(p)
             add_common(p, command.common)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from policy_dsl.language.messages import t, using
+
 
 def source(args):
     """The PolicySource of this command line (face/discover.py), found once."""
@@ -32,10 +34,13 @@ def policy_set_json(args, policy) -> dict:
 def policy_set_line(args, policy, lang: str) -> str:
     """The same, one line for people."""
     src = source(args)
-    label = {"installed": {"zh": "随软件安装的政策文件", "en": "the policies installed with policy-dsl"}}.get(
-        src.kind, {}).get(lang, src.label)
-    return {"zh": f"政策集：{label}（内容哈希 {policy.fingerprint}）",
-            "en": f"policy set: {label} (content hash {policy.fingerprint})"}[lang]
+    with using(lang):
+        return t("policy_set.line", label=source_label(src), hash=policy.fingerprint)
+
+
+def source_label(src) -> str:
+    """How people are told which policy set this is: its folders or revision, or in words for the installed copy."""
+    return t("policy_set.installed") if src.kind == "installed" else src.label
 
 
 def dump_json(data) -> None:
@@ -52,6 +57,7 @@ def show_case(con, out, policy, args) -> None:
         e = out["error"]
         from policy_dsl.language.safeio import printable
 
-        sys.stderr.write(printable(f"{e['where']}: {e['code']} {e['message']}\n" + (f"    hint: {e['hint']}\n" if e.get("hint") else "")))
+        sys.stderr.write(printable(f"{e['where']}: {e['code']} {e['message']}\n"
+                                   + ("    " + t("diagnostic.hint", hint=e["hint"]) + "\n" if e.get("hint") else "")))
         return
     render.render_result(con, out, policy, args.lang, args.explain)

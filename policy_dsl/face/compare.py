@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from policy_dsl.face import common
-from policy_dsl.language.errors import EXIT_FINDINGS, EXIT_OK, Diagnostic, InputError, PolicyDslError, Where
+from policy_dsl.language.errors import EXIT_FINDINGS, EXIT_OK, Diagnostic, InputError, PolicyDslError, Where, command_line
+from policy_dsl.language.messages import t
 
 
 def cmd_diff(args) -> int:
@@ -16,7 +17,7 @@ def cmd_diff(args) -> int:
 
     if args.between:
         if not args.region or args.old or args.new:
-            raise InputError(Diagnostic("E-USAGE", "--between takes --region and no OLD NEW", Where("command line"),
+            raise InputError(Diagnostic("E-USAGE", t("diff.between_usage"), command_line(),
                                         "policy-dsl diff --region 济南 --between 2022-03-31 2022-04-01"))
         from policy_dsl.language.regions import default_registry
 
@@ -26,8 +27,7 @@ def cmd_diff(args) -> int:
         different = bool(data["entering"] or data["leaving"] or data["kinds"])
     else:
         if not args.old:
-            raise InputError(Diagnostic("E-USAGE", "diff needs OLD (and NEW, or the policies in use)", Where("command line"),
-                                        "policy-dsl diff HEAD  (the work tree against HEAD)  or  policy-dsl diff old/ new/"))
+            raise InputError(Diagnostic("E-USAGE", t("diff.needs_old"), command_line(), t("diff.needs_old.hint")))
         from policy_dsl.face.discover import at_revision
         from policy_dsl.language.sources import resolve_spec
 
@@ -66,7 +66,7 @@ def cmd_timeline(args) -> int:
     first, last = timeline.span(policy)  # the years the policy files span
     start, end = args.start or first, args.end or last
     if end < start:
-        raise InputError(Diagnostic("E-USAGE", f"--to {end} is before --from {start}", Where("command line"), None))
+        raise InputError(Diagnostic("E-USAGE", t("timeline.to_before_from", end=end, start=start), command_line(), None))
     region = default_registry().resolve(args.region, end, Where("--region"), args.lang)
     data = timeline.timeline_data(policy, region, topics, start, end)
     if args.svg:
@@ -91,7 +91,7 @@ def cmd_git_diff(args) -> int:
     from policy_dsl.tools import diff
 
     if len(args.args) < 7:
-        raise InputError(Diagnostic("E-USAGE", "git-diff is called by git with 7 arguments", Where("command line"),
+        raise InputError(Diagnostic("E-USAGE", t("git_diff.arguments"), command_line(),
                                     "git config diff.policy-dsl.command 'policy-dsl git-diff'"))
     path, old_file, _, _, new_file = args.args[:5]
     con = render.console()
@@ -113,12 +113,6 @@ def cmd_git_diff(args) -> int:
     return EXIT_OK
 
 
-REPORT_WORDS = {
-    "zh": {"report": "已写出 {n} 个文件到 {out}；用浏览器打开 {index}", "tests": "政策测试：{p} 通过，{f} 未通过"},
-    "en": {"report": "wrote {n} files to {out}; open {index} in a browser", "tests": "policy tests: {p} passed, {f} failed"},
-}
-
-
 def cmd_report(args) -> int:
     from policy_dsl.tools.report import Site
 
@@ -133,7 +127,6 @@ def cmd_report(args) -> int:
         common.dump_json({"out": str(args.out), "index": str(args.out / "index.html"), "files": [str(p) for p in written],
                           "tests": {"passed": passed, "failed": failed}, "policy_set": common.policy_set_json(args, policy)})
     else:
-        m = REPORT_WORDS[args.lang]
-        sys.stdout.write(m["report"].format(n=len(written), out=args.out, index=args.out / "index.html") + "\n")
-        sys.stdout.write(m["tests"].format(p=passed, f=failed) + "\n")
+        sys.stdout.write(t("report.written", n=len(written), out=str(args.out), index=str(args.out / "index.html")) + "\n")
+        sys.stdout.write(t("report.tests", passed=passed, failed=failed) + "\n")
     return EXIT_OK

@@ -20,7 +20,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from policy_dsl.language.errors import Diagnostic, InputError, Where
+from policy_dsl.language.errors import Diagnostic, InputError, Where, command_line
+from policy_dsl.language.messages import join, t
 
 CONFIG_NAME = "policy-dsl.toml"
 POLICY_FOLDER = "policies"
@@ -134,37 +135,37 @@ def _from_config(config: Path) -> PolicySource:
     try:
         data = tomllib.loads(read_limited(config, MAX_CONFIG_BYTES, str(config)).decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Diagnostic("E-CONFIG", f"{CONFIG_NAME} is not valid TOML: {exc}", where,
+        raise InputError(Diagnostic("E-CONFIG", t("config.not_toml", file=CONFIG_NAME, error=str(exc)), where,
                                     '[policies]\nfolders = ["policies"]')) from None
     section = data.get("policies", {})
     if not isinstance(section, dict):
-        raise InputError(Diagnostic("E-CONFIG", "`policies` must be a table", where, '[policies]\nfolders = ["policies"]'))
+        raise InputError(Diagnostic("E-CONFIG", t("config.not_a_table"), where, '[policies]\nfolders = ["policies"]'))
     unknown = set(section) - {"folders", "tests"}
     if unknown:
         from policy_dsl.language.errors import did_you_mean
 
         name = sorted(unknown)[0]
-        raise InputError(Diagnostic("E-CONFIG", f"unknown key `policies.{name}`", where,
-                                    did_you_mean(name, ("folders", "tests")) or "keys: folders, tests"))
+        raise InputError(Diagnostic("E-CONFIG", t("config.unknown_key", key=f"policies.{name}"), where,
+                                    did_you_mean(name, ("folders", "tests")) or t("config.keys", keys=join(("folders", "tests")))))
     root = config.parent
     folders = _folder_list(section.get("folders", [POLICY_FOLDER]), "folders", where)
     tests = _folder_list(section.get("tests", [f"{f}/tests" for f in folders]), "tests", where)
     paths = tuple(root / f for f in folders)
     for p in paths:
         if not p.is_dir():
-            raise InputError(Diagnostic("E-CONFIG", f"policy folder `{p}` named in {CONFIG_NAME} does not exist", where,
-                                        "create it, or correct `policies.folders`"))
+            raise InputError(Diagnostic("E-CONFIG", t("config.no_folder", folder=str(p), file=CONFIG_NAME), where,
+                                        t("config.no_folder.hint")))
     return PolicySource("repository", paths, tuple(root / t for t in tests), root=root)
 
 
 def _folder_list(value, key: str, where: Where) -> list[str]:
     if not (isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value)):
-        raise InputError(Diagnostic("E-CONFIG", f"`policies.{key}` must be a list of folder names", where,
+        raise InputError(Diagnostic("E-CONFIG", t("config.not_a_list", key=f"policies.{key}"), where,
                                     f'{key} = ["policies"]'))
     for v in value:
         if os.path.isabs(v) or ".." in Path(v).parts:
-            raise InputError(Diagnostic("E-CONFIG", f"`{v}` in `policies.{key}` must be a folder inside the repository",
-                                        where, "write it relative to policy-dsl.toml, without `..`"))
+            raise InputError(Diagnostic("E-CONFIG", t("config.outside", folder=v, key=f"policies.{key}"),
+                                        where, t("config.outside.hint")))
     return list(value)
 
 
@@ -196,8 +197,7 @@ def policy_source(policies: list[Path] | None = None, rev: str | None = None) ->
     """The policy set a command uses: ``--policies`` paths, else ``--rev``, else the repository
     found from the current folder, else the installed copy."""
     if policies and rev:
-        raise InputError(Diagnostic("E-USAGE", "--policies and --rev name two policy sets; give one",
-                                    Where("command line"), "policy-dsl eval CASE --rev HEAD~1"))
+        raise InputError(Diagnostic("E-USAGE", t("discover.policies_and_rev"), command_line(), "policy-dsl eval CASE --rev HEAD~1"))
     if policies:
         return given(policies)
     if rev is not None:

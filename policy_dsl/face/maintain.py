@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from policy_dsl.face import common
-from policy_dsl.language.errors import EXIT_FINDINGS, EXIT_OK, Diagnostic, InputError, PolicyDslError, Where
+from policy_dsl.language.errors import EXIT_FINDINGS, EXIT_OK, Diagnostic, InputError, PolicyDslError, command_line
+from policy_dsl.language.messages import N_, t
 
 
 def cmd_check(args) -> int:
@@ -44,15 +45,13 @@ def cmd_check(args) -> int:
         if matrix is not None:
             sys.stdout.write(coverage.render(matrix, args.lang))
         elif args.coverage:
-            sys.stdout.write({"zh": "有错误，未计算覆盖情况\n", "en": "coverage not computed: fix the errors first\n"}[args.lang])
+            sys.stdout.write(t("check.coverage_skipped") + "\n")
         for d in diags:
             sys.stdout.write(d.format() + "\n")
-        where = ", ".join(map(str, paths)) if args.paths else common.source(args).label
-        summary = {"zh": f"检查了 {len(files)} 个文件（{where}）：{len(errors)} 个错误，{len(warnings)} 个警告"
-                         + (f"，{notes} 条说明" if notes else ""),
-                   "en": f"checked {len(files)} files ({where}): {len(errors)} errors, {len(warnings)} warnings"
-                         + (f", {notes} notes" if notes else "")}
-        sys.stdout.write(summary[args.lang] + "\n")
+        where = ", ".join(map(str, paths)) if args.paths else common.source_label(common.source(args))
+        counts = [t("check.errors", n=len(errors)), t("check.warnings", n=len(warnings))] + (
+            [t("check.notes", n=notes)] if notes else [])
+        sys.stdout.write(t("check.summary", n=len(files), where=where, counts=t("list.comma").join(counts)) + "\n")
     return EXIT_FINDINGS if errors else EXIT_OK
 
 
@@ -72,16 +71,14 @@ def cmd_test(args) -> int:
     else:
         for r in suite.runs:
             if not r.passed:
-                sys.stdout.write(f"FAIL {r.where}: {r.name}\n")
+                sys.stdout.write(t("test.failed", where=str(r.where), name=r.name) + "\n")
                 sys.stdout.writelines(f"     {p}\n" for p in r.problems)
         if suite.unreached:
-            head = {"zh": f"没有测试到达的条款（{len(suite.unreached)}）：",
-                    "en": f"clauses no test reaches ({len(suite.unreached)}):"}[args.lang]
-            sys.stdout.write(head + "\n")
+            sys.stdout.write(t("test.unreached", count=len(suite.unreached)) + "\n")
             for ref in suite.unreached:
                 sys.stdout.write(f"  {policy.clauses[ref].citation} [{ref}]\n")
         sys.stdout.write(common.policy_set_line(args, policy, args.lang) + "\n")
-        sys.stdout.write(f"{suite.passed} passed, {suite.failed} failed\n")
+        sys.stdout.write(t("test.summary", passed=suite.passed, failed=suite.failed) + "\n")
     return EXIT_FINDINGS if suite.failed else EXIT_OK
 
 
@@ -93,24 +90,13 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
-FMT_WORDS = {
-    "zh": {"would": "需要重新排版", "did": "已重新排版", "refused": "未修改",
-           "sum_check": "{n} 个文件需要重新排版，{m} 个格式正确，{e} 个有错误",
-           "sum": "重新排版 {n} 个文件，{m} 个无需改动，{e} 个有错误"},
-    "en": {"would": "would reformat", "did": "reformatted", "refused": "left unchanged",
-           "sum_check": "{n} files would be reformatted, {m} already formatted, {e} with errors",
-           "sum": "reformatted {n} files, {m} unchanged, {e} with errors"},
-}
-
-
 def cmd_fmt(args) -> int:
     from policy_dsl.face.discover import writable_path
     from policy_dsl.language.load import _display, policy_files
     from policy_dsl.tools.fmt import format_file
 
     if getattr(args, "rev", None) and not args.check:
-        raise InputError(Diagnostic("E-USAGE", "fmt --rev only checks (a revision is not written to)", Where("command line"),
-                                    "policy-dsl fmt --check --rev HEAD"))
+        raise InputError(Diagnostic("E-USAGE", t("fmt.rev_only_checks"), command_line(), "policy-dsl fmt --check --rev HEAD"))
     paths = args.paths or list(common.source(args).paths)
     for p in paths:
         try:
@@ -119,13 +105,11 @@ def cmd_fmt(args) -> int:
             from policy_dsl.language.safeio import clip, why_unreadable
 
             what, hint = why_unreadable(p, exc)
-            raise InputError(Diagnostic("E-FILE", f"`{clip(p)}`: {what}", Where("command line"), hint)) from None
+            raise InputError(Diagnostic("E-FILE", f"`{clip(p)}`: {what}", command_line(), hint)) from None
         if not args.check and not writable_path(Path(p)):
-            raise InputError(Diagnostic("E-FMT-INSTALLED", f"`{p}` is inside the installed policy_dsl package; fmt does not "
-                                        "rewrite it", Where("command line"),
-                                        "run fmt in a checkout of your policy repository, or give its folder"))
+            raise InputError(Diagnostic("E-FMT-INSTALLED", t("fmt.installed", path=str(p)), command_line(),
+                                        t("fmt.installed.hint")))
     files = policy_files(paths)
-    m = FMT_WORDS[args.lang]
     changed, unchanged, errors = [], [], []
     for f in files:
         try:
@@ -134,7 +118,7 @@ def cmd_fmt(args) -> int:
             errors.extend(exc.diagnostics)
             if args.format != "json":
                 for d in exc.diagnostics:
-                    sys.stderr.write(d.format() + f"  ({m['refused']})\n")
+                    sys.stderr.write(d.format() + "  " + t("fmt.left_unchanged") + "\n")
     if args.format == "json":
         common.dump_json({"check": bool(args.check), "files": [_display(f, None) for f in files],
                           "changed": [_display(f, None) for f in changed],
@@ -142,9 +126,9 @@ def cmd_fmt(args) -> int:
                           "errors": [d.to_json() for d in errors]})
     else:
         for f in changed:
-            sys.stdout.write(f"{m['would'] if args.check else m['did']}: {_display(f, None)}\n")
-        key = "sum_check" if args.check else "sum"
-        sys.stdout.write(m[key].format(n=len(changed), m=len(unchanged), e=len(errors)) + "\n")
+            sys.stdout.write(t(N_("fmt.would_reformat") if args.check else N_("fmt.reformatted"), file=_display(f, None)) + "\n")
+        summary = N_("fmt.summary_check") if args.check else N_("fmt.summary")
+        sys.stdout.write(t(summary, n=len(changed), unchanged=len(unchanged), errors=len(errors)) + "\n")
     if errors:
         return EXIT_FINDINGS
     return EXIT_FINDINGS if (args.check and changed) else EXIT_OK

@@ -10,7 +10,6 @@ import sys
 import threading
 
 DELAY = 1.0  # seconds before the bar appears
-WORDS = {"zh": {"cases": "个案例", "done": "已答复"}, "en": {"cases": "cases", "done": "answered"}}
 
 
 def wanted(stdout=None, stderr=None) -> bool:
@@ -87,8 +86,11 @@ class Bar:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        w = WORDS[self.lang]
-        with Progress(TextColumn(w["done"]), BarColumn(), MofNCompleteColumn(), TextColumn(w["cases"]),
+        from policy_dsl.language.messages import t, using
+
+        with using(self.lang):  # a thread of its own: the command's language is passed, not inherited
+            done, cases = t("progress.answered"), t("progress.cases")
+        with Progress(TextColumn(done), BarColumn(), MofNCompleteColumn(), TextColumn(cases),
                       TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("", total=self.total)
             while not self._done.wait(0.2):

@@ -1,5 +1,6 @@
 """Rendering for people: the only module that imports rich. Chinese by default, English with
-``lang="en"``; colour off under NO_COLOR or when not a terminal."""
+``lang="en"`` (every word from the message catalog, language/messages.py); colour off under
+NO_COLOR or when not a terminal."""
 
 from __future__ import annotations
 
@@ -13,29 +14,12 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from policy_dsl.language.kinds import vocabulary
 from policy_dsl.engine.results import REASONS
+from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.messages import N_, join, t, using
 
-LEVEL = {"zh": {"national": "国家", "province": "省", "city": "市"}, "en": {"national": "national", "province": "province", "city": "city"}}
-STATUS = {"zh": {"decided": "已决定", "delegated": "授权下级规定", "no_rule": "所收录文件中无适用规定"},
-          "en": {"decided": "decided", "delegated": "delegated", "no_rule": "no rule in the documents of this policy set"}}
-WORDS = {
-    "zh": {"answer": "结论", "governing": "依据", "displaced": "被取代", "pending": "待生效", "notes": "说明",
-           "trace": "推理过程", "bounds": "上级限制", "soft": "原则上", "hard": "不得超过", "from": "起",
-           "in_force": "有效条款", "topic": "事项", "clause": "条款", "level": "层级", "since": "生效", "until": "截止",
-           "displaces": "取代", "none": "无", "months": "个月", "status": "状态", "where_both": "（两者均适用时）",
-           "case": "案例", "region": "地区", "date": "决定日期", "source": "原文", "max_wait": "待遇享受等待期上限",
-           "yes": "是", "no": "否", "adopts": "采纳", "as": "按以下事项处理",
-           "improving": "改进性例外（不低于一般规定）", "changed": "改变了", "unchanged": "未改变一般规定的答案"},
-    "en": {"answer": "Answer", "governing": "Governing", "displaced": "Displaced", "pending": "Pending", "notes": "Notes",
-           "trace": "Trace", "bounds": "Bounds", "soft": "in principle", "hard": "at most", "from": "from",
-           "in_force": "In force", "topic": "Topic", "clause": "Clause", "level": "Level", "since": "From", "until": "Until",
-           "displaces": "Displaces", "none": "none", "months": "months", "status": "status", "where_both": " (where both apply)",
-           "case": "Case", "region": "Region", "date": "Decision date", "source": "Source", "max_wait": "maximum waiting period",
-           "yes": "yes", "no": "no", "adopts": "adopts", "as": "treated as",
-           "improving": "Improving exceptions (a floor, never a loss)", "changed": "changed",
-           "unchanged": "does not change the general rules' answer"},
-}
+LEVEL = {"national": N_("level.national"), "province": N_("level.province"), "city": N_("level.city")}
+STATUS = {"decided": N_("status.decided"), "delegated": N_("status.delegated"), "no_rule": N_("status.no_rule")}
 
 
 class _Console(Console):
@@ -60,72 +44,85 @@ def shown(value, n: int = 80) -> str:
     return clip(value, n)
 
 
-def _value(v, lang):
+def _value(v):
     if isinstance(v, bool):
-        return WORDS[lang]["yes"] if v else WORDS[lang]["no"]
+        return t("render.yes") if v else t("render.no")
     return str(v)
+
+
+def _kind_name(kind, lang: str) -> str:
+    return kind.zh if lang == "zh" else kind.en
+
+
+def _output_name(vocab, name: str, lang: str) -> str:
+    return vocab.outputs[name].get(lang, name)
 
 
 def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: bool = False) -> None:
     """One case result (the JSON data of results.result_json) for a person."""
-    w = WORDS[lang]
+    with using(lang):
+        _result(con, data, policy, lang, explain)
+
+
+def _result(con: Console, data: dict, policy, lang: str, explain: bool) -> None:
     vocab = policy.vocab if policy is not None else vocabulary()
     kind = vocab.kinds[data["kind"]]
-    title = f"{shown(data.get('id', ''))} {kind.zh if lang == 'zh' else kind.en}".strip()
+    title = f"{shown(data.get('id', ''))} {_kind_name(kind, lang)}".strip()
     region = data["region"]["name"] + (f"（{data['region']['district']['name']}）" if "district" in data["region"] else "")
     head = Text()
-    head.append(f"{w['region']}：{region}  {w['date']}：{data['decision_date']}  ", style="dim")
-    head.append(f"{w['status']}：{STATUS[lang][data['status']]}", style="bold")
+    head.append(t("render.region_date", region=region, date=data["decision_date"]) + "  ", style="dim")
+    head.append(t("render.labelled", label=t("render.status"), value=t(STATUS[data["status"]])), style="bold")
     con.print(Panel(head, title=escape(title), title_align="left"))
     answer = Table(show_header=False, box=None, pad_edge=False)
     answer.add_column(style="bold")
     answer.add_column()
     for name in kind.outputs:
         if data.get(name) is not None:
-            label = vocab.outputs[name][lang] if lang in vocab.outputs[name] else name
-            answer.add_row(label, _value(data[name], lang))
+            answer.add_row(_output_name(vocab, name, lang), _value(data[name]))
     if data.get("bounds"):
         b = data["bounds"]
-        answer.add_row(w["max_wait"], f"{w['soft'] if b['soft'] else w['hard']} {b['max_waiting_months']} {w['months']}")
+        bound = N_("render.bound_soft") if b["soft"] else N_("render.bound_hard")
+        answer.add_row(t("render.max_wait"), t(bound, months=b["max_waiting_months"]))
     if answer.row_count:
-        con.print(Text(w["answer"], style="bold underline"))
+        con.print(Text(t("render.answer"), style="bold underline"))
         con.print(answer)
     elif data["status"] == "no_rule":
-        con.print(Text(STATUS[lang]["no_rule"], style="bold"))
+        con.print(Text(t(STATUS["no_rule"]), style="bold"))
     if data["governing"]:
-        con.print(Text(w["governing"], style="bold underline"))
+        con.print(Text(t("render.governing"), style="bold underline"))
         for g in data["governing"]:
             clause = policy.clauses.get(g["rule"])
-            fields = "、".join(vocab.outputs[f][lang] for f in g.get("outputs", []))
-            line = f"{g['document']} › {g['article']}（{LEVEL[lang][g['level']]}）" + (f" → {fields}" if fields else "")
-            con.print(Text(line, style="bold"))
+            fields = join(_output_name(vocab, f, lang) for f in g.get("outputs", []))
+            line = t("render.governing_clause", document=g["document"], article=g["article"], level=t(LEVEL[g["level"]]))
+            con.print(Text(line + (f" → {fields}" if fields else ""), style="bold"))
             if "adopts" in g:
-                con.print(Text(f"  {w['adopts']} {g['adopts']['document']} › {g['adopts']['article']}"))
+                con.print(Text("  " + t("render.adopts", document=g["adopts"]["document"], article=g["adopts"]["article"])))
             if clause is not None:
                 con.print(Text("  「" + " ".join(clause.text.split()) + "」", style="italic"))
                 if clause.adopted is not None:
                     con.print(Text("  「" + " ".join(clause.adopted.text.split()) + "」", style="italic"))
     if data.get("improving_exceptions"):
-        con.print(Text(w["improving"], style="bold underline"))
-        sep = "、" if lang == "zh" else ", "
+        con.print(Text(t("render.improving"), style="bold underline"))
         for g in data["improving_exceptions"]:
-            what = (f"{w['changed']} " + sep.join(vocab.outputs[f].get(lang, f) for f in g["changed"])
-                    if g["changed"] else w["unchanged"])
-            con.print(Text(f"  {g['document']} › {g['article']}：{what}"))
+            what = (t("render.changed", outputs=join(_output_name(vocab, f, lang) for f in g["changed"]))
+                    if g["changed"] else t("render.unchanged"))
+            con.print(Text("  " + t("render.clause_says", document=g["document"], article=g["article"], text=what)))
     if data["displaced"]:
-        con.print(Text(w["displaced"], style="bold underline"))
+        con.print(Text(t("render.displaced"), style="bold underline"))
         for d in data["displaced"]:
-            con.print(Text(f"  {d['document']} › {d['article']}：{REASONS.get(d['reason'], {}).get(lang, d['reason'])}"))
+            con.print(Text("  " + t("render.clause_says", document=d["document"], article=d["article"],
+                                     text=_reason(d["reason"], lang))))
     if data["pending"]:
-        con.print(Text(w["pending"], style="bold underline"))
+        con.print(Text(t("render.pending"), style="bold underline"))
         for p in data["pending"]:
-            con.print(Text(f"  {p['document']} › {p['article']}：{p['in_force_from']} {w['from']}"))
+            con.print(Text("  " + t("render.clause_says", document=p["document"], article=p["article"],
+                                     text=t("render.in_force_from", date=p["in_force_from"]))))
     if data["notes"]:
-        con.print(Text(w["notes"], style="bold underline"))
+        con.print(Text(t("render.notes"), style="bold underline"))
         for n in data["notes"]:
             con.print(Text(f"  ·\u00a0{n}"))  # no break after the dot: a long Chinese note folds in place
     if explain and data["trace"]:
-        tree = Tree(Text(w["trace"], style="bold underline"))
+        tree = Tree(Text(t("render.trace"), style="bold underline"))
         stack = [(tree, -1)]
         for line in data["trace"]:  # engine.results.TraceLine: its depth and words, as data
             depth, text = getattr(line, "depth", 0), getattr(line, "text", line)
@@ -137,6 +134,12 @@ def render_result(con: Console, data: dict, policy, lang: str = "zh", explain: b
     con.print()
 
 
+def _reason(reason: str, lang: str) -> str:
+    """Why a clause displaces another, in words."""
+    words = REASONS.get(reason)
+    return words.get(lang, reason) if isinstance(words, dict) else t(words) if words else reason
+
+
 def render_policy_set(con: Console, line: str) -> None:
     """Which policy set the answers below come from (one dim line)."""
     con.print(Text(line, style="dim"))
@@ -144,27 +147,27 @@ def render_policy_set(con: Console, line: str) -> None:
 
 def render_applies(con: Console, data: dict, lang: str = "zh", vocab=None) -> None:
     """What applied on a date in a region: a table per topic."""
-    w = WORDS[lang]
-    vocab = vocab or vocabulary()  # the policy set's kinds table
-    con.print(Text(f"{data['region']['name']} {data['region']['code']}  {data['date']}", style="bold"))
-    for topic, t in data["topics"].items():
-        kind = vocab.kinds[topic]
-        table = Table(title=f"{kind.zh if lang == 'zh' else kind.en}（{topic}）", title_justify="left", expand=False)
-        table.add_column(w["clause"], overflow="fold")  # rule ids break after their "/" (_breakable)
-        table.add_column(w["level"], no_wrap=True)
-        table.add_column(w["since"], no_wrap=True)
-        table.add_column(w["displaces"] + w["where_both"], overflow="fold")
-        for row in t["in_force"]:
-            disp = "\n".join(dict.fromkeys(f"{d['document']} › {d['article']}：{REASONS[d['reason']][lang]}"
-                                            for d in row["displaces"]))
-            table.add_row(f"{row['document']} › {row['article']}\n[dim]{_breakable(row['rule'])}[/dim]", LEVEL[lang][row["level"]],
-                          row["from"] or "", disp or "—")
-        for p in t["pending"]:
-            table.add_row(f"[italic]{p['document']} › {p['article']}[/italic]\n[dim]{_breakable(p['rule'])}[/dim]",
-                          LEVEL[lang][p["level"]], f"{w['pending']}：{p['in_force_from']}", "—")
-        if not t["in_force"] and not t["pending"]:
-            table.add_row(w["none"], "", "", "")
-        con.print(table)
+    with using(lang):
+        vocab = vocab or vocabulary()  # the policy set's kinds table
+        con.print(Text(f"{data['region']['name']} {data['region']['code']}  {data['date']}", style="bold"))
+        for topic, found in data["topics"].items():
+            kind = vocab.kinds[topic]
+            table = Table(title=f"{_kind_name(kind, lang)}（{topic}）", title_justify="left", expand=False)
+            table.add_column(t("render.clause"), overflow="fold")  # rule ids break after their "/" (_breakable)
+            table.add_column(t("render.level"), no_wrap=True)
+            table.add_column(t("render.since"), no_wrap=True)
+            table.add_column(t("render.displaces_where_both"), overflow="fold")
+            for row in found["in_force"]:
+                disp = "\n".join(dict.fromkeys(t("render.clause_says", document=d["document"], article=d["article"],
+                                                  text=_reason(d["reason"], lang)) for d in row["displaces"]))
+                table.add_row(f"{row['document']} › {row['article']}\n[dim]{_breakable(row['rule'])}[/dim]",
+                              t(LEVEL[row["level"]]), row["from"] or "", disp or "—")
+            for p in found["pending"]:
+                table.add_row(f"[italic]{p['document']} › {p['article']}[/italic]\n[dim]{_breakable(p['rule'])}[/dim]",
+                              t(LEVEL[p["level"]]), t("render.pending_from", date=p["in_force_from"]), "—")
+            if not found["in_force"] and not found["pending"]:
+                table.add_row(t("render.none"), "", "", "")
+            con.print(table)
 
 
 def _breakable(rule: str) -> str:
@@ -173,22 +176,12 @@ def _breakable(rule: str) -> str:
 
 
 def render_diagnostics(con: Console, diags, lang: str = "zh") -> None:
-    for d in diags:
-        style = "red" if d.severity == "error" else "yellow"
-        con.print(Text(f"{d.where}: ", style="bold") + Text(d.code, style=style) + Text(f" {d.message}"))
-        if d.hint:
-            con.print(Text(f"    hint: {d.hint}", style="dim"))
-
-
-DIFF_WORDS = {
-    "zh": {"structural": "文件中的变化", "behavioural": "答案发生变化的案例", "none": "无变化", "before": "原",
-           "after": "新", "added": "新增", "removed": "删除", "cases": "个案例", "of": "共检验", "rerun": "复现",
-           "entering": "开始生效", "leaving": "停止生效", "kinds": "答案变化的事项", "changed": "变化"},
-    "en": {"structural": "Changes in the files", "behavioural": "Cases whose answer changes", "none": "no change",
-           "before": "before", "after": "after", "added": "added", "removed": "removed", "cases": "cases",
-           "of": "of", "rerun": "rerun", "entering": "entering force", "leaving": "leaving force",
-           "kinds": "kinds whose answers change", "changed": "changed"},
-}
+    with using(lang):
+        for d in diags:
+            style = "red" if d.severity == "error" else "yellow"
+            con.print(Text(f"{d.where}: ", style="bold") + Text(d.code, style=style) + Text(f" {d.text()}"))
+            if d.hint:
+                con.print(Text("    " + t("diagnostic.hint", hint=d.hint_text()), style="dim"))
 
 
 def _short(value) -> str:
@@ -200,10 +193,14 @@ def _short(value) -> str:
 
 def render_diff(con: Console, data: dict, lang: str = "zh") -> None:
     """A semantic diff: structural changes, then the cases whose answers change, by clause."""
-    w = DIFF_WORDS[lang]
-    con.print(Text(w["structural"], style="bold underline"))
+    with using(lang):
+        _diff(con, data)
+
+
+def _diff(con: Console, data: dict) -> None:
+    con.print(Text(t("diff.structural"), style="bold underline"))
     if not data["structural"]:
-        con.print(Text(f"  {w['none']}"))
+        con.print(Text("  " + t("diff.none")))
     for ch in data["structural"]:
         where = ch["document"] + (f" › {ch['clause']}" if ch["clause"] else "")
         if ch["before"] is None:
@@ -215,33 +212,38 @@ def render_diff(con: Console, data: dict, lang: str = "zh") -> None:
     beh = data.get("behavioural")
     if beh is None:
         return
-    con.print(Text(f"{w['behavioural']}：{beh['changed']} / {w['of']} {beh['cases']} {w['cases']}", style="bold underline"))
+    con.print(Text(t("diff.behavioural", changed=beh["changed"], n=beh["cases"]), style="bold underline"))
     for g in beh["groups"]:
-        con.print(Text(f"  {' / '.join(g['clauses'])}: {g['count']} {w['cases']} "
-                       f"({', '.join(g['kinds'])}; {', '.join(g['regions'])})", style="bold"))
+        con.print(Text("  " + t("diff.group", clauses=" / ".join(g["clauses"]), n=g["count"], kinds=", ".join(g["kinds"]),
+                                 regions=", ".join(g["regions"])), style="bold"))
         for ex in g["examples"]:
-            con.print(Text(f"    {w['rerun']}: {_short(ex['case'])}"))
-            con.print(Text(f"      {w['before']} {_short(ex['before'])} → {w['after']} {_short(ex['after'])}"))
+            con.print(Text("    " + t("diff.rerun", case=_short(ex["case"]))))
+            con.print(Text("      " + t("diff.before_after", before=_short(ex["before"]), after=_short(ex["after"]))))
 
 
 def render_between(con: Console, data: dict, lang: str = "zh") -> None:
-    w = DIFF_WORDS[lang]
-    con.print(Text(f"{data['region']['name']} {data['from']} → {data['to']}", style="bold"))
-    for key in ("entering", "leaving"):
-        con.print(Text(w[key], style="bold underline"))
-        for c in data[key]:
-            con.print(Text(f"  {c['document']} › {c['article']} [{c['rule']}] ({', '.join(c['topics'])})"))
-        if not data[key]:
-            con.print(Text(f"  {WORDS[lang]['none']}"))
-    con.print(Text(w["kinds"], style="bold underline"))
-    for kind, k in data["kinds"].items():
-        con.print(Text(f"  {kind}: {k['changed']} / {k['cases']}"))
-        for ex in k["examples"]:
-            con.print(Text(f"    {_short(ex['case'])}: {_short(ex['before'])} → {_short(ex['after'])}"))
+    with using(lang):
+        con.print(Text(f"{data['region']['name']} {data['from']} → {data['to']}", style="bold"))
+        for key, title in (("entering", N_("diff.entering")), ("leaving", N_("diff.leaving"))):
+            con.print(Text(t(title), style="bold underline"))
+            for c in data[key]:
+                con.print(Text(f"  {c['document']} › {c['article']} [{c['rule']}] ({', '.join(c['topics'])})"))
+            if not data[key]:
+                con.print(Text("  " + t("render.none")))
+        con.print(Text(t("diff.kinds"), style="bold underline"))
+        for kind, k in data["kinds"].items():
+            con.print(Text(f"  {kind}: {k['changed']} / {k['cases']}"))
+            for ex in k["examples"]:
+                con.print(Text(f"    {_short(ex['case'])}: {_short(ex['before'])} → {_short(ex['after'])}"))
 
 
 def render_timeline(con: Console, region, data: dict, start, end, lang: str = "zh", vocab=None) -> None:
     """Text bars per topic: one character a quarter; █ in force, ░ pending; coloured by level."""
+    with using(lang):
+        _timeline(con, region, data, start, end, lang, vocab)
+
+
+def _timeline(con: Console, region, data: dict, start, end, lang: str, vocab) -> None:
     import datetime as dt
 
     vocab = vocab or vocabulary()  # the policy set's kinds table
@@ -255,8 +257,8 @@ def render_timeline(con: Console, region, data: dict, start, end, lang: str = "z
     header = _year_ruler(quarters)
     for topic, rows in data.items():
         kind = vocab.kinds[topic]
-        table = Table(title=f"{kind.zh if lang == 'zh' else kind.en}（{topic}）", title_justify="left", box=None)
-        table.add_column(WORDS[lang]["clause"], overflow="fold")
+        table = Table(title=f"{_kind_name(kind, lang)}（{topic}）", title_justify="left", box=None)
+        table.add_column(t("render.clause"), overflow="fold")
         table.add_column(header, no_wrap=True)
         for r in rows:
             bar = Text()
@@ -269,24 +271,17 @@ def render_timeline(con: Console, region, data: dict, start, end, lang: str = "z
                            style=colours[r["level"]] if state else "dim")
             table.add_row(Text(f"{r['document']} › {r['article']}"), bar)
         if not rows:
-            table.add_row(WORDS[lang]["none"], "")
+            table.add_row(t("render.none"), "")
         con.print(table)
     legend = Text()
-    for mark, key in (("█", "legend_in_force"), ("░", "legend_pending"), ("·", "legend_none")):
-        legend.append(f"{mark} {TIMELINE[lang][key]}  ")
-    legend.append(f"{TIMELINE[lang]['legend_quarter']}  ")
+    for mark, key in (("█", N_("timeline.legend_in_force")), ("░", N_("timeline.legend_pending")),
+                      ("·", N_("timeline.legend_none"))):
+        legend.append(f"{mark} {t(key)}  ")
+    legend.append(t("timeline.legend_quarter") + "  ")
     for level, colour in colours.items():
         legend.append("█", style=colour)
-        legend.append(f" {LEVEL[lang][level]}  ")
+        legend.append(f" {t(LEVEL[level])}  ")
     con.print(legend)
-
-
-TIMELINE = {
-    "zh": {"legend_in_force": "有效", "legend_pending": "已发布待生效", "legend_none": "未生效或已失效",
-           "legend_quarter": "每格一个季度；颜色：", "year": "年"},
-    "en": {"legend_in_force": "in force", "legend_pending": "issued, pending", "legend_none": "not in force",
-           "legend_quarter": "one cell a quarter; colours:", "year": "year"},
-}
 
 
 def _year_ruler(quarters) -> str:

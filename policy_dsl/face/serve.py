@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from policy_dsl.language.errors import EXIT_OK, Diagnostic, InputError, Where
+from policy_dsl.language.errors import EXIT_OK, Diagnostic, InputError, command_line
+from policy_dsl.language.messages import t
 
 
 def cmd_serve(args) -> int:
@@ -16,17 +17,16 @@ def cmd_serve(args) -> int:
         import starlette  # noqa: F401
         import uvicorn
     except ImportError as exc:
-        raise InputError(Diagnostic("E-USAGE", f"`serve` needs the serve extra ({exc.name} is not installed)",
-                                    Where("command line"), 'pip install "policy-dsl[serve]"')) from None
+        raise InputError(Diagnostic("E-USAGE", t("serve.needs_extra", module=exc.name), command_line(),
+                                    'pip install "policy-dsl[serve]"')) from None
     if not 0 < args.port < 65536:
-        raise InputError(Diagnostic("E-USAGE", f"--port {args.port} is not a TCP port", Where("command line"),
-                                    "e.g. --port 8000"))
+        raise InputError(Diagnostic("E-USAGE", t("serve.bad_port", port=args.port), command_line(),
+                                    t("serve.bad_port.hint")))
     if not 1 <= args.workers <= 64:
-        raise InputError(Diagnostic("E-USAGE", f"--workers {args.workers} is not between 1 and 64", Where("command line"),
-                                    "e.g. --workers 2 (one per core)"))
+        raise InputError(Diagnostic("E-USAGE", t("serve.bad_workers", workers=args.workers), command_line(),
+                                    t("serve.bad_workers.hint")))
     if args.max_body is not None and args.max_body < 1024:
-        raise InputError(Diagnostic("E-USAGE", "--max-body is under 1024 bytes", Where("command line"),
-                                    "e.g. --max-body 16777216"))
+        raise InputError(Diagnostic("E-USAGE", t("serve.small_body"), command_line(), t("serve.small_body.hint")))
     import json
     import sys
 
@@ -35,7 +35,7 @@ def cmd_serve(args) -> int:
     settings = {"policies": [str(Path(p).absolute()) for p in args.policies or ()], "rev": args.rev, "lang": args.lang,
                 "max_body": args.max_body}
     holder = service.PolicyHolder.from_args(args.policies, args.rev)  # a policy set with errors stops here (exit 1)
-    sys.stderr.write(f"policy-dsl serve: http://{args.host}:{args.port}/  ({holder.describe()['source']})\n")
+    sys.stderr.write(t("serve.listening", url=f"http://{args.host}:{args.port}/", source=holder.describe()["source"]) + "\n")
     options = dict(host=args.host, port=args.port, log_level=args.log_level, root_path=args.root_path,
                    forwarded_allow_ips=args.forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS"),
                    timeout_keep_alive=service.Limits.keep_alive, timeout_graceful_shutdown=10, server_header=False,

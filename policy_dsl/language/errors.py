@@ -3,6 +3,7 @@ what was wrong, what was expected and a hint. Never a traceback."""
 
 from __future__ import annotations
 
+from policy_dsl.language.messages import N_, current, localized, render, t
 from policy_dsl.language.records import dataclass, field  # dataclasses, quicker to import (records.py)
 
 # Exit codes, decided here only (docs/cli.md): every command and front end maps its outcome to one.
@@ -24,7 +25,7 @@ class Where:
     col: int | None = None
 
     def __str__(self) -> str:
-        parts = [self.file or "<input>"]
+        parts = [t(self.file) if self.file in _PLACES else localized(self.file) if self.file else t("where.unknown")]
         if self.line is not None:
             parts.append(str(self.line))
             if self.col is not None:
@@ -32,10 +33,20 @@ class Where:
         return ":".join(parts)
 
 
+_PLACES = {N_("where.command_line")}  # places that are not files: named in words when shown
+
+
+def command_line() -> Where:
+    """Where a problem with the command line is (named in words when shown)."""
+    return Where("where.command_line")
+
+
 @dataclass
 class Diagnostic:
     """One finding. ``severity`` is ``error``, ``warning`` or ``note`` (a finding that needs nothing
-    done, e.g. a declared, authorised deviation from a higher rule)."""
+    done, e.g. a declared, authorised deviation from a higher rule). ``message`` and ``hint`` are
+    catalog messages (``t(...)``, language/messages.py) or text from the files; ``format`` and
+    ``to_json`` render them in the language current when they are called (or ``lang``)."""
 
     code: str
     message: str
@@ -43,20 +54,28 @@ class Diagnostic:
     hint: str | None = None
     severity: str = "error"
 
-    def format(self) -> str:
-        """The diagnostic for a person: ``file:line:col: CODE message`` and the hint, with control
-        characters from a user's text shown escaped (``printable``)."""
-        text = f"{self.where}: {self.code} {self.message}"
+    def text(self, lang: str | None = None) -> str:
+        """The message in ``lang`` (default: the current language)."""
+        return localized(self.message, lang)
+
+    def hint_text(self, lang: str | None = None) -> str | None:
+        return localized(self.hint, lang) if self.hint else None
+
+    def format(self, lang: str | None = None) -> str:
+        """The diagnostic for a person, in ``lang`` (default: the current language): ``file:line:col:
+        CODE message`` and the hint, with control characters from a user's text shown escaped
+        (``printable``)."""
+        text = f"{self.where}: {self.code} {self.text(lang)}"
         if self.hint:
-            text += f"\n    hint: {self.hint}"
+            text += "\n    " + render("diagnostic.hint", {"hint": self.hint_text(lang)}, lang or current())
         return printable(text)
 
     def to_json(self) -> dict:
         return {
             "code": self.code,
-            "message": self.message,
+            "message": self.text(),
             "where": str(self.where),
-            "hint": self.hint,
+            "hint": self.hint_text(),
             "severity": self.severity,
         }
 
@@ -70,7 +89,10 @@ class PolicyDslError(Exception):
         if isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
         self.diagnostics = diagnostics
-        super().__init__("\n".join(d.format() for d in diagnostics))
+        super().__init__(diagnostics)
+
+    def __str__(self) -> str:  # rendered when shown, in the language of that moment
+        return "\n".join(d.format() for d in self.diagnostics)
 
     @property
     def first(self) -> Diagnostic:
@@ -112,7 +134,7 @@ def did_you_mean(word: str, choices) -> str | None:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if not close:  # a known word with something stuck before or after it: `efective_from` → `from`
         close = sorted((o for o in options if len(o) >= 3 and (word.endswith(o) or word.startswith(o))), key=len)[-1:]
-    return f"did you mean `{close[0]}`?" if close else None
+    return t("hint.did_you_mean", word=close[0]) if close else None
 
 
 # C0 and C1 control characters, DEL, and the bidirectional controls that reorder what a terminal

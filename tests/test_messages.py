@@ -1,0 +1,140 @@
+"""The message catalog (policy_dsl/locale, docs/i18n.md): every message in both languages, the
+compiled .mo files those of the .po files, every id the code uses in the catalog and every id of
+the catalog used; messages rendered in the language of the context they are shown in."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import pickle
+import threading
+from pathlib import Path
+
+import pytest
+
+from policy_dsl.language import messages
+from policy_dsl.language.errors import Diagnostic, Where
+from policy_dsl.language.messages import Message, localized, t, using
+
+REPO = Path(__file__).resolve().parent.parent
+KEYWORDS = {"t": None, "N_": None}  # the calls that name a message id (language/messages.py)
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("compile_messages", REPO / "scripts" / "compile_messages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def script():
+    return _script()
+
+
+def used_ids() -> dict:
+    """Every message id the package's code names, with where (Babel's extractor)."""
+    from babel.messages.extract import extract_from_dir
+
+    found = {}
+    for filename, lineno, msgid, _, _ in extract_from_dir(str(REPO / "policy_dsl"), [("**.py", "python")],
+                                                          keywords=KEYWORDS):
+        found.setdefault(msgid if isinstance(msgid, str) else msgid[0], f"{filename}:{lineno}")
+    return found
+
+
+def test_every_message_has_both_languages(script):
+    assert script.problems() == []
+
+
+def test_compiled_catalogs_are_up_to_date(script):
+    assert script.stale() == [], "run python scripts/compile_messages.py"
+
+
+def test_every_id_in_the_code_is_in_the_catalog_and_back(script):
+    catalog = {k for k in script.texts(script.read(script.po_path("zh"))) if "|" not in k}  # argparse's are its own
+    used = used_ids()
+    missing = {i: w for i, w in used.items() if i not in catalog}
+    assert not missing, f"ids the code uses but the catalog lacks: {missing}"
+    unused = sorted(catalog - set(used))
+    assert not unused, f"catalog ids no code uses: {unused}"
+
+
+def test_a_message_is_a_str_in_the_current_language_and_renders_in_another():
+    with using("en"):
+        m = t("fmt.no_such_path", path="x.yaml")
+    assert isinstance(m, str) and m == "`x.yaml` does not exist"
+    assert m.in_language("zh") == "`x.yaml` 不存在" and localized(m, "zh") == "`x.yaml` 不存在"
+    assert localized("text from a policy file", "en") == "text from a policy file"
+
+
+def test_nested_messages_render_in_the_language_asked():
+    with using("zh"):
+        m = t("diagnostic.hint", hint=t("hint.did_you_mean", word="from"))
+    assert m == "提示：是不是 `from`？"
+    assert m.in_language("en") == "hint: did you mean `from`?"
+
+
+def test_plural_forms():
+    with using("en"):
+        assert t("check.errors", n=1) == "1 error" and t("check.errors", n=2) == "2 errors"
+    with using("zh"):
+        assert t("check.errors", n=1) == "1 个错误" and t("check.errors", n=2) == "2 个错误"
+
+
+def test_a_diagnostic_is_shown_in_the_language_of_the_moment_it_is_shown():
+    with using("zh"):
+        d = Diagnostic("E-FILE", t("fmt.no_such_path", path="p"), Where("a.yaml", 1, 2), t("fmt.no_such_path.hint"))
+    with using("en"):
+        assert d.format() == "a.yaml:1:2: E-FILE `p` does not exist\n    hint: give policy files or folders of them"
+        assert d.to_json()["message"] == "`p` does not exist"
+    assert d.format("zh").startswith("a.yaml:1:2: E-FILE `p` 不存在\n    提示：")
+
+
+def test_a_pickled_message_is_rendered_when_read():
+    with using("en"):
+        data = pickle.dumps(t("topic.unknown", topic="x"))
+    with using("zh"):
+        back = pickle.loads(data)
+    assert back == "未知的事项 `x`" and back.id == "topic.unknown" and back.args == {"topic": "x"}
+
+
+def test_the_language_belongs_to_the_thread_or_task():
+    out = {}
+
+    def speak(lang):
+        with using(lang):
+            barrier.wait()
+            out[lang] = str(t("render.answer"))
+
+    barrier = threading.Barrier(2)
+    threads = [threading.Thread(target=speak, args=(lang,)) for lang in ("zh", "en")]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert out == {"zh": "结论", "en": "Answer"}
+
+    async def task(lang, started, other):
+        with using(lang):
+            started.set()
+            await other.wait()  # the other task has set its language meanwhile
+            return str(t("render.answer"))
+
+    async def both():
+        a, b = asyncio.Event(), asyncio.Event()
+        return await asyncio.gather(task("zh", a, b), task("en", b, a))
+
+    assert asyncio.run(both()) == ["结论", "Answer"]
+    assert messages.current() == "zh"
+
+
+def test_catalogs_are_read_only_when_a_message_is_made(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from policy_dsl.face.cli import main; from policy_dsl.language import messages; "
+            "code = main(sys.argv[1:]); sys.stdout.flush(); print(sorted(messages._catalogs), file=sys.stderr)")
+    run = subprocess.run([sys.executable, "-c", code, "eval", str(REPO / "examples" / "arrears-jinan.yaml"), "--format",
+                          "json"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stderr.strip().splitlines()[-1] == "[]", run.stderr

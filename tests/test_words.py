@@ -1,0 +1,149 @@
+"""Chinese first: under the default language no English sentence and no message id reaches a
+user, from any command's --help, answers or error paths; ``--lang en`` gives English (docs/i18n.md).
+
+English *prose* is what is looked for: two or more English words in a row, once code is set
+aside — words in backticks, commands to type (``policy-dsl …``, ``git …``), file paths, option
+names, codes like E-DATE and identifiers like ``paid_on`` or ``arrears``, and words in capitals
+(DATE, JSON, HEAD)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from policy_dsl.language import messages
+
+REPO = Path(__file__).resolve().parent.parent
+CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+WORD = re.compile(r"\(?[A-Za-z]{2,}[,;:.!?)]?")  # an English word, perhaps with its punctuation
+COMMAND = re.compile(rf"(?:policy-dsl|git|python3?|pip)\s[^{CJK}]*")  # a command line to type, up to the Chinese
+SINGLE = {"hint:", "usage:", "options:", "FAIL", "error:", "warning:"}  # words that alone betray an untranslated line
+
+
+def _catalog_ids() -> set:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compile_messages", REPO / "scripts" / "compile_messages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {k for k in module.texts(module.read(module.po_path("zh"))) if "|" not in k}
+
+
+IDS = _catalog_ids()
+
+
+def english(text: str) -> list[str]:
+    """The English prose and the message ids in ``text``."""
+    found = []
+    for line in text.splitlines():
+        s = re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"", " | ", line)  # code quoted
+        s = COMMAND.sub(" | ", s)
+        tokens = s.split()
+        found += [tok for tok in tokens if tok.strip("()[]:,;") in IDS or tok in SINGLE]
+        words = ["w" if WORD.fullmatch(tok) and not tok.strip("(),;:.!?").isupper() else "|" for tok in tokens]
+        for m in re.finditer(r"w(?: w)+", " ".join(words)):
+            start = " ".join(words)[: m.start()].count(" ")
+            found.append(" ".join(tokens[start:start + m.group(0).count("w")]))
+    return found
+
+
+def test_the_detector():
+    assert english("policy_dsl/data/kinds.yaml:71:7: W-UNREAD-FACT switch_scheme: no clause on this kind reads") == [
+        "no clause on this kind reads"]
+    assert english("    hint: 见 `policy-dsl --help`") == ["hint:"]
+    assert english("命令行: E-DATE `2022-4-31` 这一天不存在\n  --date DATE  日期，如 2022-04-01") == []
+    assert english("提示：git config diff.policy-dsl.command 'policy-dsl git-diff'") == []
+    assert english("YAML、JSON 或 JSON Lines 案例文件; render.none") == ["render.none"]
+    assert english("table 给人看，json 给程序读") == []
+
+
+HELP = [[], ["--help"]] + [[c.name, "--help"] for c in __import__("policy_dsl.face.commands", fromlist=["x"]).COMMANDS]
+
+ERRORS = [
+    ["nonsense"],
+    ["applies"],
+    ["applies", "--date", "2022-02-30", "--region", "济南"],
+    ["applies", "--date", "4/1/2022", "--region", "济南"],
+    ["applies", "--date", "2022-04-01", "--region", "济南", "--topic", "arears"],
+    ["applies", "--date", "2022-04-01", "--region", "济南", "--lang", "fr"],
+    ["applies", "--date", "2022-04-01", "--region", "济南", "--format", "json", "--topic", "x"],
+    ["eval"],
+    ["eval", "--bogus"],
+    ["diff"],
+    ["diff", "--between", "2022-01-01", "2022-02-01"],
+    ["timeline", "--region", "济南", "--from", "2022-01-01", "--to", "2021-01-01"],
+    ["git-diff", "a"],
+    ["schema", "x"],
+    ["completion", "fish"],
+    ["fmt", "/nonexistent/policies"],
+    ["fmt", "--rev", "HEAD"],
+    ["serve", "--port", "x"],
+    ["report"],
+    ["test", "--policies", "policies", "--rev", "HEAD"],
+]
+
+ANSWERS = [
+    ["applies", "--date", "2022-04-01", "--region", "济南"],
+    ["eval", str(REPO / "examples" / "arrears-jinan.yaml"), "--explain"],
+    ["test"],
+    ["timeline", "--region", "济南"],
+]
+
+
+@pytest.fixture
+def run(capsys, monkeypatch):
+    """``policy-dsl ARGS`` in-process, --help (argparse's exit) included."""
+    from conftest import Run
+
+    from policy_dsl.face.cli import main
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.chdir(REPO)
+
+    def go(*argv) -> Run:
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:  # --help
+            code = exc.code
+        out = capsys.readouterr()
+        return Run(code, out.out, out.err)
+
+    return go
+
+
+@pytest.mark.parametrize("argv", HELP + ERRORS + ANSWERS, ids=lambda a: " ".join(a) or "(none)")
+def test_no_english_under_the_default_language(run, argv, monkeypatch):
+    monkeypatch.delenv("POLICY_DSL_LANG", raising=False)
+    run = run(*argv)
+    assert "Traceback" not in run.err and run.code != 70, run.err
+    found = english(run.out + "\n" + run.err)
+    assert not found, f"English or ids reach the user: {found}\n{run.out[-2000:]}{run.err[-2000:]}"
+    assert messages.current() == "zh"  # the command's language did not leak out of it
+
+
+def test_the_completion_script_says_what_it_is_in_chinese(run):
+    script = run("completion", "bash").out
+    assert script.startswith("# policy-dsl 的 shell 补全")
+
+
+def test_english_with_lang_en(run):
+    cli = run
+    assert "show this help message and exit" in cli("applies", "--help", "--lang", "en").out
+    assert "the date, e.g." in cli("applies", "--lang", "en", "--help").out
+    run = cli("applies", "--date", "2022-04-01", "--region", "济南", "--lang", "en")
+    assert "Clause" in run.out and "policy set:" in run.out and "条款" not in run.out
+    err = cli("applies", "--date", "2022-02-30", "--region", "济南", "--lang", "en", "--format", "json")
+    assert err.json["error"]["message"] == "`2022-02-30` is not a date that exists"
+    err = cli("applies", "--lang", "en")
+    assert "the following arguments are required: --date, --region" in err.err and "hint: see" in err.err
+
+
+def test_env_chooses_the_language(run, monkeypatch):
+    cli = run
+    monkeypatch.setenv("POLICY_DSL_LANG", "en")
+    assert "show this help message and exit" in cli("check", "--help").out
+    monkeypatch.setenv("POLICY_DSL_LANG", "zh")
+    assert "显示本帮助并退出" in cli("check", "--help").out
