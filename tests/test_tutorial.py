@@ -73,7 +73,7 @@ def test_the_tutorial_runs_as_written(tmp_path):
     for script, expected in steps(TUTORIAL.read_text(encoding="utf-8")):
         run = subprocess.run(["bash", "-e", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=600)
         output = run.stdout + run.stderr
-        if not any(re.search(r"\d+ failed", e) and not re.search(r"\b0 failed", e) for e in expected):
+        if not any(re.search(r"\d+ 个未通过", e) and not re.search(r"\b0 个未通过", e) for e in expected):
             assert run.returncode == 0, f"tutorial step failed:\n{script}\n{output[-3000:]}"
         for block in expected:
             missing = appears(block, output)
