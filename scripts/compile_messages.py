@@ -3,6 +3,7 @@
     python scripts/compile_messages.py                  # check both catalogs, write the .mo files
     python scripts/compile_messages.py --check          # exit 1 if a .mo is not what its .po compiles to
     python scripts/compile_messages.py --add ID ZH EN   # add (or change) one message in both, then compile
+    python scripts/compile_messages.py --remove ID      # remove one message from both, then compile
 
 The sources are ``policy_dsl/locale/{zh_CN,en}/LC_MESSAGES/policy_dsl.po`` (docs/i18n.md); the
 compiled ``.mo`` files beside them are committed, so an installed package needs no build step and
@@ -112,11 +113,26 @@ def add(entries: dict) -> None:
         path.write_bytes(buf.getvalue())
 
 
+def remove(msgids) -> None:
+    """Remove messages from both catalogs."""
+    for lang in LANGS:
+        path = po_path(lang)
+        catalog = read(path)
+        for msgid in msgids:
+            catalog.delete(msgid)
+        buf = io.BytesIO()
+        write_po(buf, catalog, width=0, sort_output=True, omit_header=False)
+        path.write_bytes(buf.getvalue())
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="only check; exit 1 if a .mo file is stale")
     ap.add_argument("--add", nargs=3, metavar=("ID", "ZH", "EN"), help="add or change one message in both catalogs")
+    ap.add_argument("--remove", metavar="ID", action="append", help="remove a message from both catalogs")
     args = ap.parse_args()
+    if args.remove:
+        remove(args.remove)
     if args.add:
         add({args.add[0]: tuple(args.add[1:])})
     found = problems()

@@ -262,4 +262,4 @@ def _run_main(main, args, out, err):
 
 
 def crashed(code, out: str, err: str, allowed=(0, 1, 2)) -> bool:
-    return code not in allowed or "Traceback" in out + err or "internal error" in err
+    return code not in allowed or "Traceback" in out + err or "internal error" in err or "内部错误" in err

@@ -50,7 +50,7 @@ def _assert_coded(run, code: str, exit_code: int) -> str:
         out, err, rc = run.out, run.err, run.code
     assert rc == exit_code, (rc, out[-1500:], err[-1500:])
     assert code in out + err, (code, out[-1500:], err[-1500:])
-    assert "internal error" not in err and "Traceback" not in err, err[-3000:]
+    assert "internal error" not in err and "内部错误" not in err and "Traceback" not in err, err[-3000:]
     return out + err
 
 
@@ -82,7 +82,7 @@ def test_fmt_under_a_file_size_limit_leaves_the_file_whole(loose_policies):
     before = f.read_bytes()
     run = _child(["fmt", f], preexec=_file_size_limit(len(before) // 2))
     text = _assert_coded(run, "E-WRITE", 1)
-    assert "file-size limit" in text
+    assert "文件大小限制" in text
     assert f.read_bytes() == before
     assert not _temps(loose_policies)
     run = _child(["fmt", f])  # and without the limit it is written, whole
@@ -170,7 +170,7 @@ def test_fmt_on_a_full_disk_leaves_the_file_whole(loose_policies, tmp_path):
         pytest.skip("cannot mount a tmpfs here: " + run.stderr.strip()[:200])
     lines = run.stdout.splitlines()
     assert "rc=1" in lines, (run.stdout, run.stderr)
-    assert "E-WRITE" in run.stderr and "disk is full" in run.stderr, run.stderr
+    assert "E-WRITE" in run.stderr and "磁盘已满" in run.stderr, run.stderr
     hashes = [line.split()[0] for line in lines if "jn-2022-2.yaml" in line and len(line.split()[0]) == 64]
     assert len(hashes) == 2 and hashes[0] == hashes[1]
     assert not [line for line in lines if line.endswith(".tmp")]
@@ -209,10 +209,10 @@ def test_fmt_and_report_without_permission(loose_policies, tmp_path):
     before = f.read_bytes()
     f.chmod(0o444)
     text = _assert_coded(_child(["fmt", f], prefix=prefix), "E-WRITE", 1)
-    assert "read-only" in text and f.read_bytes() == before
+    assert "只读" in text and f.read_bytes() == before
     f.chmod(0o000)
     text = _assert_coded(_child(["fmt", f], prefix=prefix), "E-FILE", 1)
-    assert "permission denied" in text
+    assert "没有权限" in text
     f.chmod(0o644)
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
@@ -280,7 +280,7 @@ def test_paths_that_are_loops_or_too_long(tmp_path, cli):
     loop.symlink_to(tmp_path / "loop2")
     long = "a" * 5000
     text = _assert_coded(cli("check", loop), "E-FILE", 1)
-    assert "loop of symbolic links" in text
+    assert "符号链接构成的循环" in text
     _assert_coded(cli("fmt", loop), "E-FILE", 2)
     _assert_coded(cli("check", long), "E-FILE", 1)
     _assert_coded(cli("fmt", long), "E-FILE", 2)

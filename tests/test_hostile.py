@@ -85,7 +85,7 @@ def _refused(run, code: str, exit_code: int = 2, memory: int = 256 * MB, output:
     assert run.code == exit_code, (run.code, run.out[-2000:], run.err[-2000:])
     assert code in _codes(run), (code, run.out[-2000:], run.err[-2000:])
     assert "Traceback" not in run.out + run.err
-    assert "internal error" not in run.err
+    assert "internal error" not in run.err and "内部错误" not in run.err
     assert run.peak < memory, run.peak
     assert len(run.out) + len(run.err) < output, "an error message echoes the input"
 

@@ -62,9 +62,9 @@ def test_every_id_in_the_code_is_in_the_catalog_and_back(script):
 
 def test_a_message_is_a_str_in_the_current_language_and_renders_in_another():
     with using("en"):
-        m = t("fmt.no_such_path", path="x.yaml")
-    assert isinstance(m, str) and m == "`x.yaml` does not exist"
-    assert m.in_language("zh") == "`x.yaml` 不存在" and localized(m, "zh") == "`x.yaml` 不存在"
+        m = t("topic.unknown", topic="x")
+    assert isinstance(m, str) and m == "unknown topic `x`"
+    assert m.in_language("zh") == "未知的事项 `x`" and localized(m, "zh") == "未知的事项 `x`"
     assert localized("text from a policy file", "en") == "text from a policy file"
 
 
@@ -84,11 +84,12 @@ def test_plural_forms():
 
 def test_a_diagnostic_is_shown_in_the_language_of_the_moment_it_is_shown():
     with using("zh"):
-        d = Diagnostic("E-FILE", t("fmt.no_such_path", path="p"), Where("a.yaml", 1, 2), t("fmt.no_such_path.hint"))
+        d = Diagnostic("E-FILE", t("file.problem", path="p", what=t("safeio.folder")), Where("a.yaml", 1, 2),
+                       t("safeio.name_a_file"))
     with using("en"):
-        assert d.format() == "a.yaml:1:2: E-FILE `p` does not exist\n    hint: give policy files or folders of them"
-        assert d.to_json()["message"] == "`p` does not exist"
-    assert d.format("zh").startswith("a.yaml:1:2: E-FILE `p` 不存在\n    提示：")
+        assert d.format() == "a.yaml:1:2: E-FILE `p`: is a folder, not a file\n    hint: name a file"
+        assert d.to_json()["message"] == "`p`: is a folder, not a file"
+    assert d.format("zh") == "a.yaml:1:2: E-FILE `p`：是文件夹，不是文件\n    提示：给出一个文件"
 
 
 def test_a_pickled_message_is_rendered_when_read():

@@ -144,7 +144,7 @@ def parse_day(text: str, where=None):
         problem = N_("date.does_not_exist") if wrong == "exists" else N_("date.not_a_date_format")
         raise InputError(Diagnostic("E-DATE", t(problem, text=clip(text)), where, t("date.write_forms")))
     if not date_in_range(d):
-        raise range_error("E-DATE", "date", text, where)
+        raise range_error("E-DATE", t("date.word"), text, where)
     return d
 
 

@@ -105,7 +105,7 @@ def cmd_fmt(args) -> int:
             from policy_dsl.language.safeio import clip, why_unreadable
 
             what, hint = why_unreadable(p, exc)
-            raise InputError(Diagnostic("E-FILE", f"`{clip(p)}`: {what}", command_line(), hint)) from None
+            raise InputError(Diagnostic("E-FILE", t("file.problem", path=clip(p), what=what), command_line(), hint)) from None
         if not args.check and not writable_path(Path(p)):
             raise InputError(Diagnostic("E-FMT-INSTALLED", t("fmt.installed", path=str(p)), command_line(),
                                         t("fmt.installed.hint")))

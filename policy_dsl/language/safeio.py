@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 from policy_dsl.language.errors import Diagnostic, InputError, Where, printable  # noqa: F401 - printable is used from here too
+from policy_dsl.language.messages import N_, t
 
 # Dates a case or a command line may give. Outside them the answer would be fiction (and date
 # arithmetic would leave the calendar Python knows: year 10000).
@@ -64,9 +65,8 @@ def date_in_range(d: dt.date) -> bool:
 
 
 def range_error(code: str, what: str, d, where: Where, hint: str | None = None) -> InputError:
-    return InputError(Diagnostic(code, f"{what}: {d} is outside the dates this tool answers for "
-                                 f"({DATE_MIN.year}–{DATE_MAX.year})", where,
-                                 hint or "check the year"))
+    return InputError(Diagnostic(code, t("safeio.out_of_range", what=what, value=d, first=DATE_MIN.year, last=DATE_MAX.year),
+                                 where, hint or t("safeio.out_of_range.hint")))
 
 
 def read_limited(path: Path | str, max_bytes: int, display: str | None = None, cls=InputError,
@@ -128,11 +128,11 @@ def _name(path, display: str | None) -> str:
 
 def _check_regular(st: os.stat_result, name: str, cls, code: str, max_bytes: int | None) -> None:
     if stat.S_ISDIR(st.st_mode):
-        raise cls(Diagnostic(code, "is a folder, not a file", Where(name), "name a file"))
+        raise cls(Diagnostic(code, t("safeio.folder"), Where(name), t("safeio.name_a_file")))
     if not stat.S_ISREG(st.st_mode):
-        what = "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(
-            st.st_mode) else "a device"
-        raise cls(Diagnostic(code, f"is not a regular file: it is {what}", Where(name), "name a file on disk"))
+        what = N_("safeio.fifo") if stat.S_ISFIFO(st.st_mode) else N_("safeio.socket") if stat.S_ISSOCK(
+            st.st_mode) else N_("safeio.device")
+        raise cls(Diagnostic(code, t("safeio.not_regular", what=t(what)), Where(name), t("safeio.name_a_file_on_disk")))
     if max_bytes is not None and st.st_size > max_bytes:
         raise cls(_too_big(name, st.st_size, max_bytes))
 
@@ -140,25 +140,24 @@ def _check_regular(st: os.stat_result, name: str, cls, code: str, max_bytes: int
 def why_unreadable(path, exc: BaseException) -> tuple[str, str]:
     """(what is wrong, a hint) for an OSError or ValueError met when opening ``path``."""
     if isinstance(exc, ValueError):
-        return "the name holds a NUL byte", "check the path"
+        return t("safeio.nul_byte"), t("safeio.check_path")
     number = getattr(exc, "errno", None)
     if number == errno.ENOENT:
         try:
             if os.path.islink(path):
-                return f"is a symbolic link to `{clip(os.readlink(path), 120)}`, which does not exist", \
-                    "fix or remove the link"
+                return t("safeio.dangling_link", target=clip(os.readlink(path), 120)), t("safeio.fix_link")
         except (OSError, ValueError):
             pass
-        return "no such file", "check the path"
+        return t("safeio.no_such_file"), t("safeio.check_path")
     if number == errno.ELOOP:
-        return "is a loop of symbolic links", "fix or remove the link"
+        return t("safeio.link_loop"), t("safeio.fix_link")
     if number == errno.ENAMETOOLONG:
-        return "the name is too long for the file system", "check the path"
+        return t("safeio.name_too_long"), t("safeio.check_path")
     if number in (errno.EACCES, errno.EPERM):
-        return "permission denied", "check the permissions of the file and its folders"
+        return t("safeio.permission_denied"), t("safeio.check_permissions")
     if number == errno.ENOTDIR:
-        return "a part of the path is not a folder", "check the path"
-    return f"cannot read: {clip(getattr(exc, 'strerror', None) or exc, 120)}", "check the path"
+        return t("safeio.not_a_folder_in_path"), t("safeio.check_path")
+    return t("safeio.cannot_read", reason=clip(getattr(exc, "strerror", None) or exc, 120)), t("safeio.check_path")
 
 
 def _unreadable(path, name: str, exc: BaseException, code: str) -> Diagnostic:
@@ -175,16 +174,15 @@ def read_stdin_limited(max_bytes: int, display: str = "-") -> bytes:
 
 
 def _too_big(name: str, size: int, max_bytes: int, at_least: bool = False) -> Diagnostic:
-    return Diagnostic("E-INPUT-SIZE", f"file is {f'more than {max_bytes:,}' if at_least else f'{size:,}'} bytes; "
-                      f"at most {max_bytes:,} are read", Where(name),
-                      "split the file, or check that it is the file you meant")
+    message = (t("safeio.too_big_at_least", limit=f"{max_bytes:,}") if at_least
+               else t("safeio.too_big", size=f"{size:,}", limit=f"{max_bytes:,}"))
+    return Diagnostic("E-INPUT-SIZE", message, Where(name), t("safeio.too_big.hint"))
 
 
 def decode(raw: bytes, file: str, max_bytes: int = 2 * 1024 * 1024, cls=InputError) -> str:
     """UTF-8 text of ``raw`` without a BOM; refuses oversized or undecodable input."""
     if len(raw) > max_bytes:
-        raise cls(Diagnostic("E-INPUT-SIZE", f"file is {len(raw):,} bytes; at most {max_bytes:,} are read",
-                             Where(file), "split the file, or check that it is the file you meant"))
+        raise cls(_too_big(file, len(raw), max_bytes))
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -193,8 +191,8 @@ def decode(raw: bytes, file: str, max_bytes: int = 2 * 1024 * 1024, cls=InputErr
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise cls(Diagnostic("E-INPUT-UTF8", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", Where(file, line, col),
-                             "save the file as UTF-8")) from None
+        raise cls(Diagnostic("E-INPUT-UTF8", t("safeio.bad_utf8", byte=f"0x{raw[exc.start]:02x}"), Where(file, line, col),
+                             t("safeio.bad_utf8.hint"))) from None
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -214,12 +212,12 @@ def atomic_write(path: Path | str, data: bytes | str, display: str | None = None
     folder, name = os.path.split(path)
     name_shown = _name(path, display)
     if not name or name in (".", ".."):
-        raise cls(Diagnostic("E-WRITE", "cannot write: not a file name", Where(name_shown), "name a file"))
+        raise cls(Diagnostic("E-WRITE", t("safeio.write_not_a_name"), Where(name_shown), t("safeio.name_a_file")))
     try:
         dir_fd = os.open(folder or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
     except (OSError, ValueError) as exc:
         what, hint = why_unreadable(folder or ".", exc)
-        raise cls(Diagnostic("E-WRITE", f"cannot write: its folder {what}", Where(name_shown), hint)) from None
+        raise cls(Diagnostic("E-WRITE", t("safeio.write_folder", what=what), Where(name_shown), hint)) from None
     try:
         _write_in(dir_fd, name, data, name_shown, cls, mode)
     finally:
@@ -244,20 +242,19 @@ class OutputFolder:
             st = None
         except (OSError, ValueError) as exc:
             what, hint = why_unreadable(self.path, exc)
-            raise cls(Diagnostic("E-WRITE", f"cannot write to this folder: {what}", Where(shown), hint)) from None
+            raise cls(Diagnostic("E-WRITE", t("safeio.write_into_folder", what=what), Where(shown), hint)) from None
         if st is not None and stat.S_ISLNK(st.st_mode):
-            raise cls(Diagnostic("E-WRITE", "is a symbolic link; the tool writes only into a folder itself",
-                                 Where(shown), f"give the folder it points to: {clip(os.path.realpath(self.path), 120)}"))
+            raise cls(Diagnostic("E-WRITE", t("safeio.out_is_link"), Where(shown),
+                                 t("safeio.out_is_link.hint", target=clip(os.path.realpath(self.path), 120))))
         if st is not None and not stat.S_ISDIR(st.st_mode):
-            raise cls(Diagnostic("E-WRITE", "exists and is not a folder", Where(shown),
-                                 "give a new folder, or a folder to write into"))
+            raise cls(Diagnostic("E-WRITE", t("safeio.out_not_folder"), Where(shown), t("safeio.out_not_folder.hint")))
         try:
             if st is None:
                 os.makedirs(self.path, exist_ok=True)
             self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
                               | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
-            raise cls(Diagnostic("E-WRITE", f"cannot create or open the folder: {_write_reason(exc)}", Where(shown),
+            raise cls(Diagnostic("E-WRITE", t("safeio.out_cannot_open", reason=_write_reason(exc)), Where(shown),
                                  _write_hint(exc))) from None
 
     def write(self, name: str, data: bytes | str) -> Path:
@@ -292,16 +289,16 @@ def _write_in(dir_fd: int, name: str, data: bytes | str, shown: str, cls, mode: 
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise cls(Diagnostic("E-WRITE", f"cannot write: {_write_reason(exc)}", Where(shown), _write_hint(exc))) from None
+        raise cls(Diagnostic("E-WRITE", t("safeio.cannot_write", reason=_write_reason(exc)), Where(shown),
+                             _write_hint(exc))) from None
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
-            raise cls(Diagnostic("E-WRITE", "cannot write: a folder has this name", Where(shown), "name a file"))
+            raise cls(Diagnostic("E-WRITE", t("safeio.write_folder_named"), Where(shown), t("safeio.name_a_file")))
         if stat.S_ISREG(st.st_mode):
             if keep_mode:
                 mode = stat.S_IMODE(st.st_mode)
             if not os.access(name, os.W_OK, dir_fd=dir_fd, effective_ids=os.access in os.supports_effective_ids):
-                raise cls(Diagnostic("E-WRITE", "cannot write: the file is read-only; it is unchanged", Where(shown),
-                                     "make it writable (chmod u+w) if it should change"))
+                raise cls(Diagnostic("E-WRITE", t("safeio.read_only"), Where(shown), t("safeio.read_only.hint")))
     temp = None
     try:
         import secrets
@@ -334,7 +331,7 @@ def _write_in(dir_fd: int, name: str, data: bytes | str, shown: str, cls, mode: 
         except OSError:  # some file systems cannot sync a folder; the rename is done
             pass
     except OSError as exc:
-        raise cls(Diagnostic("E-WRITE", f"cannot write: {_write_reason(exc)}; the file is unchanged", Where(shown),
+        raise cls(Diagnostic("E-WRITE", t("safeio.cannot_write_unchanged", reason=_write_reason(exc)), Where(shown),
                              _write_hint(exc))) from None
     finally:
         if temp is not None:
@@ -351,23 +348,26 @@ def _umask() -> int:
     return mask
 
 
+_WRITE_REASONS = {errno.ENOSPC: N_("safeio.disk_full"), errno.EDQUOT: N_("safeio.quota"),
+                  errno.EFBIG: N_("safeio.file_size_limit"), errno.EROFS: N_("safeio.read_only_fs"),
+                  errno.EACCES: N_("safeio.permission_denied"), errno.EPERM: N_("safeio.permission_denied"),
+                  errno.ENAMETOOLONG: N_("safeio.name_too_long"), errno.ENOENT: N_("safeio.no_such_folder"),
+                  errno.ENOTDIR: N_("safeio.not_a_folder_in_path"), errno.ELOOP: N_("safeio.link_loop_in_path")}
+
+
 def _write_reason(exc: OSError) -> str:
-    return {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
-            errno.EFBIG: "the file would pass the file-size limit (ulimit -f)",
-            errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
-            errno.EPERM: "permission denied", errno.ENAMETOOLONG: "the name is too long for the file system",
-            errno.ENOENT: "no such folder", errno.ENOTDIR: "a part of the path is not a folder",
-            errno.ELOOP: "a loop of symbolic links in the path"}.get(exc.errno, clip(exc.strerror or exc, 120))
+    reason = _WRITE_REASONS.get(exc.errno)
+    return t(reason) if reason else clip(exc.strerror or exc, 120)
 
 
 def _write_hint(exc: OSError) -> str:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "free some space and run it again"
+        return t("safeio.free_space")
     if exc.errno == errno.EFBIG:
-        return "raise the limit (ulimit -f) and run it again"
+        return t("safeio.raise_limit")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "write somewhere you may write, or change the permissions"
-    return "check the path"
+        return t("safeio.write_elsewhere")
+    return t("safeio.check_path")
 
 
 _TERMINATE_INSTALLED = False
