@@ -16,15 +16,8 @@ from policy_dsl.language.messages import reset_language, set_language, t
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    token = set_language(_language(argv))  # before the arguments are read: their errors and --help are words too
-    try:
-        return _main(argv)
-    finally:
-        reset_language(token)
-
-
-def _main(argv: list[str]) -> int:
     fmt = "json" if _wants_json(argv) else "table"
+    token = set_language(_language(argv))  # before the arguments are read: their errors and --help are words too
     try:
         _utf8_arguments(argv)
         _no_empty_arguments(argv)
@@ -51,6 +44,8 @@ def _main(argv: list[str]) -> int:
         sys.stderr.write(t("cli.internal_error", error=f"{type(exc).__name__}: {str(exc)[:300]}") + "\n    "
                          + t("diagnostic.hint", hint=t("cli.internal_error.hint")) + "\n")
         return EXIT_INTERNAL
+    finally:
+        reset_language(token)
 
 
 def _parse(argv: list[str]):
