@@ -37,7 +37,7 @@ that read it (conditions, outputs, definitions; adopted clauses included), read 
   months) the offset and its neighbours (and 0 and 1 month); for each duration a comparison uses
   (``period_end(birth_date, 6 months)``) the day that ends the period on the anchor and the days
   ``DAY_NEIGHBOURS`` past it; for the calendar months a comparison uses, their first and last
-  days in the anchor's year and the year before;
+  days and the days either side, in the anchor's year and the years either side;
 - region: each probe region valid on the day;
 - list of records (``items``, ``length``): the items' fields by the same rules, every combination.
 Combinations that break a constraint of the kinds table (``constraints``) are left out: they are
