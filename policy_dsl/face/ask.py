@@ -69,3 +69,43 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+def cmd_regions(args) -> int:
+    """What a region name may mean: the candidates (registry search) and, when it names exactly
+    one region on the day, the pooling region a case there is answered for."""
+    from policy_dsl.language.errors import InputError
+    from policy_dsl.language.regions import default_registry
+
+    from policy_dsl.language.messages import t
+
+    registry = default_registry()
+    if args.limit < 1:
+        from policy_dsl.language.errors import Diagnostic, command_line
+
+        raise InputError(Diagnostic("E-USAGE", t("regions.limit"), command_line(), "--limit 20"))
+    found = registry.search(args.query, args.limit, args.date)
+    try:
+        one = registry.resolve(args.query, args.date, lang=args.lang)
+        resolved, problem = one.describe(), None
+    except InputError as exc:
+        resolved, problem = None, exc.first.message
+    day = t("regions.on", day=args.date.isoformat()) if args.date else ""
+    if args.format == "json":
+        common.dump_json({"query": args.query, "date": args.date.isoformat() if args.date else None,
+                          "resolves_to": resolved, "problem": problem, "candidates": found})
+        return EXIT_OK
+    from policy_dsl.face import render
+
+    con = render.console()
+    if resolved is not None:
+        city = resolved["city"]["name"] if resolved.get("city") else resolved["name"]
+        con.print(t("regions.resolves", q=args.query, day=day, name=resolved["full_name"], code=resolved["code"], city=city),
+                  markup=False)
+    elif problem:
+        con.print(problem, markup=False)
+    if not found:
+        con.print(t("regions.none", q=args.query), markup=False)
+        return EXIT_OK
+    render.render_regions(con, found)
+    return EXIT_OK

@@ -122,6 +122,12 @@ def _report(p) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help=N_("help.report.out"))
 
 
+def _regions(p) -> None:
+    p.add_argument("query", metavar="NAME", help=N_("help.regions.query"))
+    p.add_argument("--date", type=date_arg, help=N_("help.regions.date"))
+    p.add_argument("--limit", type=int, default=20, help=N_("help.regions.limit"))
+
+
 def _completion(p) -> None:
     p.add_argument("shell", choices=["bash", "zsh"], help=N_("help.completion.shell"))
 
@@ -149,6 +155,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("schema", N_("command.schema"), _schema, "maintain:cmd_schema", ("lang", "format")),
     Command("fmt", N_("command.fmt"), _fmt, "maintain:cmd_fmt"),
     Command("report", N_("command.report"), _report, "compare:cmd_report"),
+    Command("regions", N_("command.regions"), _regions, "ask:cmd_regions", ("lang", "format")),
     Command("completion", N_("command.completion"), _completion, "maintain:cmd_completion", ("lang",)),
     Command("serve", N_("command.serve"), _serve, "serve:cmd_serve"),
 )

@@ -140,6 +140,19 @@ def _reason(reason: str, lang: str) -> str:
     return words.get(lang, reason) if isinstance(words, dict) else t(words) if words else reason
 
 
+def render_regions(con: Console, found: list[dict]) -> None:
+    """Region search results: code, full name, level, validity, what an ended code became."""
+    table = Table(box=None, pad_edge=False)
+    for head in ("regions.code", "regions.name", "regions.level", "regions.from", "regions.to", "regions.became"):
+        table.add_column(t(head))
+    levels = {"country": N_("regions.level.country"), "province": N_("regions.level.province"),
+              "city": N_("regions.level.city"), "district": N_("regions.level.district")}
+    for r in found:
+        table.add_row(r["code"], r["full_name"], t(levels[r["level"]]) if r["level"] in levels else r["level"],
+                      r["valid_from"] or "", r["valid_to"] or "", join(r.get("successors") or ()))
+    con.print(table)
+
+
 def render_policy_set(con: Console, line: str) -> None:
     """Which policy set the answers below come from (one dim line)."""
     con.print(Text(line, style="dim"))
