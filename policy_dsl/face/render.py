@@ -143,7 +143,8 @@ def _reason(reason: str, lang: str) -> str:
 def render_regions(con: Console, found: list[dict]) -> None:
     """Region search results: code, full name, level, validity, what an ended code became."""
     table = Table(box=None, pad_edge=False)
-    for head in ("regions.code", "regions.name", "regions.level", "regions.from", "regions.to", "regions.became"):
+    for head in (N_("regions.code"), N_("regions.name"), N_("regions.level"), N_("regions.from"), N_("regions.to"),
+                 N_("regions.became")):
         table.add_column(t(head))
     levels = {"country": N_("regions.level.country"), "province": N_("regions.level.province"),
               "city": N_("regions.level.city"), "district": N_("regions.level.district")}
