@@ -1,6 +1,6 @@
 """Answers against golden answers made earlier: byte for byte, line by line.
 
-    python bench/golden.py GOLDEN.jsonl NEW.jsonl [--ignore-added-nulls] [--refused CODE...] [--show N]
+    python bench/golden.py GOLDEN.jsonl NEW.jsonl [--ignore-added-nulls] [--refused CODE...] [--drop KEY...] [--show N]
 
 Compares two JSON Lines files of answers (``eval CASES.jsonl --format json`` of two versions of
 the tool on the same cases and policy files). With ``--ignore-added-nulls``, a key of the new
@@ -9,7 +9,8 @@ comparison (an output the kinds table has gained since, which the old policy fil
 the rest of the line must then be the golden line's bytes exactly (the new answer written again
 as ``json.dumps(..., ensure_ascii=False)`` writes it). With ``--refused CODE``, a case the new
 version refuses with that error code (a fact the kinds table now says cannot be true) is counted
-apart, not as a difference. Prints the counts and the first differing lines; exits 1 on any
+apart, not as a difference. With ``--drop KEY``, that key of the new answer is dropped when the
+golden one does not have it (a field every answer has gained since, e.g. ``policy_set``). Prints the counts and the first differing lines; exits 1 on any
 other difference."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def main() -> int:
     ap.add_argument("new")
     ap.add_argument("--ignore-added-nulls", action="store_true")
     ap.add_argument("--refused", nargs="*", default=[], metavar="CODE")
+    ap.add_argument("--drop", nargs="*", default=[], metavar="KEY")
     ap.add_argument("--show", type=int, default=3)
     args = ap.parse_args()
     n = same = dropped = 0
@@ -41,9 +43,9 @@ def main() -> int:
                 if code in args.refused and '"error"' not in g:
                     refused[code] = refused.get(code, 0) + 1
                     continue
-            if args.ignore_added_nulls:
+            if args.ignore_added_nulls or args.drop:
                 old, new = json.loads(g), json.loads(m)
-                extra = [k for k in new if k not in old and new[k] is None]
+                extra = [k for k in new if k not in old and (args.ignore_added_nulls and new[k] is None or k in args.drop)]
                 for k in extra:
                     del new[k]
                 if json.dumps(new, ensure_ascii=False) + "\n" == g:

@@ -29,6 +29,7 @@ from common import report
 def reference_overlaps(policy, region, day, ev):
     from policy_dsl.analysis import grid
     from policy_dsl.analysis.conflicts import _case
+    from policy_dsl.engine.evaluate import RANGE_ERRORS
     from policy_dsl.language.errors import PolicyDslError
 
     def overlaps(topic, clauses):
@@ -37,8 +38,8 @@ def reference_overlaps(policy, region, day, ev):
             case = _case(topic, region, facts, day)
             try:
                 env = ev.environment(case, None)
-                holding = [c for c in clauses if ev._test(c, env, False)[0]]
-            except (PolicyDslError, Exception):
+                holding = [c for c in clauses if ev.holds(c, env)]
+            except (PolicyDslError,) + RANGE_ERRORS:
                 continue
             for i, a in enumerate(holding):
                 for b in holding[i + 1:]:

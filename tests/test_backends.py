@@ -14,7 +14,8 @@ import pytest
 from policy_dsl.engine.cases import CaseValidator, RawCase
 from policy_dsl.engine.evaluate import Evaluator
 from policy_dsl.engine.results import result_json
-from policy_dsl.fast.plans import DECLINED, FastEvaluator, Plans
+from policy_dsl.fast.evaluator import FastEvaluator
+from policy_dsl.fast.plans import DECLINED, Plans
 from policy_dsl.language import resources
 from policy_dsl.language.errors import PolicyDslError, Where
 from policy_dsl.language.regions import default_registry

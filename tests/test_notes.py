@@ -107,7 +107,7 @@ def test_fast_path_agrees_with_the_reference(tmp_path):
     from policy_dsl.face.api import load_policy
     from policy_dsl.language.regions import default_registry
 
-    from policy_dsl.fast.plans import FastEvaluator
+    from policy_dsl.fast.evaluator import FastEvaluator
 
     policy = load_policy([_policies(tmp_path)])
     fast, slow = FastEvaluator(Evaluator(policy)), Evaluator(policy)

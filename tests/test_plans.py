@@ -25,7 +25,7 @@ from policy_dsl.engine.cases import CaseValidator, RawCase
 from policy_dsl.analysis.conflicts import _case, exclusive, overlap_finder
 from policy_dsl.language.errors import PolicyDslError, Where
 from policy_dsl.engine.evaluate import RANGE_ERRORS, Evaluator
-from policy_dsl.fast.plans import FastEvaluator
+from policy_dsl.fast.evaluator import FastEvaluator
 from policy_dsl.language.kinds import vocabulary
 from policy_dsl.language.regions import default_registry
 from policy_dsl.engine.results import LineWriter, result_json

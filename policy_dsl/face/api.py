@@ -95,7 +95,7 @@ def evaluator_for(policy: PolicySet):
     backend declines and every case asked with its trace. Both give the same answers
     (tests/test_backends.py)."""
     from policy_dsl.engine.evaluate import Evaluator
-    from policy_dsl.fast.plans import FastEvaluator
+    from policy_dsl.fast.evaluator import FastEvaluator
 
     return FastEvaluator(Evaluator(policy))
 

@@ -13,6 +13,7 @@ from policy_dsl.language.messages import t
 
 def cmd_diff(args) -> int:
     from policy_dsl.face.api import load_policy
+    from policy_dsl.face.api import evaluator_for  # the fast backend: the same answers
     from policy_dsl.tools import diff
 
     if args.between:
@@ -23,7 +24,7 @@ def cmd_diff(args) -> int:
 
         d1, d2 = args.between
         region = default_registry().resolve(args.region, d2, Where("--region"), args.lang)
-        data = diff.between(common.policy(args), region, d1, d2)
+        data = diff.between(common.policy(args), region, d1, d2, evaluator_for=evaluator_for)
         different = bool(data["entering"] or data["leaving"] or data["kinds"])
     else:
         if not args.old:
@@ -36,7 +37,7 @@ def cmd_diff(args) -> int:
 
         old = load_policy(paths_of(args.old))
         new = load_policy(paths_of(args.new)) if args.new else common.policy(args)
-        data = diff.diff_sets(old, new, behaviour=not args.structural_only)
+        data = diff.diff_sets(old, new, behaviour=not args.structural_only, evaluator_for=evaluator_for)
         different = bool(data["structural"]) or bool(data.get("behavioural", {}).get("changed"))
         data["old"] = {"source": str(args.old), "hash": old.fingerprint}
         data["new"] = ({"source": str(args.new), "hash": new.fingerprint} if args.new

@@ -11,7 +11,7 @@ pending clauses and notes (``resolve.settle``, ``resolve.notes_for``). Nothing a
 is decided here: every choice is the selection's, made by the same function the reference
 evaluator interprets. ``tests/test_backends.py`` holds the two to the same answers.
 
-``FastEvaluator.evaluate`` answers with the reference evaluator whatever this backend declines.
+``fast.evaluator.FastEvaluator.evaluate`` answers with the reference evaluator whatever this backend declines.
 It declines, by name (``DECLINED``), only:
 
 - ``calendar``: a condition or output needs a date the holiday schedule does not cover
@@ -106,24 +106,6 @@ class Conditions:
 
     def __init__(self, fn, asks: bool):
         self.fn, self.asks = fn, asks
-
-
-class FastEvaluator:
-    """An evaluator with the fast backend in front of the reference: ``evaluate(case)`` without the
-    trace is this backend's answer, or the reference's where it declines; with the trace, always
-    the reference's (``policy_dsl.face.api`` chooses it for the command line and programs)."""
-
-    def __init__(self, reference: Evaluator):
-        self.reference = reference
-        self.policy = reference.policy
-        self.plans = Plans(reference)
-
-    def evaluate(self, case: Case, explain: bool = False, depth: int = 0) -> Result:
-        if not explain:
-            fast = self.plans.evaluate(case, depth)
-            if fast is not None:
-                return fast
-        return self.reference.evaluate(case, explain, depth)
 
 
 class Plans:

@@ -202,11 +202,13 @@ class Behaviour:
 
 
 def behavioural(old: PolicySet, new: PolicySet, kinds: set[str], regions=None, examples: int = 3,
-                probe_grid: grid.Grid | None = None) -> Behaviour:
+                probe_grid: grid.Grid | None = None, evaluator_for=Evaluator) -> Behaviour:
     """Evaluate both sets on the probe grid for ``kinds`` (by default the union of both sets' grids,
     policy_dsl.analysis.grid; ``regions``: only these Regions of it); collect the cases whose
-    results differ, grouped by the clauses that decide them before and after."""
-    ev_old, ev_new = Evaluator(old), Evaluator(new)
+    results differ, grouped by the clauses that decide them before and after. ``evaluator_for``
+    makes the evaluator of a set (the reference by default; the front end may give a faster
+    backend that answers the same)."""
+    ev_old, ev_new = evaluator_for(old), evaluator_for(new)
     g = probe_grid or grid.Grid([old, new])
     out = Behaviour()
     out.regions = [r.code for r in (regions if regions is not None else g.regions)]
@@ -235,22 +237,24 @@ def _delta(a: dict, b: dict) -> dict:
     return {k: v for k, v in a.items() if b.get(k) != v and k != "deciders"}
 
 
-def diff_sets(old: PolicySet, new: PolicySet, behaviour: bool = True) -> dict:
+def diff_sets(old: PolicySet, new: PolicySet, behaviour: bool = True, evaluator_for=Evaluator) -> dict:
     changes = structural(old, new)
     result = {"structural": [c.to_json() for c in changes]}
     if behaviour:
         kinds = affected_kinds(old, new, changes)
         result["affected_kinds"] = sorted(kinds)
         probe_grid = grid.Grid([old, new], extra_regions=changed_regions(old, new, changes))
-        result["behavioural"] = (behavioural(old, new, kinds, probe_grid=probe_grid).to_json() if kinds
+        result["behavioural"] = (behavioural(old, new, kinds, probe_grid=probe_grid,
+                                             evaluator_for=evaluator_for).to_json() if kinds
                                  else Behaviour(regions=[r.code for r in probe_grid.regions]).to_json())
     return result
 
 
 # -- one region between two dates ---------------------------------------------------------
-def between(policy: PolicySet, region, d1: dt.date, d2: dt.date, examples: int = 2) -> dict:
+def between(policy: PolicySet, region, d1: dt.date, d2: dt.date, examples: int = 2, evaluator_for=Evaluator) -> dict:
     """Clauses entering and leaving force in ``region`` between d1 and d2, and the kinds whose
-    answers change: the same facts decided under the rules of d1 and of d2."""
+    answers change: the same facts decided under the rules of d1 and of d2 (``evaluator_for``: as
+    for ``behavioural``)."""
     vocab = policy.vocab
     entering, leaving = [], []
     for c in policy.clauses.values():
@@ -259,7 +263,7 @@ def between(policy: PolicySet, region, d1: dt.date, d2: dt.date, examples: int =
             entering.append(c)
         elif s1 == "in_force" and s2 != "in_force":
             leaving.append(c)
-    ev = Evaluator(policy)
+    ev = evaluator_for(policy)
     g = grid.grid_of(policy)
     kinds = {}
     for kind in vocab.kinds:
