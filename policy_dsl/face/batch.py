@@ -401,12 +401,15 @@ def _result(future) -> Chunk:
 
 
 class Output:
-    """The file answers are written to: a temporary file in the same folder, renamed over the
-    target by ``commit`` (so the target holds its old contents or all the new ones), removed by
-    ``abort``."""
+    """The file answers are streamed to, with the guarantees of ``safeio.atomic_write`` (which
+    takes the whole contents at once): a temporary file in the same folder, flushed, synced and
+    renamed over the target by ``commit`` — the target holds its old contents or all the new ones;
+    ``abort``, or SIGTERM, removes the temporary file. Failures are E-WRITE."""
 
     def __init__(self, path: str):
         import tempfile
+
+        from policy_dsl.language import safeio
 
         self.path = path
         folder, name = os.path.split(os.path.abspath(path))
@@ -417,6 +420,7 @@ class Output:
         except OSError as exc:
             raise _write_error(path, exc) from None
         self.fh = os.fdopen(fd, "wb")
+        safeio.on_terminate(self.abort)
 
     def commit(self) -> None:
         try:
@@ -426,7 +430,7 @@ class Output:
             mask = os.umask(0o022)
             os.umask(mask)
             os.chmod(self.temp, 0o666 & ~mask)
-            os.replace(self.temp, self.path)
+            os.replace(self.temp, self.path)  # a symbolic link at the target is replaced, not followed
         except OSError as exc:
             self.abort()
             raise _write_error(self.path, exc) from None
@@ -443,8 +447,10 @@ class Output:
 
 
 def _write_error(path: str, exc: OSError) -> InputError:
-    return InputError(Diagnostic("E-WRITE", f"cannot write: {exc.strerror or exc}; the file is unchanged", Where(path),
-                                 "check the folder exists and you may write there, and that the disk has room"))
+    from policy_dsl.language import safeio
+
+    return InputError(Diagnostic("E-WRITE", f"cannot write: {safeio._write_reason(exc)}; the file is unchanged",
+                                 Where(path), safeio._write_hint(exc)))
 
 
 class Sink:

@@ -183,14 +183,9 @@ def cmd_impact(args) -> int:
     data["new"] = ({"source": str(args.new), "hash": new.fingerprint} if args.new else common.policy_set_json(args, new))
     if folder:
         index = os.path.join(folder, "index.html")
-        page = impact.impact_page(data, lang, changed_rows.name)
-        out = batch.Output(index)
-        try:
-            out.fh.write(page.encode("utf-8"))
-            out.commit()
-        except BaseException:
-            out.abort()
-            raise
+        from policy_dsl.language.safeio import atomic_write
+
+        atomic_write(index, impact.impact_page(data, lang, changed_rows.name))
         data["files"] = {"changed": os.path.join(folder, changed_rows.name), "index": index}
     if args.format == "json":
         common.dump_json(data)
