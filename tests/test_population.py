@@ -171,11 +171,15 @@ def test_jobs_give_the_same_bytes(files, cli, tmp_path, monkeypatch):
     _, paths = files
     monkeypatch.setattr(batch, "SLICE_BYTES", 4096)  # many batches from a small file
     monkeypatch.setattr(batch, "ROWS", 40)
-    plain = cli("eval", paths["jsonl"], "--format", "json")
-    assert plain.code == 2
+    people = tmp_path / "people.jsonl"  # with a line longer than 16 slices, read as it goes
+    long = dict(BAD, id="x" * 100_000, paid_on="2022-02-28")
+    people.write_text(paths["jsonl"].read_text(encoding="utf-8") + json.dumps(long) + "\n" + json.dumps(BAD) + "\n",
+                      encoding="utf-8")
+    plain = cli("eval", people, "--format", "json")
+    assert plain.code == 2 and plain.lines[-2]["id"] == long["id"] and "status" in plain.lines[-2]
     for jobs in ("1", "2"):
         out = tmp_path / f"jobs{jobs}.jsonl"
-        assert cli("eval", paths["jsonl"], "--out", out, "--jobs", jobs).code == 2
+        assert cli("eval", people, "--out", out, "--jobs", jobs).code == 2
         assert out.read_text(encoding="utf-8") == plain.out, jobs
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
     assert cli("eval", paths["xlsx"], "--out", one).code == 2
