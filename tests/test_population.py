@@ -238,3 +238,11 @@ def test_binary_formats_need_a_file(files, cli):
     _, paths = files
     r = cli("eval", paths["csv"], "--format", "parquet")
     assert r.code == 2 and "--out" in r.err
+
+
+def test_a_file_that_is_not_what_its_name_says(cli, tmp_path):
+    for name, code in (("people.xlsx", "E-CASE-XLSX"), ("people.parquet", "E-CASE-PARQUET")):
+        path = tmp_path / name
+        path.write_bytes(b"id,kind,region\n1,arrears,370100\n")
+        r = cli("eval", path, "--out", tmp_path / "answers.csv")
+        assert r.code == 2 and code in r.err, r.err
