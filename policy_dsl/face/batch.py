@@ -24,7 +24,7 @@ from policy_dsl.tools import tables
 
 SLICE_BYTES = 4 * 1024 * 1024  # a JSON Lines batch: about this many bytes of whole lines
 ROWS = 20_000  # a batch of table rows
-ARROW_ROWS = 65_536  # a batch of Parquet rows
+ARROW_ROWS = 16_384  # a batch of Parquet rows (each process holds a few as Python objects)
 ROW_GROUP_ROWS = 131_072  # rows of a Parquet row group written
 SHOWN_ERRORS = 20  # bad cases listed on stderr (all are in the output)
 
