@@ -501,3 +501,108 @@ def test_no_temporary_file_is_left_by_a_write(tmp_path):
         atomic_write(tmp_path / "dir", "x")
     assert exc.value.first.code == "E-WRITE"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "dir"]
+
+
+# -- case files: read as they go, in one shape -----------------------------------------------------
+def test_a_jsonl_that_fails_part_way_is_a_coded_error(tmp_path):
+    from policy_dsl.engine.cases import read_cases
+    from policy_dsl.language.errors import InputError
+
+    class Failing:  # a file whose reading fails after two lines (a disk, a network file system)
+        def __init__(self):
+            self.lines = [json.dumps(GOOD_CASE).encode() + b"\n"] * 2
+
+        def readline(self, n=-1):
+            if self.lines:
+                return self.lines.pop()
+            raise OSError(5, "Input/output error")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    _, raws = read_cases("batch.jsonl", body=Failing())
+    assert next(raws).where.line == 1 and next(raws).where.line == 2
+    with pytest.raises(InputError) as exc:
+        next(raws)
+    d = exc.value.first
+    assert (d.code, str(d.where)) == ("E-CASE-FILE", "batch.jsonl:3") and "Input/output error" in d.message
+
+
+def test_an_unreadable_jsonl_is_a_coded_error(tmp_path):
+    prefix = _without_file_permissions_override()
+    unreadable = tmp_path / "case.jsonl"
+    unreadable.write_text(json.dumps(GOOD_CASE) + "\n", encoding="utf-8")
+    unreadable.chmod(0o000)
+    _assert_coded(_child(["eval", unreadable, "--format", "json"], prefix=prefix), "E-CASE-FILE", 2)
+    (tmp_path / "folder.jsonl").mkdir()
+    _assert_coded(_child(["eval", tmp_path / "folder.jsonl"]), "E-CASE-FILE", 2)
+
+
+def test_json_list_positions_and_flat_memory(tmp_path, cli, policy):
+    """Each case of a JSON list is placed at its own line and column; the answers are written as
+    they come, so the memory of a run does not grow with the number of cases."""
+    import tracemalloc
+
+    bad = {**GOOD_CASE, "paid_on": "never"}
+    path = tmp_path / "list.json"
+    path.write_text("[\n" + ",\n".join(["  " + json.dumps(GOOD_CASE)] * 3 + ["   " + json.dumps(bad)]) + "\n]\n",
+                    encoding="utf-8")
+    got = cli("eval", path, "--format", "json").json
+    assert got[3]["error"]["where"].endswith("list.json:5:4") and "error" not in got[2]
+    from policy_dsl.face.api import CaseAnswers, eval_json
+
+    class Sink:  # standard output thrown away (the test runner's capture would hold it all)
+        def write(self, text):
+            return len(text)
+
+        buffer = None
+
+    sink = Sink()
+    sink.buffer = type("Bytes", (), {"write": lambda self, b: len(b)})()
+    peaks = []
+    for n in (100, 1000):
+        path.write_text(json.dumps([{**GOOD_CASE, "id": i} for i in range(n)]), encoding="utf-8")
+        answers = CaseAnswers(policy)
+        eval_json(answers, [path], sink)  # warm: plans and caches
+        tracemalloc.start()
+        assert not eval_json(CaseAnswers(policy, evaluator=answers.evaluator, validator=answers.validator), [path], sink)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] - peaks[0] < 2 * 1024 * 1024, peaks  # 900 more answers with their traces: ~10 MB if held
+
+
+def test_stdin_in_any_form(tmp_path):
+    cases = [{**GOOD_CASE, "id": i} for i in range(3)]
+    lines = "".join(json.dumps(c) + "\n" for c in cases).encode()
+    for body, check in (
+        (lines, lambda out: [json.loads(x)["id"] for x in out.splitlines()] == [0, 1, 2]),
+        (json.dumps(cases, indent=2).encode(), lambda out: [x["id"] for x in json.loads(out)] == [0, 1, 2]),
+        (json.dumps(cases[0]).encode() + b"\n", lambda out: json.loads(out)["id"] == 0),
+        (json.dumps(cases[0], indent=2).encode(), lambda out: json.loads(out)["id"] == 0),
+        ("kind: arrears\nregion: \"370100\"\nworker: flexible\nlast_paid_month: 2022-06\npaid_on: 2022-10-20\n"
+         "id: y\n".encode(), lambda out: json.loads(out)["id"] == "y"),
+    ):
+        run = _child(["eval", "-", "--format", "json"], stdin=body)
+        assert run.returncode == 0, run.stderr
+        assert check(run.stdout.decode()), run.stdout[:500]
+
+
+def test_mixed_sources_one_shape_in_order(tmp_path, cli):
+    one = tmp_path / "one.yaml"
+    one.write_text("kind: arrears\nregion: \"370100\"\nworker: flexible\nlast_paid_month: 2022-06\n"
+                   "paid_on: 2022-10-20\nid: first\n", encoding="utf-8")
+    batch = tmp_path / "b.jsonl"
+    batch.write_text("".join(json.dumps({**GOOD_CASE, "id": i}) + "\n" for i in range(2)), encoding="utf-8")
+    listed = tmp_path / "l.json"
+    listed.write_text(json.dumps([{**GOOD_CASE, "id": "x"}]), encoding="utf-8")
+    run = cli("eval", one, batch, listed, "--format", "json")
+    assert run.code == 0
+    assert [json.loads(x)["id"] for x in run.out.splitlines()] == ["first", 0, 1, "x"]  # JSON Lines, in order
+    run = cli("eval", one, listed, "--format", "json")
+    assert [x["id"] for x in run.json] == ["first", "x"]  # no JSON Lines: one list
+    run = cli("eval", one, tmp_path / "missing.json", listed, "--format", "json")
+    assert run.code == 2 and [x.get("id", x.get("source")) for x in run.json] == ["first", str(tmp_path / "missing.json"), "x"]
+    assert run.json[1]["error"]["code"] == "E-CASE-FILE"

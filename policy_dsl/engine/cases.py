@@ -1,14 +1,16 @@
 """Stage: case files → validated cases. YAML, JSON or JSON Lines; one case, a list, or one per
-line. Every problem names the case (id, index or line), the key, what was expected. JSON Lines
-stream: cases are read and answered one at a time."""
+line; from a file or from standard input (``-``, in any of these forms). Every problem names the
+case (id, index or line), the key, what was expected. Reading is linear in the input: JSON Lines
+stream (cases are read and answered one at a time); a JSON list is checked whole first and then
+given a case at a time, each position found from the last one (never by counting from the start)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
-import os
 import re
+import sys
 from policy_dsl.language.records import dataclass  # dataclasses, quicker to import (records.py)
 from pathlib import Path
 
@@ -17,17 +19,17 @@ from policy_dsl.language.expr.compile import EvalError
 from policy_dsl.language.model import Case
 from policy_dsl.language.kinds import absent_value, optional, vocabulary
 from policy_dsl.language.regions import Registry
-from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, clip, date_in_range, range_error
+from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, LIMITS, clip, date_in_range, range_error
 from policy_dsl.language.values import to_json, typed_date, typed_month
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs an import at every start
     from typing import Iterator
 
-MAX_CASE_FILE_BYTES = 32 * 1024 * 1024  # a JSON case file (one case or a list), checked with stat before reading
-MAX_YAML_CASE_BYTES = 8 * 1024 * 1024  # a YAML case file (YAML is slower to read: use JSON or JSON Lines for big batches)
+MAX_CASE_FILE_BYTES = LIMITS["case_json"]  # a JSON case file (one case or a list), checked with stat before reading
+MAX_YAML_CASE_BYTES = LIMITS["case_yaml"]  # a YAML case file (YAML is slower to read: use JSON or JSON Lines for big batches)
 MAX_CASES = 100_000  # cases in one JSON or YAML file; JSON Lines streams and has no such limit
-MAX_LINE_BYTES = 1024 * 1024  # one JSON Lines line
+MAX_LINE_BYTES = LIMITS["case_line"]  # one JSON Lines line
 MAX_BAD_LINES = 1000  # JSON Lines: stop after this many lines that are not JSON (it is not a JSON Lines file)
 _COMMON = {"kind", "region", "id"}
 
@@ -42,23 +44,32 @@ class RawCase:
     clean: bool = False  # known to hold no lone surrogate (JSON text without a \u escape): no need to look
 
 
-def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES, body=None) -> tuple[str, Iterator[RawCase]]:
-    """The shape of the file (``single`` | ``list`` | ``lines``) and its cases, lazily for JSON Lines.
-    A file that cannot be read as a whole raises InputError at once: its size is checked with
-    ``stat`` before it is read, a JSON list is checked (syntax, number of cases) before any case
-    is answered, so no answer is given from a file that turns out to be broken further on.
-    ``body``: an open binary stream read instead of the file (a request body); ``path`` then only
-    names it in messages, and its extension gives the shape as for a file."""
-    from policy_dsl.language.safeio import read_limited, read_stdin_limited
+def shape_of(name: str) -> str:
+    """How a case file is read, by its name: ``lines`` (.jsonl, .ndjson), ``json`` or ``yaml``."""
+    return "lines" if name.endswith((".jsonl", ".ndjson")) else "json" if name.endswith(".json") else "yaml"
 
+
+def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES, body=None, form: str | None = None
+               ) -> tuple[str, Iterator[RawCase]]:
+    """The shape of the file (``single`` | ``list`` | ``lines``) and its cases, lazily for JSON Lines.
+    A file that cannot be read as a whole raises InputError at once: it is read as every file is
+    (safeio: a regular file, its size checked with ``stat`` before it is opened), a JSON list is
+    checked (syntax, number of cases) before any case is answered, so no answer is given from a
+    file that turns out to be broken further on. ``body``: an open binary stream read instead of
+    the file (a request body, standard input); ``path`` then only names it, and ``form`` (else
+    the extension, ``shape_of``) says how it is read. ``-`` without a body is standard input, in
+    any form (``stdin_source``)."""
+    from policy_dsl.language.safeio import open_regular, read_limited
+
+    if body is None and path == "-":
+        form, body = stdin_source()
+        path = STDIN
+    form = form or shape_of(path)
     p = Path(path)
-    if body is None and path != "-" and not os.path.lexists(path):  # never raises (a name too long, a NUL byte)
-        raise InputError(Diagnostic("E-CASE-FILE", f"no such case file `{clip(path)}`", Where(path), "check the path"))
-    is_json = path.endswith(".json")
-    limit = max_bytes if is_json else min(max_bytes, MAX_YAML_CASE_BYTES)
-    if path.endswith(".jsonl") or path.endswith(".ndjson"):
-        if body is None and not os.path.isfile(path):
-            read_limited(p, 0, path, code="E-CASE-FILE")  # refuses a folder, a device, a pipe
+    limit = max_bytes if form != "yaml" else min(max_bytes, MAX_YAML_CASE_BYTES)
+    if form == "lines":
+        if body is None:  # refused now if it cannot be read (a folder, a pipe, no permission…), before any answer
+            open_regular(p, path, code="E-CASE-FILE").close()
         return "lines", _jsonl(p, body)
     if body is not None:
         raw = body.read(limit + 1)
@@ -66,12 +77,12 @@ def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES, body=None) -> tu
             raise InputError(Diagnostic("E-INPUT-SIZE", f"more than {limit:,} bytes", Where(clip(path, 200)),
                                         "give big batches as JSON Lines, one case a line"))
     else:
-        raw = read_limited(p, limit, path, code="E-CASE-FILE") if path != "-" else read_stdin_limited(limit)
+        raw = read_limited(p, limit, path, code="E-CASE-FILE")
     from policy_dsl.language.safeio import decode
 
     text = decode(raw, path, limit)
     del raw
-    if is_json:
+    if form == "json":
         shape, items = _json_cases(text, path)
         if shape == "single":
             return "single", iter([RawCase(items, Where(path, 1, 1), _label(items, "the case"))])
@@ -90,6 +101,71 @@ def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES, body=None) -> tu
         return "list", items()
     where = Where(path, 1, 1)
     return "single", iter([RawCase(data, where, _label(data, "the case"))])
+
+
+STDIN = "<stdin>"  # how standard input is named in messages
+
+
+def stdin_source(stream=None) -> tuple[str, object]:
+    """Standard input (or ``stream``, binary) as a case source: ``(form, body)``, the form told
+    from its first bytes — a JSON list (``[``), one JSON case, JSON Lines (``{`` on a line of its
+    own followed by more), else YAML — and a stream that gives every byte again from the start.
+    Only what decides the form is read ahead (at most the first case and the next line), so JSON
+    Lines stay a stream."""
+    stream = stream if stream is not None else sys.stdin.buffer
+    head = b""
+    while True:  # up to the first byte that is not white space (or the end)
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        head += line
+        if not line or head.lstrip(b"\xef\xbb\xbf \t\r\n") or len(head) > MAX_LINE_BYTES:
+            break
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start == b"{" and line.endswith(b"\n") and _one_json_value(line):
+        after = stream.readline(MAX_LINE_BYTES + 1)
+        while after and not after.strip() and len(after) <= MAX_LINE_BYTES:
+            head += after
+            after = stream.readline(MAX_LINE_BYTES + 1)
+        head += after
+        return ("lines" if after.strip() else "json"), _Prefixed(head, stream)
+    return ("json" if start in (b"[", b"{") else "yaml"), _Prefixed(head, stream)
+
+
+def _one_json_value(line: bytes) -> bool:
+    try:
+        _json_loads(line.decode("utf-8"), STDIN, 1)
+        return True
+    except (UnicodeDecodeError, InputError):
+        return False
+
+
+class _Prefixed:
+    """A binary stream: ``head``, then the rest of ``stream`` (what stdin_source read ahead, given back)."""
+
+    def __init__(self, head: bytes, stream):
+        import io
+
+        self._head, self._stream = io.BytesIO(head), stream
+
+    def read(self, n: int = -1) -> bytes:
+        got = self._head.read(n)
+        if n is None or n < 0:
+            return got + self._stream.read()
+        return got + (self._stream.read(n - len(got)) if len(got) < n else b"")
+
+    def readline(self, n: int = -1) -> bytes:
+        got = self._head.readline(n)
+        if got.endswith(b"\n") or (n is not None and 0 <= n <= len(got)):
+            return got
+        return got + self._stream.readline(-1 if n is None or n < 0 else n - len(got))
+
+    def close(self) -> None:
+        self._head.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _too_many(path: str) -> InputError:
@@ -147,14 +223,36 @@ def _position(text: str, pos: int) -> tuple[int, int]:
     return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
+class _Positions:
+    """Line and column of offsets in ``text`` asked in increasing order, each found from the last
+    one (so a whole list costs one pass over the text, not one per case)."""
+
+    def __init__(self, text: str):
+        self.text, self.pos, self.line, self.line_start = text, 0, 1, 0
+
+    def at(self, pos: int) -> tuple[int, int]:
+        if pos < self.pos:  # asked out of order: from the start again
+            self.pos, self.line, self.line_start = 0, 1, 0
+        text = self.text
+        self.line += text.count("\n", self.pos, pos)
+        last = text.rfind("\n", self.pos, pos)
+        if last >= 0:
+            self.line_start = last + 1
+        self.pos = pos
+        return self.line, pos - self.line_start + 1
+
+
 def _json_cases(text: str, file: str):
     """A JSON case file: ``("single", data)``, or ``("list", lazy RawCases)`` for a top-level
     list. A list is checked first — every item parsed and dropped, at most MAX_CASES of them —
-    so memory holds the text and one case, and a broken file is refused before any answer."""
+    so memory holds the text and one case, and a broken file is refused before any answer; then
+    each case is parsed again as it is asked for, its position found from the previous one."""
     pos = _WS.match(text, 0).end()
     if not text.startswith("[", pos):
         return "single", _json_loads(text, file, None)
-    starts = []
+    from array import array
+
+    starts = array("q")  # 8 bytes a case
     i = _WS.match(text, pos + 1).end()
     if text.startswith("]", i):
         i += 1
@@ -181,9 +279,10 @@ def _json_cases(text: str, file: str):
                                     "one JSON value a file; for one case a line, use .jsonl"))
 
     def items():
+        positions = _Positions(text)
         for n, start in enumerate(starts):
             item, _ = _decode_at(text, start, file)
-            line, col = _position(text, start)
+            line, col = positions.at(start)
             yield RawCase(item, Where(file, line, col), _label(item, f"case {n}"))
 
     return "list", items()
@@ -228,13 +327,20 @@ def jsonl_items(path: Path, body=None, first_line: int = 1):
     batch lane of policy_dsl.fast.lane makes one only for a case it hands to the reference code).
     ``body``: an open binary stream read instead of ``path``, which then only names it;
     ``first_line``: the number of its first line (a part of a file answered on its own, --jobs)."""
+    from policy_dsl.language.safeio import open_regular
+
     bad = 0
     name = str(path)
     scan_once = _DECODER.scan_once
-    with (path.open("rb") if body is None else body) as fh:
+    with (open_regular(path, name, code="E-CASE-FILE") if body is None else body) as fh:
         n = first_line - 1
         while True:
-            raw = fh.readline(MAX_LINE_BYTES + 1)
+            try:
+                raw = fh.readline(MAX_LINE_BYTES + 1)
+            except OSError as exc:  # the disk, the network file system, a file cut while read
+                raise InputError(Diagnostic("E-CASE-FILE", f"reading stopped after line {n:,}: "
+                                            f"{clip(exc.strerror or exc, 120)}", Where(name, n + 1), "check the file "
+                                            "and run it again; the answers before this line were given")) from None
             if not raw:
                 break
             n += 1
@@ -242,7 +348,10 @@ def jsonl_items(path: Path, body=None, first_line: int = 1):
                 where = Where(name, n, 1)
                 size = len(raw)
                 while raw and not raw.endswith(b"\n"):  # skip the rest of the line, a chunk at a time
-                    raw = fh.readline(MAX_LINE_BYTES)
+                    try:
+                        raw = fh.readline(MAX_LINE_BYTES)
+                    except OSError:
+                        raw = b""
                     size += len(raw)
                 bad += 1
                 yield n, InputError(Diagnostic("E-INPUT-SIZE", f"line is {size:,} bytes; at most {MAX_LINE_BYTES:,}",

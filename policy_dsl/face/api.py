@@ -267,53 +267,121 @@ class CaseAnswers:
 
 def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False, on_lines=None) -> bool:
     """Write to ``stream`` (text, with a ``buffer`` for bytes, as sys.stdout) what ``eval SOURCE...
-    --format json`` prints: one object for a single case, a list, or a line a case for JSON Lines
-    (with the trace only under ``explain``). Each source is a path, or ``(name, body)``: an open
-    binary stream named as a file would be (its extension gives its shape). True if a case was bad;
-    a source that cannot be read at all raises InputError (answers already written stay written).
-    ``on_lines(writer)`` is told the LineWriter of JSON Lines answers when it is made (a stream
-    read as it arrives flushes it while it waits for more)."""
-    from policy_dsl.engine.cases import read_cases
+    --format json`` prints, in one shape for all the sources and in their order: JSON Lines when
+    any source is JSON Lines (a line a case, with the trace only under ``explain``), else one object
+    for a single case, else one list (written as the answers come: memory does not grow with the
+    cases). Each source is a path (``-``: standard input, in any form), or ``(name, body)``: an
+    open binary stream named as a file would be (its extension gives its form). True if a case
+    was bad. A source that cannot be read at all raises InputError when it is the only one
+    (answers already written stay written); among several, it takes its place in the output as
+    ``{"source", "error"}`` and the others are answered. ``on_lines(writer)`` is told the
+    LineWriter of JSON Lines answers when it is made (a stream read as it arrives flushes it while
+    it waits for more)."""
+    from policy_dsl.engine.cases import read_cases, shape_of, stdin_source
 
-    collected, shapes = [], []
-    lines = None
+    opened = []  # (name, body, form)
+    for source in sources:
+        name, body = (source, None) if isinstance(source, (str, Path)) else source
+        name = str(name)
+        if name == "-" and body is None:  # its form is known only once its first bytes are read
+            from policy_dsl.engine.cases import STDIN
+
+            form, body = stdin_source()
+            opened.append((STDIN, body, form))
+        else:
+            opened.append((name, body, shape_of(name)))
+    out = _JsonOut(stream, answers, explain, on_lines, lines=any(form == "lines" for _, _, form in opened))
     try:
-        for source in sources:
-            name, body = (source, None) if isinstance(source, (str, Path)) else source
-            shape, raws = read_cases(str(name), body=body)
-            shapes.append(shape)
-            lines_out = shape == "lines"  # JSON Lines out: the trace only with --explain
-            traced = explain or not lines_out
-            if lines_out and lines is None:
-                from policy_dsl.engine.results import LineWriter
-
-                lines = LineWriter(answers.lang, stream, answers.policy.vocab, answers.extra)
-                if on_lines is not None:
-                    on_lines(lines)
-            if lines_out and not traced:  # the batch lane (policy_dsl.fast.lane), as answer() answers
-                from policy_dsl.fast.lane import answer_lines
-
-                raws.close()
-
-                def fallback(raw):
-                    out = answers.answer(raw, False, lines)
-                    if out is not None:
-                        lines.write_json(out)
-
-                answer_lines(Path(name), answers.validator, answers.evaluator, lines, answers.as_of, fallback, body)
-                continue
-            for raw in raws:
-                out = answers.answer(raw, traced, lines)
-                if lines_out:
-                    lines.write_json(out)
-                else:
-                    collected.append(out)
-    finally:
-        if lines is not None:
-            lines.flush()
-    if collected:
-        write_pieces(stream, dumps(collected[0] if len(collected) == 1 and shapes == ["single"] else collected))
+        for name, body, form in opened:
+            try:
+                shape, raws = read_cases(name, body=body, form=form)
+                if out.mode == "lines" and form == "lines" and not out.traced:  # the batch lane (policy_dsl.fast.lane)
+                    raws.close()
+                    out.lane(name, body)
+                    continue
+                if len(opened) == 1 and shape == "single" and out.mode != "lines":
+                    out.mode = "single"
+                for raw in raws:
+                    out.answer(raw)
+            except InputError as exc:
+                if len(opened) == 1:
+                    raise
+                out.source_error(name, exc)
+    except BaseException:
+        out.close(complete=False)
+        raise
+    out.close()
     return answers.bad > 0
+
+
+class _JsonOut:
+    """The output of eval_json: JSON Lines (a LineWriter), one object, or a list written item by
+    item exactly as ``dumps`` writes the whole list."""
+
+    def __init__(self, stream, answers: CaseAnswers, explain: bool, on_lines, lines: bool):
+        self.stream, self.answers, self.on_lines = stream, answers, on_lines
+        self.mode = "lines" if lines else "list"
+        self.traced = explain or not lines  # JSON Lines out: the trace only with --explain
+        self.writer = None
+        self.items = 0
+
+    def lines(self):
+        if self.writer is None:
+            from policy_dsl.engine.results import LineWriter
+
+            self.writer = LineWriter(self.answers.lang, self.stream, self.answers.policy.vocab, self.answers.extra)
+            if self.on_lines is not None:
+                self.on_lines(self.writer)
+        return self.writer
+
+    def answer(self, raw) -> None:
+        if self.mode == "lines":
+            writer = self.lines()
+            got = self.answers.answer(raw, self.traced, writer)
+            if got is not None:
+                writer.write_json(got)
+        else:
+            self.item(self.answers.answer(raw, True))
+
+    def lane(self, name: str, body) -> None:
+        from policy_dsl.fast.lane import answer_lines
+
+        writer, answers = self.lines(), self.answers
+
+        def fallback(raw):
+            got = answers.answer(raw, False, writer)
+            if got is not None:
+                writer.write_json(got)
+
+        answer_lines(Path(name), answers.validator, answers.evaluator, writer, answers.as_of, fallback, body)
+
+    def source_error(self, name: str, exc: InputError) -> None:
+        self.answers.bad += 1
+        d = exc.first
+        got = {"source": name, "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
+        if d.hint:
+            got["error"]["hint"] = d.hint
+        if self.mode == "lines":
+            self.lines().write_json(got)
+        else:
+            self.item(got)
+
+    def item(self, got: dict) -> None:
+        if self.mode == "single":
+            write_pieces(self.stream, dumps(got))
+            return
+        # as json.dumps(list, indent=2): each item indented two more (a JSON text holds no raw line end)
+        text = dumps(got)[:-1].replace("\n", "\n  ")
+        write_pieces(self.stream, ("[\n  " if not self.items else ",\n  ") + text)
+        self.items += 1
+
+    def close(self, complete: bool = True) -> None:
+        """The end of the output: JSON Lines flushed, a list closed (only when ``complete``: after
+        a failure nothing is added to what was written)."""
+        if self.writer is not None:
+            self.writer.flush()
+        if self.mode == "list" and complete:
+            self.stream.write("\n]\n" if self.items else "[]\n")
 
 
 def write_pieces(stream, text: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from policy_dsl.face import common
-from policy_dsl.language.errors import EXIT_INPUT, EXIT_OK
+from policy_dsl.language.errors import EXIT_INPUT, EXIT_OK, InputError
 
 
 def cmd_applies(args) -> int:
@@ -51,11 +51,18 @@ def cmd_eval(args) -> int:
             con = render.console()
             render.render_policy_set(con, common.policy_set_line(args, answers.policy, args.lang))
             for path in args.cases:
-                _, raws = read_cases(path)
-                for raw in raws:
-                    common.show_case(con, answers.answer(raw), answers.policy, args)
-                    if bar:
-                        bar.counter[0] += 1
+                try:
+                    _, raws = read_cases(path)
+                    for raw in raws:
+                        common.show_case(con, answers.answer(raw), answers.policy, args)
+                        if bar:
+                            bar.counter[0] += 1
+                except InputError as exc:  # one source that cannot be read: among several, the others are answered
+                    if len(args.cases) == 1:
+                        raise
+                    answers.bad += 1
+                    for d in exc.diagnostics:
+                        sys.stderr.write(d.format() + "\n")
             bad = answers.bad
     return EXIT_INPUT if bad else EXIT_OK
 

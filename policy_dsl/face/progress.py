@@ -31,11 +31,14 @@ def count_lines(paths) -> int | None:
     for p in paths:
         if not str(p).endswith(".jsonl"):
             return None
-        try:
-            with open(p, "rb") as fh:
+        try:  # a regular file only: a pipe named *.jsonl is never opened here (it would block)
+            from policy_dsl.language.errors import PolicyDslError
+            from policy_dsl.language.safeio import open_regular
+
+            with open_regular(p) as fh:
                 while chunk := fh.read(1 << 20):
                     total += chunk.count(b"\n")
-        except OSError:
+        except (OSError, PolicyDslError):
             return None
     return total
 
