@@ -606,3 +606,46 @@ def test_mixed_sources_one_shape_in_order(tmp_path, cli):
     run = cli("eval", one, tmp_path / "missing.json", listed, "--format", "json")
     assert run.code == 2 and [x.get("id", x.get("source")) for x in run.json] == ["first", str(tmp_path / "missing.json"), "x"]
     assert run.json[1]["error"]["code"] == "E-CASE-FILE"
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_eval_out_under_a_file_size_limit_leaves_the_file_whole(tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("".join(json.dumps({**GOOD_CASE, "id": i}) + "\n" for i in range(2000)), encoding="utf-8")
+    out = tmp_path / f"answers{suffix}"
+    out.write_bytes(b"old answers")
+    run = _child(["eval", cases, "--out", out], preexec=_file_size_limit(50_000 if suffix == ".jsonl" else 4_000))
+    text = _assert_coded(run, "E-WRITE", 2)
+    assert "file-size limit" in text
+    assert out.read_bytes() == b"old answers" and not _temps(tmp_path)
+
+
+def test_impact_out_is_never_a_link(tmp_path):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps(GOOD_CASE) + "\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").symlink_to(elsewhere)
+    _assert_coded(_child(["impact", REPO / "policies", REPO / "policies", "--cases", cases, "--out", tmp_path / "out"]),
+                  "E-WRITE", 2)
+    assert not list(elsewhere.iterdir())
+
+
+@pytest.mark.parametrize("change, where, code", [
+    (("      benefit_start: start(month(paid_on) + 1)\n", "      benefit_start: start(month_of(0, 1))\n"),
+     "jn-2022-2.yaml:43:22", "E-CHECK-PROBE"),
+    (('    when: worker == "flexible" and gap_months <= 3\n', '    when: worker == "flexible" and [1, 2][0 - 1] <= 3\n'),
+     "jn-2022-2.yaml:52:11", "E-CHECK-PROBE"),
+    (('  in_force:\n    from: "2022-03-08"\n', '  in_force:\n    from: "0001-01-01"\n'), "jn-2022-2.yaml:15:11", "E-DATE"),
+])
+def test_an_expression_that_fails_on_a_probe_is_a_check_error(policies_copy, cli, change, where, code):
+    f = policies_copy / "jn-2022-2.yaml"
+    text = f.read_text(encoding="utf-8")
+    assert change[0] in text
+    f.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    out = _assert_coded(cli("check", policies_copy), code, 1)
+    assert f"{where}: {code}" in out
+    if code == "E-CHECK-PROBE":
+        assert "cannot be computed for {" in out and '"kind":' in out  # the probe that fails it

@@ -337,7 +337,8 @@ def _hierarchy(policy: PolicySet) -> list[Diagnostic]:
 
 
 # Passes over the probe grid (policy_dsl.analysis.grid through the evaluator), run by `policy-dsl
-# check` only when PASSES found no error: tied clauses that differ, delegated bounds breached,
-# clauses that never govern, lower rules that differ from binding higher ones.
-GRID_PASSES = (("conflicts", _conflicts), ("bounds", _analysis("bounds")), ("shadowed", _analysis("shadowed")),
-               ("hierarchy", _hierarchy))
+# check` only when PASSES found no error: expressions that fail on a probe, tied clauses that
+# differ, delegated bounds breached, clauses that never govern, lower rules that differ from
+# binding higher ones.
+GRID_PASSES = (("probe_failures", _analysis("probe_failures")), ("conflicts", _conflicts), ("bounds", _analysis("bounds")),
+               ("shadowed", _analysis("shadowed")), ("hierarchy", _hierarchy))

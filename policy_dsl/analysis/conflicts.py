@@ -27,19 +27,37 @@ def find_conflicts(policy: PolicySet, limit_per_pair: int = 1) -> list[Diagnosti
     out = []
     for topic, clauses in policy.by_topic.items():
         outputs = vocab.kinds[topic].outputs
-        for i, a in enumerate(clauses):
-            for b in clauses[i + 1:]:
-                if not resolve.tied(a, b) or resolve.excepts(a, b) or resolve.excepts(b, a):
-                    continue
-                if not (resolve.claimed_outputs(a, outputs) & resolve.claimed_outputs(b, outputs)):
-                    continue
-                if not (default_registry().get(a.doc.jurisdiction).within(b.doc.jurisdiction)
-                        or default_registry().get(b.doc.jurisdiction).within(a.doc.jurisdiction)):
-                    continue
-                found = _probe_pair(ev, topic, a, b, policy)
-                if found:
-                    out.append(found)
+        for a, b in nested_pairs(clauses):
+            if not resolve.tied(a, b) or resolve.excepts(a, b) or resolve.excepts(b, a):
+                continue
+            if not (resolve.claimed_outputs(a, outputs) & resolve.claimed_outputs(b, outputs)):
+                continue
+            if exclusive(a, b):  # their conditions never hold together: no case could show a conflict
+                continue
+            found = _probe_pair(ev, topic, a, b, policy)
+            if found:
+                out.append(found)
     return out
+
+
+def nested_pairs(clauses: list[Clause]) -> list[tuple[Clause, Clause]]:
+    """The pairs ``(a, b)`` of ``clauses``, ``a`` before ``b``, whose jurisdictions nest (the same,
+    or one within the other): the only pairs that can apply in one region together. Found from
+    an index of the clauses by jurisdiction — each clause meets those of its own jurisdiction and
+    of the ones above it — not by comparing all with all."""
+    reg = default_registry()
+    by_code: dict[str, list[int]] = {}
+    for i, c in enumerate(clauses):
+        by_code.setdefault(c.doc.jurisdiction, []).append(i)
+    pairs = []
+    for code, mine in by_code.items():
+        above = [j for r in reg.get(code).chain for j in by_code.get(r.code, ())]  # its own code included
+        for i in mine:
+            for j in above:
+                if i < j or (j < i and clauses[j].doc.jurisdiction != code):
+                    pairs.append((i, j) if i < j else (j, i))
+    pairs.sort()
+    return [(clauses[i], clauses[j]) for i, j in pairs]
 
 
 def _probe_pair(ev: Evaluator, topic: str, a: Clause, b: Clause, policy: PolicySet) -> Diagnostic | None:

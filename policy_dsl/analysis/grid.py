@@ -251,6 +251,7 @@ class Grid:
         self.sampled: dict[tuple, int] = {}  # (kind, region code, day) -> combinations before sampling
         self._extra = list(extra_regions)
         self._regions_found: tuple | None = None
+        self._span_index: dict = {}  # (kind, region code) -> _spans
 
     # made when first asked for (``applies`` needs only the facts of one region and day)
     @functools.cached_property
@@ -405,17 +406,47 @@ class Grid:
     def sample_days(self, kind: str, region, days: list[dt.date] | None = None) -> list[dt.date]:
         """Of ``days`` (default: the kind's decision days), the first on which each standing of the
         kind's clauses holds in each calendar phase (between two such days only the calendar
-        changes): what ``check`` and ``check --coverage`` probe."""
+        changes): what ``check`` and ``check --coverage`` probe. The standings are those of the
+        clauses that apply in ``region`` (the others are `outside` there every day), worked out
+        once for each span between the days they change (``_spans``): a region costs what its own
+        clauses cost, whatever the size of the policy set."""
+        import bisect
+
+        from policy_dsl.engine import resolve
+
+        edges, spans, here = self._spans(kind, region)
         seen: set = set()
         out = []
         for day in self.days(kind) if days is None else days:
             if not region.valid_on(day):
                 continue
-            key = (self.standing(kind, region, day), self.phase(kind, day))
+            i = bisect.bisect_right(edges, day)
+            standing = spans[i]
+            if standing is None:
+                standing = spans[i] = tuple(resolve.standing(c, region, day).state for c in here)
+            key = (standing, self.phase(kind, day))
             if key not in seen:
                 seen.add(key)
                 out.append(day)
         return out
+
+    def here(self, kind: str, region) -> tuple:
+        """The clauses of ``kind``, in each set of the grid, that apply in ``region``."""
+        return self._spans(kind, region)[2]
+
+    def _spans(self, kind: str, region) -> tuple:
+        """(the days on which a standing of the clauses of ``kind`` that apply in ``region`` changes
+        — issued, start, the day after the end —, the standings between them as found, those
+        clauses), made once for each kind and region."""
+        key = (kind, region.code)
+        found = self._span_index.get(key)
+        if found is None:
+            here = tuple(c for p in self.policies for c in p.by_topic.get(kind, ()) if c.applies_to_region(region))
+            edges = sorted({x for c in here for x in (c.doc.issued, c.local_start(region),
+                                                     c.in_force.until + dt.timedelta(days=1) if c.in_force.until else None)
+                            if x})
+            found = self._span_index[key] = (edges, [None] * (len(edges) + 1), here)
+        return found
 
     # -- regions
     def _regions(self, extra: list[str], roles: dict) -> list:

@@ -381,6 +381,7 @@ class Probe:
     displaced: dict = field(default_factory=dict)  # clause -> reason
     top: Clause | None = None
     error: str | None = None
+    failure: tuple | None = None  # (where, what could not be computed, why) when an expression fails on it
 
     def example(self) -> dict:
         return {"kind": self.kind, "region": self.region.code, **{k: _jsonable(v) for k, v in self.facts.items()}}
@@ -425,8 +426,10 @@ def probes(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
     from policy_dsl.language.expr.compile import EvalError
 
     ev = _evaluator(policy)
-    clauses = policy.by_topic.get(topic, ())
+    clauses = grid.grid_of(policy).here(topic, region)  # the others are `outside` here: never in force, never holding
     states = [(c, resolve.standing(c, region, day).state) for c in clauses]
+    mine = {c for c, state in states if state == "in_force"}
+    here = set(clauses)
     out = []
     for facts in grid.grid_of(policy).facts(topic, region, day):
         case = grid.make_case(topic, region, facts, day)
@@ -436,6 +439,7 @@ def probes(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
             env = ev.environment(case, None)
         except (PolicyDslError, EvalError, ArithmeticError, ValueError) as exc:
             p.status, p.error = "error", type(exc).__name__
+            p.failure = _culprit(policy, ev, case, None, states, exc)
             continue
         try:
             result = ev.evaluate(case, explain=False)
@@ -447,21 +451,93 @@ def probes(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
             else:
                 p.status = "error"
                 p.error = exc.first.code if isinstance(exc, PolicyDslError) else type(exc).__name__
+                p.failure = _culprit(policy, ev, case, env, states, exc)
             p.holding, p.pending = _holding(ev, env, states)
             continue
         # the clauses that applied are those the result names as governing or displaced
         p.governing = {c: tuple(f) for c, f in result.governing}
         p.displaced = {c: reason for c, reason, _ in result.displaced}
         p.top = result.governing[0][0] if result.governing else None
-        mine = {c for c, state in states if state == "in_force"}
         p.holding = tuple(c for c in clauses if c in mine and (c in p.governing or c in p.displaced))
-        p.pending = tuple(c for c, _ in result.pending if c in set(clauses))
+        p.pending = tuple(c for c, _ in result.pending if c in here)
         if result.status == "no_rule":
             p.status = "pending" if result.pending else "none"
         else:
             p.status = result.status
     cache[key] = out
     return out
+
+
+def _culprit(policy: PolicySet, ev, case, env, states, exc) -> tuple | None:
+    """What made a probe fail: ``(where, what, why)`` for the first expression that cannot be
+    computed for the case — a definition of its kind, or the condition or an output of a clause
+    in force or pending there (whose condition holds) — or None when no expression of the policy
+    files is the cause (the holiday schedule, a case the clauses reject)."""
+    from policy_dsl.engine.evaluate import RANGE_ERRORS
+
+    if env is None:  # a definition: environment() names it
+        message = exc.first.message if isinstance(exc, PolicyDslError) else str(exc)
+        name = message[len("definition "):].split(":", 1)[0] if message.startswith("definition ") else None
+        d = policy.definitions.get(name) if name else None
+        if d is None:
+            return None
+        return d.expr.where, f"definition `{d.name}` (`{_clip(d.expr.text)}`)", message.split(": ", 1)[-1]
+    for c, state in states:
+        if state not in ("in_force", "pending"):
+            continue
+        eff = c.effective()
+        try:
+            if not ev.holds(c, env):
+                continue
+        except RANGE_ERRORS as err:
+            return eff.when.where, f"{c.citation} [{c.ref}]: condition `{_clip(eff.when.text)}`", _why(err)
+        except PolicyDslError:
+            continue
+        if state != "in_force":
+            continue
+        try:
+            ev.clause_outputs(case, c, env)
+        except (PolicyDslError,) + RANGE_ERRORS as err:
+            if isinstance(err, PolicyDslError) and err.first.code != "E-CASE-INVALID":
+                continue
+            for name, expr in eff.decide:  # the output that fails, if it fails on its own
+                try:
+                    expr.fn(env)
+                except RANGE_ERRORS as one:
+                    return expr.where, f"{c.citation} [{c.ref}]: `{name}: {_clip(expr.text)}`", _why(one)
+                except (PolicyDslError, KeyError, TypeError):  # it reads what the clause computes first: named below
+                    break
+            return c.where, f"{c.citation} [{c.ref}]", _why(err)
+    return None
+
+
+def _why(exc) -> str:
+    return exc.first.message if isinstance(exc, PolicyDslError) else str(exc) or type(exc).__name__
+
+
+def _clip(text: str, n: int = 80) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# -- grid pass: expressions that fail on a probe ------------------------------------------
+def probe_failures(policy: PolicySet) -> list[Diagnostic]:
+    """E-CHECK-PROBE: an expression (a clause's condition or output, a definition) that cannot be
+    computed for a generated case the clause applies to (``month_of(0, 1)``, ``[1, 2][0 - 1]``,
+    date arithmetic leaving the calendar): answering such a case would fail. One finding for each
+    expression, at the expression, with the first probe that fails it."""
+    found: dict = {}
+    for p in sweep(policy):
+        if p.failure is None:
+            continue
+        where, what, why = p.failure
+        key = (str(where), what)
+        if key not in found:
+            found[key] = Diagnostic(
+                "E-CHECK-PROBE", f"{what} cannot be computed for {p.example_text()} on {p.day.isoformat()}: {_clip(why, 160)}",
+                where, "every expression must give a value for each case its clause applies to: correct it, or narrow "
+                "the clause's condition")
+    return list(found.values())
 
 
 def _holding(ev, env, states) -> tuple[tuple, tuple]:

@@ -67,8 +67,10 @@ def _check_files(args, out_fmt: str) -> None:
         if fmt in tables.TABULAR and path == "-":
             raise InputError(Diagnostic("E-USAGE", "a table is read from a file", Where("command line"), "name the file"))
         tables.need_library(fmt, path)
-        if path != "-" and not os.path.lexists(path):
-            raise InputError(Diagnostic("E-CASE-FILE", f"no such case file `{path}`", Where(path), "check the path"))
+        if path != "-":  # a regular file that can be read (safeio): never a pipe, a folder, a link to nothing…
+            from policy_dsl.language.safeio import open_regular
+
+            open_regular(path, code="E-CASE-FILE").close()
     tables.need_library(out_fmt, str(args.out or "--format"))
     if out_fmt in tables.BINARY and args.out is None:
         raise InputError(Diagnostic("E-USAGE", f"{out_fmt} answers are written to a file", Where("--format"),
@@ -410,57 +412,14 @@ def _result(future) -> Chunk:
 # -- writing ---------------------------------------------------------------------------------
 
 
-class Output:
-    """The file answers are streamed to, with the guarantees of ``safeio.atomic_write`` (which
-    takes the whole contents at once): a temporary file in the same folder, flushed, synced and
-    renamed over the target by ``commit`` — the target holds its old contents or all the new ones;
-    ``abort``, or SIGTERM, removes the temporary file. Failures are E-WRITE."""
+def Output(path: str):
+    """The file answers are written to, as they come: policy_dsl.language.safeio.AtomicFile (a
+    temporary file in the same folder, renamed over the target by ``commit``, so the target holds
+    its old contents or all the new ones; removed by ``abort``; a full disk or a file-size limit
+    is E-WRITE, the target unchanged)."""
+    from policy_dsl.language.safeio import AtomicFile
 
-    def __init__(self, path: str):
-        import tempfile
-
-        from policy_dsl.language import safeio
-
-        self.path = path
-        folder, name = os.path.split(os.path.abspath(path))
-        if os.path.isdir(path):
-            raise InputError(Diagnostic("E-WRITE", "cannot write: a folder has this name", Where(path), "name a file"))
-        try:
-            fd, self.temp = tempfile.mkstemp(prefix=f".{name[:200]}.", suffix=".tmp", dir=folder)
-        except OSError as exc:
-            raise _write_error(path, exc) from None
-        self.fh = os.fdopen(fd, "wb")
-        safeio.on_terminate(self.abort)
-
-    def commit(self) -> None:
-        try:
-            self.fh.flush()
-            os.fsync(self.fh.fileno())
-            self.fh.close()
-            mask = os.umask(0o022)
-            os.umask(mask)
-            os.chmod(self.temp, 0o666 & ~mask)
-            os.replace(self.temp, self.path)  # a symbolic link at the target is replaced, not followed
-        except OSError as exc:
-            self.abort()
-            raise _write_error(self.path, exc) from None
-
-    def abort(self) -> None:
-        try:
-            self.fh.close()
-        except OSError:
-            pass
-        try:
-            os.unlink(self.temp)
-        except OSError:
-            pass
-
-
-def _write_error(path: str, exc: OSError) -> InputError:
-    from policy_dsl.language import safeio
-
-    return InputError(Diagnostic("E-WRITE", f"cannot write: {safeio._write_reason(exc)}; the file is unchanged",
-                                 Where(path), safeio._write_hint(exc)))
+    return AtomicFile(path)
 
 
 class Sink:

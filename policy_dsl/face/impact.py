@@ -73,10 +73,10 @@ class ChangedRows:
     ``changed.parquet`` (the row, id and changed outputs, then each answer's row as ``old.*`` and
     ``new.*``)."""
 
-    def __init__(self, folder: str, fmt: str):
+    def __init__(self, folder, fmt: str):
         self.fmt = fmt
         self.name = f"changed.{fmt}"
-        self.output = batch.Output(os.path.join(folder, self.name))
+        self.output = folder.open(self.name)  # safeio.OutputFolder: written as it comes, put in place at the end
         self._rows: list = []
         if fmt == "parquet":
             import pyarrow as pa
@@ -138,8 +138,9 @@ def cmd_impact(args) -> int:
     cases = args.cases
     fmt = batch.input_format(cases)
     tables.need_library(fmt, cases)
-    if not os.path.lexists(cases):
-        raise InputError(Diagnostic("E-CASE-FILE", f"no such case file `{cases}`", Where(cases), "check the path"))
+    from policy_dsl.language.safeio import open_regular
+
+    open_regular(cases, code="E-CASE-FILE").close()  # a regular file that can be read: never a pipe, a folder…
     if args.jobs < 1:
         raise InputError(Diagnostic("E-USAGE", "--jobs must be at least 1", Where("--jobs"), "e.g. --jobs 2"))
 
@@ -150,15 +151,12 @@ def cmd_impact(args) -> int:
     new = load_policy(paths_of(args.new)) if args.new else common.policy(args)
     lang = args.lang
     folder = str(args.out) if args.out else None
-    changed_rows = None
-    if folder:
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            raise InputError(Diagnostic("E-WRITE", "exists and is not a folder", Where(folder), "give a folder for the page"))
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise batch._write_error(folder, exc) from None
-        changed_rows = ChangedRows(folder, "parquet" if fmt == "parquet" else "jsonl")
+    changed_rows = out_folder = None
+    if folder:  # never a file or a link in its place; created if missing (safeio.OutputFolder)
+        from policy_dsl.language.safeio import OutputFolder
+
+        out_folder = OutputFolder(folder)
+        changed_rows = ChangedRows(out_folder, "parquet" if fmt == "parquet" else "jsonl")
     tally = impact.Tally()
     notices: list = []
     try:
@@ -177,15 +175,16 @@ def cmd_impact(args) -> int:
     except BaseException:
         if changed_rows:
             changed_rows.abort()
+            out_folder.close()
         raise
     data = tally.to_json()
     data["old"] = {"source": str(args.old), "hash": old.fingerprint}
     data["new"] = ({"source": str(args.new), "hash": new.fingerprint} if args.new else common.policy_set_json(args, new))
     if folder:
         index = os.path.join(folder, "index.html")
-        from policy_dsl.language.safeio import atomic_write
-
-        atomic_write(index, impact.impact_page(data, lang, changed_rows.name))
+        page = impact.impact_page(data, lang, changed_rows.name)
+        with out_folder:
+            out_folder.write("index.html", page)
         data["files"] = {"changed": os.path.join(folder, changed_rows.name), "index": index}
     if args.format == "json":
         common.dump_json(data)

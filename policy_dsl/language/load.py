@@ -303,11 +303,18 @@ def _checked_date(text, loaded: Loaded, path, diags) -> dt.date | None:
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         diags.append(Diagnostic("E-DATE", f"`{text}` is not a date that exists", loaded.where(path),
                                 "e.g. 2022-02-28"))
         return None
+    from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, date_in_range
+
+    if not date_in_range(day):  # date arithmetic on it would leave the calendar (year 1, year 10000)
+        diags.append(Diagnostic("E-DATE", f"`{text}` is outside the dates this tool answers for "
+                                f"({DATE_MIN.year}–{DATE_MAX.year})", loaded.where(path), "check the year"))
+        return None
+    return day
 
 
 def _expr(value, loaded: Loaded, path, diags: list[Diagnostic]) -> Expr | None:

@@ -9,12 +9,13 @@ that cannot be read — missing, a symbolic link to nothing or a loop of them, a
 no permission — is said in words. Every refusal is a Diagnostic with a code (docs/errors.md),
 never a traceback.
 
-Writing: every file the tool writes — ``fmt``, ``report``, ``timeline --svg`` and every writer
-to come — goes through ``atomic_write`` (one file) or ``OutputFolder`` (files in a folder): the
-bytes go to a temporary file in the same folder, are flushed and synced, and the temporary file
-is renamed over the target; on any failure (a full disk, a file-size limit, a read-only folder,
-a signal) the target is untouched and the temporary file removed (E-WRITE). A symbolic link
-where a file is written is replaced, never followed.
+Writing: every file the tool writes — ``fmt``, ``report``, ``timeline --svg``, ``eval --out``,
+``impact --out``, the cache — goes through ``atomic_write`` (one file), ``AtomicFile`` (one file
+written as it goes) or ``OutputFolder`` (files in a folder): the bytes go to a temporary file in
+the same folder, are flushed and synced, and the temporary file is renamed over the target; on
+any failure (a full disk, a file-size limit, a read-only folder, a signal) the target is
+untouched and the temporary file removed (E-WRITE). A symbolic link where a file is written is
+replaced, never followed.
 
 Text echoed back in messages is clipped, and control characters in it are shown escaped."""
 
@@ -196,7 +197,7 @@ def decode(raw: bytes, file: str, max_bytes: int = 2 * 1024 * 1024, cls=InputErr
 
 
 # -- writing -------------------------------------------------------------------------------------
-_PENDING: set[str] = set()  # temporary files being written: removed if SIGTERM ends the process
+_PENDING: set = set()  # (folder descriptor, temporary name) being written: removed if SIGTERM ends the process
 
 
 def atomic_write(path: Path | str, data: bytes | str, display: str | None = None, cls=InputError,
@@ -205,36 +206,208 @@ def atomic_write(path: Path | str, data: bytes | str, display: str | None = None
     bytes or all of the new ones, whatever happens: a temporary file in the same folder, flushed
     and synced, renamed over ``path``, and the folder synced. A symbolic link at ``path`` is
     replaced, not followed; the file gets ``mode`` if given, else keeps its permission bits (a new
-    one: 0o666 less the umask); a read-only file or a folder at ``path`` is refused. On any failure — a full disk, a file-size limit, a read-only
-    folder, a signal — nothing at ``path`` changes, the temporary file is removed, and ``cls``
-    is raised with E-WRITE."""
-    path = os.fspath(path)
-    folder, name = os.path.split(path)
-    name_shown = _name(path, display)
-    if not name or name in (".", ".."):
-        raise cls(Diagnostic("E-WRITE", t("safeio.write_not_a_name"), Where(name_shown), t("safeio.name_a_file")))
-    try:
-        dir_fd = os.open(folder or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
-    except (OSError, ValueError) as exc:
-        what, hint = why_unreadable(folder or ".", exc)
-        raise cls(Diagnostic("E-WRITE", t("safeio.write_folder", what=what), Where(name_shown), hint)) from None
-    try:
-        _write_in(dir_fd, name, data, name_shown, cls, mode)
-    finally:
-        os.close(dir_fd)
+    one: 0o666 less the umask); a read-only file or a folder at ``path`` is refused. On any
+    failure — a full disk, a file-size limit, a read-only folder, a signal — nothing at ``path``
+    changes, the temporary file is removed, and ``cls`` is raised with E-WRITE. (``AtomicFile``
+    is the same for a file written as it goes.)"""
+    with AtomicFile(path, display, cls, mode) as out:
+        out.write(data)
+
+
+class AtomicFile:
+    """A file written as it goes and put in place only when complete (``eval --out``, ``impact
+    --out``): ``write`` (or ``fh``, a binary file object, for a library that writes to one),
+    then ``commit`` — or ``abort``, which leaves the target as it was. As a context manager it
+    commits on success and aborts on any exception. The guarantees and errors of ``atomic_write``:
+    the bytes go to a temporary file in the target's folder (``.NAME.XXXXXXXX.tmp``), synced and
+    renamed over the target; a write that fails (a full disk, a file-size limit) raises ``cls``
+    E-WRITE and removes the temporary file."""
+
+    def __init__(self, path: Path | str, display: str | None = None, cls=InputError, mode: int | None = None,
+                 dir_fd: int | None = None):
+        path = os.fspath(path)
+        self.path, self.cls = path, cls
+        self.shown = _name(path, display)
+        folder, self.name = os.path.split(path) if dir_fd is None else ("", path)
+        if not self.name or self.name in (".", ".."):
+            raise cls(Diagnostic("E-WRITE", t("safeio.write_not_a_name"), Where(self.shown), t("safeio.name_a_file")))
+        self._own_dir = dir_fd is None
+        if dir_fd is None:
+            try:
+                dir_fd = os.open(folder or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+            except (OSError, ValueError) as exc:
+                what, hint = why_unreadable(folder or ".", exc)
+                raise cls(Diagnostic("E-WRITE", t("safeio.write_folder", what=what), Where(self.shown), hint)) from None
+        self.dir_fd = dir_fd
+        self.temp = None
+        self._buffer = bytearray()
+        try:
+            self.mode = self._check_target(mode)
+            self._fd = self._create_temp()
+        except BaseException:
+            self._close_dir()
+            raise
+        self.fh = _GuardedFile(self)
+
+    def _check_target(self, mode: int | None) -> int:
+        """The mode the file gets; refuses a folder or a read-only file at the target."""
+        keep_mode = mode is None
+        if mode is None:
+            mode = 0o666 & ~_umask()
+        try:
+            st = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return mode
+        except OSError as exc:
+            raise self._error(exc, unchanged=False) from None
+        if stat.S_ISDIR(st.st_mode):
+            raise self.cls(Diagnostic("E-WRITE", t("safeio.write_folder_named"), Where(self.shown), t("safeio.name_a_file")))
+        if stat.S_ISREG(st.st_mode):
+            if keep_mode:
+                mode = stat.S_IMODE(st.st_mode)
+            if not os.access(self.name, os.W_OK, dir_fd=self.dir_fd,
+                             effective_ids=os.access in os.supports_effective_ids):
+                raise self.cls(Diagnostic("E-WRITE", t("safeio.read_only"), Where(self.shown), t("safeio.read_only.hint")))
+        return mode
+
+    def _create_temp(self) -> int:
+        import secrets
+
+        for _ in range(100):
+            temp = f".{self.name[:200]}.{secrets.token_hex(4)}.tmp"
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                             | getattr(os, "O_CLOEXEC", 0), 0o600, dir_fd=self.dir_fd)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise self._error(exc, unchanged=True) from None
+            self.temp = temp
+            _PENDING.add((self.dir_fd, temp))
+            _install_terminate()
+            return fd
+        raise self._error(FileExistsError(errno.EEXIST, "no free temporary name"), unchanged=True)  # pragma: no cover
+
+    def write(self, data: bytes | str) -> None:
+        """Append ``data`` (text as UTF-8); E-WRITE (and the temporary file removed) if it fails."""
+        self._buffer += data.encode("utf-8") if isinstance(data, str) else data
+        if len(self._buffer) >= 1 << 18:
+            self._flush()
+
+    def _flush(self) -> None:
+        try:
+            view = memoryview(self._buffer)
+            while view:
+                view = view[os.write(self._fd, view):]
+            del view
+            self._buffer.clear()
+        except OSError as exc:
+            self.abort()
+            raise self._error(exc, unchanged=True) from None
+
+    def commit(self) -> None:
+        """Put the file in place: synced, renamed over the target, the folder synced."""
+        self._flush()
+        try:
+            os.fchmod(self._fd, self.mode)
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+            os.replace(self.temp, self.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+            _PENDING.discard((self.dir_fd, self.temp))
+            self.temp = None
+            try:
+                os.fsync(self.dir_fd)
+            except OSError:  # some file systems cannot sync a folder; the rename is done
+                pass
+        except OSError as exc:
+            self.abort()
+            raise self._error(exc, unchanged=True) from None
+        finally:
+            self._close_dir()
+
+    def abort(self) -> None:
+        """Remove the temporary file; the target is as it was."""
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+        if self.temp is not None:
+            _PENDING.discard((self.dir_fd, self.temp))
+            try:
+                os.unlink(self.temp, dir_fd=self.dir_fd)
+            except OSError:
+                pass
+            self.temp = None
+        self._close_dir()
+
+    def _close_dir(self) -> None:
+        if self._own_dir and self.dir_fd is not None:
+            os.close(self.dir_fd)
+            self.dir_fd = None
+
+    def _error(self, exc: OSError, unchanged: bool):
+        message = t("safeio.cannot_write_unchanged" if unchanged else "safeio.cannot_write", reason=_write_reason(exc))
+        return self.cls(Diagnostic("E-WRITE", message, Where(self.shown), _write_hint(exc)))
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None and self.temp is not None:
+            self.commit()
+        else:
+            self.abort()
+
+
+class _GuardedFile:
+    """The binary file object of an AtomicFile (for a library that writes to a file object)."""
+
+    def __init__(self, owner: AtomicFile):
+        self._owner = owner
+
+    def write(self, data) -> int:
+        self._owner.write(bytes(data) if not isinstance(data, (bytes, str)) else data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def tell(self) -> int:
+        return os.lseek(self._owner._fd, 0, os.SEEK_CUR) + len(self._owner._buffer)
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return self._owner._fd is None
+
+    def close(self) -> None:  # the owner commits or aborts
+        pass
 
 
 class OutputFolder:
-    """A folder the tool writes files into (``report --out``, and every writer of several files).
-    The folder is created if missing; a file, or a symbolic link, where the folder should be is
-    refused (E-WRITE): an output folder never follows a link the tool did not create. Each file
-    is written with ``atomic_write``'s guarantees, by name inside the folder (no ``/``, no
-    ``..``), through a descriptor of the folder itself: a link placed inside it is replaced, never
-    followed. Use as a context manager, or call ``close``."""
+    """A folder the tool writes files into (``report --out``, ``impact --out``, every writer of
+    several files). The folder is created if missing; a file, or a symbolic link, where the folder
+    should be is refused (E-WRITE): an output folder never follows a link the tool did not create.
+    Each file is written with ``atomic_write``'s guarantees (``write``, or ``open`` for a file
+    written as it goes), by name inside the folder (no ``/``, no ``..``), through a descriptor of
+    the folder itself: a link placed inside it is replaced, never followed. Use as a context
+    manager, or call ``close``."""
 
     def __init__(self, path: Path | str, cls=InputError):
         self.path = Path(path)
         self.cls = cls
+        self.fd = None
         shown = _name(path, None)
         try:
             st = os.lstat(self.path)
@@ -257,13 +430,17 @@ class OutputFolder:
             raise cls(Diagnostic("E-WRITE", t("safeio.out_cannot_open", reason=_write_reason(exc)), Where(shown),
                                  _write_hint(exc))) from None
 
-    def write(self, name: str, data: bytes | str) -> Path:
-        """Write the file ``name`` inside the folder (atomically); its path."""
+    def open(self, name: str) -> AtomicFile:
+        """The file ``name`` inside the folder, to be written as it goes (``AtomicFile``)."""
         if not name or "/" in name or "\0" in name or name in (".", "..") or (os.sep != "/" and os.sep in name):
             raise ValueError(f"not a plain file name: {name!r}")
-        target = self.path / name
-        _write_in(self.fd, name, data, _name(target, None), self.cls)
-        return target
+        return AtomicFile(name, _name(self.path / name, None), self.cls, dir_fd=self.fd)
+
+    def write(self, name: str, data: bytes | str) -> Path:
+        """Write the file ``name`` inside the folder (atomically); its path."""
+        with self.open(name) as out:
+            out.write(data)
+        return self.path / name
 
     def close(self) -> None:
         if self.fd is not None:
@@ -275,71 +452,6 @@ class OutputFolder:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _write_in(dir_fd: int, name: str, data: bytes | str, shown: str, cls, mode: int | None = None) -> None:
-    """atomic_write of ``name`` in the folder open as ``dir_fd``."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    keep_mode = mode is None
-    if mode is None:
-        mode = 0o666 & ~_umask()
-    try:
-        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise cls(Diagnostic("E-WRITE", t("safeio.cannot_write", reason=_write_reason(exc)), Where(shown),
-                             _write_hint(exc))) from None
-    if st is not None:
-        if stat.S_ISDIR(st.st_mode):
-            raise cls(Diagnostic("E-WRITE", t("safeio.write_folder_named"), Where(shown), t("safeio.name_a_file")))
-        if stat.S_ISREG(st.st_mode):
-            if keep_mode:
-                mode = stat.S_IMODE(st.st_mode)
-            if not os.access(name, os.W_OK, dir_fd=dir_fd, effective_ids=os.access in os.supports_effective_ids):
-                raise cls(Diagnostic("E-WRITE", t("safeio.read_only"), Where(shown), t("safeio.read_only.hint")))
-    temp = None
-    try:
-        import secrets
-
-        for _ in range(100):
-            temp = f".{name[:200]}.{secrets.token_hex(4)}.tmp"
-            try:
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-                             | getattr(os, "O_CLOEXEC", 0), 0o600, dir_fd=dir_fd)
-                break
-            except FileExistsError:
-                continue
-        else:  # pragma: no cover - 100 collisions of 32 random bits
-            raise FileExistsError(errno.EEXIST, "no free temporary name")
-        _PENDING.add((dir_fd, temp))
-        _install_terminate()
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        _PENDING.discard((dir_fd, temp))
-        temp = None
-        try:
-            os.fsync(dir_fd)
-        except OSError:  # some file systems cannot sync a folder; the rename is done
-            pass
-    except OSError as exc:
-        raise cls(Diagnostic("E-WRITE", t("safeio.cannot_write_unchanged", reason=_write_reason(exc)), Where(shown),
-                             _write_hint(exc))) from None
-    finally:
-        if temp is not None:
-            _PENDING.discard((dir_fd, temp))
-            try:
-                os.unlink(temp, dir_fd=dir_fd)
-            except OSError:
-                pass
 
 
 def _umask() -> int:

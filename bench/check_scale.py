@@ -1,0 +1,173 @@
+"""How ``policy-dsl check`` grows with the number of clauses.
+
+    python bench/check_scale.py [--sizes 150,1500] [--rounds R] [--json OUT]
+
+For each size N, a policy set of about N clauses made the same way at every size, as more
+provinces and cities would be encoded: the national documents (医保发〔2020〕33号, 医保办发〔2021〕43号
+and the definitions), then, province after province, a copy of the province document
+鲁医保发〔2021〕54号 for that province and copies of the city document 济医保发〔2022〕2号 for up to three
+of its cities (each its own id, 文号 and jurisdiction, issued and in force a few days apart),
+until N is reached. Written once into the benchmark's folder. ``policy-dsl check --format json``
+runs on each size in turn, R rounds; the medians of the wall time and of the CPU time of the
+child (user + system: on a shared machine it moves less than the wall clock), and each size's as
+a ratio of the smallest, measured in the same run (only the ratios compare across runs). Linear
+growth is a ratio of N/N0; the target for 1,500 clauses against 150 is at most 10. Also the
+number of probe regions (each city with a document, a city without one in each province, one
+outside), which the probing passes are linear in."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import shutil
+import subprocess
+import time
+
+from common import REPO, environment, median, report, tool, work_dir
+
+BASE = REPO / "policies"
+NATIONAL = ("yb-2020-33.yaml", "yb-2021-43.yaml", "definitions.yaml")
+PROVINCE, CITY = "lu-2021-54.yaml", "jn-2022-2.yaml"
+CITIES_PER_PROVINCE = 3
+
+
+def _clauses(text: str) -> int:
+    return len(re.findall(r"^  - id:", text, flags=re.M))
+
+
+def _shift(text: str, days: int) -> str:
+    def moved(m):
+        return f'"{(dt.date.fromisoformat(m.group(1)) + dt.timedelta(days=days)).isoformat()}"'
+
+    return re.sub(r'"(20\d\d-\d\d-\d\d)"', moved, text)
+
+
+def _provinces() -> list:
+    """(province code, codes of its cities that exist today), every province that has cities."""
+    from policy_dsl.language.regions import default_registry
+
+    reg = default_registry()
+    out = []
+    for p in sorted((r for r in reg.by_code.values() if r.level == "province" and r.valid_to is None), key=lambda r: r.code):
+        cities = sorted(r.code for r in reg.by_code.values() if r.level == "city" and r.valid_to is None
+                        and r.within(p.code) and (r.valid_from or dt.date.min) < dt.date(2020, 1, 1))
+        if cities:  # a municipality's parts are districts: no city document to copy there
+            out.append((p.code, cities))
+    return out
+
+
+def policy_set(target: int) -> tuple:
+    """A folder holding a policy set of about ``target`` clauses; its number of clauses and documents."""
+    folder = work_dir() / f"check-scale-{target}"
+    province_text = (BASE / PROVINCE).read_text(encoding="utf-8")
+    city_text = (BASE / CITY).read_text(encoding="utf-8")
+    if not (folder / ".complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        shutil.copytree(BASE / "sources", folder / "sources")
+        count = 0
+        for name in NATIONAL:
+            text = (BASE / name).read_text(encoding="utf-8")
+            (folder / name).write_text(text, encoding="utf-8")
+            count += _clauses(text)
+        plan = []  # (province index, city index or None)
+        provinces = _provinces()
+        for rnd in range(0, 20):  # a province document first; then its cities, three a round
+            for k, (code, cities) in enumerate(provinces):
+                if rnd == 0:
+                    plan.append((k, None))
+                plan += [(k, j) for j in range(rnd * CITIES_PER_PROVINCE, (rnd + 1) * CITIES_PER_PROVINCE) if j < len(cities)]
+        for k, j in plan:
+            code, cities = provinces[k]
+            per = _clauses(province_text if j is None else city_text)
+            if count + per > target + per // 2:
+                continue
+            if j is None:
+                text = province_text.replace("id: lu-2021-54\n", f"id: prov-{k}\n", 1)
+                text = text.replace("number: 鲁医保发〔2021〕54号", f"number: 省医保发〔2021〕{k + 1}号", 1)
+                text = text.replace('"370000"', f'"{code}"').replace('"370100"', f'"{cities[0]}"')
+                text = _shift(text, k % 15)
+                (folder / f"prov-{k}.yaml").write_text(text, encoding="utf-8")
+            else:
+                text = city_text.replace("id: jn-2022-2\n", f"id: city-{k}-{j}\n", 1)
+                text = text.replace("number: 济医保发〔2022〕2号", f"number: 市医保发〔2022〕{k * 100 + j + 1}号", 1)
+                text = text.replace('jurisdiction: "370100"', f'jurisdiction: "{cities[j]}"', 1)
+                text = re.sub(r"forwards: \[[^\]]*\]", f"forwards: [prov-{k}]", text, count=1)
+                text = text.replace("lu-2021-54/", f"prov-{k}/")
+                text = _shift(text, (k * 7 + j * 3) % 200)
+                (folder / f"city-{k}-{j}.yaml").write_text(text, encoding="utf-8")
+            count += per
+        (folder / ".complete").write_text(str(count), encoding="utf-8")
+    count = int((folder / ".complete").read_text(encoding="utf-8"))
+    return folder, count, len(list(folder.glob("*.yaml")))
+
+
+def check(folder, env) -> tuple[float, float, dict]:
+    """Wall seconds, CPU seconds (user + system, of the child alone: steadier than the wall clock
+    on a shared machine) and the JSON of ``policy-dsl check FOLDER --format json``."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryFile() as out:
+        t = time.perf_counter()
+        proc = subprocess.Popen([tool(), "check", str(folder), "--format", "json"], env=env, stdout=out,
+                                stderr=subprocess.DEVNULL, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if proc.returncode not in (0, 1) or not text:
+        raise SystemExit(f"check failed ({proc.returncode})")
+    return elapsed, usage.ru_utime + usage.ru_stime, json.loads(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="150,1500", help="numbers of clauses, comma-separated (smallest first)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", help="also write the report here")
+    args = ap.parse_args()
+    env = environment()
+    sets = [policy_set(int(n)) for n in args.sizes.split(",")]
+    times = {clauses: [] for _, clauses, _ in sets}
+    cpu = {clauses: [] for _, clauses, _ in sets}
+    codes = {}
+    regions = {}
+    for _ in range(args.rounds):
+        for folder, clauses, _ in sets:
+            elapsed, used, data = check(folder, env)
+            times[clauses].append(elapsed)
+            cpu[clauses].append(used)
+            codes[clauses] = sorted((d["code"], d["message"].split(" ")[0]) for d in data["diagnostics"]
+                                    if "/prov-" not in d["where"] and "/city-" not in d["where"])
+    for folder, clauses, _ in sets:
+        regions[clauses] = probe_regions(folder)
+    base = min(times)
+    rows = {}
+    for folder, clauses, documents in sets:
+        wall, used = median(times[clauses]), median(cpu[clauses])
+        rows[clauses] = {"documents": documents, "probe_regions": regions[clauses], "wall_seconds": wall,
+                         "cpu_seconds": used, "wall_runs": times[clauses], "cpu_runs": cpu[clauses],
+                         "wall_ratio": wall / median(times[base]), "cpu_ratio": used / median(cpu[base]),
+                         "linear_ratio": clauses / base}
+        print(f"{clauses:6d} clauses ({documents} files, {regions[clauses]} probe regions): {wall:7.2f} s wall, "
+              f"{used:7.2f} s CPU; ×{rows[clauses]['cpu_ratio']:.2f} CPU (×{rows[clauses]['wall_ratio']:.2f} wall) "
+              f"of {base} clauses (linear: ×{clauses / base:.1f})")
+    same = len({json.dumps(c) for c in codes.values()}) == 1
+    print("findings on the national documents the same at every size:", same)
+    report("check_scale", {"sizes": rows, "same_findings": same}, args.json)
+
+
+def probe_regions(folder) -> int:
+    from policy_dsl.analysis.passes import probe_regions as regions
+    from policy_dsl.language.load import load_files, policy_files
+
+    policy, _, _ = load_files(policy_files([folder]))
+    return len(regions(policy))
+
+
+if __name__ == "__main__":
+    main()
