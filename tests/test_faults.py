@@ -618,7 +618,7 @@ def test_eval_out_under_a_file_size_limit_leaves_the_file_whole(tmp_path, suffix
     out.write_bytes(b"old answers")
     run = _child(["eval", cases, "--out", out], preexec=_file_size_limit(50_000 if suffix == ".jsonl" else 4_000))
     text = _assert_coded(run, "E-WRITE", 2)
-    assert "file-size limit" in text
+    assert "文件大小限制" in text
     assert out.read_bytes() == b"old answers" and not _temps(tmp_path)
 
 
@@ -648,4 +648,4 @@ def test_an_expression_that_fails_on_a_probe_is_a_check_error(policies_copy, cli
     out = _assert_coded(cli("check", policies_copy), code, 1)
     assert f"{where}: {code}" in out
     if code == "E-CHECK-PROBE":
-        assert "cannot be computed for {" in out and '"kind":' in out  # the probe that fails it
+        assert "无法计算" in out and '"kind":' in out  # the probe that fails it

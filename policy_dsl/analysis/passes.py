@@ -31,6 +31,7 @@ from policy_dsl.analysis import grid
 from policy_dsl.engine import resolve
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, Where
+from policy_dsl.language.messages import t
 from policy_dsl.language.expr.ast import Name, answers, walk
 from policy_dsl.language.kinds import vocabulary
 from policy_dsl.language.model import Clause, PolicySet
@@ -481,7 +482,8 @@ def _culprit(policy: PolicySet, ev, case, env, states, exc) -> tuple | None:
         d = policy.definitions.get(name) if name else None
         if d is None:
             return None
-        return d.expr.where, f"definition `{d.name}` (`{_clip(d.expr.text)}`)", message.split(": ", 1)[-1]
+        word = t("check.probe_definition")
+        return d.expr.where, f"{word} `{d.name}` (`{_clip(d.expr.text)}`)", message.split(": ", 1)[-1]
     for c, state in states:
         if state not in ("in_force", "pending"):
             continue
@@ -490,7 +492,8 @@ def _culprit(policy: PolicySet, ev, case, env, states, exc) -> tuple | None:
             if not ev.holds(c, env):
                 continue
         except RANGE_ERRORS as err:
-            return eff.when.where, f"{c.citation} [{c.ref}]: condition `{_clip(eff.when.text)}`", _why(err)
+            word = t("check.probe_condition")
+            return eff.when.where, f"{c.citation} [{c.ref}]: {word} `{_clip(eff.when.text)}`", _why(err)
         except PolicyDslError:
             continue
         if state != "in_force":
@@ -533,10 +536,9 @@ def probe_failures(policy: PolicySet) -> list[Diagnostic]:
         where, what, why = p.failure
         key = (str(where), what)
         if key not in found:
-            found[key] = Diagnostic(
-                "E-CHECK-PROBE", f"{what} cannot be computed for {p.example_text()} on {p.day.isoformat()}: {_clip(why, 160)}",
-                where, "every expression must give a value for each case its clause applies to: correct it, or narrow "
-                "the clause's condition")
+            found[key] = Diagnostic("E-CHECK-PROBE", t("check.probe_fails", what=what, example=p.example_text(),
+                                                       day=p.day.isoformat(), why=_clip(why, 160)),
+                                    where, t("check.probe_fails.hint"))
     return list(found.values())
 
 

@@ -18,6 +18,7 @@ from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, W
 from policy_dsl.language.expr.compile import EvalError
 from policy_dsl.language.model import Case
 from policy_dsl.language.kinds import absent_value, optional, vocabulary
+from policy_dsl.language.messages import t
 from policy_dsl.language.regions import Registry
 from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, LIMITS, clip, date_in_range, range_error
 from policy_dsl.language.values import to_json, typed_date, typed_month
@@ -338,9 +339,9 @@ def jsonl_items(path: Path, body=None, first_line: int = 1):
             try:
                 raw = fh.readline(MAX_LINE_BYTES + 1)
             except OSError as exc:  # the disk, the network file system, a file cut while read
-                raise InputError(Diagnostic("E-CASE-FILE", f"reading stopped after line {n:,}: "
-                                            f"{clip(exc.strerror or exc, 120)}", Where(name, n + 1), "check the file "
-                                            "and run it again; the answers before this line were given")) from None
+                raise InputError(Diagnostic("E-CASE-FILE", t("cases.read_stopped", line=f"{n:,}",
+                                                             reason=clip(exc.strerror or exc, 120)),
+                                            Where(name, n + 1), t("cases.read_stopped.hint"))) from None
             if not raw:
                 break
             n += 1

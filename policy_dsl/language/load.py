@@ -13,6 +13,7 @@ from pathlib import Path
 
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, PolicyError, Where, did_you_mean
+from policy_dsl.language.messages import t
 from policy_dsl.language.model import Clause, Deviation, Definition, Document, Expr, InForce, PolicySet, Supersession
 from policy_dsl.language.safeio import LIMITS
 
@@ -311,8 +312,9 @@ def _checked_date(text, loaded: Loaded, path, diags) -> dt.date | None:
     from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, date_in_range
 
     if not date_in_range(day):  # date arithmetic on it would leave the calendar (year 1, year 10000)
-        diags.append(Diagnostic("E-DATE", f"`{text}` is outside the dates this tool answers for "
-                                f"({DATE_MIN.year}–{DATE_MAX.year})", loaded.where(path), "check the year"))
+        diags.append(Diagnostic("E-DATE", t("safeio.out_of_range", what=t("load.policy_date"), value=text,
+                                            first=DATE_MIN.year, last=DATE_MAX.year),
+                                loaded.where(path), t("safeio.out_of_range.hint")))
         return None
     return day
 

@@ -349,7 +349,10 @@ class AtomicFile:
             self.dir_fd = None
 
     def _error(self, exc: OSError, unchanged: bool):
-        message = t("safeio.cannot_write_unchanged" if unchanged else "safeio.cannot_write", reason=_write_reason(exc))
+        if unchanged:
+            message = t("safeio.cannot_write_unchanged", reason=_write_reason(exc))
+        else:
+            message = t("safeio.cannot_write", reason=_write_reason(exc))
         return self.cls(Diagnostic("E-WRITE", message, Where(self.shown), _write_hint(exc)))
 
     def __enter__(self) -> AtomicFile:
