@@ -120,10 +120,10 @@ def in_process(path, rounds: int, chunk: int = 100_000) -> dict:
 
 IN_PROCESS = r"""
 import json, sys, time
-from policy_dsl.face.api import Answerer
+from policy_dsl.face.api import Answerer, load_policy
 from policy_dsl.language.errors import InputError
 cases = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
-result = Answerer().result
+result = Answerer(load_policy([sys.argv[2]]) if len(sys.argv) > 2 else None).result
 for data in cases[:2000]:  # the plans of the first cases are built once in any batch
     try:
         result(data)
@@ -139,12 +139,14 @@ print(time.perf_counter() - wall, time.process_time() - cpu)
 """
 
 
-def before_after(path, n: int, rounds: int, before: str, env: dict) -> dict:
-    """This tree against ``before``'s, in interleaved rounds: JSON Lines from a file, and in process."""
+def before_after(path, n: int, rounds: int, before: str, env: dict, policies: str | None = None) -> dict:
+    """This tree against ``before``'s, in interleaved rounds: JSON Lines from a file, and in process
+    (``policies``: the policy folder both answer from; by default each tree's own)."""
     import subprocess
 
     trees = {"now": REPO, "before": tree_of(before)}
     cmd = [sys.executable, "-m", "policy_dsl", "eval", str(path), "--format", "json"]
+    cmd += ["--policies", str(policies)] if policies else []
     for tree in trees.values():  # warm up: bytecode, the policy cache
         run_tree([sys.executable, "-m", "policy_dsl", "eval", str(BENCH.parent / "examples" / "arrears-jinan.yaml")],
                  env, tree)
@@ -155,7 +157,8 @@ def before_after(path, n: int, rounds: int, before: str, env: dict) -> dict:
                 wall, cpu = run_tree(cmd, env, trees[name], out=fh)
             got[(name, "jsonl")]["wall"].append(wall)
             got[(name, "jsonl")]["cpu"].append(cpu)
-            out = subprocess.run([sys.executable, "-c", IN_PROCESS, str(path)], cwd=work_dir(), check=True,
+            out = subprocess.run([sys.executable, "-c", IN_PROCESS, str(path)] + ([str(policies)] if policies else []),
+                                 cwd=work_dir(), check=True,
                                  env={**env, "PYTHONPATH": str(trees[name])}, capture_output=True, text=True)
             wall, cpu = map(float, out.stdout.split())
             got[(name, "in process")]["wall"].append(wall)
@@ -184,6 +187,8 @@ def main() -> None:
     ap.add_argument("--as-is", action="store_true", help="run the programs with the environment exactly as it is")
     ap.add_argument("--before", metavar="REV", help="also time REV's tree against this one, in the same run")
     ap.add_argument("--only-before", action="store_true", help="with --before: only that comparison")
+    ap.add_argument("--policies", metavar="DIR", help="with --before: the policy folder both trees answer from "
+                    "(default: each tree's own; give the older one's to compare the code alone)")
     ap.add_argument("--json", metavar="OUT")
     args = ap.parse_args()
     n = args.n or (100_000 if args.quick else 1_000_000)
@@ -193,7 +198,8 @@ def main() -> None:
 
     if args.before and args.only_before:
         report("batch-before-after", {"cases": n, "rounds": args.rounds, "before": args.before,
-                                      "results": before_after(path, n, args.rounds, args.before, environment(args.as_is))},
+                                      "results": before_after(path, n, args.rounds, args.before, environment(args.as_is),
+                                                              args.policies)},
                args.json)
         return
     proc = in_process(path, args.rounds)
@@ -219,7 +225,7 @@ def main() -> None:
           f"({median(times['interpreter']):.1f} s), baseline {jl['baseline']['cases_per_s']:,.0f} cases/s "
           f"({median(times['baseline']):.1f} s), ratio {ratio_jl:.2f}")
 
-    compared = before_after(path, n, args.rounds, args.before, env) if args.before else None
+    compared = before_after(path, n, args.rounds, args.before, env, args.policies) if args.before else None
     diff = differential(path, mine_out, base_out)
     print(f"differential: {diff['cases']:,} cases, {diff['disagreements']:,} disagreements "
           + ", ".join(f"{k}: {v:,}" for k, v in diff["by_reason"].items()))
