@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po, write_po
 
 LOCALE = Path(__file__).resolve().parent.parent / "policy_dsl" / "locale"
 LANGS = {"zh": "zh_CN", "en": "en"}
-FIELD = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)[^{}]*\}|%\((\w+)\)[sr]|(%[sr])")
+FIELD = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)[^{}]*\}|%\((\w+)\)[sr]|(%[srd])")
 
 
 def po_path(lang: str) -> Path:
@@ -50,9 +50,9 @@ def texts(catalog) -> dict:
 
 
 def fields(text) -> list:
-    """The fields a text fills in: ``{name}`` (ours), ``%(name)s`` and ``%s`` (argparse's)."""
+    """The fields a text fills in: ``{name}`` (ours), ``%(name)s``, ``%s``, ``%r``, ``%d`` (a library's)."""
     parts = text if isinstance(text, tuple) else (text,)
-    return sorted({"".join(f) for p in parts for f in FIELD.findall(p)} - {"%s", "%r"}) + sorted(
+    return sorted({"".join(f) for p in parts for f in FIELD.findall(p)} - {"%s", "%r", "%d"}) + sorted(
         f[2] for f in FIELD.findall(parts[0]) if f[2])
 
 

@@ -291,7 +291,7 @@ def test_paths_that_are_loops_or_too_long(tmp_path, cli):
 
 
 # -- what YAML says ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("value, meant", [("030", "write 30"), ("0x1E", "decimal 30"), ("1:00", "write 60")])
+@pytest.mark.parametrize("value, meant", [("030", "写 30"), ("0x1E", "十进制数 30"), ("1:00", "就写 60")])
 def test_yaml_1_1_numbers_in_a_case_file(tmp_path, cli, value, meant):
     case = tmp_path / "case.yaml"
     case.write_text("kind: retirement_min_years\nregion: 370100\nretire_on: 2022-06-01\n"

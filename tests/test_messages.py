@@ -139,3 +139,19 @@ def test_catalogs_are_read_only_when_a_message_is_made(tmp_path):
     run = subprocess.run([sys.executable, "-c", code, "eval", str(REPO / "examples" / "arrears-jinan.yaml"), "--format",
                           "json"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and run.stderr.strip().splitlines()[-1] == "[]", run.stderr
+
+
+def test_every_library_template_is_in_the_catalog(script):
+    from policy_dsl.language import yamlsafe
+
+    catalog = set(script.texts(script.read(script.po_path("zh"))))
+    missing = [w for w in yamlsafe._PYYAML if f"yaml|{w}" not in catalog]
+    assert missing == []
+
+
+def test_library_words_keep_the_values_filled_in():
+    from policy_dsl.language.messages import library_words
+
+    with using("zh"):
+        assert library_words("yaml", ["found undefined alias %r"], "found undefined alias 'x'") == "别名 'x' 没有定义"
+        assert library_words("yaml", ["found undefined alias %r"], "something else") == "something else"

@@ -150,3 +150,40 @@ def test_env_chooses_the_language(run, monkeypatch):
     assert "show this help message and exit" in cli("check", "--help").out
     monkeypatch.setenv("POLICY_DSL_LANG", "zh")
     assert "显示本帮助并退出" in cli("check", "--help").out
+
+
+def _policy_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    dest = tmp_path / "p"
+    shutil.copytree(REPO / "policies", dest)
+    return dest
+
+
+# edits of a copy of policies/jn-2022-2.yaml, each one a mistake an officer makes
+BROKEN_POLICIES = {
+    "yaml syntax": lambda s: s.replace("document:\n", "document:\n  : x\n", 1),
+    "tab": lambda s: s.replace("\n  id:", "\n\tid:", 1),
+    "duplicate key": lambda s: s.replace("\n  id: jn-2022-2", "\n  id: jn-2022-2\n  id: jn-2022-2", 1),
+    "unknown key": lambda s: s.replace("\n  id: jn-2022-2", "\n  id: jn-2022-2\n  levle: city", 1),
+    "missing key": lambda s: s.replace("\n  number:", "\n  numbr:", 1),
+    "wrong type": lambda s: s.replace("\n  aliases:", "\n  aliases: 3\n  old_aliases:", 1),
+    "bad date": lambda s: s.replace('issued: "2022-', 'issued: "2022-02-30"\n  x_issued: "2022-', 1),
+    "bool key": lambda s: s.replace("\n  id: jn-2022-2", "\n  id: jn-2022-2\n  yes: 1", 1),
+    "octal": lambda s: s.replace("\n  id: jn-2022-2", "\n  id: jn-2022-2\n  version: 010", 1),
+    "merge key": lambda s: s.replace("\n  id: jn-2022-2", "\n  id: jn-2022-2\n  <<: {a: 1}", 1),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(BROKEN_POLICIES))
+def test_no_english_in_policy_file_errors(run, tmp_path, mistake):
+    folder = _policy_copy(tmp_path)
+    f = folder / "jn-2022-2.yaml"
+    text = f.read_text(encoding="utf-8")
+    broken = BROKEN_POLICIES[mistake](text)
+    assert broken != text
+    f.write_text(broken, encoding="utf-8")
+    result = run("check", folder)
+    assert result.code == 1 and "jn-2022-2.yaml" in result.out, result.out
+    found = english(result.out + "\n" + result.err)
+    assert not found, f"English or ids reach the user: {found}\n{result.out[-2000:]}"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, PolicyError, Where, did_you_mean
-from policy_dsl.language.messages import t
+from policy_dsl.language.messages import N_, join, t
 from policy_dsl.language.model import Clause, Deviation, Definition, Document, Expr, InForce, PolicySet, Supersession
 from policy_dsl.language.safeio import LIMITS
 
@@ -94,7 +94,7 @@ def policy_files(paths: list[Path]) -> list[Path]:
                 from policy_dsl.language.safeio import why_unreadable
 
                 what, hint = why_unreadable(p, exc)
-                raise PolicyError(Diagnostic("E-FILE", f"cannot list the folder: {what}", Where(str(p)), hint)) from None
+                raise PolicyError(Diagnostic("E-FILE", t("load.cannot_list", what=what), Where(str(p)), hint)) from None
             out.extend(p / name for name in names)
         elif p.name not in KINDS_FILES:
             out.append(p)
@@ -125,8 +125,7 @@ def load_kinds(path: Path, diags: list[Diagnostic], display: str | None = None, 
     if loaded is None:
         return None
     if not isinstance(loaded.data, dict):
-        diags.append(Diagnostic("E-KINDS", "a kinds table is a mapping with `kinds` and `outputs`", Where(name, 1, 1),
-                                "start from policy_dsl/data/kinds.yaml"))
+        diags.append(Diagnostic("E-KINDS", t("kinds.not_a_mapping"), Where(name, 1, 1), t("kinds.not_a_mapping.hint")))
         return None
     found = _schema_diagnostics(loaded, "kinds")
     if found:
@@ -138,13 +137,13 @@ def load_kinds(path: Path, diags: list[Diagnostic], display: str | None = None, 
         facts = spec["facts"]
         decided = facts.get(spec["decided_on"])
         if decided is None or decided["type"] not in ("date", "month"):
-            diags.append(Diagnostic("E-KINDS", f"{kind_name}: `decided_on: {spec['decided_on']}` must name a date or month fact",
+            diags.append(Diagnostic("E-KINDS", t("kinds.decided_on", kind=kind_name, fact=spec["decided_on"]),
                                     loaded.where(("kinds", kind_name, "decided_on")), did_you_mean(spec["decided_on"], facts)))
         for i, out in enumerate(spec["outputs"]):
             if out not in data["outputs"]:
-                diags.append(Diagnostic("E-KINDS", f"{kind_name}: output `{out}` is not in `outputs`",
+                diags.append(Diagnostic("E-KINDS", t("kinds.unknown_output", kind=kind_name, output=out),
                                         loaded.where(("kinds", kind_name, "outputs", i)),
-                                        did_you_mean(out, data["outputs"]) or "add it to `outputs` with its type"))
+                                        did_you_mean(out, data["outputs"]) or t("kinds.unknown_output.hint")))
         specs = [(("kinds", kind_name, "facts", f), s) for f, s in facts.items()]
         specs += [(("kinds", kind_name, "facts", f, "items", g), t) for f, s in facts.items()
                   for g, t in (s.get("items") or {}).items()]
@@ -152,11 +151,11 @@ def load_kinds(path: Path, diags: list[Diagnostic], display: str | None = None, 
             for key in ("before", "after", "around", "year_of"):
                 anchor = fact.get(key)
                 if anchor is not None and (anchor not in facts or facts[anchor]["type"] not in ("date", "month")):
-                    diags.append(Diagnostic("E-KINDS", f"{kind_name}: `{key}: {anchor}` must name a date or month fact of the kind",
+                    diags.append(Diagnostic("E-KINDS", t("kinds.anchor", kind=kind_name, key=key, fact=anchor),
                                             loaded.where(path_ + (key,)), did_you_mean(anchor, facts)))
             if fact.get("range") and fact["range"][0] > fact["range"][1]:
-                diags.append(Diagnostic("E-KINDS", f"{kind_name}: range {fact['range']} goes down", loaded.where(path_ + ("range",)),
-                                        "write [lowest, highest]"))
+                diags.append(Diagnostic("E-KINDS", t("kinds.range_down", kind=kind_name, range=fact["range"]),
+                                        loaded.where(path_ + ("range",)), t("kinds.range_down.hint")))
     if len(diags) > before:
         return None
     from policy_dsl.language.kinds import _constraints
@@ -213,18 +212,19 @@ def _explain(error, loaded: Loaded) -> list[Diagnostic]:
     if v == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         extras = [k for k in error.instance if k not in allowed]
-        return [Diagnostic("E-SCHEMA-UNKNOWN-KEY", f"unknown key `{k}`" + _in(path), loaded.where(path + (k,), key=True),
-                           did_you_mean(k, allowed) or f"allowed keys: {', '.join(allowed)}") for k in extras]
+        return [Diagnostic("E-SCHEMA-UNKNOWN-KEY", t("schema.unknown_key", key=k, at=_in(path)),
+                           loaded.where(path + (k,), key=True), did_you_mean(k, allowed) or t("schema.allowed_keys", keys=join(allowed)))
+                for k in extras]
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return [Diagnostic("E-SCHEMA-MISSING-KEY", f"missing key `{missing}`" + _in(path), loaded.where(path, key=True),
+        return [Diagnostic("E-SCHEMA-MISSING-KEY", t("schema.missing_key", key=missing, at=_in(path)), loaded.where(path, key=True),
                            _example(missing))]
     if v == "oneOf" and isinstance(error.instance, dict) and "topic" in error.schema.get("properties", {}):
         present = [k for k in _OUTCOME_KEYS if k in error.instance]
         if len(present) != 1:
-            what = "none" if not present else ", ".join(present)
-            return [Diagnostic("E-SCHEMA-OUTCOME", f"a clause has exactly one outcome; found {what}" + _in(path),
-                               loaded.where(path), "use one of decide | delegate | adopt | reject | evaluate_as | inform")]
+            what = t("schema.none") if not present else join(present)
+            return [Diagnostic("E-SCHEMA-OUTCOME", t("schema.one_outcome", found=what, at=_in(path)),
+                               loaded.where(path), t("schema.one_outcome.hint"))]
     if v in ("oneOf", "anyOf") and error.context:
         deepest = max(error.context, key=lambda e: len(e.absolute_path))
         if len(deepest.absolute_path) > len(error.absolute_path) or v == "oneOf":
@@ -232,68 +232,77 @@ def _explain(error, loaded: Loaded) -> list[Diagnostic]:
             if sub:
                 return sub
     if v == "anyOf" and not path:
-        return [Diagnostic("E-SCHEMA-SHAPE", "a policy file has `document` and `clauses`, or only `definitions`",
-                           loaded.where(()), "see docs/language.md")]
+        return [Diagnostic("E-SCHEMA-SHAPE", t("schema.shape"), loaded.where(()), t("schema.see_language"))]
     if v == "type":
         want = error.validator_value
-        return [Diagnostic("E-SCHEMA-TYPE", f"expected {_words(want)}, found {_describe(error.instance)}" + _in(path),
+        return [Diagnostic("E-SCHEMA-TYPE", t("schema.type", want=_words(want), found=_describe(error.instance), at=_in(path)),
                            loaded.where(path), _type_hint(path, want))]
     if v == "pattern":
-        return [Diagnostic("E-SCHEMA-FORMAT", f"`{error.instance}` does not have the expected form" + _in(path),
+        return [Diagnostic("E-SCHEMA-FORMAT", t("schema.format", value=error.instance, at=_in(path)),
                            loaded.where(path), _pattern_hint(error.validator_value))]
     if v in ("enum", "const"):
         allowed = error.validator_value if v == "enum" else [error.validator_value]
-        return [Diagnostic("E-SCHEMA-VALUE", f"`{error.instance}` is not allowed" + _in(path), loaded.where(path),
-                           did_you_mean(error.instance, allowed) or "expected one of " + ", ".join(map(str, allowed)))]
-    return [Diagnostic("E-SCHEMA", error.message[:200] + _in(path), loaded.where(path), "see docs/language.md")]
+        return [Diagnostic("E-SCHEMA-VALUE", t("schema.value", value=error.instance, at=_in(path)), loaded.where(path),
+                           did_you_mean(error.instance, allowed) or t("schema.one_of", values=join(map(str, allowed))))]
+    return [Diagnostic("E-SCHEMA", t("schema.other", problem=error.message[:200], at=_in(path)), loaded.where(path),
+                       t("schema.see_language"))]
 
 
 def _in(path) -> str:
-    return f" in `{'.'.join(map(str, path))}`" if path else ""
+    return t("schema.in", path=".".join(map(str, path))) if path else ""
+
+
+_TYPE_WORDS = {"string": N_("schema.text"), "object": N_("schema.mapping"), "array": N_("schema.list"),
+               "integer": N_("schema.integer"), "number": N_("schema.number"), "boolean": N_("schema.boolean"),
+               "null": N_("schema.nothing")}
 
 
 def _words(want) -> str:
     if isinstance(want, list):
-        return " or ".join(want)
-    return {"string": "text", "object": "a mapping", "array": "a list"}.get(want, want)
+        return t("schema.or").join(_words(w) for w in want)
+    return t(_TYPE_WORDS[want]) if want in _TYPE_WORDS else want
 
 
 def _describe(value) -> str:
     if isinstance(value, bool):
-        return "true/false"
+        return t("schema.true_false")
     if isinstance(value, (int, float)):
-        return f"the number {value}"
+        return t("schema.the_number", number=value)
     if isinstance(value, list):
-        return "a list"
+        return t("schema.list")
     if isinstance(value, dict):
-        return "a mapping"
+        return t("schema.mapping")
     if value is None:
-        return "nothing"
+        return t("schema.nothing")
     return f"`{str(value)[:40]}`"
 
 
 def _type_hint(path, want) -> str | None:
     if path and str(path[-1]) in ("jurisdiction",):
-        return 'quote codes: "370000"'
+        return t("schema.quote_codes")
     return None
 
 
 def _pattern_hint(pattern: str) -> str:
     if "\\d{4}-\\d{2}-\\d{2}" in pattern:
-        return 'write dates as "YYYY-MM-DD" in quotes, e.g. "2022-04-01"'
+        return t("schema.date_form.hint")
     if "\\d{6}" in pattern:
-        return 'a 6-digit GB/T 2260 code in quotes, e.g. "370100"'
+        return t("schema.code_form.hint")
     if "/" in pattern:
-        return "refer to a clause as document-id/clause-id, e.g. lu-2021-54/arrears-employed"
-    return "ids are lower case letters, digits and -"
+        return t("schema.ref_form.hint")
+    return t("schema.id_form.hint")
+
+
+_EXAMPLES = {"id": "id: arrears-employed", "topic": "topic: arrears", "article": "article: 一(二)",
+             "number": "number: 鲁医保发〔2021〕54号", "level": "level: national | province | city",
+             "jurisdiction": 'jurisdiction: "370000"', "issued": 'issued: "2021-12-15"',
+             "in_force": 'in_force: {from: "2021-12-15"}'}
 
 
 def _example(key: str) -> str | None:
-    examples = {"id": "id: arrears-employed", "topic": "topic: arrears", "article": "article: 一(二)",
-                "text": "text: the sentence quoted from the source", "number": "number: 鲁医保发〔2021〕54号",
-                "level": "level: national | province | city", "jurisdiction": 'jurisdiction: "370000"',
-                "issued": 'issued: "2021-12-15"', "in_force": 'in_force: {from: "2021-12-15"}'}
-    return ("e.g. " + examples[key]) if key in examples else None
+    if key == "text":
+        return t("schema.example_text")
+    return t("schema.example", example=_EXAMPLES[key]) if key in _EXAMPLES else None
 
 
 def _date(text) -> dt.date | None:
@@ -306,8 +315,8 @@ def _checked_date(text, loaded: Loaded, path, diags) -> dt.date | None:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        diags.append(Diagnostic("E-DATE", f"`{text}` is not a date that exists", loaded.where(path),
-                                "e.g. 2022-02-28"))
+        diags.append(Diagnostic("E-DATE", t("date.does_not_exist", text=text), loaded.where(path),
+                                t("schema.example", example="2022-02-28")))
         return None
     from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, date_in_range
 
@@ -332,7 +341,7 @@ def _expr(value, loaded: Loaded, path, diags: list[Diagnostic]) -> Expr | None:
     except ExprSyntaxError as exc:
         line_text = _source_line(loaded, where)
         quoted = bool(line_text) and where.col is not None and line_text[where.col - 1: where.col] in "\"'"
-        diags.append(Diagnostic("E-EXPR-SYNTAX", f"{exc.message} in `{_clip(text)}`",
+        diags.append(Diagnostic("E-EXPR-SYNTAX", t("expr.syntax_in", problem=exc.message, text=_clip(text)),
                                 position_in_file(where, exc.line, exc.col, 1 if quoted else 0), exc.hint))
         return None
     return Expr(text, node, where)  # its closures are compiled when first used
@@ -456,7 +465,7 @@ def load_files(files: list[Path], display_root: Path | None = None) -> tuple[Pol
 
     digest = hashlib.sha256()
     if len(files) > MAX_FILES:
-        diags.append(Diagnostic("E-FILE", f"{len(files)} policy files; at most {MAX_FILES}", Where(), None))
+        diags.append(Diagnostic("E-FILE", t("load.too_many_files", count=len(files), limit=MAX_FILES), Where(), None))
         return None, diags, {}
     failed = False
     vocab = None
@@ -479,8 +488,7 @@ def load_files(files: list[Path], display_root: Path | None = None) -> tuple[Pol
         loaded_by_file[display] = loaded
         digest.update(display.encode() + b"\0" + raw[0])
         if not isinstance(loaded.data, dict):
-            diags.append(Diagnostic("E-SCHEMA-SHAPE", "a policy file is a mapping with `document` and `clauses`",
-                                    Where(display, 1, 1), "see docs/language.md"))
+            diags.append(Diagnostic("E-SCHEMA-SHAPE", t("schema.not_a_mapping"), Where(display, 1, 1), t("schema.see_language")))
             failed = True
             continue
         schema_diags = _schema_diagnostics(loaded, "policy", tuple(vocab.kinds) if vocab is not None else None)
@@ -496,8 +504,8 @@ def load_files(files: list[Path], display_root: Path | None = None) -> tuple[Pol
             documents.append(doc)
         for d in defs:
             if d.name in definitions:
-                diags.append(Diagnostic("E-DUPLICATE-ID", f"definition `{d.name}` is defined twice",
-                                        d.expr.where, f"first in {definitions[d.name].file}"))
+                diags.append(Diagnostic("E-DUPLICATE-ID", t("load.definition_twice", name=d.name), d.expr.where,
+                                        t("load.definition_twice.hint", file=definitions[d.name].file)))
                 failed = True
             definitions[d.name] = d
     if failed:

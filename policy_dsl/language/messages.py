@@ -145,6 +145,29 @@ def localized(text, lang: str | None = None) -> str:
     return text if text is None or isinstance(text, str) else str(text)
 
 
+_PATTERNS: dict = {}
+
+
+def library_words(context: str, templates, text: str) -> str:
+    """``text``, an English message a library made from one of ``templates`` (printf style:
+    ``%r``, ``%s``, ``%d``), in the current language: the catalog holds each template under the
+    gettext context ``context`` (as argparse's words are under ``argparse``), and the values the
+    library filled in are kept. Text no template makes is returned as it is."""
+    import re
+
+    for template in templates:
+        pattern = _PATTERNS.get(template)
+        if pattern is None:
+            parts = re.split(r"%[rsd]", template)
+            pattern = _PATTERNS[template] = re.compile("(.+?)".join(map(re.escape, parts)), re.S)
+        found = pattern.fullmatch(text)
+        if found:
+            words = catalog(current()).pgettext(context, template)
+            values = iter(found.groups())
+            return re.sub(r"%[rsd]", lambda _: next(values, ""), words)
+    return text
+
+
 def join(items) -> str:
     """Words joined as a list is written in the current language (``、`` in Chinese, ``, `` in English)."""
     return t("list.separator").join(map(str, items))

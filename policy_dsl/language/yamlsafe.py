@@ -14,6 +14,7 @@ from policy_dsl.language.records import dataclass, field  # dataclasses, quicker
 import yaml
 
 from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, Where
+from policy_dsl.language.messages import N_, library_words, t
 from policy_dsl.language.safeio import decode  # noqa: F401 - here too, where it always was (it lives in safeio: no yaml needed)
 
 try:  # the C parser when present; the pure-Python one otherwise
@@ -82,42 +83,132 @@ def _prescan(text: str, file: str, cls) -> None:
                 depth += 1
                 nodes += 1
                 if depth > MAX_DEPTH:
-                    raise _err("E-YAML-DEPTH", f"nesting deeper than {MAX_DEPTH} levels", file, event.start_mark,
-                               "flatten the structure", cls)
+                    raise _err("E-YAML-DEPTH", t("yaml.depth", levels=MAX_DEPTH), file, event.start_mark,
+                               t("yaml.depth.hint"), cls)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 open_anchors.pop()
                 depth -= 1
             elif isinstance(event, yaml.AliasEvent):
                 if event.anchor in open_anchors:
-                    raise _err("E-YAML-ALIAS-CYCLE", f"alias `*{event.anchor[:40]}` refers to the collection it is in "
-                               "(a recursive structure, which has no end as data)", file, event.start_mark,
-                               "write the values out instead of the alias", cls)
+                    raise _err("E-YAML-ALIAS-CYCLE", t("yaml.alias_cycle", anchor=event.anchor[:40]), file,
+                               event.start_mark, t("yaml.alias_cycle.hint"), cls)
                 aliases += 1
                 if aliases > MAX_ALIASES:
-                    raise _err("E-YAML-ALIASES", f"more than {MAX_ALIASES} aliases", file, event.start_mark,
-                               "write the values out instead of using anchors (&) and aliases (*)", cls)
+                    raise _err("E-YAML-ALIASES", t("yaml.aliases", count=MAX_ALIASES), file, event.start_mark,
+                               t("yaml.aliases.hint"), cls)
             elif isinstance(event, yaml.ScalarEvent):
                 nodes += 1
             if nodes > MAX_NODES:
-                raise _err("E-YAML-SIZE", f"more than {MAX_NODES:,} values", file, event.start_mark,
-                           "split the file", cls)
+                raise _err("E-YAML-SIZE", t("yaml.size", count=f"{MAX_NODES:,}"), file, event.start_mark,
+                           t("yaml.size.hint"), cls)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if "nesting depth" in str(exc.problem):
-            raise _err("E-YAML-DEPTH", f"nesting deeper than {MAX_DEPTH} levels", file, mark,
-                       "flatten the structure", cls) from None
-        raise _err("E-YAML-SYNTAX", f"YAML syntax: {exc.problem or exc.context}", file, mark,
+            raise _err("E-YAML-DEPTH", t("yaml.depth", levels=MAX_DEPTH), file, mark, t("yaml.depth.hint"), cls) from None
+        raise _err("E-YAML-SYNTAX", t("yaml.syntax", problem=_problem(exc.problem or exc.context)), file, mark,
                    _syntax_hint(text, mark), cls) from None
     except yaml.YAMLError as exc:
-        raise _err("E-YAML-SYNTAX", f"YAML syntax: {exc}", file, None, None, cls) from None
+        raise _err("E-YAML-SYNTAX", t("yaml.syntax", problem=_problem(str(exc))), file, None, None, cls) from None
 
 
 def _syntax_hint(text: str, mark) -> str:
     if mark is not None:
         lines = text.splitlines()
         if 0 <= mark.line < len(lines) and "\t" in lines[mark.line]:
-            return "YAML does not allow tabs for indentation; use spaces"
-    return "check indentation and quoting near this place"
+            return t("yaml.tabs.hint")
+    return t("yaml.syntax.hint")
+
+
+# PyYAML's and libyaml's own words (their problems and contexts), through the catalog under the context "yaml"
+_PYYAML = (
+    "but found another document", "could not find expected ':'", "duplicate tag handle %r", "expected ' ', but found %r",
+    "expected '!', but found %r", "expected ',' or ']', but got %r", "expected ',' or '}', but got %r",
+    "expected '<document start>', but found %r", "expected '>', but found %r", "expected <block end>, but found %r",
+    "expected URI escape sequence of 2 hexadecimal numbers, but found %r", "expected URI, but found %r",
+    "expected a comment or a line break, but found %r", "expected a digit or ' ', but found %r",
+    "expected a digit or '.', but found %r", "expected a digit, but found %r", "expected a single document in the stream",
+    "expected alphabetic or numeric character, but found %r", "expected chomping or indentation indicators, but found %r",
+    "expected escape sequence of %d hexadecimal numbers, but found %r",
+    "expected indentation indicator in the range 1-9, but found 0", "expected the node content, but found %r",
+    "found character %r that cannot start any token", "found duplicate YAML directive",
+    "found duplicate anchor %r; first occurrence", "found incompatible YAML document (version 1.* is required)",
+    "found undefined alias %r", "found undefined tag handle %r", "found unexpected document separator",
+    "found unexpected end of stream", "found unknown escape character %r", "mapping keys are not allowed here",
+    "mapping values are not allowed here", "second occurrence", "sequence entries are not allowed here",
+    "while parsing a %s", "while parsing a %s node", "while parsing a block collection", "while parsing a block mapping",
+    "while parsing a flow mapping", "while parsing a flow sequence", "while parsing a node", "while parsing a tag",
+    "while scanning a %s", "while scanning a block scalar", "while scanning a directive",
+    "while scanning a double-quoted scalar", "while scanning a quoted scalar", "while scanning a simple key",
+    "while scanning a tag", "while scanning an %s", "while scanning for the next token",
+    "special characters are not allowed",
+    # libyaml's (the C parser's) words
+    "block sequence entries are not allowed in this context",
+    "control characters are not allowed",
+    "could not find expected directive name",
+    "did not find URI escaped octet",
+    "did not find expected '!'",
+    "did not find expected ',' or ']'",
+    "did not find expected ',' or '}'",
+    "did not find expected '-' indicator",
+    "did not find expected <document start>",
+    "did not find expected <stream-start>",
+    "did not find expected alphabetic or numeric character",
+    "did not find expected comment or line break",
+    "did not find expected digit or '.' character",
+    "did not find expected hexdecimal number",
+    "did not find expected key",
+    "did not find expected node content",
+    "did not find expected tag URI",
+    "did not find expected version number",
+    "did not find expected whitespace or line break",
+    "did not find expected whitespace",
+    "did not find the expected '>'",
+    "found a tab character that violates indentation",
+    "found a tab character where an indentation space is expected",
+    "found an incorrect leading UTF-8 octet",
+    "found an incorrect trailing UTF-8 octet",
+    "found an indentation indicator equal to 0",
+    "found character that cannot start any token",
+    "found duplicate %TAG directive",
+    "found duplicate %YAML directive",
+    "found extremely long version number",
+    "found incompatible YAML document",
+    "found invalid Unicode character escape code",
+    "found undefined tag handle",
+    "found unexpected ':'",
+    "found unexpected document indicator",
+    "found unexpected non-alphabetical character",
+    "found unknown directive name",
+    "found unknown escape character",
+    "incomplete UTF-16 character",
+    "incomplete UTF-16 surrogate pair",
+    "incomplete UTF-8 octet sequence",
+    "input error",
+    "input is too long",
+    "invalid Unicode character",
+    "invalid leading UTF-8 octet",
+    "invalid length of a UTF-8 sequence",
+    "invalid trailing UTF-8 octet",
+    "mapping keys are not allowed in this context",
+    "mapping values are not allowed in this context",
+    "while parsing a %TAG directive",
+    "while parsing a block node",
+    "while parsing a flow node",
+    "while parsing a quoted scalar",
+    "while parsing a tag directive",
+    "while parsing",
+    "while scanning a %TAG directive",
+    "while scanning a %YAML directive",
+    "while scanning a plain scalar",
+    "while scanning a tag directive",
+    "while scanning an alias",
+    "while scanning an anchor",
+)
+
+
+def _problem(text) -> str:
+    """PyYAML's description of a problem, in the current language where the catalog has it."""
+    return library_words("yaml", _PYYAML, str(text))
 
 
 def load_yaml(text: str, file: str, cls=InputError) -> Loaded:
@@ -130,11 +221,11 @@ def load_yaml(text: str, file: str, cls=InputError) -> Loaded:
         finally:
             loader.dispose()
     except yaml.composer.ComposerError as exc:
-        raise _err("E-YAML-DOCUMENTS", f"YAML: {exc.problem}", file, exc.problem_mark,
-                   "a file holds one YAML document; remove the extra `---`", cls) from None
+        raise _err("E-YAML-DOCUMENTS", t("yaml.documents", problem=_problem(exc.problem)), file, exc.problem_mark,
+                   t("yaml.documents.hint"), cls) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise _err("E-YAML-SYNTAX", f"YAML syntax: {exc.problem or exc.context}", file, mark,
+        raise _err("E-YAML-SYNTAX", t("yaml.syntax", problem=_problem(exc.problem or exc.context)), file, mark,
                    _syntax_hint(text, mark), cls) from None
     loaded = Loaded(None, file)
     if node is None:
@@ -146,19 +237,18 @@ def load_yaml(text: str, file: str, cls=InputError) -> Loaded:
 def _convert(node, path: Path, out: Loaded, cls):
     out.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if len(out.positions) > MAX_NODES:  # aliases expanded: a few of them can name very many values
-        raise _err("E-YAML-SIZE", f"more than {MAX_NODES:,} values once the aliases are written out", out.file,
-                   node.start_mark, "write the values out instead of nesting aliases", cls)
+        raise _err("E-YAML-SIZE", t("yaml.size_expanded", count=f"{MAX_NODES:,}"), out.file,
+                   node.start_mark, t("yaml.size_expanded.hint"), cls)
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
-        raise _err("E-YAML-TAG", f"tag `{node.tag}` is not allowed", out.file, node.start_mark,
-                   "policy and case files hold plain data only", cls)
+        raise _err("E-YAML-TAG", t("yaml.tag", tag=node.tag), out.file, node.start_mark, t("yaml.tag.hint"), cls)
     if isinstance(node, yaml.MappingNode):
         result: dict = {}
         for key_node, value_node in node.value:
             key = _key(key_node, out.file, cls)
             if key in result:
                 first = out.key_positions[path + (key,)]
-                raise _err("E-YAML-DUPLICATE-KEY", f"duplicate key `{key}` (first at line {first[0]})", out.file,
-                           key_node.start_mark, "remove one of them: YAML keeps only the last, silently", cls)
+                raise _err("E-YAML-DUPLICATE-KEY", t("yaml.duplicate_key", key=key, line=first[0]), out.file,
+                           key_node.start_mark, t("yaml.duplicate_key.hint"), cls)
             out.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = _convert(value_node, path + (key,), out, cls)
         return result
@@ -169,28 +259,25 @@ def _convert(node, path: Path, out: Loaded, cls):
 
 def _key(node, file: str, cls) -> str:
     if not isinstance(node, yaml.ScalarNode):
-        raise _err("E-YAML-KEY", "a key must be a plain word, not a list or mapping", file, node.start_mark, None, cls)
+        raise _err("E-YAML-KEY", t("yaml.key_not_word"), file, node.start_mark, None, cls)
     if node.tag == "tag:yaml.org,2002:merge":
-        raise _err("E-YAML-MERGE", "merge keys (`<<`) are not allowed", file, node.start_mark,
-                   "write the keys out", cls)
+        raise _err("E-YAML-MERGE", t("yaml.merge"), file, node.start_mark, t("yaml.merge.hint"), cls)
     if node.tag != _STR:
         if node.tag == "tag:yaml.org,2002:bool" or (not node.style and node.value.lower() in _BOOL_WORDS):
-            raise _err("E-YAML-BOOL-KEY",
-                       f"key `{node.value}` is read by YAML 1.1 readers as a boolean, not as the word",
-                       file, node.start_mark, f'quote it: "{node.value}"', cls)
-        raise _err("E-YAML-KEY", f"key `{node.value}` is not a string", file, node.start_mark,
-                   f'quote it: "{node.value}"', cls)
+            raise _err("E-YAML-BOOL-KEY", t("yaml.bool_key", key=node.value), file, node.start_mark,
+                       t("yaml.quote_it", value=node.value), cls)
+        raise _err("E-YAML-KEY", t("yaml.key_not_string", key=node.value), file, node.start_mark,
+                   t("yaml.quote_it", value=node.value), cls)
     if not node.style and node.value.lower() in _BOOL_WORDS:
-        raise _err("E-YAML-BOOL-KEY", f"key `{node.value}` is read by YAML 1.1 readers as a boolean, not as the word",
-                   file, node.start_mark, f'quote it: "{node.value}"', cls)
+        raise _err("E-YAML-BOOL-KEY", t("yaml.bool_key", key=node.value), file, node.start_mark,
+                   t("yaml.quote_it", value=node.value), cls)
     return node.value
 
 
 def _scalar(node, file: str, cls, path: Path = ()):
     tag = node.tag
     if tag not in _SCALAR_TAGS:
-        raise _err("E-YAML-TAG", f"tag `{tag}` is not allowed", file, node.start_mark,
-                   "policy and case files hold plain data only", cls)
+        raise _err("E-YAML-TAG", t("yaml.tag", tag=tag), file, node.start_mark, t("yaml.tag.hint"), cls)
     value = node.value
     if not node.style and (tag in _NUMBER_TAGS or tag == _STR and _LOOKS_NUMERIC.match(value)):
         tag = _core_number_tag(node, file, cls, path)
@@ -201,15 +288,15 @@ def _scalar(node, file: str, cls, path: Path = ()):
     if tag == "tag:yaml.org,2002:bool":
         return value.lower() in ("true", "yes", "on", "y")
     if tag == "tag:yaml.org,2002:int" and len(value) > 30:
-        raise _err("E-INPUT-NUMBER", f"number `{value[:40]}…` is too large", file, node.start_mark,
-                   "write a number of at most 30 digits", cls)
+        raise _err("E-INPUT-NUMBER", t("yaml.number_too_large", number=value[:40]), file, node.start_mark,
+                   t("yaml.number_too_large.hint"), cls)
     if tag == "tag:yaml.org,2002:float" and node.tag == _STR:  # a YAML 1.2 float PyYAML reads as text: 1e3
         number = float(value)
     else:
         number = _CONSTRUCTOR.construct_object(node)
     if isinstance(number, float) and (math.isnan(number) or math.isinf(number)):
-        raise _err("E-INPUT-NUMBER", f"`{value}` is not a finite number", file, node.start_mark,
-                   "write a plain number", cls)
+        raise _err("E-INPUT-NUMBER", t("yaml.not_finite", number=value), file, node.start_mark,
+                   t("yaml.not_finite.hint"), cls)
     return number
 
 
@@ -237,23 +324,22 @@ def _core_number_tag(node, file: str, cls, path: Path) -> str:
         return "tag:yaml.org,2002:float"
     if node.tag == _STR and not (_LEADING_ZERO.match(value) or _PREFIXED.match(value)):
         return _STR  # text for both readers: 1.2.3, 2022年, 3个月, 0x
-    key = _path_text(path) or "the value"
+    key = _path_text(path) or t("yaml.the_value")
     meant, old = _meant(value, node.tag)
     if _LEADING_ZERO.match(value):
-        what = f"has a leading zero: YAML 1.1 reads it as the octal number {old}" if old is not None else \
-            "has a leading zero, which YAML 1.1 readers do not read as the decimal number"
-        hint = f"write {meant} (no leading zero); if it is a code, quote it: \"{value}\""
+        what = t("yaml.leading_zero_octal", old=old) if old is not None else t("yaml.leading_zero")
+        hint = t("yaml.leading_zero.hint", meant=meant, value=value)
     elif _PREFIXED.match(value):
-        base = {"x": "a hexadecimal", "o": "an octal", "b": "a binary"}[value.lstrip("+-")[1]]
-        what = f"is {base} number; policy and case files take decimal numbers"
-        hint = f"write the decimal {meant}" if meant is not None else "write a decimal number"
+        base = {"x": N_("yaml.hexadecimal"), "o": N_("yaml.octal"), "b": N_("yaml.binary")}[value.lstrip("+-")[1]]
+        what = t("yaml.prefixed", base=t(base))
+        hint = t("yaml.prefixed.hint", meant=meant) if meant is not None else t("yaml.write_decimal")
     elif ":" in value:
-        what = f"is a base-60 number to YAML 1.1 readers ({old}) and text to YAML 1.2 readers"
-        hint = f"write {old} for the number, or quote \"{value}\" for the text"
+        what = t("yaml.base60", old=old)
+        hint = t("yaml.base60.hint", old=old, value=value)
     else:
-        what = "has `_` between its digits, which YAML 1.1 readers skip and YAML 1.2 readers take as text"
-        hint = f"write {meant}" if meant is not None else "write the digits without `_`"
-    raise _err("E-YAML-NUMBER", f"`{key}: {value[:40]}` {what}", file, node.start_mark, hint, cls)
+        what = t("yaml.underscore")
+        hint = t("yaml.write_meant", meant=meant) if meant is not None else t("yaml.underscore.hint")
+    raise _err("E-YAML-NUMBER", t("yaml.number", key=key, value=value[:40], what=what), file, node.start_mark, hint, cls)
 
 
 def _meant(value: str, tag: str) -> tuple:
