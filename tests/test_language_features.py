@@ -295,7 +295,7 @@ def test_answer_syntax_round_trips_and_rejects_a_double_equals():
 
     text = "answer(resident_enrollment, benefit_year = benefit_year - 1, paid_on = paid_on).benefit_start"
     assert to_text(parse_expression(text)) == text
-    with pytest.raises(ExprSyntaxError, match="given with one `=`"):
+    with pytest.raises(ExprSyntaxError, match="用一个 `=` 给出"):
         parse_expression("answer(resident_enrollment, benefit_year == 2023)")
 
 

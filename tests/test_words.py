@@ -167,11 +167,19 @@ BROKEN_POLICIES = {
     "duplicate key": lambda s: s.replace("\n  id: jn-2022-2", "\n  id: jn-2022-2\n  id: jn-2022-2", 1),
     "unknown key": lambda s: s.replace("\n  id: jn-2022-2", "\n  id: jn-2022-2\n  levle: city", 1),
     "missing key": lambda s: s.replace("\n  number:", "\n  numbr:", 1),
-    "wrong type": lambda s: s.replace("\n  aliases:", "\n  aliases: 3\n  old_aliases:", 1),
+    "wrong schema type": lambda s: s.replace("\n  aliases:", "\n  aliases: 3\n  old_aliases:", 1),
     "bad date": lambda s: s.replace('issued: "2022-', 'issued: "2022-02-30"\n  x_issued: "2022-', 1),
     "bool key": lambda s: s.replace("\n  id: jn-2022-2", "\n  id: jn-2022-2\n  yes: 1", 1),
     "octal": lambda s: s.replace("\n  id: jn-2022-2", "\n  id: jn-2022-2\n  version: 010", 1),
     "merge key": lambda s: s.replace("\n  id: jn-2022-2", "\n  id: jn-2022-2\n  <<: {a: 1}", 1),
+    "single equals": lambda s: s.replace('when: worker == "flexible"\n', 'when: worker = "flexible"\n', 1),
+    "unknown name": lambda s: s.replace('when: worker == "flexible"\n', 'when: workr == "flexible"\n', 1),
+    "wrong type": lambda s: s.replace('when: worker == "flexible"\n', 'when: worker == 3\n', 1),
+    "ends early": lambda s: s.replace('when: worker == "flexible"\n', 'when: worker ==\n', 1),
+    "upper case": lambda s: s.replace('when: worker == "flexible"\n', 'when: Worker == "flexible"\n', 1),
+    "not a condition": lambda s: s.replace('when: worker == "flexible"\n', 'when: worker\n', 1),
+    "unknown function": lambda s: s.replace('when: worker == "flexible"\n', 'when: montth(paid_on) == 2022-04\n', 1),
+    "enum value": lambda s: s.replace('when: worker == "flexible"\n', 'when: worker == "flexibel"\n', 1),
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, did_you_mean
 from policy_dsl.language.expr import types as T
 from policy_dsl.language.expr.parse import position_in_file
+from policy_dsl.language.messages import join, t
 from policy_dsl.language.model import PolicySet
 from policy_dsl.language.regions import default_registry
 
@@ -21,14 +22,14 @@ def link(policy: PolicySet) -> list[Diagnostic]:
     seen_docs = {}
     for d in policy.documents:
         if d.id in seen_docs:
-            out.append(Diagnostic("E-DUPLICATE-ID", f"document id `{d.id}` is used twice", d.where,
-                                  f"first in {seen_docs[d.id].file}"))
+            out.append(Diagnostic("E-DUPLICATE-ID", t("check.document_id_twice", id=d.id), d.where,
+                                  t("load.definition_twice.hint", file=seen_docs[d.id].file)))
         seen_docs[d.id] = d
         ids = {}
         for c in d.clauses:
             if c.id in ids:
-                out.append(Diagnostic("E-DUPLICATE-ID", f"clause id `{c.id}` is used twice in {d.id}", c.where,
-                                      f"first at line {ids[c.id].where.line}"))
+                out.append(Diagnostic("E-DUPLICATE-ID", t("check.clause_id_twice", id=c.id, document=d.id), c.where,
+                                      t("check.first_at_line", line=ids[c.id].where.line)))
             ids[c.id] = c
     registry = default_registry()
     for d in policy.documents:
@@ -38,46 +39,47 @@ def link(policy: PolicySet) -> list[Diagnostic]:
             out.append(problem)
         for f in d.forwards:
             if f not in seen_docs:
-                out.append(Diagnostic("E-REFERENCE", f"`forwards` names unknown document `{f}`", d.where,
-                                      did_you_mean(f, seen_docs) or "use a document id"))
+                out.append(Diagnostic("E-REFERENCE", t("check.unknown_document", key="forwards", id=f), d.where,
+                                      did_you_mean(f, seen_docs) or t("check.use_document_id")))
         for c in d.clauses:
             for code, (_, _) in c.in_force.adoptions.items():
                 r = registry.by_code.get(code)
                 if r is None or not r.within(d.jurisdiction) or code == d.jurisdiction:
-                    out.append(Diagnostic("E-ADOPTION-REGION", f"adoption region `{code}` is not a lower region of {d.jurisdiction}",
-                                          c.where, "record adoptions by the cities inside the document's jurisdiction"))
+                    out.append(Diagnostic("E-ADOPTION-REGION", t("check.adoption_region", code=code, jurisdiction=d.jurisdiction),
+                                          c.where, t("check.adoption_region.hint")))
             if c.outcome == "adopt":
                 target = policy.clauses.get(c.adopt)
                 if target is None:
-                    out.append(Diagnostic("E-REFERENCE", f"`adopt` names unknown clause `{c.adopt}`", c.where,
-                                          did_you_mean(c.adopt, policy.clauses) or "write document-id/clause-id"))
+                    out.append(Diagnostic("E-REFERENCE", t("check.unknown_clause", key="adopt", ref=c.adopt), c.where,
+                                          did_you_mean(c.adopt, policy.clauses) or t("check.write_ref")))
                 elif target.outcome == "adopt":
-                    out.append(Diagnostic("E-REFERENCE", f"`{c.adopt}` itself adopts `{target.adopt}`; adopt the clause that decides",
+                    out.append(Diagnostic("E-REFERENCE", t("check.adopts_adopting", ref=c.adopt, target=target.adopt),
                                           c.where, f"adopt: {target.adopt}"))
                 elif not set(c.topics) <= set(target.topics):
-                    out.append(Diagnostic("E-REFERENCE", f"adopted clause `{c.adopt}` is about {', '.join(target.topics)}, "
-                                          f"not {', '.join(c.topics)}", c.where, None))
+                    out.append(Diagnostic("E-REFERENCE", t("check.adopted_topics", ref=c.adopt, topics=join(target.topics),
+                                                                           ours=join(c.topics)), c.where, None))
                 else:
                     c.adopted = target
             for dv in c.deviations:
                 target = policy.clauses.get(dv.clause)
                 if target is None:
-                    out.append(Diagnostic("E-REFERENCE", f"`deviations` names unknown clause `{dv.clause}`", c.where,
-                                          did_you_mean(dv.clause, policy.clauses) or "write document-id/clause-id"))
+                    out.append(Diagnostic("E-REFERENCE", t("check.unknown_clause", key="deviations", ref=dv.clause), c.where,
+                                          did_you_mean(dv.clause, policy.clauses) or t("check.write_ref")))
                     continue
                 by = seen_docs.get(dv.document or target.doc.id)
                 if by is None:
-                    out.append(Diagnostic("E-REFERENCE", f"`authorised_by` names unknown document `{dv.document}`", c.where,
-                                          did_you_mean(dv.document, seen_docs) or "use a document id"))
+                    out.append(Diagnostic("E-REFERENCE", t("check.unknown_document", key="authorised_by", id=dv.document), c.where,
+                                          did_you_mean(dv.document, seen_docs) or t("check.use_document_id")))
                 elif target.doc.rank >= d.rank or by.rank >= d.rank:
                     low = target if target.doc.rank >= d.rank else by
-                    out.append(Diagnostic("E-DEVIATION", f"{c.citation} declares a deviation from {target.citation}, but "
-                                          f"{low.citation if low is target else low.number} is not of a higher level than {d.number}",
-                                          c.where, "a deviation departs from, and is authorised by, a document of a higher level"))
+                    out.append(Diagnostic("E-DEVIATION", t("check.deviation_level", clause=c.citation, target=target.citation,
+                                                                           low=low.citation if low is target else low.number,
+                                                                           document=d.number),
+                                          c.where, t("check.deviation_level.hint")))
             if isinstance(c.exception_to, list):
                 for ref in c.exception_to:
                     if ref not in policy.clauses:
-                        out.append(Diagnostic("E-REFERENCE", f"`exception_to` names unknown clause `{ref}`", c.where,
+                        out.append(Diagnostic("E-REFERENCE", t("check.unknown_clause", key="exception_to", ref=ref), c.where,
                                               did_you_mean(ref, policy.clauses)))
     return out
 
@@ -100,11 +102,12 @@ def source_text(policy: PolicySet, sources_dir: Path | None = None) -> list[Diag
             target = policy.clauses.get(dv.clause)
             by = dv.document or (target.doc.id if target is not None else None)
             if by:
-                authorising.setdefault(by, []).append((dv.text, c.where, f"{c.citation} deviations (from {dv.clause})"))
+                authorising.setdefault(by, []).append((dv.text, c.where, t("check.deviations_of", clause=c.citation,
+                                                                                          target=dv.clause)))
     for d in policy.documents:
         if "/" in d.source or "\\" in d.source or d.source in ("", ".", ".."):
-            out.append(Diagnostic("E-SOURCE-MISSING", f"source `{d.source[:80]}` is not a file name", d.where,
-                                  "name a file in the policies/sources/ folder beside the file, without a path"))
+            out.append(Diagnostic("E-SOURCE-MISSING", t("check.source_not_a_name", source=d.source[:80]), d.where,
+                                  t("check.source_not_a_name.hint")))
             continue
         base = Path(d.file).parent if sources_dir is None else sources_dir
         src = base / "sources" / d.source
@@ -118,16 +121,16 @@ def source_text(policy: PolicySet, sources_dir: Path | None = None) -> list[Diag
 
                 cache[src] = _squash(read_limited(src, 16 * 1024 * 1024, str(src)).decode("utf-8-sig"))
             except (OSError, UnicodeDecodeError, PolicyDslError) as exc:
-                why = exc.first.message if isinstance(exc, PolicyDslError) else "not UTF-8" if isinstance(
-                    exc, UnicodeDecodeError) else "not found"
-                out.append(Diagnostic("E-SOURCE-MISSING", f"source text `{d.source}` at {src}: {why}", d.where,
-                                      "put the original text (UTF-8) in the policies/sources/ folder beside the file"))
+                why = exc.first.message if isinstance(exc, PolicyDslError) else t("check.not_utf8") if isinstance(
+                    exc, UnicodeDecodeError) else t("check.not_found")
+                out.append(Diagnostic("E-SOURCE-MISSING", t("check.source_missing", source=d.source, path=str(src), why=why),
+                                      d.where, t("check.source_missing.hint")))
                 cache[src] = None
         text = cache[src]
         if text is None:
             continue
         quotes = [(c.text, c.where, c.citation) for c in d.clauses]
-        quotes += [(s.text, d.where, f"{d.number} supersession {s.id}") for s in d.supersession]
+        quotes += [(s.text, d.where, f"{d.number} supersession {s.id}") for s in d.supersession]  # keys, as written
         quotes += [(c.in_force.text, c.where, f"{c.citation} in_force") for c in d.clauses if c.in_force.text]
         quotes += authorising.get(d.id, [])
         for quote, where, what in quotes:
@@ -138,9 +141,9 @@ def source_text(policy: PolicySet, sources_dir: Path | None = None) -> list[Diag
                     continue
                 found = text.find(piece, pos)
                 if found < 0:
-                    out.append(Diagnostic("E-SOURCE-TEXT", f"{what}: quoted text not found in {d.source}: "
-                                          f"`{piece[:40]}{'…' if len(piece) > 40 else ''}`", where,
-                                          "quote the source verbatim (whitespace aside); elide with …"))
+                    out.append(Diagnostic("E-SOURCE-TEXT", t("check.quote_not_found", what=what, source=d.source,
+                                                                             quote=piece[:40] + ("…" if len(piece) > 40 else "")),
+                                          where, t("check.quote_not_found.hint")))
                     break
                 pos = found + len(piece)
     return out
@@ -164,46 +167,46 @@ def types(policy: PolicySet) -> list[Diagnostic]:
             try:
                 def_types[(k, d.name)] = T.infer(d.expr.node, scope)
             except T.TypeError_ as exc:
-                out.append(_type_diag(exc, d.expr, f"definition {d.name} for {k}"))
+                out.append(_type_diag(exc, d.expr, t("check.definition_for", name=d.name, kind=k)))
     for doc in policy.documents:
         for c in doc.clauses:
             for topic in c.topics:
                 kind = vocab.kinds[topic]
                 scope = kind.scope(vocab)
-                scope.update({name: t for (k, name), t in def_types.items() if k == topic})
+                scope.update({name: typ for (k, name), typ in def_types.items() if k == topic})
                 when_scope = scope
                 if c.improves:  # the outputs (only) may read the answer of the rules it excepts
                     when_scope = T.Scope(scope, kinds=scope.kinds)
                     scope["excepted"] = T.answer_record(vocab, topic)
                 if c.when is not None:
                     try:
-                        t = T.infer(c.when.node, when_scope)
-                        if not T.assignable(t, T.BOOL):
-                            out.append(Diagnostic("E-TYPE", f"a condition must be true or false; `{c.when.text}` is a {t}",
-                                                  c.when.where, "compare something, e.g. gap_months <= 3"))
+                        got = T.infer(c.when.node, when_scope)
+                        if not T.assignable(got, T.BOOL):
+                            out.append(Diagnostic("E-TYPE", t("check.condition_bool", text=c.when.text, type=got),
+                                                  c.when.where, t("check.condition_bool.hint")))
                     except T.TypeError_ as exc:
                         out.append(_type_diag(exc, c.when, c.citation))
                 for name, expr in c.decide:
                     if name not in kind.outputs:
-                        out.append(Diagnostic("E-UNKNOWN-OUTPUT", f"`{name}` is not an output of {topic}", expr.where,
-                                              did_you_mean(name, kind.outputs) or "outputs: " + ", ".join(kind.outputs)))
+                        out.append(Diagnostic("E-UNKNOWN-OUTPUT", t("check.not_an_output", name=name, kind=topic), expr.where,
+                                              did_you_mean(name, kind.outputs) or t("check.outputs", outputs=join(kind.outputs))))
                         continue
                     try:
-                        t = T.infer(expr.node, scope)
+                        got = T.infer(expr.node, scope)
                     except T.TypeError_ as exc:
                         out.append(_type_diag(exc, expr, c.citation))
                         continue
                     want = vocab.output_type(name)
-                    if not T.assignable(t, want):
-                        out.append(Diagnostic("E-TYPE", f"output `{name}` is a {want}, but `{expr.text}` is a {t}",
+                    if not T.assignable(got, want):
+                        out.append(Diagnostic("E-TYPE", t("check.output_type", name=name, want=want, text=expr.text, type=got),
                                               expr.where, _output_hint(want)))
                     scope[name] = want
                 for k, expr in c.note_whens.items():  # a note's condition also reads the outputs decided above
                     try:
-                        t = T.infer(expr.node, scope)
-                        if not T.assignable(t, T.BOOL):
-                            out.append(Diagnostic("E-TYPE", f"a note's condition must be true or false; `{expr.text}` is a {t}",
-                                                  expr.where, "compare something, e.g. year(benefit_start) > benefit_year"))
+                        got = T.infer(expr.node, scope)
+                        if not T.assignable(got, T.BOOL):
+                            out.append(Diagnostic("E-TYPE", t("check.note_condition_bool", text=expr.text, type=got),
+                                                  expr.where, t("check.note_condition_bool.hint")))
                     except T.TypeError_ as exc:
                         out.append(_type_diag(exc, expr, f"{c.citation} notes[{k}]"))
                 if c.evaluate_as:
@@ -211,35 +214,36 @@ def types(policy: PolicySet) -> list[Diagnostic]:
                     target = vocab.kinds[target_kind]
                     given = {n for n, _ in facts}
                     for missing in set(target.facts) - given:
-                        out.append(Diagnostic("E-EVALUATE-AS", f"evaluate_as {target_kind} needs fact `{missing}`",
+                        out.append(Diagnostic("E-EVALUATE-AS", t("check.evaluate_as_needs", kind=target_kind, fact=missing),
                                               c.where, None))
                     for n, expr in facts:
                         if n not in target.facts:
-                            out.append(Diagnostic("E-UNKNOWN-FACT", f"{target_kind} has no fact `{n}`", expr.where,
+                            out.append(Diagnostic("E-UNKNOWN-FACT", t("expr.kind_has_no_fact", kind=target_kind, fact=n), expr.where,
                                                   did_you_mean(n, target.facts)))
                             continue
                         try:
-                            t = T.infer(expr.node, scope)
+                            got = T.infer(expr.node, scope)
                             want = T.from_spec(target.facts[n])
-                            if not T.assignable(t, want):
-                                out.append(Diagnostic("E-TYPE", f"fact `{n}` is a {want}, but `{expr.text}` is a {t}",
+                            if not T.assignable(got, want):
+                                out.append(Diagnostic("E-TYPE", t("check.fact_type", fact=n, want=want, text=expr.text, type=got),
                                                       expr.where, None))
                         except T.TypeError_ as exc:
                             out.append(_type_diag(exc, expr, c.citation))
                     if target_kind == topic:
-                        out.append(Diagnostic("E-CYCLE", f"evaluate_as {target_kind} from the same kind would never end",
-                                              c.where, "evaluate as another kind"))
+                        out.append(Diagnostic("E-CYCLE", t("check.evaluate_as_self", kind=target_kind), c.where,
+                                              t("check.evaluate_as_self.hint")))
     return out
 
 
 def _output_hint(want: T.Type) -> str:
-    return {"date": "e.g. start(month(paid_on) + 1)", "int": "e.g. 3", "bool": "true or false"}.get(want.name, str(want))
+    example = {"date": "start(month(paid_on) + 1)", "int": "3", "bool": "true, false"}.get(want.name)
+    return t("schema.example", example=example) if example else str(want)
 
 
 def _type_diag(exc: T.TypeError_, expr, what: str) -> Diagnostic:
     span = exc.node.span
     where = position_in_file(expr.where, span.line, span.col, _quote_offset(expr))
-    return Diagnostic(exc.code, f"{what}: {exc.message}", where, exc.hint)
+    return Diagnostic(exc.code, t("check.in_what", what=what, message=exc.message), where, exc.hint)
 
 
 def _quote_offset(expr) -> int:
@@ -256,18 +260,19 @@ def dates(policy: PolicySet) -> list[Diagnostic]:
     for d in policy.documents:
         m = re.search(r"〔(\d{4})〕", d.number)
         if m and d.issued.year != int(m.group(1)):
-            out.append(Diagnostic("E-DATE-NUMBER", f"issued {d.issued} but the number {d.number} says {m.group(1)}",
-                                  d.where, "check `issued` against the 文号"))
+            out.append(Diagnostic("E-DATE-NUMBER", t("check.issued_year", issued=d.issued, number=d.number, year=m.group(1)),
+                                  d.where, t("check.issued_year.hint")))
         for c in d.clauses:
             f = c.in_force
             if f.start and f.until and f.until < f.start:
-                out.append(Diagnostic("E-DATE-ORDER", f"{c.citation}: in force until {f.until}, before its start {f.start}",
+                out.append(Diagnostic("E-DATE-ORDER", t("check.until_before_start", clause=c.citation, until=f.until, start=f.start),
                                       c.where, None))
             if f.lower_deadline and d.level == "city":
-                out.append(Diagnostic("E-DATE-DEADLINE", f"{c.citation}: a city document has no lower level for a deadline",
-                                      c.where, "remove lower_deadline"))
+                out.append(Diagnostic("E-DATE-DEADLINE", t("check.city_deadline", clause=c.citation), c.where,
+                                      t("check.city_deadline.hint")))
             if f.lower_deadline and f.start and f.lower_deadline < f.start:
-                out.append(Diagnostic("E-DATE-ORDER", f"{c.citation}: deadline {f.lower_deadline} before start {f.start}",
+                out.append(Diagnostic("E-DATE-ORDER", t("check.deadline_before_start", clause=c.citation, deadline=f.lower_deadline,
+                                                                        start=f.start),
                                       c.where, None))
     return out
 
@@ -278,11 +283,11 @@ def versions(policy: PolicySet) -> list[Diagnostic]:
     for d in policy.documents:
         numbers = [entry["version"] for entry in d.changelog]
         if d.version not in numbers:
-            out.append(Diagnostic("E-VERSION", f"encoding version {d.version} has no changelog entry", d.where,
-                                  f"add - {{version: {d.version}, date: \"YYYY-MM-DD\", change: …}} to encoding.changelog"))
+            out.append(Diagnostic("E-VERSION", t("check.version_no_entry", version=d.version), d.where,
+                                  t("check.version_no_entry.hint", entry=f'- {{version: {d.version}, date: "YYYY-MM-DD", change: …}}')))
         if numbers != sorted(numbers) or len(set(numbers)) != len(numbers) or (numbers and max(numbers) > d.version):
-            out.append(Diagnostic("E-VERSION", f"changelog versions {numbers} do not count up to {d.version}", d.where,
-                                  "one entry per version, oldest first, the last one the current version"))
+            out.append(Diagnostic("E-VERSION", t("check.versions_count_up", numbers=numbers, version=d.version), d.where,
+                                  t("check.versions_count_up.hint")))
     return out
 
 
@@ -292,16 +297,15 @@ def exceptions(policy: PolicySet) -> list[Diagnostic]:
     out = []
     for c in (c for d in policy.documents for c in d.clauses):
         if c.improves and (c.exception_to is None or c.outcome != "decide"):
-            missing = "`exception_to`" if c.exception_to is None else "a `decide` outcome"
-            out.append(Diagnostic("E-IMPROVES", f"{c.citation}: `improves: true` without {missing}", c.where,
-                                  "an improving exception names the rules it improves on (exception_to: all, or a "
-                                  "list of clause refs) and decides outputs that may read `excepted`"))
+            missing = t("check.improves_no_exception_to") if c.exception_to is None else t("check.improves_no_decide")
+            out.append(Diagnostic("E-IMPROVES", t("check.improves_without", clause=c.citation, missing=missing), c.where,
+                                  t("check.improves_without.hint")))
         if isinstance(c.exception_to, list):
             for ref in c.exception_to:
                 other = policy.clauses.get(ref)
                 if other is not None and isinstance(other.exception_to, list) and c.ref in other.exception_to:
-                    out.append(Diagnostic("E-CYCLE", f"{c.ref} and {ref} are exceptions to each other", c.where,
-                                          "one of them must be the general rule"))
+                    out.append(Diagnostic("E-CYCLE", t("check.mutual_exceptions", first=c.ref, second=ref), c.where,
+                                          t("check.mutual_exceptions.hint")))
     return out
 
 

@@ -34,6 +34,7 @@ from policy_dsl.language.errors import Diagnostic, PolicyDslError, Where
 from policy_dsl.language.messages import t
 from policy_dsl.language.expr.ast import Name, answers, walk
 from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.messages import N_, join, t
 from policy_dsl.language.model import Clause, PolicySet
 from policy_dsl.language.regions import default_registry
 from policy_dsl.language.values import to_json
@@ -145,16 +146,15 @@ def cycles(policy: PolicySet) -> list[Diagnostic]:
     nodes = [c for c in clauses if isinstance(c.exception_to, list)]
     edges = {c: [policy.clauses[r] for r in c.exception_to if r in policy.clauses] for c in nodes}
     for cyc in _cycles(nodes, edges, min_length=3):
-        out.append(Diagnostic("E-CYCLE", f"exceptions form a ring: {_arrow([c.ref for c in cyc])}; "
-                              "each is an exception to the next, so none is the general rule", cyc[0].where,
-                              "an exception names the general rule it departs from; remove one link of the ring"))
+        out.append(Diagnostic("E-CYCLE", t("passes.exception_ring", ring=_arrow([c.ref for c in cyc])), cyc[0].where,
+                              t("passes.exception_ring.hint")))
 
     # adopt chains (link refuses adopting an adopting clause; a ring is named here)
     nodes = [c for c in clauses if c.outcome == "adopt"]
     edges = {c: [policy.clauses[c.adopt]] if c.adopt in policy.clauses else [] for c in nodes}
     for cyc in _cycles(nodes, edges):
-        out.append(Diagnostic("E-CYCLE", f"adopt chain returns to where it started: {_arrow([c.ref for c in cyc])}",
-                              cyc[0].where, "adopt the clause that decides"))
+        out.append(Diagnostic("E-CYCLE", t("passes.adopt_ring", ring=_arrow([c.ref for c in cyc])), cyc[0].where,
+                              t("passes.adopt_ring.hint")))
 
     # evaluate_as chains between kinds (the same kind is reported by the types pass)
     kind_edges: dict[str, list[str]] = {}
@@ -170,9 +170,8 @@ def cycles(policy: PolicySet) -> list[Diagnostic]:
     for cyc in _cycles(kinds, kind_edges, min_length=2):
         steps = [via[(a, b)] for a, b in zip(cyc, cyc[1:] + cyc[:1])]
         first = min(steps, key=lambda c: (c.where.file or "", c.where.line or 0))
-        out.append(Diagnostic("E-CYCLE", f"evaluate_as goes round between kinds: {_arrow(cyc)} "
-                              f"({', '.join(c.ref for c in steps)}); a case would be redirected for ever",
-                              first.where, "evaluate as a kind that decides the case itself"))
+        out.append(Diagnostic("E-CYCLE", t("passes.evaluate_as_ring", ring=_arrow(cyc), refs=join(c.ref for c in steps)),
+                              first.where, t("passes.evaluate_as_ring.hint")))
     # sub-answers (answer(...)) between kinds, with the evaluate_as steps: a kind that asks,
     # directly or through others, for its own answer would be asked for ever
     asks: dict[str, list[str]] = {}
@@ -187,7 +186,7 @@ def cycles(policy: PolicySet) -> list[Diagnostic]:
         for node in answers(d.expr.node):
             for k in d.kinds:
                 asks.setdefault(k, []).append(node.kind)
-                asked_by.setdefault((k, node.kind), (f"definition {d.name}", d.expr.where))
+                asked_by.setdefault((k, node.kind), (t("passes.definition", name=d.name), d.expr.where))
     if asks:
         both = {k: kind_edges.get(k, []) + asks.get(k, []) for k in kinds}
         for cyc in _cycles(kinds, both):
@@ -195,9 +194,8 @@ def cycles(policy: PolicySet) -> list[Diagnostic]:
             if not any(step in asked_by for step in steps):
                 continue  # evaluate_as alone: reported above
             named = [asked_by[step] if step in asked_by else (via[step].ref, via[step].where) for step in steps]
-            out.append(Diagnostic("E-CYCLE", f"answer(...) goes round between kinds: {_arrow(cyc)} "
-                                  f"({', '.join(ref for ref, _ in named)}); the answer would ask for itself",
-                                  named[0][1], "ask for the answer of a kind that does not ask back"))
+            out.append(Diagnostic("E-CYCLE", t("passes.answer_ring", ring=_arrow(cyc), refs=join(ref for ref, _ in named)),
+                                  named[0][1], t("passes.answer_ring.hint")))
     from policy_dsl.engine.evaluate import MAX_REDIRECTS
 
     both = {k: kind_edges.get(k, []) + asks.get(k, []) for k in kinds}
@@ -205,18 +203,17 @@ def cycles(policy: PolicySet) -> list[Diagnostic]:
     if longest and len(longest) - 1 > MAX_REDIRECTS:
         step = (longest[0], longest[1])
         ref, where = (via[step].ref, via[step].where) if step in via else asked_by[step]
-        what = "evaluate_as" if all(s in via for s in zip(longest, longest[1:])) else "evaluate_as and answer(...)"
-        out.append(Diagnostic("E-EVALUATE-AS", f"{what} chain {' → '.join(longest)} is longer than the "
-                              f"{MAX_REDIRECTS} nested evaluations the evaluator follows ({ref})", where,
-                              "evaluate as (or ask) the kind at the end of the chain directly"))
+        what = "evaluate_as" if all(s in via for s in zip(longest, longest[1:])) else t("passes.evaluate_as_and_answer")
+        out.append(Diagnostic("E-EVALUATE-AS", t("passes.chain_too_long", what=what, chain=" → ".join(longest),
+                                                 limit=MAX_REDIRECTS, ref=ref), where, t("passes.chain_too_long.hint")))
 
     # forwards chains between documents
     docs = {d.id: d for d in policy.documents}
     nodes = list(docs)
     edges = {d.id: [f for f in d.forwards if f in docs] for d in policy.documents}
     for cyc in _cycles(nodes, edges):
-        out.append(Diagnostic("E-CYCLE", f"documents forward each other in a ring: {_arrow(cyc)}", docs[cyc[0]].where,
-                              "a document forwards (转发) an earlier or superior one, never itself"))
+        out.append(Diagnostic("E-CYCLE", t("passes.forwards_ring", ring=_arrow(cyc)), docs[cyc[0]].where,
+                              t("passes.forwards_ring.hint")))
 
     out += _precedence_cycles(policy)
     return out
@@ -281,14 +278,12 @@ def _precedence_cycles(policy: PolicySet) -> list[Diagnostic]:
                 if key in reported or start > end or set(reasons) == {resolve.EXCEPTION}:
                     continue  # exceptions alone: the exception passes name the ring
                 reported.add(key)
-                steps = ", ".join(f"{a.ref} beats {b.ref} ({resolve.beats(a, b)})"
-                                  for a, b in zip(cyc, cyc[1:] + cyc[:1]))
+                steps = join(t("passes.beats", first=a.ref, second=b.ref, reason=resolve.beats(a, b))
+                             for a, b in zip(cyc, cyc[1:] + cyc[:1]))
                 first = min(cyc, key=lambda c: (c.where.file or "", c.where.line or 0))
-                when = start.isoformat() if start != dt.date.min else "the start"
-                out.append(Diagnostic(
-                    "E-CYCLE", f"precedence on {topic} goes round in a circle at {region.name} from {when}: {steps}; "
-                    "no clause governs and the answer would depend on the order the files are read",
-                    first.where, "mark one clause `exception_to` another, or correct `level`, `issued` or `supersession`"))
+                when = start.isoformat() if start != dt.date.min else t("passes.the_start")
+                out.append(Diagnostic("E-CYCLE", t("passes.precedence_ring", topic=topic, region=region.name, when=when,
+                                                   steps=steps), first.where, t("passes.precedence_ring.hint")))
     return out
 
 
@@ -354,14 +349,11 @@ def unread_facts(policy: PolicySet) -> list[Diagnostic]:
             read |= names_read(policy, c)
         unread = [f for f in kind.facts if f not in read and f != kind.decided_on]
         if unread:
-            listed = ", ".join(f"`{f}`" for f in unread)
-            it = "it" if len(unread) == 1 else "them"
-            n = f"{len(clauses)} clause" + ("s" if len(clauses) != 1 else "")
-            out.append(Diagnostic(
-                "W-UNREAD-FACT", f"{kind_name}: no clause on this kind reads {listed} ({n}); cases must give "
-                f"{it}, but no answer depends on {it}", kind_where(kind_name, unread[0], vocab),
-                "encode the rule that uses it, or explain why the circulars ignore it (docs/errors.md)",
-                severity="warning"))
+            listed = join(f"`{f}`" for f in unread)
+            message = N_("passes.unread_fact") if len(unread) == 1 else N_("passes.unread_facts")
+            out.append(Diagnostic("W-UNREAD-FACT", t(message, kind=kind_name, facts=listed, n=len(clauses)),
+                                  kind_where(kind_name, unread[0], vocab), t("passes.unread_fact.hint"),
+                                  severity="warning"))
     return out
 
 
@@ -610,15 +602,13 @@ def bounds(policy: PolicySet) -> list[Diagnostic]:
                     continue
                 soft = bool(b.get("soft", False))
                 expr = dict(eff.decide)["waiting_months"]
+                args = dict(clause=f"{low.citation} [{low.ref}]", value=value, limit=limit,
+                            superior=f"{d.citation} [{d.ref}]", case=p.example_text())
                 found[(d, low)] = Diagnostic(
                     "W-BOUND-SOFT" if soft else "E-BOUND",
-                    f"{low.citation} [{low.ref}] decides waiting_months = {value}, above the "
-                    f"{'soft bound (原则上) ' if soft else 'bound '}of {limit} months set by {d.citation} [{d.ref}] "
-                    f"for {p.example_text()}",
+                    t("passes.above_soft_bound", **args) if soft else t("passes.above_bound", **args),
                     expr.where,
-                    (f"the superior text says 原则上 (as a rule): keep within {limit} months, or give the reason for "
-                     "departing from it in a `reading`") if soft else
-                    f"a lower level may not go beyond the bound: at most {limit} months",
+                    t("passes.above_soft_bound.hint", limit=limit) if soft else t("passes.above_bound.hint", limit=limit),
                     severity="warning" if soft else "error")
     return list(found.values())
 
@@ -650,13 +640,11 @@ def shadowed(policy: PolicySet) -> list[Diagnostic]:
             if applies[c] == 0 or governs[c] > 0:
                 continue
             winners = beaten_by.get(c, Counter())
-            names = ", ".join(f"{policy.clauses[r].citation} [{r}]" if r in policy.clauses else r
-                              for r, _ in winners.most_common(3))
+            names = join(f"{policy.clauses[r].citation} [{r}]" if r in policy.clauses else r
+                         for r, _ in winners.most_common(3))
             out.append(Diagnostic(
                 "W-SHADOWED",
-                f"{c.citation} [{c.ref}] never governs: it applies to {applies[c]} generated cases, and in each "
-                f"{names} takes precedence on every output it decides (e.g. {example[c].example_text()} "
-                f"on {example[c].day.isoformat()})",
-                c.where, "remove the clause, narrow the condition of the clause that beats it, or make it an "
-                "`exception_to` that clause if it is the special rule", severity="warning"))
+                t("passes.shadowed", clause=f"{c.citation} [{c.ref}]", n=applies[c], winners=names,
+                  case=example[c].example_text(), day=example[c].day.isoformat()),
+                c.where, t("passes.shadowed.hint"), severity="warning"))
     return out

@@ -12,6 +12,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, PolicyError, Where
 from policy_dsl.language.expr import ast
+from policy_dsl.language.messages import N_, join, t
 from policy_dsl.language.values import Duration, parse_date, parse_month
 
 MAX_EXPR_CHARS = 4000
@@ -78,27 +79,26 @@ class _ToAst(Transformer):
     def date(self, meta, c):
         value = parse_date(str(c[0]))
         if value is None:
-            raise ExprSyntaxError(f"`{c[0]}` is not a date that exists", c[0].line, c[0].column,
-                                  "write YYYY-MM-DD with a real day, e.g. 2022-02-28")
+            raise ExprSyntaxError(t("date.does_not_exist", text=c[0]), c[0].line, c[0].column, t("expr.real_day.hint"))
         return ast.Literal(value, "date", span=_tok_span(c[0]))
 
     def month(self, meta, c):
         value = parse_month(str(c[0]))
         if value is None:
-            raise ExprSyntaxError(f"`{c[0]}` is not a month", c[0].line, c[0].column, "write YYYY-MM, e.g. 2022-04")
+            raise ExprSyntaxError(t("expr.not_a_month", text=c[0]), c[0].line, c[0].column, t("expr.not_a_month.hint"))
         return ast.Literal(value, "month", span=_tok_span(c[0]))
 
     def duration(self, meta, c):
         n = str(c[0])
         if "." in n:
-            raise ExprSyntaxError(f"a duration counts whole {c[1]}", c[0].line, c[0].column, "e.g. 6 months")
+            raise ExprSyntaxError(t("expr.whole_duration", unit=c[1]), c[0].line, c[0].column, t("expr.whole_duration.hint"))
         unit = "months" if str(c[1]).startswith("month") else "days"
         return ast.Literal(Duration(int(n), unit), "duration", span=_span(meta))
 
     def number(self, meta, c):
         text = str(c[0])
         if len(text) > 18:
-            raise ExprSyntaxError(f"number `{text[:20]}…` is too large", c[0].line, c[0].column, None)
+            raise ExprSyntaxError(t("yaml.number_too_large", number=text[:20]), c[0].line, c[0].column, None)
         return ast.Literal(float(text) if "." in text else int(text), "number", span=_tok_span(c[0]))
 
     def string(self, meta, c):
@@ -129,29 +129,32 @@ class _ToAst(Transformer):
         return ast.Name(str(c[0]), span=_tok_span(c[0]))
 
 
+# the grammar's tokens in words (the others are shown as written: `(`, `if`, `and`…)
 _TOKEN_WORDS = {
-    "COMP_OP": "a comparison (== != < <= > >=)", "ADD_OP": "+ or -", "NAME": "a name", "NUMBER": "a number",
-    "DATE": "a date", "MONTH": "a month", "STRING": 'a "string"', "LPAR": "(", "RPAR": ")", "LSQB": "[",
-    "RSQB": "]", "COMMA": ",", "DOT": ".", "DURATION_UNIT": "months or days", "IF": "if", "THEN": "then",
-    "ELSE": "else", "AND": "and", "OR": "or", "NOT": "not", "IN": "in", "MINUS": "-", "$END": "the end",
-    "TRUE": "true", "FALSE": "false", "NULL": "null", "ANSWER": "answer", "EQUAL": "=",
+    "COMP_OP": N_("expr.token.comparison"), "ADD_OP": N_("expr.token.plus_minus"), "NAME": N_("expr.token.name"),
+    "NUMBER": N_("expr.token.number"), "DATE": N_("expr.token.date"), "MONTH": N_("expr.token.month"),
+    "STRING": N_("expr.token.string"), "DURATION_UNIT": N_("expr.token.duration_unit"), "$END": N_("expr.token.end"),
+}
+_TOKEN_SIGNS = {
+    "LPAR": "(", "RPAR": ")", "LSQB": "[", "RSQB": "]", "COMMA": ",", "DOT": ".", "MINUS": "-", "EQUAL": "=",
 }
 
 # Known mistakes mapped to friendly messages (cf. lark examples/advanced/error_reporting_lalr.py).
 _KNOWN = [
-    ("=", "`=` is not a comparison", "write `==` to compare"),
-    ("&&", "`&&` is not an operator", "write `and`"),
-    ("||", "`||` is not an operator", "write `or`"),
-    ("!", "`!` is not an operator", "write `not`, or `!=` to compare"),
-    ("'", "strings are written in double quotes", 'write "employed"'),
-    ("*", "multiplication is not part of the language", "dates and months use + and - only"),
-    ("/", "division is not part of the language", "dates and months use + and - only"),
+    ("=", N_("expr.single_equals"), N_("expr.single_equals.hint")),
+    ("&&", N_("expr.double_ampersand"), N_("expr.double_ampersand.hint")),
+    ("||", N_("expr.double_bar"), N_("expr.double_bar.hint")),
+    ("!", N_("expr.bang"), N_("expr.bang.hint")),
+    ("'", N_("expr.single_quotes"), N_("expr.single_quotes.hint")),
+    ("*", N_("expr.multiplication"), N_("expr.arithmetic.hint")),
+    ("/", N_("expr.division"), N_("expr.arithmetic.hint")),
 ]
 
 
 def _expected(exc: UnexpectedInput) -> str:
-    names = sorted({_TOKEN_WORDS.get(t, t.lower()) for t in getattr(exc, "expected", ()) or ()})
-    return ", ".join(names[:8])
+    names = sorted({t(_TOKEN_WORDS[k]) if k in _TOKEN_WORDS else _TOKEN_SIGNS.get(k, k.lower())
+                    for k in getattr(exc, "expected", ()) or ()})
+    return join(names[:8])
 
 
 MAX_EXPR_DEPTH = 64  # the type checker, the compiler and the evaluator recurse over the tree
@@ -161,29 +164,29 @@ def parse_expression(text: str) -> ast.Node:
     """The AST of ``text``; raises ExprSyntaxError with a position relative to ``text``. A tree
     nested deeper than MAX_EXPR_DEPTH (``not not not …``, ``1 + 1 + …``) is refused here, so
     nothing after the parser meets a recursion it cannot finish."""
-    too_deep = ExprSyntaxError(f"expression nested more than {MAX_EXPR_DEPTH} levels deep", 1, 1,
-                               "split it with a definition")
+    def too_deep():
+        return ExprSyntaxError(t("expr.too_deep", levels=MAX_EXPR_DEPTH), 1, 1, t("expr.split.hint"))
+
     try:
         node = _parse(text)
     except RecursionError:
-        raise too_deep from None
+        raise too_deep() from None
     except VisitError as exc:
         if isinstance(exc.orig_exc, RecursionError):
-            raise too_deep from None
+            raise too_deep() from None
         raise
     stack = [(node, 1)]
     while stack:
         n, depth = stack.pop()
         if depth > MAX_EXPR_DEPTH:
-            raise too_deep
+            raise too_deep()
         stack.extend((c, depth + 1) for c in ast.children(n))
     return node
 
 
 def _parse(text: str) -> ast.Node:
     if len(text) > MAX_EXPR_CHARS:
-        raise ExprSyntaxError(f"expression is {len(text)} characters; at most {MAX_EXPR_CHARS}", 1, 1,
-                              "split it with a definition")
+        raise ExprSyntaxError(t("expr.too_long", chars=len(text), limit=MAX_EXPR_CHARS), 1, 1, t("expr.split.hint"))
     try:
         tree = _parser().parse(text)
         return _ToAst().transform(tree)
@@ -195,31 +198,32 @@ def _parse(text: str) -> ast.Node:
         rest = text[exc.pos_in_stream:]
         for prefix, message, hint in _KNOWN:
             if rest.startswith(prefix) and not rest.startswith(prefix * 2 if prefix in "=" else "\0"):
-                raise ExprSyntaxError(message, exc.line, exc.column, hint) from None
+                raise ExprSyntaxError(t(message), exc.line, exc.column, t(hint)) from None
         if rest[:1].isupper():
-            raise ExprSyntaxError(f"unexpected `{rest[:12]}`: names are lower case", exc.line, exc.column,
-                                  "facts are written like paid_on; strings in double quotes") from None
-        raise ExprSyntaxError(f"unexpected character `{text[exc.pos_in_stream]}`", exc.line, exc.column,
-                              f"expected {_expected(exc)}" if _expected(exc) else None) from None
+            raise ExprSyntaxError(t("expr.upper_case", text=rest[:12]), exc.line, exc.column,
+                                  t("expr.upper_case.hint")) from None
+        raise ExprSyntaxError(t("expr.unexpected_character", char=text[exc.pos_in_stream]), exc.line, exc.column,
+                              t("expr.expected_tokens", tokens=_expected(exc)) if _expected(exc) else None) from None
     except UnexpectedEOF as exc:
         lines = text.splitlines() or [""]
-        raise ExprSyntaxError("the expression ends too early", len(lines), len(lines[-1]) + 1,
-                              f"expected {_expected(exc)}") from None
+        raise ExprSyntaxError(t("expr.ends_early"), len(lines), len(lines[-1]) + 1,
+                              t("expr.expected_tokens", tokens=_expected(exc))) from None
     except UnexpectedToken as exc:
         tok = exc.token
         if tok.type == "$END":
             lines = text.splitlines() or [""]
-            raise ExprSyntaxError("the expression ends too early", len(lines), len(lines[-1]) + 1,
-                                  f"expected {_expected(exc)}") from None
+            raise ExprSyntaxError(t("expr.ends_early"), len(lines), len(lines[-1]) + 1,
+                                  t("expr.expected_tokens", tokens=_expected(exc))) from None
         if str(tok) == "=":
             if "EQUAL" in getattr(exc, "expected", ()):  # inside answer(...) is the place of one `=`
                 pass
             elif text[tok.start_pos - 1: tok.start_pos] == "=" and "answer(" in text[:tok.start_pos]:
-                raise ExprSyntaxError("a fact of answer(...) is given with one `=`", tok.line, tok.column - 1,
-                                      "e.g. answer(resident_enrollment, benefit_year = benefit_year, paid_on = paid_on)") from None
+                raise ExprSyntaxError(t("expr.answer_one_equals"), tok.line, tok.column - 1,
+                                      t("expr.answer_one_equals.hint")) from None
             else:
-                raise ExprSyntaxError("`=` is not a comparison", tok.line, tok.column, "write `==` to compare") from None
-        raise ExprSyntaxError(f"unexpected `{tok}`", tok.line, tok.column, f"expected {_expected(exc)}") from None
+                raise ExprSyntaxError(t("expr.single_equals"), tok.line, tok.column, t("expr.single_equals.hint")) from None
+        raise ExprSyntaxError(t("expr.unexpected", text=tok), tok.line, tok.column,
+                              t("expr.expected_tokens", tokens=_expected(exc))) from None
 
 
 def position_in_file(where: Where, line: int, col: int, offset_col: int = 0) -> Where:
@@ -236,7 +240,7 @@ def parse_in_file(text: str, where: Where, quoted: bool = False) -> ast.Node:
     try:
         return parse_expression(text)
     except ExprSyntaxError as exc:
-        raise PolicyError(Diagnostic("E-EXPR-SYNTAX", f"{exc.message} in `{_clip(text)}`",
+        raise PolicyError(Diagnostic("E-EXPR-SYNTAX", t("expr.syntax_in", problem=exc.message, text=_clip(text)),
                                      position_in_file(where, exc.line, exc.col, 1 if quoted else 0), exc.hint)) from None
 
 

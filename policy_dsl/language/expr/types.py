@@ -6,6 +6,7 @@ from __future__ import annotations
 from policy_dsl.language.records import dataclass  # dataclasses, quicker to import (records.py)
 
 from policy_dsl.language.expr import ast
+from policy_dsl.language.messages import N_, join, t
 
 
 @dataclass(frozen=True)
@@ -17,9 +18,9 @@ class Type:
 
     def __str__(self) -> str:
         if self.name == "list" and self.item:
-            return f"list of {self.item}"
+            return t("expr.list_of", item=self.item)
         if self.values:
-            return "one of " + "|".join(self.values)
+            return t("expr.one_of", values="|".join(self.values))
         return self.name
 
     def field(self, name: str) -> "Type | None":
@@ -90,22 +91,22 @@ class TypeError_(Exception):
 
 # name -> (list of accepted argument type tuples, result type (None: the type of the first argument), doc)
 FUNCTIONS: dict[str, tuple[list[tuple[str, ...]], Type, str]] = {
-    "month": ([("date",)], MONTH, "month(d): the month of date d"),
-    "start": ([("month",)], DATE, "start(m): the first day of month m"),
-    "end": ([("month",)], DATE, "end(m): the last day of month m"),
-    "year": ([("date",), ("month",)], INT, "year(d): the year of a date or month"),
-    "month_number": ([("date",), ("month",)], INT, "month_number(d): 1–12"),
-    "month_of": ([("int", "int")], MONTH, "month_of(y, n): month n of year y"),
-    "period_end": ([("date", "duration")], DATE, "period_end(d, 6 months): last day of a 民法典 period"),
-    "working_days_after": ([("date", "int")], DATE, "working_days_after(d, n): the n-th working day after d"),
-    "is_workday": ([("date",)], BOOL, "is_workday(d): a working day of the official schedule"),
-    "city": ([("region",)], REGION, "city(r): the pooling city of region r"),
-    "province": ([("region",)], REGION, "province(r): the province of region r"),
-    "within": ([("region", "str")], BOOL, 'within(r, "370000"): whether r lies inside that code'),
+    "month": ([("date",)], MONTH, N_("expr.fn.month")),
+    "start": ([("month",)], DATE, N_("expr.fn.start")),
+    "end": ([("month",)], DATE, N_("expr.fn.end")),
+    "year": ([("date",), ("month",)], INT, N_("expr.fn.year")),
+    "month_number": ([("date",), ("month",)], INT, N_("expr.fn.month_number")),
+    "month_of": ([("int", "int")], MONTH, N_("expr.fn.month_of")),
+    "period_end": ([("date", "duration")], DATE, N_("expr.fn.period_end")),
+    "working_days_after": ([("date", "int")], DATE, N_("expr.fn.working_days_after")),
+    "is_workday": ([("date",)], BOOL, N_("expr.fn.is_workday")),
+    "city": ([("region",)], REGION, N_("expr.fn.city")),
+    "province": ([("region",)], REGION, N_("expr.fn.province")),
+    "within": ([("region", "str")], BOOL, N_("expr.fn.within")),
     "min": ([("date", "date"), ("month", "month"), ("int", "int"), ("number", "number")], None,
-            "min(a, b): the earlier date or month, the smaller number (both given, not null)"),
+            N_("expr.fn.min")),
     "max": ([("date", "date"), ("month", "month"), ("int", "int"), ("number", "number")], None,
-            "max(a, b): the later date or month, the larger number (both given, not null)"),
+            N_("expr.fn.max")),
 }
 
 
@@ -116,14 +117,12 @@ def infer(node: ast.Node, scope: dict[str, Type]) -> Type:
                 "bool": BOOL, "null": NULL}.get(node.kind) or (INT if isinstance(node.value, int) else NUMBER)
     if isinstance(node, ast.Name):
         if node.name == "excepted" and node.name not in scope:
-            raise TypeError_("`excepted` is read outside the outputs of an improving exception", node,
-                             "only a clause with `exception_to` and `improves: true` may read `excepted`, "
-                             "and only in its `decide` outputs")
+            raise TypeError_(t("expr.excepted_outside"), node, t("expr.excepted_outside.hint"))
         if node.name not in scope:
             from policy_dsl.language.errors import did_you_mean
 
-            raise TypeError_(f"unknown name `{node.name}`", node,
-                             did_you_mean(node.name, scope) or "use a fact of this kind (kinds.yaml), a definition, or an output above",
+            raise TypeError_(t("expr.unknown_name", name=node.name), node,
+                             did_you_mean(node.name, scope) or t("expr.unknown_name.hint"),
                              code="E-UNKNOWN-FACT")
         return scope[node.name]
     if isinstance(node, ast.ListExpr):
@@ -131,11 +130,11 @@ def infer(node: ast.Node, scope: dict[str, Type]) -> Type:
         if not items:
             return Type("list", item=ANY)
         first = items[0]
-        for t, n in zip(items[1:], node.items[1:]):
-            if t.name != first.name:
-                raise TypeError_(f"list mixes {first.name} and {t.name}", n)
+        for t_, n in zip(items[1:], node.items[1:]):
+            if t_.name != first.name:
+                raise TypeError_(t("expr.list_mixes", first=first.name, second=t_.name), n)
         if first.name == "str":
-            vals = tuple(v for t in items for v in t.values)
+            vals = tuple(v for t_ in items for v in t_.values)
             return Type("list", item=Type("str", values=vals))
         return Type("list", item=first)
     if isinstance(node, ast.Call):
@@ -143,15 +142,15 @@ def infer(node: ast.Node, scope: dict[str, Type]) -> Type:
     if isinstance(node, ast.Answer):
         return _answer(node, scope)
     if isinstance(node, ast.Unary):
-        t = infer(node.operand, scope)
+        t_ = infer(node.operand, scope)
         if node.op == "not":
-            _expect(t, BOOL, node.operand, "`not` takes a condition")
+            _expect(t_, BOOL, node.operand, N_("expr.not_takes_condition"))
             return BOOL
-        if not numeric(t):
-            raise TypeError_(f"cannot negate a {t.name}", node.operand)
-        return t
+        if not numeric(t_):
+            raise TypeError_(t("expr.cannot_negate", type=t_.name), node.operand)
+        return t_
     if isinstance(node, ast.If):
-        _expect(infer(node.cond, scope), BOOL, node.cond, "the condition of `if` must be true or false")
+        _expect(infer(node.cond, scope), BOOL, node.cond, N_("expr.if_condition"))
         a, b = infer(node.then, scope), infer(node.other, scope)
         if a.name == "null":
             return b
@@ -159,51 +158,53 @@ def infer(node: ast.Node, scope: dict[str, Type]) -> Type:
             return a if not (a.values or b.values) else Type("str", values=tuple(dict.fromkeys(a.values + b.values)))
         if assignable(a, b):
             return b
-        raise TypeError_(f"the branches of `if` differ: {a.name} and {b.name}", node.other)
+        raise TypeError_(t("expr.if_branches", first=a.name, second=b.name), node.other)
     if isinstance(node, ast.Index):
-        t = infer(node.obj, scope)
-        if t.name != "list":
-            raise TypeError_(f"cannot index a {t.name}", node.obj)
-        _expect(infer(node.index, scope), INT, node.index, "an index is a whole number, e.g. [0]")
-        return t.item or ANY
+        t_ = infer(node.obj, scope)
+        if t_.name != "list":
+            raise TypeError_(t("expr.cannot_index", type=t_.name), node.obj)
+        _expect(infer(node.index, scope), INT, node.index, N_("expr.index_whole"))
+        return t_.item or ANY
     if isinstance(node, ast.Field):
-        t = infer(node.obj, scope)
-        if t.name != "record":
-            raise TypeError_(f"a {t.name} has no field `{node.name}`", node)
-        ft = t.field(node.name)
+        t_ = infer(node.obj, scope)
+        if t_.name != "record":
+            raise TypeError_(t("expr.no_field_on", type=t_.name, field=node.name), node)
+        ft = t_.field(node.name)
         if ft is None:
             from policy_dsl.language.errors import did_you_mean
 
-            names = [k for k, _ in t.fields]
-            raise TypeError_(f"no field `{node.name}`", node,
-                             did_you_mean(node.name, names) or "fields: " + ", ".join(names), code="E-UNKNOWN-FACT")
+            names = [k for k, _ in t_.fields]
+            raise TypeError_(t("expr.no_field", field=node.name), node,
+                             did_you_mean(node.name, names) or t("expr.fields", fields=join(names)), code="E-UNKNOWN-FACT")
         return ft
     if isinstance(node, ast.Binary):
         return _binary(node, scope)
-    raise TypeError_("unknown expression", node)
+    raise TypeError_(t("expr.unknown_expression"), node)
 
 
-def _expect(t: Type, want: Type, node: ast.Node, hint: str) -> None:
-    if not assignable(t, want):
-        raise TypeError_(f"expected {want.name}, found {t}", node, hint)
+def _expect(t_: Type, want: Type, node: ast.Node, hint: str, **args) -> None:
+    """A TypeError_ unless ``t_`` may stand for ``want``; ``hint``: a message id, with ``args``
+    (made into words only when there is an error to report)."""
+    if not assignable(t_, want):
+        raise TypeError_(t("expr.expected", want=want.name, found=t_), node, t(hint, **args))
 
 
 def _call(node: ast.Call, scope) -> Type:
     if node.func not in FUNCTIONS:
         from policy_dsl.language.errors import did_you_mean
 
-        raise TypeError_(f"unknown function `{node.func}`", node,
-                         did_you_mean(node.func, FUNCTIONS) or "functions: " + ", ".join(sorted(FUNCTIONS)),
+        raise TypeError_(t("expr.unknown_function", name=node.func), node,
+                         did_you_mean(node.func, FUNCTIONS) or t("expr.functions", names=join(sorted(FUNCTIONS))),
                          code="E-UNKNOWN-FUNCTION")
     sigs, result, doc = FUNCTIONS[node.func]
     args = [infer(a, scope) for a in node.args]
     for sig in sigs:
         if len(sig) == len(args) and all(assignable(a, Type(s)) for a, s in zip(args, sig)):
             if node.func == "within" and not (isinstance(node.args[1], ast.Literal)):
-                raise TypeError_("the region code of `within` must be written out", node.args[1], 'e.g. within(from_region, "370000")')
+                raise TypeError_(t("expr.within_literal"), node.args[1], t("expr.within_literal.hint"))
             return result or Type(sig[0])
     got = ", ".join(str(a.name) for a in args)
-    raise TypeError_(f"`{node.func}` does not take ({got})", node, doc)
+    raise TypeError_(t("expr.does_not_take", name=node.func, types=got), node, t(doc))
 
 
 def _answer(node: ast.Answer, scope) -> Type:
@@ -213,29 +214,29 @@ def _answer(node: ast.Answer, scope) -> Type:
 
     kinds = getattr(scope, "kinds", None)
     if kinds is None:
-        raise TypeError_("`answer(...)` is not available here", node, "ask for another kind's answer in a clause or definition")
+        raise TypeError_(t("expr.answer_here"), node, t("expr.answer_here.hint"))
     kind = kinds.kinds.get(node.kind)
     if kind is None:
-        raise TypeError_(f"unknown kind `{node.kind}`", node, did_you_mean(node.kind, kinds.kinds)
-                         or "kinds: " + ", ".join(kinds.kinds), code="E-UNKNOWN-KIND")
+        raise TypeError_(t("expr.unknown_kind", kind=node.kind), node, did_you_mean(node.kind, kinds.kinds)
+                         or t("expr.kinds", kinds=join(kinds.kinds)), code="E-UNKNOWN-KIND")
     specs = {**kinds.person_flags, **kind.facts}
     given = set()
     for name, value in node.facts:
         spec = specs.get(name)
         if spec is None:
-            raise TypeError_(f"{node.kind} has no fact `{name}`", value, did_you_mean(name, specs)
-                             or "facts: " + ", ".join(specs), code="E-UNKNOWN-FACT")
+            raise TypeError_(t("expr.kind_has_no_fact", kind=node.kind, fact=name), value, did_you_mean(name, specs)
+                             or t("expr.facts", facts=join(specs)), code="E-UNKNOWN-FACT")
         if name in given:
-            raise TypeError_(f"fact `{name}` is given twice", value, "give each fact once")
+            raise TypeError_(t("expr.fact_twice", fact=name), value, t("expr.fact_twice.hint"))
         given.add(name)
         want = from_spec(spec)
-        t = infer(value, scope)
-        if not assignable(t, want):
-            raise TypeError_(f"fact `{name}` of {node.kind} is a {want}, but `{_text(value)}` is a {t}", value)
+        t_ = infer(value, scope)
+        if not assignable(t_, want):
+            raise TypeError_(t("expr.fact_type", fact=name, kind=node.kind, want=want, text=_text(value), found=t_), value)
     missing = [f for f, spec in kind.facts.items() if f not in given and not spec.get("optional")]
     if missing:
-        raise TypeError_(f"answer({node.kind}, ...) needs fact `{missing[0]}`", node,
-                         "give every fact of the kind: " + ", ".join(f"{f}: …" for f in missing))
+        raise TypeError_(t("expr.answer_needs", kind=node.kind, fact=missing[0]), node,
+                         t("expr.answer_needs.hint", facts=", ".join(f"{f} = …" for f in missing)))
     return answer_record(kinds, node.kind)
 
 
@@ -251,8 +252,8 @@ _ORDERED = {"int", "number", "date", "month", "any"}
 def _binary(node: ast.Binary, scope) -> Type:
     op = node.op
     if op in ("and", "or"):
-        _expect(infer(node.left, scope), BOOL, node.left, f"`{op}` joins conditions")
-        _expect(infer(node.right, scope), BOOL, node.right, f"`{op}` joins conditions")
+        _expect(infer(node.left, scope), BOOL, node.left, N_("expr.joins_conditions"), op=op)
+        _expect(infer(node.right, scope), BOOL, node.right, N_("expr.joins_conditions"), op=op)
         return BOOL
     a, b = infer(node.left, scope), infer(node.right, scope)
     if op in ("+", "-"):
@@ -264,18 +265,17 @@ def _binary(node: ast.Binary, scope) -> Type:
             return INT
         if a.name == "int" and b.name == "month" and op == "+":
             return MONTH
-        raise TypeError_(f"cannot compute {a.name} {op} {b.name}", node,
-                         "months take + and - of whole numbers; month - month is a number of months; "
-                         "for dates use start(month(d) + n) or period_end(d, n months)", code="E-TYPE")
+        raise TypeError_(t("expr.cannot_compute", left=a.name, op=op, right=b.name), node,
+                         t("expr.cannot_compute.hint"), code="E-TYPE")
     if op in ("in", "not in"):
         if b.name != "list":
-            raise TypeError_(f"`{op}` needs a list on its right, found {b.name}", node.right, 'e.g. reason in ["death", "military"]')
+            raise TypeError_(t("expr.in_needs_list", op=op, found=b.name), node.right, t("expr.in_needs_list.hint"))
         _same_kind(a, b.item or ANY, node)
         return BOOL
     # comparisons
     _same_kind(a, b, node)
     if op not in ("==", "!=") and a.name not in _ORDERED and b.name not in _ORDERED:
-        raise TypeError_(f"`{op}` does not order {a.name} values", node)
+        raise TypeError_(t("expr.does_not_order", op=op, type=a.name), node)
     return BOOL
 
 
@@ -285,13 +285,12 @@ def _same_kind(a: Type, b: Type, node: ast.Binary) -> None:
     if numeric(a) and numeric(b):
         return
     if a.name != b.name:
-        raise TypeError_(f"compares {a.name} with {b.name}", node,
-                         "compare like with like: month(paid_on) with a month, paid_on with a date", code="E-TYPE")
+        raise TypeError_(t("expr.compares", left=a.name, right=b.name), node, t("expr.compares.hint"), code="E-TYPE")
     if a.name == "str" and a.values and b.values:
         wide, narrow = (a, b) if len(a.values) >= len(b.values) else (b, a)
         stray = [v for v in narrow.values if v not in wide.values]
         if stray and len(wide.values) > 1:
             from policy_dsl.language.errors import did_you_mean
 
-            raise TypeError_(f'"{stray[0]}" is not one of {"|".join(wide.values)}', node,
+            raise TypeError_(t("expr.not_one_of", value=stray[0], values="|".join(wide.values)), node,
                              did_you_mean(stray[0], wide.values), code="E-ENUM-VALUE")
