@@ -29,7 +29,7 @@ def test_check_json_lists_no_diagnostics(cli):
     data = run.json
     assert data["errors"] == 0
     warnings = [d for d in data["diagnostics"] if d["severity"] != "note"]
-    assert [(d["code"], d["message"].split(":")[0]) for d in warnings] == EXPLAINED_WARNINGS
+    assert [(d["code"], d["message"].replace("：", ":").split(":")[0]) for d in warnings] == EXPLAINED_WARNINGS
     assert all(d["severity"] == "warning" for d in warnings)
     # and the one declared, authorised deviation from a higher rule (tests/test_hierarchy.py)
     assert [d["code"] for d in data["diagnostics"] if d["severity"] == "note"] == ["I-HIERARCHY-AUTHORISED"]
