@@ -58,8 +58,8 @@ def test_folder_kinds_table_changes_the_cache_key(policies_copy):
 
 
 @pytest.mark.parametrize("change, code, words", [
-    (lambda d: d["kinds"]["deadline"].update(decided_on="scope"), "E-KINDS", "date or month fact"),
-    (lambda d: d["kinds"]["deadline"]["outputs"].append("dedline"), "E-KINDS", "not in `outputs`"),
+    (lambda d: d["kinds"]["deadline"].update(decided_on="scope"), "E-KINDS", "日期或月份类事实"),
+    (lambda d: d["kinds"]["deadline"]["outputs"].append("dedline"), "E-KINDS", "不在 `outputs` 中"),
     (lambda d: d["kinds"]["newborn"]["facts"]["birth_date"].update(before="paid_onn"), "E-KINDS", "paid_onn"),
     (lambda d: d["kinds"]["deadline"]["facts"]["scope"].update(valeus=["a"]), "E-SCHEMA-UNKNOWN-KEY", "valeus"),
     (lambda d: d["kinds"]["deadline"]["facts"]["scope"].pop("values"), "E-SCHEMA-MISSING-KEY", "values"),
