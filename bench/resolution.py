@@ -1,6 +1,6 @@
 """Resolution: what ``applies`` answers for every day of a year in every pooling region.
 
-    python bench/resolution.py [--quick] [--year Y] [--sample K] [--json OUT]
+    python bench/resolution.py [--quick] [--year Y] [--sample K] [--before REV] [--json OUT]
 
 For each region of the registry (policy_dsl/data/regions.tsv) that is a pooling region or above
 (the country, provinces, prefecture-level cities, county-level cities under a province), and each
@@ -12,7 +12,14 @@ The baseline is the same computation as it was before this work, kept below (REF
 clause's standing worked out for each question, every generated probe and every condition tried
 through the expression closures; it runs on every K-th day (``--sample``, default 7) and must
 give the same data. Medians per question and the ratio, from the same run; ``--quick`` takes
-every 6th region and every 12th day."""
+every 6th region and every 12th day.
+
+``--before REV`` (or a folder holding another tree) also asks the same questions of REV's tree and
+of this one, each in a process of its own (``python bench/resolution.py --worker`` with the tree
+first on PYTHONPATH, run from the benchmark's folder), in alternating chunks of 100 so that the
+machine's load hits both alike: every question is new to both (the one process of each keeps
+what it learnt, as the service does). Wall clock and CPU time (``time.process_time``) per
+question, medians and means, now/before, and whether every answer is the same text."""
 
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ import datetime as dt
 import json
 import statistics
 import time
+from pathlib import Path
 
 from common import report
 
@@ -84,13 +92,81 @@ def reference_data(policy, region, day, topics, ev):
     return applies_json(found, region, day)
 
 
+def worker() -> None:
+    """Answers chunks of questions read from stdin (a JSON list of [region code, ISO day] a line),
+    one JSON line each: the wall and CPU seconds of each question, and a digest of the answers."""
+    import hashlib
+    import sys
+
+    from policy_dsl.face.api import applies_data, evaluator_for, load_policy
+    from policy_dsl.language.regions import default_registry
+
+    policy = load_policy()
+    evaluator = evaluator_for(policy)
+    topics = list(policy.vocab.kinds)
+    registry = default_registry()
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        walls, cpus, digest = [], [], hashlib.sha256()
+        for code, iso in json.loads(line):
+            region, day = registry.get(code), dt.date.fromisoformat(iso)
+            t, c = time.perf_counter(), time.process_time()
+            text = json.dumps(applies_data(policy, region, day, topics, "zh", evaluator), ensure_ascii=False, indent=2)
+            cpus.append(time.process_time() - c)
+            walls.append(time.perf_counter() - t)
+            digest.update(text.encode() + b"\0")
+        print(json.dumps({"wall": walls, "cpu": cpus, "digest": digest.hexdigest()}), flush=True)
+
+
+def before_after(questions: list, before: str) -> dict:
+    """The same questions asked of REV's tree and of this one, in alternating chunks (module docstring)."""
+    import subprocess
+    import sys
+
+    from common import REPO, environment, tree_of, work_dir
+
+    env = environment()
+    procs = {}
+    for label, tree in (("before", tree_of(before)), ("now", REPO)):
+        procs[label] = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker"], cwd=work_dir(),
+                                        env={**env, "PYTHONPATH": str(tree)}, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        if json.loads(procs[label].stdout.readline()).get("ready") is not True:
+            raise SystemExit(f"the {label} worker did not start")
+    got = {label: {"wall": [], "cpu": [], "digests": []} for label in procs}
+    for k in range(0, len(questions), 100):
+        chunk = json.dumps([[r.code, d.isoformat()] for r, d in questions[k:k + 100]])
+        for label in (("before", "now") if (k // 100) % 2 == 0 else ("now", "before")):
+            procs[label].stdin.write(chunk + "\n")
+            procs[label].stdin.flush()
+            answer = json.loads(procs[label].stdout.readline())
+            got[label]["wall"] += answer["wall"]
+            got[label]["cpu"] += answer["cpu"]
+            got[label]["digests"].append(answer["digest"])
+    for proc in procs.values():
+        proc.stdin.close()
+        proc.wait(30)
+    out = {"before": before, "questions": len(questions),
+           "same_answers": got["before"]["digests"] == got["now"]["digests"]}
+    for label, g in got.items():
+        out[label] = {f"{what}_{stat}": f(g[what]) for what in ("wall", "cpu")
+                      for stat, f in (("median_s", statistics.median), ("mean_s", statistics.mean),
+                                      ("p99_s", lambda xs: sorted(xs)[int(len(xs) * 0.99)]))}
+    out["now_over_before"] = {k: out["now"][k] / out["before"][k] for k in out["now"]}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--year", type=int, default=2022)
     ap.add_argument("--sample", type=int, default=7, help="the reference runs on every K-th day")
+    ap.add_argument("--before", metavar="REV", help="also ask the same questions of REV's tree and this one")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json", metavar="OUT")
     args = ap.parse_args()
+    if args.worker:
+        return worker()
 
     from policy_dsl.face.api import load_policy
     from policy_dsl.face.api import applies_data
@@ -137,11 +213,26 @@ def main() -> None:
     print(f"  reference (before):  median {ref_med * 1000:.2f} ms, mean {statistics.mean(ref_times) * 1000:.2f} ms "
           f"per question, on {checked:,} of them (every {args.sample}th day), the same answers")
     print(f"  ratio: {ref_med / med:.1f}x faster (medians)")
+    compared = None
+    if args.before:
+        asked = [(r, d) for r in regions for d in days if r.valid_on(d)]
+        compared = before_after(asked, args.before)
+        for label in ("before", "now"):
+            x = compared[label]
+            print(f"  {label + (f' ({args.before})' if label == 'before' else ''):>14}: CPU median {x['cpu_median_s'] * 1000:.2f} ms, "
+                  f"mean {x['cpu_mean_s'] * 1000:.2f} ms, p99 {x['cpu_p99_s'] * 1000:.2f} ms; wall median "
+                  f"{x['wall_median_s'] * 1000:.2f} ms, mean {x['wall_mean_s'] * 1000:.2f} ms per question")
+        r = compared["now_over_before"]
+        print(f"  now/before: CPU median {r['cpu_median_s']:.3f}, mean {r['cpu_mean_s']:.3f}; wall median "
+              f"{r['wall_median_s']:.3f}, mean {r['wall_mean_s']:.3f} ({compared['questions']:,} questions, each new to "
+              f"both; answers {'the same' if compared['same_answers'] else 'DIFFERENT'})")
+        if not compared["same_answers"]:
+            raise SystemExit("now and before give different answers")
     report("resolution", {"year": args.year, "regions": len(regions), "days": len(days), "questions": len(times),
                           "skipped": skipped, "seconds_all": sum(times), "median_s": med,
                           "mean_s": statistics.mean(times), "reference_median_s": ref_med,
                           "reference_mean_s": statistics.mean(ref_times), "reference_checked": checked,
-                          "speedup_medians": ref_med / med, "wall_s": total}, args.json)
+                          "speedup_medians": ref_med / med, "wall_s": total, "before_after": compared}, args.json)
 
 
 if __name__ == "__main__":

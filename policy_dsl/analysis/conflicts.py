@@ -113,41 +113,147 @@ def _case(kind, region, facts, day) -> Case | None:
 
 def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator | None = None):
     """A function (topic, clauses[, wanted]) → the set of clause pairs whose conditions both hold for
-    some generated case at (region, day). Given ``wanted`` (a collection of pairs), only those pairs
-    are looked for, and the probing stops once each is found: the answer holds the wanted pairs
-    that overlap (``resolve.what_applies`` asks only about the pairs it shows)."""
+    some generated case at (region, day) — a probe of the grid (``Grid.iter_facts``) on which no
+    condition of ``clauses`` raises. Given ``wanted`` (a collection of pairs), only those pairs
+    are looked for: the answer holds the wanted pairs that overlap (``resolve.what_applies`` asks
+    only about the pairs it shows), and the search is shortened three ways that cannot change it —
+    pairs whose conditions contradict each other on their face (``exclusive``) are not looked for;
+    the probes that showed a pair at an earlier question (``Witnesses``: their places in the grid,
+    kept with the policy set) are tried first, each made alone at this region and day; the rest
+    of the grid is tried only for the pairs still not found, and stops once each is."""
     ev = evaluator or Evaluator(policy)
+    g = grid.grid_of(policy)
+
+    def holding(topic: str, clauses: list[Clause], facts: dict):
+        try:  # all of them, as the evaluator does: a probe one of them cannot be read on says nothing
+            return ev.holding(_case(topic, region, facts, day), clauses)
+        except (InputError,) + RANGE_ERRORS:
+            return None
 
     def overlaps(topic: str, clauses: list[Clause], wanted=None) -> set:
         pairs: set = set()
-        if wanted is not None:
-            bit = {c: 1 << i for i, c in enumerate(clauses)}
-            todo = {p: sum(bit[c] for c in p) for p in wanted
-                    if all(c in bit for c in p) and not exclusive(*p)}  # no probe could show those
+        if wanted is None:
+            for facts in g.iter_facts(topic, region, day):
+                found = holding(topic, clauses, facts)
+                for i, a in enumerate(found or ()):
+                    for b in found[i + 1:]:
+                        pairs.add(frozenset((a, b)))
+            return pairs
+        bit, todo = _masks(clauses, wanted)
+        if not todo:
+            return pairs
+        todo = dict(todo)
+        seen = witnesses(policy)
+        known: dict = {}  # the values of the facts at this region and day, for facts_at
+        tried = set()
+
+        def shown(found: list, path: tuple, held_before) -> None:
+            mask = 0
+            for c in found:
+                mask |= bit[c]
+            new = [p for p, m in todo.items() if mask & m == m]
+            if new or (held_before is not None and held_before != set(found)):
+                seen.remember(topic, path, found, new)
+            for p in new:
+                pairs.add(p)
+                del todo[p]
+
+        for path, held in seen.candidates(topic, bit, todo):  # where these pairs held before
+            tried.add(path)
+            facts = g.facts_at(topic, region, day, path, known)
+            found = holding(topic, clauses, facts) if facts is not None else None
+            if found is not None:
+                shown(found, path, held)
             if not todo:
                 return pairs
-        for facts in grid.grid_of(policy).iter_facts(topic, region, day):
-            case = _case(topic, region, facts, day)
-            try:  # all of them, as the evaluator does: a probe one of them cannot be read on says nothing
-                holding = ev.holding(case, clauses)
-            except (InputError,) + RANGE_ERRORS:
-                continue
-            if wanted is not None:
-                mask = sum(bit[c] for c in holding)
-                for p, m in list(todo.items()):
-                    if mask & m == m:
-                        pairs.add(p)
-                        del todo[p]
-                if not todo:
-                    break
-                continue
-            for i, a in enumerate(holding):
-                for b in holding[i + 1:]:
-                    pairs.add(frozenset((a, b)))
+        if todo:
+            for path, facts in g.iter_facts(topic, region, day, paths=True):
+                if path in tried:
+                    continue
+                found = holding(topic, clauses, facts)
+                if found:
+                    shown(found, path, None)
+                    if not todo:
+                        break
         return pairs
 
     overlaps.takes_wanted = True
     return overlaps
+
+
+_MASKS: dict = {}
+
+
+def _masks(clauses: list, wanted) -> tuple:
+    """Each clause's bit (its place in ``clauses``), and the pairs of ``wanted`` that some probe
+    might show (both in ``clauses``, not ``exclusive``), each with its mask. Kept for the same
+    clauses and wanted pairs (``resolve.what_applies`` asks with the same ones for every region
+    and day of a stretch)."""
+    key = id(wanted)
+    found = _MASKS.get(key)
+    if found is not None and found[0] is wanted and found[1] == clauses:
+        return found[2]
+    bit = {c: 1 << i for i, c in enumerate(clauses)}
+    todo = {p: sum(bit[c] for c in p) for p in wanted if all(c in bit for c in p) and not exclusive(*p)}
+    if len(_MASKS) > 4096:
+        _MASKS.clear()
+    _MASKS[key] = (wanted, list(clauses), (bit, todo))
+    return bit, todo
+
+
+class Witnesses:
+    """For each topic and pair of clauses, the places in the probe grid (``Grid.iter_facts``
+    paths) of the last probes that showed the pair holding together (at most ``KEEP`` a pair,
+    the most recent first), and for each place the clauses that held there when it was last
+    tried. A place names a probe at any region and day — the one ``Grid.facts_at`` makes there —
+    so trying it first at a new question may only find the pairs sooner. Kept with the policy set
+    (``witnesses``): a new set, an edited file, starts with none."""
+
+    KEEP = 4
+
+    def __init__(self):
+        import threading
+
+        self._places: dict = {}  # (topic, pair) -> [path, ...]
+        self._held: dict = {}  # (topic, path) -> the clauses that held there (frozenset)
+        self._lock = threading.Lock()  # the service asks from several threads
+
+    def candidates(self, topic: str, bit: dict, wanted: dict) -> list:
+        """The places that showed one of the ``wanted`` pairs (pair -> its mask of ``bit``), as
+        (path, the clauses that held there when last tried), those where the most of the pairs
+        held first (the most recent first among equals)."""
+        out, seen = [], set()
+        for p in wanted:
+            for path in self._places.get((topic, p), ()):
+                if path in seen:
+                    continue
+                seen.add(path)
+                held = self._held.get((topic, path), frozenset())
+                mask = 0
+                for c in held:
+                    mask |= bit.get(c, 0)
+                out.append((-sum(1 for m in wanted.values() if mask & m == m), len(out), path, held, mask))
+        out.sort()
+        return [(path, held) for _, _, path, held, _ in out]
+
+    def remember(self, topic: str, path: tuple, held, pairs) -> None:
+        """``held``: the clauses that held at ``path``; ``pairs``: the pairs it showed."""
+        with self._lock:
+            self._held[(topic, path)] = frozenset(held)
+            for p in pairs:
+                known = self._places.get((topic, p), [])
+                self._places[(topic, p)] = ([path] + [x for x in known if x != path])[:self.KEEP]
+            if len(self._held) > 64 * self.KEEP * 4:  # places no pair names any more
+                named = {(t, x) for (t, _), paths in self._places.items() for x in paths}
+                self._held = {k: v for k, v in self._held.items() if k in named}
+
+
+def witnesses(policy: PolicySet) -> Witnesses:
+    """The witnesses of one policy set (made once, kept on the set, as its grid is)."""
+    found = policy.__dict__.get("_witnesses")
+    if found is None:
+        found = policy.__dict__["_witnesses"] = Witnesses()
+    return found
 
 
 _EXCLUSIVE: dict = {}
@@ -156,8 +262,12 @@ _EXCLUSIVE: dict = {}
 def exclusive(a: Clause, b: Clause) -> bool:
     """Whether the two clauses' conditions can never hold together, seen from their top-level
     conjuncts alone: one says ``x`` and the other ``not x``; ``x == y`` and ``x != y``; ``x == "a"``
-    and ``x == "b"``; ``x <= 3`` and ``x > 3``… (the same expression text on both sides). Sound,
-    not complete: False says only that this test cannot tell."""
+    and ``x == "b"``; ``x <= 3`` and ``x > 3``… (the same expression text on both sides); or
+    together they put ``x`` below one bound and above another that is never lower, for bounds
+    whose order the calendar fixes (``_term``): ``x <= period_end(b, 90 days)`` and
+    ``x > period_end(b, 6 months)``; ``x <= end(month_of(y - 1, 12))`` and
+    ``x >= start(month_of(y, 1))``. Sound, not complete: False says only that this test cannot
+    tell."""
     key = (a, b) if id(a) < id(b) else (b, a)
     found = _EXCLUSIVE.get(key)
     if found is None:
@@ -182,7 +292,7 @@ _ORDERED = ("<", "<=", ">", ">=")
 
 def _contradict(x, y) -> bool:
     ax, ay = _atoms_of(x), _atoms_of(y)
-    return _one_way(ax, ay) or _one_way(ay, ax)
+    return _one_way(ax, ay) or _one_way(ay, ax) or _bounds_clash(ax[3] + ay[3])
 
 
 _ATOMS: dict = {}
@@ -199,11 +309,13 @@ def _atoms_of(node):
 
 def _atoms(nodes: list):
     """What a list of conjuncts asserts: the texts of the conjuncts; for each ``not (e1 and e2…)``
-    the texts of e1, e2…; and the comparisons as (left text, operator, right side)."""
+    the texts of e1, e2…; the comparisons as (left text, operator, right side); and the bounds
+    the comparisons with a calendar term (``_term``) put on an expression, as (its text, "low" or
+    "high", strict, term)."""
     from policy_dsl.language.expr import ast
     from policy_dsl.language.expr.printer import to_text
 
-    asserted, negated, compared = set(), [], []
+    asserted, negated, compared, bounds = set(), [], [], []
     for n in nodes:
         asserted.add(to_text(n))
         if isinstance(n, ast.Unary) and n.op == "not":
@@ -211,7 +323,88 @@ def _atoms(nodes: list):
         elif isinstance(n, ast.Binary) and n.op in ("==", "!=") + _ORDERED:
             right = ("lit", n.right.kind, n.right.value) if isinstance(n.right, ast.Literal) else ("expr", to_text(n.right))
             compared.append((to_text(n.left), n.op, right))
-    return asserted, negated, compared
+            if n.op != "!=":
+                for x, op, term in ((n.left, n.op, _term(n.right)), (n.right, _FLIP[n.op], _term(n.left))):
+                    if term is not None and _term(x) is None:
+                        if op in ("<", "<=", "=="):
+                            bounds.append((to_text(x), "high", op == "<", term))
+                        if op in (">", ">=", "=="):
+                            bounds.append((to_text(x), "low", op == ">", term))
+    return asserted, negated, compared, bounds
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
+
+
+def _term(node):
+    """A date whose order against another of its family the calendar fixes, as (family,
+    position), or None: a date literal ``("date", None)``, ordinal; ``start(month_of(Y + k, m))``
+    and ``end(…)`` ``("month", text of Y)``, (12 k + m, 0 for the first day or 1 for the last);
+    ``period_end(B, n days|months)`` ``("period_end", text of B)``, (n, unit)."""
+    from policy_dsl.language.expr import ast
+    from policy_dsl.language.expr.printer import to_text
+    from policy_dsl.language.values import Duration
+
+    if isinstance(node, ast.Literal) and node.kind == "date":
+        return ("date", None), node.value.toordinal()
+    if not isinstance(node, ast.Call):
+        return None
+    if node.func in ("start", "end") and len(node.args) == 1:
+        m = node.args[0]
+        if not (isinstance(m, ast.Call) and m.func == "month_of" and len(m.args) == 2):
+            return None
+        year, month = m.args
+        if not (isinstance(month, ast.Literal) and _whole(month.value) and 1 <= month.value <= 12):
+            return None
+        k = 0
+        if isinstance(year, ast.Binary) and year.op in ("+", "-") and isinstance(year.right, ast.Literal) \
+                and _whole(year.right.value):
+            year, k = year.left, (year.right.value if year.op == "+" else -year.right.value)
+        return ("month", to_text(year)), (12 * k + month.value, 0 if node.func == "start" else 1)
+    if node.func == "period_end" and len(node.args) == 2:
+        base, d = node.args
+        if isinstance(d, ast.Literal) and isinstance(d.value, Duration) and _whole(d.value.n) and d.value.n >= 0 \
+                and d.value.unit.startswith(("month", "day")):
+            return ("period_end", to_text(base)), (d.value.n, "month" if d.value.unit.startswith("month") else "day")
+    return None
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _not_after(x, y) -> str | None:
+    """"<" when the term at position ``x`` is before the one at ``y`` for every value of what they
+    share (their family's base), "<=" when never after it, None when the calendar does not say."""
+    (family, _), px = x
+    (other, _), py = y
+    if family != other or x[0][1] != y[0][1]:
+        return None
+    if family in ("date", "month"):  # a day; the first and last days of months (each at least 28 days long)
+        return "<" if px < py else ("<=" if px == py else None)
+    # period_end(B, …): the nominal last day grows with the period (B + n days; n months later, or
+    # that month's last day: between 28 m - 3 and 31 m days after B), and moving it to the next
+    # working day keeps the order (not strictly: two days off may move to the same working day)
+    (n, unit), (m, unit2) = px, py
+    if unit == unit2:
+        return "<=" if n <= m else None
+    if unit == "day":
+        return "<=" if n <= 28 * m - 3 else None
+    return "<=" if 31 * n <= m else None
+
+
+def _bounds_clash(bounds: list) -> bool:
+    """Some expression kept above a low bound and below a high one that is before it, or not after
+    it when either bound is strict."""
+    for x, side, strict, term in bounds:
+        if side != "low":
+            continue
+        for y, side2, strict2, term2 in bounds:
+            if side2 == "high" and y == x:
+                order = _not_after(term2, term)
+                if order == "<" or (order == "<=" and (strict or strict2)):
+                    return True
+    return False
 
 
 def _one_way(a, b) -> bool:

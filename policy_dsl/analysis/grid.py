@@ -676,34 +676,61 @@ class Grid:
                 return False
         return True
 
-    def iter_facts(self, kind: str, region, day: dt.date):
+    def iter_facts(self, kind: str, region, day: dt.date, paths: bool = False):
         """The fact combinations of ``kind`` at (region, day), one at a time and unsampled (a prober
         that stops at the first it needs makes no more): typed values (Region, Month, date), in
-        the kinds table's order, person facts only when not at their absent value."""
+        the kinds table's order, person facts only when not at their absent value. With ``paths``:
+        ``(path, facts)``, where ``path`` (a tuple of indices, one per fact) finds the same
+        combination again through ``facts_at``."""
         order = self._order(kind)
         k, _ = self.kinds[kind]
         shown = [n for n in list(k.facts) + list(self.person_flags)]
         anchors = [_anchor(spec) or k.decided_on for _, spec, _ in order]
         known: dict = {}  # (fact, its anchor's value) -> the fact's values
         acc: dict = {}
+        at: list = [0] * len(order)
 
         def rec(i: int):
             if i == len(order):
                 facts = {n: acc[n] for n in shown if n in k.facts or acc[n] not in (None, False)}
                 if self._possible(kind, facts, region, day):
-                    yield facts
+                    yield (tuple(at), facts) if paths else facts
                 return
             name, spec, person = order[i]
             key = (name, acc.get(anchors[i]))
             values = known.get(key)
             if values is None:
                 values = known[key] = self._values(kind, name, spec, person, region, day, acc)
-            for v in values:
+            for j, v in enumerate(values):
                 acc[name] = v
+                at[i] = j
                 yield from rec(i + 1)
             acc.pop(name, None)
 
         return rec(0)
+
+    def facts_at(self, kind: str, region, day: dt.date, path: tuple, known: dict | None = None) -> dict | None:
+        """The combination ``iter_facts(kind, region, day, paths=True)`` yields with ``path``, made
+        alone; None when it yields none there (an index past a fact's values, or a combination that
+        breaks a constraint). ``known``: a dict kept between calls for the same kind, region and
+        day (the facts' values, as ``iter_facts`` keeps them)."""
+        order = self._order(kind)
+        if len(path) != len(order):
+            return None
+        k, _ = self.kinds[kind]
+        known = {} if known is None else known
+        acc: dict = {}
+        for (name, spec, person), j in zip(order, path):
+            anchor = _anchor(spec) or k.decided_on
+            key = (name, acc.get(anchor))
+            values = known.get(key)
+            if values is None:
+                values = known[key] = self._values(kind, name, spec, person, region, day, acc)
+            if j >= len(values):
+                return None
+            acc[name] = values[j]
+        facts = {n: acc[n] for n in list(k.facts) + list(self.person_flags) if n in k.facts or acc[n] not in (None, False)}
+        return facts if self._possible(kind, facts, region, day) else None
 
     def facts(self, kind: str, region, day: dt.date) -> list[dict]:
         """``iter_facts`` as a list, sampled (module docstring) beyond MAX_COMBINATIONS."""

@@ -151,33 +151,54 @@ def _displacing(topic: str, in_force: list[Clause], outputs) -> list:
     return found[0]
 
 
-def what_applies(policy: PolicySet, region, day: dt.date, topics: list[str], overlaps=None) -> dict:
+def what_applies(policy: PolicySet, region, day: dt.date, topics: list[str], overlaps=None,
+                 stretches: "Stretches | None" = None) -> dict:
     """For each topic: the clauses in force at (region, day), most specific first, each with what
     it displaces where both apply (``overlaps(topic, clauses)`` gives the pairs whose conditions
     can hold together; without it, every pair with shared outputs); the pending ones with the
-    day they start."""
+    day they start. ``stretches``: the policy set's (``Stretches``) to reuse — what a stretch holds
+    is worked out once for all its regions and days."""
     vocab = policy.vocab
+    stretches = stretches if stretches is not None else Stretches(policy)
     out = {}
     for topic in topics:
-        sts = standings(policy, topic, region, day)
-        in_force = order([s.clause for s in sts if s.state == "in_force"])
-        pending = sorted((s for s in sts if s.state == "pending"), key=lambda s: (s.start, -s.clause.doc.rank))
-        shown = _displacing(topic, in_force, vocab.kinds[topic].outputs)
+        in_force, pending, shown, wanted = _applying(stretches.at(topic, region, day), vocab.kinds[topic].outputs)
         together = None
         if overlaps:
-            wanted = {frozenset((c, other)) for c, found in shown for other, _ in found}
             if getattr(overlaps, "takes_wanted", False):
                 together = overlaps(topic, in_force, wanted) if wanted else set()
             else:
                 together = overlaps(topic, in_force)
         rows = []
-        for c, found in shown:
+        for c, start, found in shown:
             displaces = [(other, reason) for other, reason in found
                          if together is None or frozenset((c, other)) in together]
-            rows.append({"clause": c, "start": c.local_start(region), "until": c.in_force.until,
-                         "displaces": displaces})
-        out[topic] = {"in_force": rows, "pending": [{"clause": s.clause, "start": s.start} for s in pending]}
+            rows.append({"clause": c, "start": start, "until": c.in_force.until, "displaces": displaces})
+        out[topic] = {"in_force": rows, "pending": [{"clause": c, "start": start} for c, start in pending]}
     return out
+
+
+_APPLYING: dict = {}
+
+
+def _applying(stretch: "Stretch", outputs) -> tuple:
+    """For the clauses of a stretch: those in force in precedence order, the pending ones as
+    (clause, start) by start (the higher level first on one day), for each clause in force
+    (clause, start, [(other, reason)]) — the clauses it beats with an output in common —, and
+    those pairs (frozensets). The same for every region and day of the stretch, so kept."""
+    found = _APPLYING.get(id(stretch))
+    if found is not None and found[0] is stretch:
+        return found[1]
+    starts = {c: start for c, state, start in stretch.entries if state == "in_force"}
+    in_force = order(list(starts))
+    pending = sorted(((c, start) for c, state, start in stretch.entries if state == "pending"),
+                     key=lambda p: (p[1], -p[0].doc.rank))
+    shown = [(c, starts[c], found) for c, found in _displacing(stretch.kind, in_force, outputs)]
+    wanted = frozenset(frozenset((c, other)) for c, _, found in shown for other, _ in found)
+    if len(_APPLYING) > 4096:
+        _APPLYING.clear()
+    _APPLYING[id(stretch)] = (stretch, (in_force, pending, shown, wanted))
+    return in_force, pending, shown, wanted
 
 
 # -- the intermediate form: stretches ------------------------------------------------------------

@@ -181,7 +181,8 @@ def applies_data(policy: PolicySet, region, day, topics: list[str], lang: str = 
     from policy_dsl.engine.resolve import what_applies
 
     reference = getattr(evaluator, "reference", evaluator)  # a FastEvaluator's reference, or the reference itself
-    found = what_applies(policy, region, day, topics, overlap_finder(policy, region, day, reference))
+    found = what_applies(policy, region, day, topics, overlap_finder(policy, region, day, reference),
+                         reference.stretches if reference is not None else None)
     return applies_json(found, region, day, lang)
 
 
