@@ -1,6 +1,7 @@
-"""A straight-line, hand-written Python implementation of the rules of RULES.md (the spec), for
-benchmarking and as a differential test of the interpreter. It is written from RULES.md (and,
-where RULES.md does not say which document a reason belongs to, from the circulars' text); it
+"""A straight-line, hand-written Python implementation of the project's readings of the circulars
+(docs/readings.md), for benchmarking and as a differential test of the interpreter. It is written
+from those readings (and, where they do not say which document a reason belongs to, from the
+circulars' text); it
 does not read the policy files. Rule ids (``lu-2021-54/arrears-employed``…) are used only as
 labels, so that the governing clauses can be compared.
 
@@ -13,22 +14,22 @@ A record: ``{"id", "status", <every output>, "bounds": {"max_waiting_months", "s
 "governing": [[rule, [outputs…]], …]}``, or ``{"id", "error": CODE}``. Dates are ISO text in the
 JSON Lines output and ``datetime.date`` in process.
 
-Readings this implementation takes where RULES.md leaves a choice (each is stated again where it is
+Readings this implementation takes where the readings leave a choice (each is stated again where it is
 used):
-- R1 (RULES §4.3 a): an explicit exception (33号 三(一), 三(四)) displaces the clauses it excepts
+- R1 (precedence: exceptions): an explicit exception (33号 三(一), 三(四)) displaces the clauses it excepts
   whole, so they decide nothing, not even outputs the exception does not name.
-- R2 (RULES §3 resident_enrollment): "no waiting" for 低收入人口 concerns payments after the
+- R2 (resident_enrollment): "no waiting" for 低收入人口 concerns payments after the
   collection period; a payment inside the period starts on 1 January like everyone's.
-- R3 (RULES §3 refund): 33号 二(五) itself names 重复缴费、参加职工医保、其他统筹地区居民医保
+- R3 (refund): 33号 二(五) itself names 重复缴费、参加职工医保、其他统筹地区居民医保
   (户籍/学籍 moved out read as the latter) and leaves "other cases" (death, military) to the
   province; 61号 二(三) (山东) names death, military, employment, 户籍, 学籍.
-- R4 (RULES §3 refund, flexible workers): "the months of that year after the month of
+- R4 (refund, flexible workers): "the months of that year after the month of
   employment" — 12 when employment came before the benefit year began, 0 when after it ended.
-- R5 (RULES §4 c): a later national clause displaces an earlier one only where both apply: a
+- R5 (precedence: the later rule): a later national clause displaces an earlier one only where both apply: a
   switch with a gap of 3 months or less and no back-payment is not spoken to by 43号 第十一条
-  第二款 (RULES names only the back-paid case), so 33号 二(三) still governs it.
-- R6 (RULES §3 resident_enrollment): a payment after the benefit year ended is still a payment
-  "on or after Y-01-01" (3 months' waiting); RULES says nothing else about it.
+  第二款 (it names only the back-paid case), so 33号 二(三) still governs it.
+- R6 (resident_enrollment): a payment after the benefit year ended is still a payment
+  "on or after Y-01-01" (3 months' waiting); the circulars say nothing else about it.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ OUTPUTS = ("benefit_start", "waiting_months", "gap_covered", "suspended_from", "
 
 SHANDONG, JINAN = "370000", "370100"
 
-# RULES §1: when each document (or clause) starts
+# documents: when each document (or clause) starts
 YB33_FROM = D(2020, 8, 24)
 LU61_FROM = D(2020, 8, 24)
 YB43_FROM = D(2021, 12, 1)
@@ -67,7 +68,7 @@ class CaseError(Exception):
         self.code = code
 
 
-# -- regions (RULES §4.1: the GB/T 2260 registry) -------------------------------------------
+# -- regions (the GB/T 2260 registry) -------------------------------------------
 class Regions:
     """The registry file read whole (columns: code name short pinyin level municipality parent
     from to successors change keys; a code's records oldest first)."""
@@ -106,7 +107,7 @@ class Regions:
 REGIONS = Regions(Path(__file__).resolve().parent.parent / "policy_dsl" / "data" / "regions.tsv")
 
 
-# -- dates (RULES §2) ----------------------------------------------------------------------
+# -- dates and periods ----------------------------------------------------------------------
 def month_index(text: str) -> int:
     y, m = text.split("-")
     m = int(m)
@@ -180,7 +181,7 @@ def _date(value) -> dt.date:
         raise CaseError("E-CASE-DATE") from None
 
 
-# -- the rules (RULES §3, with §4's precedence written out per topic) --------------------------
+# -- the rules (per topic, with precedence written out) -----------------------------------
 def first_enrollment(c, code, city, prov, day):
     worker, paid = c["worker"], _date(c["paid_on"])
     if prov != SHANDONG or day < (LU54_OWN if code == SHANDONG else LU54_CITIES):

@@ -29,7 +29,7 @@ from collections import Counter
 
 from common import BENCH, REPO, cases_file, environment, median, report, run, run_tree, spread, tool, tree_of, work_dir
 
-# Disagreements understood: where the baseline (RULES.md as written) and the policy files differ.
+# Disagreements understood: where the baseline (the readings as written) and the policy files differ.
 # The two found by the first full run (R4, R5 of bench/baseline.py) were mistakes in the policy
 # files, fixed in encoding version 2 of 医保办发〔2021〕43号 and 医保发〔2020〕33号; none remain.
 KNOWN: dict[str, str] = {}

@@ -7,7 +7,7 @@ N (default 1 000 000) cases of bench/gen_cases.py, as JSON Lines and as Parquet 
 not timed). Each program runs as a user runs it (bench/common.py: its own policy cache, bytecode
 cached), its answers going to a file; the runs alternate round by round, and the figures are
 medians. Peak memory is the largest sum of the resident memory of the process and its children,
-sampled every 20 ms. Ratios are to ``python bench/baseline.py CASES.jsonl`` (RULES.md written
+sampled every 20 ms. Ratios are to ``python bench/baseline.py CASES.jsonl`` (the readings written
 by hand) measured in the same rounds: on a shared machine only ratios within one run compare.
 
 Timed:

@@ -13,7 +13,7 @@ D = dt.date
 
 
 @pytest.mark.parametrize("start,n,unit,nominal,extended", [
-    (D(2022, 4, 1), 6, "months", D(2022, 10, 1), D(2022, 10, 8)),   # RULES §2 example: 国庆 → working Saturday
+    (D(2022, 4, 1), 6, "months", D(2022, 10, 1), D(2022, 10, 8)),   # docs/readings.md example: 国庆 → working Saturday
     (D(2023, 3, 31), 6, "months", D(2023, 9, 30), D(2023, 10, 7)),  # no 31 September → last day; holiday
     (D(2023, 3, 15), 6, "months", D(2023, 9, 15), D(2023, 9, 15)),  # a Friday, a working day
     (D(2021, 3, 1), 90, "days", D(2021, 5, 30), D(2021, 5, 31)),    # Sunday → Monday

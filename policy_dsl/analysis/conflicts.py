@@ -1,5 +1,5 @@
 """Check pass over generated cases: two clauses in force on the same topic, region and date,
-tied by precedence, whose outcomes differ for some case (RULES.md §4 e). Each finding shows
+tied by precedence, whose outcomes differ for some case (docs/readings.md: a tie is an error in the files). Each finding shows
 such a case."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Cheap passes (no evaluation; in ``check.PASSES``):
 - ``cycles``: exceptions that except each other in a ring of three or more, precedence that goes
-  round in a circle (RULES.md §4 gives no order), ``adopt`` chains, ``evaluate_as`` chains between
+  round in a circle (precedence then gives no order), ``adopt`` chains, ``evaluate_as`` chains between
   kinds, ``forwards`` chains between documents — E-CYCLE;
 - ``unread_facts``: facts of a kind that no clause on that kind reads — W-UNREAD-FACT, one per
   kind, located at the kinds table (``policy_dsl/data/kinds.yaml``).
@@ -255,7 +255,7 @@ def _interval(c: Clause, region) -> tuple[dt.date, dt.date]:
 
 def _precedence_cycles(policy: PolicySet) -> list[Diagnostic]:
     """Clauses on one topic that can be in force together at one region whose precedence
-    (RULES.md §4 a–d) goes round in a circle: no clause governs, and the order the files are read
+    (docs/reference.md, Precedence) goes round in a circle: no clause governs, and the order the files are read
     would decide."""
     reg = default_registry()
     out: list[Diagnostic] = []

@@ -283,7 +283,7 @@ class Evaluator:
 
     @staticmethod
     def _check_ties(case: Case, sel: resolve.Selection, ties, values: list, at: int | None) -> None:
-        """Tied clauses that give an output must give it the same value (RULES §4 e)."""
+        """Tied clauses that give an output must give it the same value (a tie is never settled silently: docs/readings.md)."""
         for name, w, other in ties:
             if at is not None and other != at:
                 continue

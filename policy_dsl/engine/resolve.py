@@ -1,5 +1,5 @@
 """Stage: which clauses govern. For a topic, a region and a date: which clauses are in force,
-which are pending, and the precedence between clauses (RULES.md §4): explicit exceptions,
+which are pending, and the precedence between clauses (docs/reference.md, Precedence; docs/readings.md): explicit exceptions,
 specificity, later rule, yielding to a later superior adjustment; ties are reported.
 
 It also builds the one intermediate form every backend interprets or compiles:
@@ -25,7 +25,7 @@ from policy_dsl.language.records import dataclass  # dataclasses, quicker to imp
 
 from policy_dsl.language.model import Clause, PolicySet
 
-# reasons a clause displaces another, in the order RULES.md §4 applies them
+# reasons a clause displaces another, in the order they apply (docs/reference.md, Precedence)
 EXCEPTION = "exception"
 YIELDS = "yields_to_superior"
 SPECIFICITY = "specificity"
@@ -71,7 +71,7 @@ def excepts(a: Clause, b: Clause) -> bool:
 
 def apply_exceptions(candidates: list[Clause]) -> tuple[list[Clause], list[tuple[Clause, str, Clause]]]:
     """The candidates an explicit exception among them does not remove, and the removed ones as
-    ``(clause, "exception", the exception)`` (RULES §4 a)."""
+    ``(clause, "exception", the exception)`` (docs/readings.md: which rule governs)."""
     exceptions = [c for c in candidates if c.is_exception]
     if not exceptions:
         return candidates, []
@@ -355,7 +355,7 @@ class Selection:
 
 def select(policy: PolicySet, holding, outputs: tuple) -> Selection:
     """The selection of ``holding`` (the clauses in force whose conditions hold, in the policy's
-    order) for a kind with ``outputs``: RULES §4 — explicit exceptions first, then precedence."""
+    order) for a kind with ``outputs``: docs/reference.md, Precedence — explicit exceptions first, then precedence."""
     holding = list(holding)
     candidates, excepted = apply_exceptions(holding)
     ordered = order(candidates)

@@ -1,4 +1,4 @@
-"""Results as data: the JSON shape of INTERFACE.md, in the language asked for."""
+"""Results as data: the JSON shape of docs/cli.md, in the language asked for."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def clause_ref(clause) -> dict:
 
 
 def result_json(result: Result, lang: str = "zh", trace: bool = True, vocab=None, extra: dict | None = None) -> dict:
-    """The INTERFACE.md result object for one case (``vocab``: the policy set's kinds table,
+    """The result object (docs/cli.md) for one case (``vocab``: the policy set's kinds table,
     ``policy.vocab``; by default the packaged one). ``extra``: keys every answer of a run ends with
     (``policy_set``: which policy set answered)."""
     case = result.case

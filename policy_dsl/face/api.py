@@ -102,8 +102,8 @@ def evaluator_for(policy: PolicySet):
 
 class Answerer:
     """Cases given as data, answered one after another against one policy set: how a program (or a
-    batch) asks without the command line. ``result(data)`` is the Result of one case (INTERFACE.md's
-    case keys; ``policy_dsl.engine.results.result_json`` makes it the JSON answer), without the trace unless
+    batch) asks without the command line. ``result(data)`` is the Result of one case (the case keys of
+    docs/reference.md; ``policy_dsl.engine.results.result_json`` makes it the JSON answer), without the trace unless
     ``explain``; a bad case raises InputError, as ``eval`` reports it."""
 
     def __init__(self, policy: PolicySet | None = None, as_of=None):
@@ -187,7 +187,7 @@ def applies_data(policy: PolicySet, region, day, topics: list[str], lang: str = 
 
 
 def applies_json(found: dict, region, day, lang: str = "zh") -> dict:
-    """The INTERFACE.md shape of ``resolve.what_applies`` data."""
+    """The JSON shape (docs/cli.md, `applies`) of ``resolve.what_applies`` data."""
     from policy_dsl.engine.results import REASONS, clause_ref
 
     data = {"date": day.isoformat(), "region": region.to_json(), "topics": {}}

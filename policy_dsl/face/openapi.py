@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of the service (``GET /openapi.json``). The case schema is the one
 ``policy-dsl schema case`` prints (generated from the kinds table); the answers are described by
-their keys (INTERFACE: the result object, the applies object, the error object)."""
+their keys (docs/cli.md and docs/service.md: the result object, the applies object, the error object)."""
 
 from __future__ import annotations
 

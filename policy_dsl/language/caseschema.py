@@ -62,7 +62,7 @@ def case_schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://policy-dsl.invalid/schemas/case.schema.json",
         "title": "policy_dsl case file",
-        "description": "One case, or a list of cases (INTERFACE.md). JSON Lines files hold one case a line.",
+        "description": "One case, or a list of cases (docs/reference.md, Case files). JSON Lines files hold one case a line.",
         "$defs": {"case": one_case},
         "oneOf": [{"$ref": "#/$defs/case"}, {"type": "array", "items": {"$ref": "#/$defs/case"}}],
     }

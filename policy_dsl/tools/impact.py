@@ -150,7 +150,7 @@ class Tally:
             self.examples.append(_example(record))
 
     def to_json(self) -> dict:
-        """The JSON of ``impact --format json`` (INTERFACE: cases, changed, groups, examples)."""
+        """The JSON of ``impact --format json`` (docs/population.md: cases, changed, groups, examples)."""
         groups = []
         for (region, kind, rule, old_rule, field, ka, kb), n in self.groups.most_common():
             g = {"region": region, "kind": kind, "rule": rule, "field": field, "old": self.values[ka],
