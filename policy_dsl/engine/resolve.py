@@ -266,6 +266,15 @@ class Stretches:
             found = stretches[i] = self._stretch(kind, region, breaks, i)
         return found
 
+    def breaks(self, kind: str, region) -> list[int]:
+        """The sorted ordinals of the days on which a new stretch of ``kind`` at ``region`` begins:
+        ``at`` gives the same stretch for every day between two of them (a columnar backend finds
+        each row's stretch with them)."""
+        entry = self._index.get((kind, id(region)))
+        if entry is None or entry[2] is not region:
+            entry = self._build(kind, region)
+        return entry[0]
+
     def _build(self, kind: str, region) -> tuple:
         points = set()
         for c in self.policy.by_topic.get(kind, ()):

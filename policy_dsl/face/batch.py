@@ -246,12 +246,15 @@ def _line_slices(path: str):
 
 class Chunk:
     """What answering a batch gives: the number of cases, of bad ones, the first few errors (for
-    stderr), and the answers in the output format (bytes, answer dicts, rows or an Arrow batch)."""
+    stderr), and the answers in the output format (bytes, answer dicts, rows or an Arrow batch);
+    ``columnar``: how many cases the columnar backend answered and how many it left to the
+    reference path, by reason (None: the batch went the row-wise way)."""
 
-    __slots__ = ("cases", "bad", "errors", "payload")
+    __slots__ = ("cases", "bad", "errors", "payload", "columnar")
 
-    def __init__(self, cases: int, bad: int, errors: list, payload):
+    def __init__(self, cases: int, bad: int, errors: list, payload, columnar: dict | None = None):
         self.cases, self.bad, self.errors, self.payload = cases, bad, errors, payload
+        self.columnar = columnar
 
 
 class _Raised:
@@ -284,8 +287,11 @@ class Answering:
         self.answers = CaseAnswers(policy, lang, as_of, policy_set=policy_set)  # JSON answers end with it
         self.lang, self.out_fmt, self.explain = lang, out_fmt, explain
         self.schema = tables.arrow_schema(id_type) if out_fmt == "parquet" else None
+        self._columnar = None
 
     def answer(self, batch: Batch) -> Chunk:
+        if batch.kind == "arrow" and not self.explain and self.out_fmt in COLUMNAR_FORMATS and columnar_wanted():
+            return self._answer_columnar(batch)
         before = self.answers.bad
         errors: list = []
         if self.out_fmt == "jsonl":
@@ -320,6 +326,82 @@ class Answering:
                 payload = rows
         return Chunk(n, self.answers.bad - before, errors, payload)
 
+    def _answer_columnar(self, batch: Batch) -> Chunk:
+        """A batch of Arrow rows answered by the columnar backend (policy_dsl.fast.columnar); the rows
+        it declines, and the first row of each kind of answer it has not seen, by the reference path."""
+        import numpy as np
+        import pyarrow as pa
+
+        from policy_dsl.fast import columnar
+
+        if self._columnar is None:
+            self._columnar = columnar.ColumnarBackend(getattr(self.answers.evaluator, "reference", self.answers.evaluator),
+                                                      self.answers.validator.registry, self.lang, self.answers.as_of)
+        backend = self._columnar
+        columns, first, rb = batch.payload
+        before = self.answers.bad
+        errors: list = []
+        ba = columnar.evaluate_batch(backend, rb, columns.paths, columns.specs, batch.path, first)
+        memo: dict = {}
+
+        def reference(row: int) -> dict:
+            got = memo.get(row)
+            if got is None:
+                got = memo[row] = self._row_json(batch, row)
+            return got
+
+        for key, row in columnar.missing_keys(backend, ba).items():
+            answer = reference(row)
+            columnar.learn(backend, ba, key, row, answer, tables.answer_row(answer)[-5:-1], str(Where(batch.path, first + row)))
+        declined = np.flatnonzero(~ba.taken)
+        fallback = [reference(int(r)) for r in declined]
+        rejected = np.flatnonzero(ba.taken & (ba.status == columnar.STATUS.index("error")))
+        # CaseAnswers counted the bad rows it answered (declined ones, and a rejected row answered for its texts)
+        self.answers.bad += len(rejected) - sum("error" in a for r, a in memo.items() if ba.taken[r])
+        if len(rejected) or any("error" in a for a in fallback):  # the first few, in row order, for stderr
+            said = [(int(r), a) for r, a in zip(declined, fallback) if "error" in a]
+            for r in rejected[:SHOWN_ERRORS]:
+                e = backend.texts[int(ba.key[r])].cells
+                said.append((int(r), {"error": {"where": str(Where(batch.path, first + int(r))), "code": e[0], "message": e[1]}}))
+            for _, a in sorted(said, key=lambda x: x[0]):
+                _note(errors, a)
+        order = np.argsort(np.concatenate([np.flatnonzero(ba.taken), declined]), kind="stable")
+        if self.out_fmt == "jsonl":
+            lines = columnar.json_lines(backend, ba)
+            if len(fallback):
+                import json
+
+                more = pa.array([json.dumps(a, ensure_ascii=False) + "\n" for a in fallback], pa.string())
+                lines = pa.concat_arrays([lines, more]).take(pa.array(order))
+            payload = _string_bytes(lines)
+        else:
+            rows = columnar.arrow_rows(backend, ba, self.schema or tables.arrow_schema("text"))
+            if len(fallback):
+                more = tables.arrow_batch([tables.answer_row(a) for a in fallback], rows.schema)
+                rows = pa.Table.from_batches([rows, more]).take(pa.array(order)).combine_chunks().to_batches()[0]
+            if self.out_fmt == "parquet":
+                payload = rows
+            else:  # csv: the rows as the row-wise path gives them to CsvRows
+                payload = tables.CsvRows(self.lang).rows(list(zip(*[c.to_pylist() for c in rows.columns])))
+        counts = {"columnar": int(ba.taken.sum()), "declined": ba.counts()}
+        return Chunk(rb.num_rows, self.answers.bad - before, errors, payload, counts)
+
+    def _row_json(self, batch: Batch, row: int) -> dict:
+        """The JSON answer (without the trace) of one row of an Arrow batch, by the row-wise path."""
+        from policy_dsl.engine.cases import RawCase, _label
+        from policy_dsl.engine.results import result_json
+
+        columns, first, rb = batch.payload
+        (n, cells), = tables.arrow_rows(rb.slice(row, 1), first + row)
+        data = columns.case(cells)
+        raw = RawCase(data, Where(batch.path, n), _label(data, tables.row_label(n)))
+        keep = _Keep()
+        out = self.answers.answer(raw, False, keep)
+        if out is None:
+            return result_json(keep.result, self.lang, trace=False, vocab=self.answers.policy.vocab,
+                               extra=self.answers.extra)
+        return out
+
     def _lines(self, batch: Batch, errors: list):
         """JSON Lines answers of a batch, as ``eval --format json`` writes them (the batch lane
         for a slice of JSON Lines without --explain)."""
@@ -349,6 +431,29 @@ class Answering:
         text.flush()
         payload = buf.getvalue()
         return payload.count(b"\n"), payload
+
+
+COLUMNAR_FORMATS = ("parquet", "jsonl", "csv")  # outputs the columnar backend writes
+
+
+def columnar_wanted() -> bool:
+    """Whether batches go to the columnar backend: unless POLICY_DSL_COLUMNAR=0 (the row-wise path,
+    for comparisons), and only where numpy and pyarrow are installed."""
+    if os.environ.get("POLICY_DSL_COLUMNAR", "1") == "0":
+        return False
+    import importlib.util
+
+    return importlib.util.find_spec("numpy") is not None and importlib.util.find_spec("pyarrow") is not None
+
+
+def _string_bytes(lines) -> bytes:
+    """The UTF-8 of an Arrow string array's values, one after another."""
+    import numpy as np
+
+    if len(lines) == 0:
+        return b""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset: lines.offset + len(lines) + 1]
+    return lines.buffers()[2].to_pybytes()[int(offsets[0]): int(offsets[-1])]
 
 
 def _note(errors: list, out: dict) -> None:
