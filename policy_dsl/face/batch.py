@@ -30,10 +30,16 @@ SHOWN_ERRORS = 20  # bad cases listed on stderr (all are in the output)
 
 WORDS = {
     "zh": {"wrote": "已答复 {n:,} 个案例，写入 {out}（{fmt}）", "bad": "其中 {k:,} 个案例有错误，各在其位置上（error 列）",
-           "more": "…… 另有 {k:,} 个有错误的案例，见输出文件", "columns": "{file}：未读取的列（不是案例的键或事实）：{cols}"},
+           "more": "…… 另有 {k:,} 个有错误的案例，见输出文件", "columns": "{file}：未读取的列（不是案例的键或事实）：{cols}",
+           "columnar": "列式求值 {n:,} 个案例；交由参考求值器逐个求值 {k:,} 个{why}",
+           "reasons": {"input": "输入需逐行检查", "expression": "表达式形式", "value": "值无法计算", "calendar": "日期超出节假日安排",
+                       "conflict": "并列条款冲突", "reject": "条款拒绝", "improving": "改进型例外", "conditional-note": "附条件注释",
+                       "nested": "嵌套过深", "sub-answer": "子答复", "output": "输出类型"}},
     "en": {"wrote": "answered {n:,} cases into {out} ({fmt})", "bad": "{k:,} of them are bad cases, each in its place (the error column)",
            "more": "… {k:,} more bad cases, see the output file",
-           "columns": "{file}: columns not read (not a key or fact of a case): {cols}"},
+           "columns": "{file}: columns not read (not a key or fact of a case): {cols}",
+           "columnar": "columnar evaluation: {n:,} cases; answered one by one by the reference evaluator: {k:,}{why}",
+           "reasons": {}},
 }
 
 
@@ -681,6 +687,7 @@ def cmd_eval_files(args) -> int:
         sys.stdout.flush()
     total = cases = bad = 0
     shown: list = []
+    columnar: dict | None = None  # the columnar backend's count, and the cases it left, by reason
     bar = _bar(args)
     try:
         sink = Sink(out_fmt, stream, lang, tables.arrow_schema(id_type) if out_fmt == "parquet" else None,
@@ -690,6 +697,8 @@ def cmd_eval_files(args) -> int:
                 sink.write(chunk)
                 cases += chunk.cases
                 bad += chunk.bad
+                if chunk.columnar is not None:
+                    columnar = _add_counts(columnar, chunk.columnar)
                 shown.extend(chunk.errors[: max(0, SHOWN_ERRORS - len(shown))])
                 if bar:
                     bar.counter[0] = cases
@@ -710,13 +719,29 @@ def cmd_eval_files(args) -> int:
         if args.format == "json":
             common.dump_json({"out": str(args.out), "format": out_fmt, "cases": total, "bad": bad,
                               "columns_not_read": [{"file": p, "notice": t} for p, t in notices],
+                              "columnar": columnar,
                               "policy_set": common.policy_set_json(args, policy)})
         else:
             sys.stdout.write(w["wrote"].format(n=total, out=args.out, fmt=out_fmt) + "\n")
             if bad:
                 sys.stdout.write(w["bad"].format(k=bad) + "\n")
+            if columnar is not None:
+                left = columnar["declined"]
+                why = "".join(f"，{w['reasons'].get(r, r)} {k:,}" if lang == "zh" else f", {r} {k:,}" for r, k in left.items())
+                sys.stdout.write(w["columnar"].format(n=columnar["answered"], k=sum(left.values()),
+                                                      why=f"（{why[1:]}）" if why and lang == "zh" else
+                                                      f" ({why[2:]})" if why else "") + "\n")
             sys.stdout.write(common.policy_set_line(args, policy, lang) + "\n")
     return EXIT_INPUT if bad else EXIT_OK
+
+
+def _add_counts(total: dict | None, more: dict) -> dict:
+    """The columnar backend's counts of two runs of batches together (Chunk.columnar)."""
+    total = total or {"answered": 0, "declined": {}}
+    total["answered"] += more["columnar"]
+    for reason, k in more["declined"].items():
+        total["declined"][reason] = total["declined"].get(reason, 0) + k
+    return total
 
 
 def _bar(args):
