@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 
 from policy_dsl.analysis import grid
-from policy_dsl.analysis.conflicts import _contradict, _not_after, _term, overlap_finder, witnesses
+from policy_dsl.analysis.conflicts import _contradict, _not_after, _term, keep_witnesses, overlap_finder, witnesses
 from policy_dsl.engine import resolve
 from policy_dsl.engine.evaluate import Evaluator
 from policy_dsl.face.api import applies_data, applies_json, load_policy
@@ -104,11 +104,24 @@ def test_a_place_in_the_grid_makes_the_probe_the_grid_has_there(policy):
             assert g.facts_at(kind, region, day, (10_000,) * len(path)) is None
 
 
-def test_a_new_policy_set_starts_without_witnesses(policy):
-    applies_data(policy, grid.grid_of(policy).regions[0], dt.date(2022, 4, 1), list(policy.vocab.kinds), "zh",
-                 Evaluator(policy))
-    assert witnesses(policy)._places
-    assert not witnesses(load_policy())._places  # an edit gives a new set (its files' bytes are its key)
+def test_witnesses_are_kept_for_the_same_files_only(tmp_path, monkeypatch, policies_copy, cli):
+    """What one process learnt is tried first by the next that loads the same files (the user's
+    cache, ``keep_witnesses``); an edited set starts with none; the answers are the same."""
+    monkeypatch.setenv("POLICY_DSL_CACHE_DIR", str(tmp_path / "cache"))
+    first = load_policy([policies_copy])
+    assert not witnesses(first)._places
+    region, day, topics = grid.grid_of(first).regions[0], dt.date(2022, 4, 1), list(first.vocab.kinds)
+    answer = applies_data(first, region, day, topics, "zh", Evaluator(first))
+    keep_witnesses(first)
+    again = load_policy([policies_copy])  # as the next process would: another object, from the cache
+    assert again is not first and witnesses(again).to_data() == witnesses(first).to_data()
+    assert applies_data(again, region, day, topics, "zh", Evaluator(again)) == answer
+    assert not witnesses(again).changed  # nothing new to keep: found where the last process found it
+    text = (policies_copy / "jn-2022-2.yaml").read_text(encoding="utf-8")
+    (policies_copy / "jn-2022-2.yaml").write_text(text + "\n", encoding="utf-8")
+    assert not witnesses(load_policy([policies_copy]))._places  # an edit gives a new set (its files' bytes are its key)
+    assert cli("applies", "--policies", policies_copy, "--date", "2022-04-01", "--region", "济南", "--format", "json").code == 0
+    assert witnesses(load_policy([policies_copy]))._places  # the command kept what it learnt
 
 
 @pytest.mark.parametrize("a, b, exclusive", [

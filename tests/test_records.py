@@ -93,3 +93,21 @@ def test_unsupported_options_are_refused():
         records.dataclass(order=True)
     with pytest.raises(TypeError):
         records.field(init=False)
+
+
+def test_init_is_compiled_when_first_called_and_then_takes_its_place():
+    @records.dataclass
+    class Base:
+        a: int
+        b: list = records.field(default_factory=list)
+
+    class Child(Base):  # not a record itself: its __init__ calls the record's
+        def __init__(self, a):
+            super().__init__(a, [a])
+
+    stub = Base.__init__
+    assert Child(3).b == [3]  # the first call, through a subclass
+    assert Base.__init__ is not stub and Base.__init__.__qualname__.endswith("Base.__init__")
+    assert Base(1) == Base(1, []) and Base(1).b is not Base(1).b
+    with pytest.raises(TypeError):
+        Base()

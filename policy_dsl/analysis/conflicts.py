@@ -153,7 +153,7 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
                 mask |= bit[c]
             new = [p for p, m in todo.items() if mask & m == m]
             if new or (held_before is not None and held_before != set(found)):
-                seen.remember(topic, path, found, new)
+                seen.remember(topic, path, found, new, searched=held_before is None)
             for p in new:
                 pairs.add(p)
                 del todo[p]
@@ -204,19 +204,21 @@ def _masks(clauses: list, wanted) -> tuple:
 class Witnesses:
     """For each topic and pair of clauses, the places in the probe grid (``Grid.iter_facts``
     paths) of the last probes that showed the pair holding together (at most ``KEEP`` a pair,
-    the most recent first), and for each place the clauses that held there when it was last
-    tried. A place names a probe at any region and day — the one ``Grid.facts_at`` makes there —
-    so trying it first at a new question may only find the pairs sooner. Kept with the policy set
-    (``witnesses``): a new set, an edited file, starts with none."""
+    the newest first), and for each place the clauses that held there when it was last tried. A
+    place names a probe at any region and day — the one ``Grid.facts_at`` makes there — so trying
+    it first at a new question may only find the pairs sooner. Kept with the policy set
+    (``witnesses``) and, by ``keep_witnesses``, in the user's cache for the next process that
+    loads the same set: a new set, an edited file, starts with none."""
 
     KEEP = 4
 
     def __init__(self):
-        import threading
+        from _thread import allocate_lock  # threading.Lock, without importing threading at every start
 
         self._places: dict = {}  # (topic, pair) -> [path, ...]
         self._held: dict = {}  # (topic, path) -> the clauses that held there (frozenset)
-        self._lock = threading.Lock()  # the service asks from several threads
+        self._lock = allocate_lock()  # the service asks from several threads
+        self.changed = False  # a place found by searching since made or kept (``keep_witnesses``)
 
     def candidates(self, topic: str, bit: dict, wanted: dict) -> list:
         """The places that showed one of the ``wanted`` pairs (pair -> its mask of ``bit``), as
@@ -236,24 +238,76 @@ class Witnesses:
         out.sort()
         return [(path, held) for _, _, path, held, _ in out]
 
-    def remember(self, topic: str, path: tuple, held, pairs) -> None:
-        """``held``: the clauses that held at ``path``; ``pairs``: the pairs it showed."""
+    def remember(self, topic: str, path: tuple, held, pairs, searched: bool = True) -> None:
+        """``held``: the clauses that held at ``path``; ``pairs``: the pairs it showed; ``searched``:
+        found by searching the grid (the witnesses known did not show them), which is worth keeping
+        for the next process (``changed``)."""
         with self._lock:
             self._held[(topic, path)] = frozenset(held)
             for p in pairs:
                 known = self._places.get((topic, p), [])
-                self._places[(topic, p)] = ([path] + [x for x in known if x != path])[:self.KEEP]
+                if path not in known:  # a known place keeps its rank (the order pairs are tried in varies)
+                    self._places[(topic, p)] = [path] + known[:self.KEEP - 1]
+                    self.changed |= searched
             if len(self._held) > 64 * self.KEEP * 4:  # places no pair names any more
                 named = {(t, x) for (t, _), paths in self._places.items() for x in paths}
                 self._held = {k: v for k, v in self._held.items() if k in named}
 
+    def to_data(self) -> tuple:
+        """What to keep between processes: the same tables with each clause named by its ref."""
+        with self._lock:
+            places = {(t, tuple(sorted(c.ref for c in pair))): tuple(paths) for (t, pair), paths in self._places.items()}
+            held = {(t, path): tuple(sorted(c.ref for c in clauses)) for (t, path), clauses in self._held.items()}
+        return places, held
+
+    @classmethod
+    def from_data(cls, policy: PolicySet, data) -> "Witnesses":
+        """Witnesses of ``policy`` from ``to_data``'s tables (a clause the set lacks drops its entries)."""
+        found = cls()
+        clauses = policy.clauses
+        try:
+            places, held = data
+            for (t, refs), paths in places.items():
+                if all(r in clauses for r in refs):
+                    found._places[(t, frozenset(clauses[r] for r in refs))] = [tuple(x) for x in paths][:cls.KEEP]
+            for (t, path), refs in held.items():
+                if all(r in clauses for r in refs):
+                    found._held[(t, tuple(path))] = frozenset(clauses[r] for r in refs)
+        except (TypeError, ValueError, AttributeError):  # not the tables written by to_data: none
+            return cls()
+        return found
+
 
 def witnesses(policy: PolicySet) -> Witnesses:
-    """The witnesses of one policy set (made once, kept on the set, as its grid is)."""
+    """The witnesses of one policy set (made once, kept on the set, as its grid is): those an
+    earlier process kept for the same set (``keep_witnesses``), else none."""
     found = policy.__dict__.get("_witnesses")
     if found is None:
-        found = policy.__dict__["_witnesses"] = Witnesses()
+        found = Witnesses()
+        entry = policy.__dict__.get("cache_key")
+        if entry:
+            from policy_dsl.language import cache
+
+            data = cache.load("witnesses", entry, tuple)
+            if data is not None:
+                found = Witnesses.from_data(policy, data)
+        found = policy.__dict__.setdefault("_witnesses", found)
     return found
+
+
+def keep_witnesses(policy: PolicySet) -> None:
+    """Keep what the policy set's witnesses learnt for the next process that loads the same set
+    (the user's cache, under the set's own key: ``face.api.load_policy`` names it
+    ``policy.cache_key``); nothing when they learnt nothing or the set has no key. Only a cache:
+    the answers are the same with or without it (``overlap_finder``)."""
+    found = policy.__dict__.get("_witnesses")
+    entry = policy.__dict__.get("cache_key")
+    if found is None or not found.changed or not entry:
+        return
+    from policy_dsl.language import cache
+
+    cache.store("witnesses", entry, found.to_data())
+    found.changed = False
 
 
 _EXCLUSIVE: dict = {}

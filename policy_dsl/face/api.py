@@ -55,6 +55,7 @@ def load_policy(paths: list[Path] | None = None) -> PolicySet:
             cache.store("policy", entry_key, policy)
     if contents is not None:  # the content hash answers name: the files' names and bytes, wherever they are
         policy.fingerprint = fingerprint([f.name for f in keyed], contents)
+        policy.cache_key = entry_key  # what else is kept for this set is kept under its key (analysis.conflicts.witnesses)
     return policy
 
 

@@ -12,8 +12,11 @@ from policy_dsl.language.errors import EXIT_INPUT, EXIT_OK, InputError
 def cmd_applies(args) -> int:
     from policy_dsl.face.api import applies
 
+    from policy_dsl.analysis.conflicts import keep_witnesses
+
     policy = common.policy(args)
     data = applies(policy, args.region, args.date, args.topic, args.lang)
+    keep_witnesses(policy)  # the next start asks the probes that showed the pairs first
     data["policy_set"] = common.policy_set_json(args, policy)
     if args.format == "json":
         common.dump_json(data)

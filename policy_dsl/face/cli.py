@@ -15,7 +15,12 @@ from policy_dsl.language.messages import reset_language, set_language, t
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv``; without it, the process's own (``sys.argv``) — the process
+    then ends when this returns (``_ending``)."""
+    own = argv is None
     argv = sys.argv[1:] if argv is None else argv
+    if own:
+        _starting()
     fmt = "json" if _wants_json(argv) else "table"
     token = set_language(_language(argv))  # before the arguments are read: their errors and --help are words too
     try:
@@ -29,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INPUT
         from policy_dsl.face.commands import BY_NAME
 
-        code = BY_NAME[args.command].handler()(args)
+        run = BY_NAME[args.command].handler()
+        if own:
+            _started()
+        code = run(args)
         sys.stdout.flush()  # here, not at exit: a reader gone is a broken pipe like any other
         return code
     except PolicyDslError as exc:
@@ -46,6 +54,33 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         reset_language(token)
+        if own:
+            _ending()
+
+
+def _starting() -> None:
+    """The process starts: the modules it imports to read its command line and run the command
+    live until it exits, so the cyclic collector is paused while they are made (``_started``)."""
+    import gc
+
+    gc.disable()
+
+
+def _started() -> None:
+    """The command is about to run: what start-up made is set aside for good (``gc.freeze``: no
+    later collection walks it) and the collector runs again as usual."""
+    import gc
+
+    gc.freeze()
+    gc.enable()
+
+
+def _ending() -> None:
+    """The process is about to exit: what it made lives until then, and the cyclic collector's
+    passes at exit need not walk it (``gc.freeze``; the memory goes with the process)."""
+    import gc
+
+    gc.freeze()
 
 
 def _parse(argv: list[str]):

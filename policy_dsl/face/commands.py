@@ -209,10 +209,9 @@ def _words(text):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every command. With ``only`` (the command named on the line), the other
-    commands are listed but their arguments are not built (cheaper at start-up; a line naming
-    another command is then read by the full parser). Help texts are message ids until shown:
-    the catalog is read only when help is printed."""
+    """The parser of every command. With ``only`` (the command named on the line), that command
+    alone (cheaper at start-up: a line it refuses is then read by the full parser, which says
+    why). Help texts are message ids until shown: the catalog is read only when help is printed."""
     import argparse
 
     from policy_dsl import __version__
@@ -249,8 +248,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"policy-dsl {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=Parser, title=N_("help.commands"), metavar="COMMAND")
     for command in COMMANDS:
-        p = sub.add_parser(command.name, help=command.help, description=command.help)
         if only is None or only == command.name:
+            p = sub.add_parser(command.name, help=command.help, description=command.help)
             command.arguments(p)
             add_common(p, command.common)
     return parser

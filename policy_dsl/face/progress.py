@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 DELAY = 1.0  # seconds before the bar appears
 
@@ -64,6 +63,8 @@ class Bar:
     wrapped stream and shows the count on stderr after DELAY seconds, until the block ends."""
 
     def __init__(self, total: int | None, lang: str = "zh"):
+        import threading  # here: a command that shows no bar does not import it
+
         self.total, self.lang = total, lang
         self.counter = [0]
         self._done = threading.Event()
@@ -73,6 +74,8 @@ class Bar:
         return _Counting(stream, self.counter)
 
     def __enter__(self):
+        import threading
+
         self._thread = threading.Thread(target=self._show, daemon=True)
         self._thread.start()
         return self

@@ -64,16 +64,7 @@ def code_key() -> str:
         from policy_dsl import __version__
 
         h = _hash(FORMAT + f"{__version__}\n{sys.version}\n".encode())
-        for root, dirs, files in os.walk(_PACKAGE):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                if name.endswith((".py", ".yaml", ".json", ".lark", ".tsv")):
-                    path = os.path.join(root, name)
-                    try:
-                        st = os.stat(path)
-                        h.update(f"{os.path.relpath(path, _PACKAGE)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-                    except OSError:
-                        h.update(path.encode() + b"\1")
+        _hash_tree(h, _PACKAGE, "")
         from policy_dsl.language import resources
 
         try:
@@ -82,6 +73,31 @@ def code_key() -> str:
             pass
         _code_key = h.hexdigest()
     return _code_key
+
+
+_KEYED = (".py", ".yaml", ".json", ".lark", ".tsv")
+
+
+def _hash_tree(h, folder: str, rel: str) -> None:
+    """Add to ``h`` the relative name, size and modification time of each file of ``folder`` with
+    a name ending in ``_KEYED``, sub-folders (not ``__pycache__``) included, in name order."""
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        h.update(folder.encode() + b"\1")
+        return
+    for e in entries:
+        name = rel + e.name
+        try:
+            if e.is_dir(follow_symlinks=False):  # a linked folder is not entered (no loops)
+                if e.name != "__pycache__":
+                    _hash_tree(h, e.path, name + os.sep)
+            elif e.name.endswith(_KEYED):
+                st = e.stat()
+                h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(e.path.encode() + b"\1")
 
 
 def key(*parts: bytes | str) -> str:
@@ -143,13 +159,23 @@ def load(name: str, entry_key: str, expect: type | tuple = object):
     digest, payload = data[len(head):len(head) + 128], data[len(head) + 129:]
     if _hash(payload).hexdigest().encode() != digest:
         return None
-    try:
-        import pickle
+    import gc
 
-        obj = pickle.loads(payload)
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError, TypeError,
+    try:  # the C unpickler alone: the module pickle (its Python classes, struct…) is not needed to read
+        from _pickle import UnpicklingError, loads
+    except ImportError:  # pragma: no cover - another Python
+        from pickle import UnpicklingError, loads
+
+    paused = gc.isenabled()
+    gc.disable()  # unpickling makes many objects that all live on: the cyclic collector would walk them again and again
+    try:
+        obj = loads(payload)
+    except (UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError, TypeError,
             ValueError, RecursionError):  # an entry of an older interpreter's classes is a miss
         return None
+    finally:
+        if paused:
+            gc.enable()
     if not isinstance(obj, expect):
         return None
     try:  # used now: the least recently used entries go first when the folder is pruned

@@ -90,6 +90,21 @@ def _process(cls, eq: bool, frozen: bool):
 
 
 def _init(cls, fields: dict, frozen: bool):
+    """``cls.__init__``, compiled when first called (``_compiled_init``, which then takes its place):
+    most records of a start are made by unpickling the policy cache, without ``__init__``, and
+    compiling one for each of the forty-odd classes costs some 2 ms at every start."""
+
+    def __init__(self, *args, **kwargs):
+        real = _compiled_init(cls, fields, frozen)
+        if cls.__dict__.get("__init__") is __init__:
+            cls.__init__ = real
+        real(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
+
+
+def _compiled_init(cls, fields: dict, frozen: bool):
     glob = {"_FACTORY": _FACTORY, "_setattr": object.__setattr__}
     positional, keyword, body = [], [], []
     for f in fields.values():

@@ -79,8 +79,9 @@ def parse_date(text: str) -> dt.date | None:
 # How people type dates and months: 2022-04-01, 2022-4-1, 2022/4/1, 2022.4.1, 2022年4月1日 (spaces
 # allowed around the parts), with ASCII or full-width digits and separators.
 _WIDE = str.maketrans("０１２３４５６７８９－／．：　", "0123456789-/.: ")
-_TYPED_DATE_RE = re.compile(r"^\s*(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})|年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?)\s*$")
-_TYPED_MONTH_RE = re.compile(r"^\s*(\d{4})\s*(?:[-/.]\s*(\d{1,2})|年\s*(\d{1,2})\s*月?)\s*$")
+# compiled when first used (re's own cache): most text is ISO and never needs them
+_TYPED_DATE = r"^\s*(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})|年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?)\s*$"
+_TYPED_MONTH = r"^\s*(\d{4})\s*(?:[-/.]\s*(\d{1,2})|年\s*(\d{1,2})\s*月?)\s*$"
 
 DATE_FORMS = "2022-04-01, 2022/4/1 or 2022年4月1日"
 MONTH_FORMS = "2022-04, 2022/4 or 2022年4月"
@@ -94,7 +95,7 @@ def typed_date(text: str) -> tuple[dt.date | None, str | None]:
     fast = parse_date(text)
     if fast is not None:
         return fast, None
-    m = _TYPED_DATE_RE.match(text.translate(_WIDE))
+    m = re.match(_TYPED_DATE, text.translate(_WIDE))
     if not m:
         return None, "format"
     year, month, day = m.group(1), m.group(3) or m.group(5), m.group(4) or m.group(6)
@@ -111,7 +112,7 @@ def typed_month(text: str) -> tuple[Month | None, str | None]:
     fast = parse_month(text)
     if fast is not None:
         return fast, None
-    m = _TYPED_MONTH_RE.match(text.translate(_WIDE))
+    m = re.match(_TYPED_MONTH, text.translate(_WIDE))
     if not m:
         return None, "format"
     year, month = int(m.group(1)), int(m.group(2) or m.group(3))
