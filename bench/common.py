@@ -90,12 +90,16 @@ def run_tree(cmd: list[str], env: dict, tree, out=subprocess.DEVNULL) -> tuple[f
     """(wall seconds, CPU seconds) of ``cmd`` run with ``tree`` first on the path (PYTHONPATH),
     from the benchmark's folder — never the repository's, which ``python -m``/``-c`` would put
     first. It may exit 2 (generated cases include facts that cannot be true)."""
+    return run_timed(cmd, {**env, "PYTHONPATH": str(tree)}, work_dir(), out)
+
+
+def run_timed(cmd: list[str], env: dict, cwd=REPO, out=subprocess.DEVNULL) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system) of ``cmd`` run from ``cwd``; it may exit 2."""
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    done = subprocess.run(cmd, env={**env, "PYTHONPATH": str(tree)}, stdout=out, stderr=subprocess.PIPE,
-                          cwd=work_dir())
+    done = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.PIPE, cwd=cwd)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 2):

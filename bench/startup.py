@@ -4,31 +4,38 @@
 
 Times, in interleaved rounds (each round runs every command once, so drift hits them alike):
 ``python3 -c pass`` (the same Python), ``policy-dsl applies --date 2022-04-01 --region 济南 --format
-json``, ``policy-dsl eval examples/arrears-jinan.yaml --format json`` (the README's case, YAML)
-and the same case as JSON. Medians and the ratio to the bare interpreter's median. The policy
-cache is filled by a warm-up run first; the same commands with an empty cache are timed too.
-Also lists which of rich, jsonschema, lark, yaml, argparse, dataclasses the JSON commands load
-(``python -X importtime``).
+json``, the same with a new day at every run (a question this process never saw: only what
+earlier runs kept in the cache helps), ``policy-dsl eval examples/arrears-jinan.yaml --format
+json`` (the README's case, YAML) and the same case as JSON. Medians of the wall clock and of the
+CPU time (user + system, ``getrusage``), each with its ratio to the bare interpreter's. The
+policy cache is filled by a warm-up run first; the same commands with an empty cache are timed
+too. Also lists which of rich, jsonschema, lark, yaml, argparse, dataclasses the JSON commands
+load (``python -X importtime``).
 
 ``--before REV`` (or a folder holding another tree) measures a change before and after in the
-same run: REV is exported into the benchmark's folder (``git archive``), and ``applies`` and
-``eval CASE.json`` are also timed as ``python -m policy_dsl`` from REV's tree and from this one
-(PYTHONPATH, run from the benchmark's folder so that the repository does not shadow it), in the
-same interleaved rounds, wall clock and CPU time; the table then gives each one's ratio to the
-bare interpreter and now/before. On a shared machine the CPU times are the steadier figure."""
+same run: REV is exported into the benchmark's folder (``git archive``), and ``applies`` (the
+same question, and a new one each run), ``eval CASE.yaml`` and ``eval CASE.json`` are also timed
+as ``python -m policy_dsl`` from REV's tree and from this one (PYTHONPATH, run from the
+benchmark's folder so that the repository does not shadow it), in the same interleaved rounds;
+the table then gives each one's ratio to the bare interpreter and now/before. On a shared
+machine the CPU times are the steadier figure."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 
-from common import REPO, environment, machine, median, ms, report, run, run_tree, spread, tool, tree_of, work_dir
+from common import REPO, environment, machine, median, ms, report, run, run_timed, run_tree, spread, tool, tree_of, work_dir
 
 HEAVY = ("rich", "jsonschema", "lark", "yaml", "argparse", "dataclasses")
+NEW_DAY = "applies, a new day each run"
+DAY = "<a new day>"
 
 
 def main() -> None:
@@ -49,30 +56,30 @@ def main() -> None:
     commands = {
         "python3 -c pass": [exe, "-c", "pass"],
         "applies --format json": [pd, "applies", "--date", "2022-04-01", "--region", "济南", "--format", "json"],
+        NEW_DAY: [pd, "applies", "--date", DAY, "--region", "济南", "--format", "json"],
         "eval CASE.yaml --format json": [pd, "eval", str(REPO / "examples" / "arrears-jinan.yaml"), "--format", "json"],
         "eval CASE.json --format json": [pd, "eval", str(case_json), "--format", "json"],
     }
     envs = {name: env for name in commands}
     pairs = []  # (before, now) command names
+    trees = {}
     if args.before:
         before_tree = tree_of(args.before)
-        trees = {}
-        for name in ("applies --format json", "eval CASE.json --format json"):
+        for name in ("applies --format json", NEW_DAY, "eval CASE.yaml --format json", "eval CASE.json --format json"):
             for label, tree in ((f"before ({args.before}): {name}", before_tree), (f"now: {name}", REPO)):
                 commands[label] = [exe, "-m", "policy_dsl"] + commands[name][1:]
                 envs[label] = env
                 trees[label] = tree
             pairs.append((f"before ({args.before}): {name}", f"now: {name}"))
-    trees = trees if args.before else {}
     cpu: dict = {k: [] for k in commands}
+    days = {k: 0 for k in commands}  # runs so far of each command: the day of its next new question
 
     def timed(name, cmd):
-        if name in trees:
-            wall, used = run_tree(cmd, envs[name], trees[name])
-        else:
-            wall, used = run_tree(cmd, envs[name], REPO) if name == "python3 -c pass" else (run(cmd, envs[name]), None)
-        if used is not None:
-            cpu[name].append(used)
+        if DAY in cmd:  # a new day at every run of this command: 2022-04-06 and every 5th day after it
+            cmd = [(dt.date(2022, 4, 6) + dt.timedelta(days=5 * days[name])).isoformat() if a == DAY else a for a in cmd]
+            days[name] += 1
+        wall, used = run_tree(cmd, envs[name], trees[name]) if name in trees else run_timed(cmd, envs[name])
+        cpu[name].append(used)
         return wall
 
     for name, cmd in commands.items():  # warm up: bytecode, policy cache, the OS's file cache
@@ -89,6 +96,8 @@ def main() -> None:
     cold: dict = {}  # the same with the policy cache empty (the first run after an upgrade or an edit)
     if not args.as_is:
         for name, cmd in list(commands.items())[1:]:
+            if name in trees or DAY in cmd:
+                continue
             cold[name] = []
             for _ in range(3 if args.quick else 5):
                 d = tempfile.mkdtemp(dir=work_dir())
@@ -103,20 +112,17 @@ def main() -> None:
         loaded[name] = sorted(m for m in HEAVY if m in mods)
 
     print(f"cold start — {machine()['cpu']}, {machine()['nproc']} cores, Python {machine()['python']}; "
-          f"{rounds} interleaved rounds, medians")
+          f"{rounds} interleaved rounds, medians; load average {os.getloadavg()[0]:.1f} at the end")
     width = max(32, *(len(k) for k in times))
-    print(f"{'command':{width}} {'median':>10} {'ratio':>7}   {'empty cache':>12}")
+    print(f"{'command':{width}} {'median':>10} {'ratio':>7} {'CPU':>10} {'ratio':>7}   {'empty cache':>12}")
     rows = {}
-    for name, xs in times.items():
-        m = median(xs)
-        c = median(cold[name]) if cold.get(name) else None
-        rows[name] = {**spread(xs), "ratio_to_bare": m / bare, "empty_cache_median": c}
-        print(f"{name:{width}} {ms(m):>10} {m / bare:>6.2f}x   {ms(c) if c else '':>12}")
     bare_cpu = median(cpu["python3 -c pass"])
-    for name, xs in cpu.items():
-        if xs and name in rows:
-            rows[name]["cpu_median"] = median(xs)
-            rows[name]["cpu_ratio_to_bare"] = median(xs) / bare_cpu
+    for name, xs in times.items():
+        m, c = median(xs), median(cpu[name])
+        e = median(cold[name]) if cold.get(name) else None
+        rows[name] = {**spread(xs), "ratio_to_bare": m / bare, "empty_cache_median": e, "cpu_median": c,
+                      "cpu_ratio_to_bare": c / bare_cpu}
+        print(f"{name:{width}} {ms(m):>10} {m / bare:>6.2f}x {ms(c):>10} {c / bare_cpu:>6.2f}x   {ms(e) if e else '':>12}")
     for before, now in pairs:
         change = median(times[now]) / median(times[before])
         rows[now]["ratio_to_before"] = change
