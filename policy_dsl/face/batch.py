@@ -2,7 +2,11 @@
 JSON, YAML, CSV, Parquet, Excel) answered a batch at a time, in input order, into a file of any
 of these formats, by this process or by a pool of N processes (``concurrent.futures``).
 
-Every case is answered by ``api.CaseAnswers`` exactly as ``eval --format json`` answers it: JSON
+Without ``--explain``, Parquet batches and JSON Lines slices (read by Arrow where that reading is
+JSON's, ``fast/jsonrows.py``) into JSON Lines, Parquet or CSV go to the columnar backend
+(``fast/columnar.py``; ``POLICY_DSL_COLUMNAR=0`` turns it off): the same bytes, whole columns at a
+time, each row it declines answered in its place by the row-wise path and counted in the summary.
+Otherwise every case is answered by ``api.CaseAnswers`` exactly as ``eval --format json`` answers it: JSON
 Lines out are the same lines (the trace only with ``--explain``), JSON and YAML out hold the answers
 with their trace, and a table row is made from the JSON answer (tools/tables.py). A bad case is an
 error in its place, never a stopped run. The input is read as it goes and the answers written as
@@ -168,10 +172,11 @@ class _Slice(io.RawIOBase):
         super().close()
 
 
-def batches(path: str, fmt: str, notices: list, sizes: dict, notify=None):
-    """The batches of one case file, in order (read as they are asked for)."""
+def batches(path: str, fmt: str, notices: list, sizes: dict, notify=None, columnar: bool = False):
+    """The batches of one case file, in order (read as they are asked for); ``columnar``: for the
+    columnar backend (larger: a batch costs it little memory, and each has a cost of its own)."""
     if fmt == "jsonl" and path != "-":
-        yield from _line_slices(path)
+        yield from _line_slices(path, COLUMNAR_SLICE_BYTES if columnar else SLICE_BYTES)
         return
     if fmt in ("json", "yaml", "jsonl"):
         from policy_dsl.engine.cases import read_cases
@@ -189,7 +194,7 @@ def batches(path: str, fmt: str, notices: list, sizes: dict, notify=None):
         return
     sizes.setdefault("shapes", []).append("list")
     if fmt == "parquet":
-        names, record_batches, _, _ = tables.parquet_batches(path, ARROW_ROWS)
+        names, record_batches, _, _ = tables.parquet_batches(path, COLUMNAR_ARROW_ROWS if columnar else ARROW_ROWS)
         columns = tables.Columns(names, path)
         _notice(columns, path, notices, notify)
         for first, rb in record_batches:
@@ -216,8 +221,8 @@ def _notice(columns, path: str, notices: list, notify) -> None:
             notify(path, text)
 
 
-def _line_slices(path: str):
-    """Slices of a JSON Lines file of about SLICE_BYTES each, cut after a line end, with the
+def _line_slices(path: str, slice_bytes: int = SLICE_BYTES):
+    """Slices of a JSON Lines file of about ``slice_bytes`` each, cut after a line end, with the
     number of their first line (the file is read once here, to find the line ends; a line longer
     than a slice is a slice of its own)."""
     from policy_dsl.language.safeio import read_limited
@@ -228,7 +233,7 @@ def _line_slices(path: str):
     with open(path, "rb") as fh:
         while True:
             fh.seek(offset)
-            block = fh.read(SLICE_BYTES)
+            block = fh.read(slice_bytes)
             if not block:
                 return
             cut = block.rfind(b"\n") + 1
@@ -236,7 +241,7 @@ def _line_slices(path: str):
                 length, lines = cut, block.count(b"\n", 0, cut)
             else:  # one line longer than a slice: to its end
                 length, lines = len(block), 0
-                while more := fh.read(SLICE_BYTES):
+                while more := fh.read(slice_bytes):
                     end = more.find(b"\n")
                     if end >= 0:
                         length, lines = length + end + 1, 1
@@ -296,8 +301,12 @@ class Answering:
         self._columnar = None
 
     def answer(self, batch: Batch) -> Chunk:
-        if batch.kind == "arrow" and not self.explain and self.out_fmt in COLUMNAR_FORMATS and columnar_wanted():
-            return self._answer_columnar(batch)
+        if not self.explain and self.out_fmt in COLUMNAR_FORMATS and batch.kind in ("arrow", "lines") and columnar_wanted():
+            if batch.kind == "arrow":
+                return self._answer_columnar(batch)
+            read = _json_batch(batch)
+            if read is not None:
+                return self._answer_columnar(*read)
         before = self.answers.bad
         errors: list = []
         if self.out_fmt == "jsonl":
@@ -332,9 +341,11 @@ class Answering:
                 payload = rows
         return Chunk(n, self.answers.bad - before, errors, payload)
 
-    def _answer_columnar(self, batch: Batch) -> Chunk:
+    def _answer_columnar(self, batch: Batch, lines: list | None = None) -> Chunk:
         """A batch of Arrow rows answered by the columnar backend (policy_dsl.fast.columnar); the rows
-        it declines, and the first row of each kind of answer it has not seen, by the reference path."""
+        it declines, and the first row of each kind of answer it has not seen, by the reference path.
+        ``lines``: the batch was read from these lines of JSON Lines (``_json_batch``), which the
+        reference path reads again."""
         import numpy as np
         import pyarrow as pa
 
@@ -347,18 +358,19 @@ class Answering:
         columns, first, rb = batch.payload
         before = self.answers.bad
         errors: list = []
-        ba = columnar.evaluate_batch(backend, rb, columns.paths, columns.specs, batch.path, first)
+        ba = columnar.evaluate_batch(backend, rb, columns.paths, columns.specs, batch.path, first, lines is not None)
         memo: dict = {}
 
         def reference(row: int) -> dict:
             got = memo.get(row)
             if got is None:
-                got = memo[row] = self._row_json(batch, row)
+                got = memo[row] = self._row_json(batch, row, lines)
             return got
 
         for key, row in columnar.missing_keys(backend, ba).items():
             answer = reference(row)
-            columnar.learn(backend, ba, key, row, answer, tables.answer_row(answer)[-5:-1], str(Where(batch.path, first + row)))
+            where = Where(batch.path, first + row, 1) if lines is not None else Where(batch.path, first + row)
+            columnar.learn(backend, ba, key, row, answer, tables.answer_row(answer)[-5:-1], str(where))
         declined = np.flatnonzero(~ba.taken)
         fallback = [reference(int(r)) for r in declined]
         rejected = np.flatnonzero(ba.taken & (ba.status == columnar.STATUS.index("error")))
@@ -368,7 +380,8 @@ class Answering:
             said = [(int(r), a) for r, a in zip(declined, fallback) if "error" in a]
             for r in rejected[:SHOWN_ERRORS]:
                 e = backend.texts[int(ba.key[r])].cells
-                said.append((int(r), {"error": {"where": str(Where(batch.path, first + int(r))), "code": e[0], "message": e[1]}}))
+                where = Where(batch.path, first + int(r), 1) if lines is not None else Where(batch.path, first + int(r))
+                said.append((int(r), {"error": {"where": str(where), "code": e[0], "message": e[1]}}))
             for _, a in sorted(said, key=lambda x: x[0]):
                 _note(errors, a)
         order = np.argsort(np.concatenate([np.flatnonzero(ba.taken), declined]), kind="stable")
@@ -392,15 +405,20 @@ class Answering:
         counts = {"columnar": int(ba.taken.sum()), "declined": ba.counts()}
         return Chunk(rb.num_rows, self.answers.bad - before, errors, payload, counts)
 
-    def _row_json(self, batch: Batch, row: int) -> dict:
-        """The JSON answer (without the trace) of one row of an Arrow batch, by the row-wise path."""
-        from policy_dsl.engine.cases import RawCase, _label
+    def _row_json(self, batch: Batch, row: int, lines: list | None = None) -> dict:
+        """The JSON answer (without the trace) of one row of an Arrow batch, by the row-wise path
+        (``lines``: from its line of JSON Lines, read as ``eval`` reads it)."""
+        from policy_dsl.engine.cases import RawCase, _label, jsonl_items, raw_line
         from policy_dsl.engine.results import result_json
 
         columns, first, rb = batch.payload
-        (n, cells), = tables.arrow_rows(rb.slice(row, 1), first + row)
-        data = columns.case(cells)
-        raw = RawCase(data, Where(batch.path, n), _label(data, tables.row_label(n)))
+        if lines is not None:
+            (n, data, clean), = jsonl_items(Path(batch.path), io.BytesIO(lines[row]), first + row)
+            raw = raw_line(Path(batch.path), n, data, clean)
+        else:
+            (n, cells), = tables.arrow_rows(rb.slice(row, 1), first + row)
+            data = columns.case(cells)
+            raw = RawCase(data, Where(batch.path, n), _label(data, tables.row_label(n)))
         keep = _Keep()
         out = self.answers.answer(raw, False, keep)
         if out is None:
@@ -440,6 +458,8 @@ class Answering:
 
 
 COLUMNAR_FORMATS = ("parquet", "jsonl", "csv")  # outputs the columnar backend writes
+COLUMNAR_ARROW_ROWS = 131_072  # a batch of Parquet rows for the columnar backend (numpy arrays, not objects)
+COLUMNAR_SLICE_BYTES = 8 * 1024 * 1024  # a JSON Lines batch for it
 
 
 def columnar_wanted() -> bool:
@@ -450,6 +470,34 @@ def columnar_wanted() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("numpy") is not None and importlib.util.find_spec("pyarrow") is not None
+
+
+class JsonColumns:
+    """What each key of a JSON Lines slice read as a table gives: the key itself (a JSON key is
+    never a heading: ``类型`` or ``enrollments.0.scheme`` is a key no kind has), with its spec."""
+
+    def __init__(self, names):
+        specs = tables._specs()
+        self.paths = [(name,) for name in names]
+        self.specs = [tables._spec_of((name,), specs) if name in ("id", "kind") or name in specs else None
+                      for name in names]
+
+
+def _json_batch(batch: Batch):
+    """A slice of JSON Lines as an Arrow batch for the columnar backend, and its lines: ``(Batch,
+    lines)``, or None where Arrow's reading could differ from JSON's meaning (``fast.jsonrows``)."""
+    offset, length, first = batch.payload
+    if length > 2 * COLUMNAR_SLICE_BYTES:
+        return None
+    from policy_dsl.fast import jsonrows
+
+    with open(batch.path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read(length)
+    rb = jsonrows.record_batch(data, tables._specs())
+    if rb is None or "kind" not in rb.schema.names or "region" not in rb.schema.names:
+        return None
+    return Batch("arrow", batch.path, (JsonColumns(rb.schema.names), first, rb)), data.split(b"\n")
 
 
 def _string_bytes(lines) -> bytes:
@@ -673,9 +721,11 @@ def cmd_eval_files(args) -> int:
     def notice(path, text):
         sys.stderr.write(w["columns"].format(file=path, cols=text) + "\n")
 
+    wide = not args.explain and out_fmt in COLUMNAR_FORMATS and columnar_wanted()  # batches for the columnar backend
+
     def all_batches():
         for path in args.cases:
-            yield from batches(path, input_format(path), notices, sizes, notice)
+            yield from batches(path, input_format(path), notices, sizes, notice, wide)
 
     if args.out is None and args.format == "table":  # tables shown to a person, one case after another
         return _show_all(args, policy, all_batches())

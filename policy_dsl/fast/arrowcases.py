@@ -39,12 +39,45 @@ def _np_bool(arr) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _present(arr: pa.Array) -> np.ndarray:
-    present = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+def _valid(arr) -> np.ndarray:
+    """Not null."""
+    if not arr.null_count:
+        return np.ones(len(arr), bool)
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _text_buffers(arr) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a text column, read in place from its Arrow buffers."""
+    n = len(arr)
+    bufs = arr.buffers()
+    kind = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(bufs[1], dtype=kind, count=n + 1, offset=arr.offset * np.dtype(kind).itemsize)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    return offsets.astype(np.int64), data
+
+
+_SPACE = np.zeros(256, bool)
+_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_SPACE[128:] = True  # a byte of a character beyond ASCII: it may be a space (U+3000 …), Arrow looks
+
+
+def _present(arr: pa.Array, json: bool = False) -> np.ndarray:
+    """A value given: not null and, for a table's cells, not blank text and not NaN (``json``: a
+    JSON value is given whatever it is)."""
+    present = _valid(arr)
+    if json:
+        return present
     t = arr.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        blank = _np_bool(pc.equal(pc.utf8_trim_whitespace(arr), ""))
-        present &= ~blank
+    if _is_text(t):
+        offsets, data = _text_buffers(arr)
+        present &= offsets[1:] > offsets[:-1]
+        if len(data):  # only text that starts or ends with what may be a space can be blank
+            first = data[np.minimum(offsets[:-1], len(data) - 1)]
+            last = data[np.clip(offsets[1:] - 1, 0, len(data) - 1)]
+            rows = np.flatnonzero(present & (_SPACE[first] | _SPACE[last]))
+            if len(rows):
+                blank = _np_bool(pc.equal(pc.utf8_trim_whitespace(arr.take(pa.array(rows))), ""))
+                present[rows[blank]] = False
     elif pa.types.is_floating(t):
         present &= ~_np_bool(pc.is_nan(arr))
     return present
@@ -54,12 +87,15 @@ def _is_text(t) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-def _ints(arr, present) -> tuple[np.ndarray, np.ndarray]:
-    """Whole numbers of an integer, float or text column: (values, bad)."""
+def _ints(arr, present, json: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Whole numbers of an integer, float or text column: (values, bad); ``json``: of an integer
+    column only (JSON's ``2.0`` or ``"2"`` is no whole number)."""
     t = arr.type
     n = len(arr)
     if pa.types.is_integer(t):
         return np.asarray(pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)), np.zeros(n, bool)
+    if json:
+        return np.zeros(n, np.int64), present.copy()
     if pa.types.is_floating(t):
         f = np.asarray(pc.fill_null(arr, 0.0).to_numpy(zero_copy_only=False), dtype=np.float64)
         f = np.where(present, f, 0.0)
@@ -72,6 +108,57 @@ def _ints(arr, present) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(n, np.int64), present.copy()
 
 
+def _digits(arr, width: int) -> tuple[np.ndarray, list]:
+    """The rows of a text column holding exactly ``width`` bytes, and for each k < width the k-th
+    byte of those rows less ``'0'`` (a digit is 0..9, ``-`` is -3)."""
+    offsets, data = _text_buffers(arr)
+    starts = offsets[:-1]
+    rows = np.flatnonzero(((offsets[1:] - starts) == width) & _valid(arr))
+    at = starts[rows]
+    return rows, [data[at + k].astype(np.int16) - 48 for k in range(width)]
+
+
+def _text_days(arr) -> tuple[np.ndarray, np.ndarray]:
+    """(day numbers, ok) of the rows written exactly ``YYYY-MM-DD``, a day that exists."""
+    n = len(arr)
+    out, ok = np.zeros(n, np.int64), np.zeros(n, bool)
+    rows, c = _digits(arr, 10)
+    if not len(rows):
+        return out, ok
+    good = (c[4] == -3) & (c[7] == -3)
+    for k in (0, 1, 2, 3, 5, 6, 8, 9):
+        good &= (c[k] >= 0) & (c[k] <= 9)
+    y = c[0].astype(np.int64) * 1000 + c[1] * 100 + c[2] * 10 + c[3]
+    m = c[5] * 10 + c[6]
+    d = c[8] * 10 + c[9]
+    good &= (m >= 1) & (m <= 12) & (d >= 1) & (y >= 1)
+    months = np.where(good, (y - 1970) * 12 + m - 1, 0)
+    first = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    length = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - first
+    good &= d <= length
+    out[rows] = np.where(good, first + d - 1, 0)
+    ok[rows] = good
+    return out, ok
+
+
+def _text_months(arr) -> tuple[np.ndarray, np.ndarray]:
+    """(month numbers, year*12 + month - 1, and ok) of the rows written exactly ``YYYY-MM``."""
+    n = len(arr)
+    out, ok = np.zeros(n, np.int64), np.zeros(n, bool)
+    rows, c = _digits(arr, 7)
+    if not len(rows):
+        return out, ok
+    good = c[4] == -3
+    for k in (0, 1, 2, 3, 5, 6):
+        good &= (c[k] >= 0) & (c[k] <= 9)
+    y = c[0].astype(np.int64) * 1000 + c[1] * 100 + c[2] * 10 + c[3]
+    m = c[5] * 10 + c[6]
+    good &= (m >= 1) & (m <= 12)
+    out[rows] = np.where(good, y * 12 + m - 1, 0)
+    ok[rows] = good
+    return out, ok
+
+
 def _days(arr, present) -> tuple[np.ndarray, np.ndarray]:
     """Day numbers of a date32 column or of text written YYYY-MM-DD: (values, bad)."""
     t = arr.type
@@ -79,15 +166,8 @@ def _days(arr, present) -> tuple[np.ndarray, np.ndarray]:
     if pa.types.is_date32(t):
         d = np.asarray(pc.fill_null(arr.cast(pa.int32()), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
     elif _is_text(t):
-        shaped = pc.match_substring_regex(arr, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-        parsed = pc.strptime(pc.if_else(shaped, arr, "1970-01-01"), format="%Y-%m-%d", unit="s", error_is_null=True)
-        ok = _np_bool(shaped) & ~np.asarray(parsed.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        d = np.asarray(pc.fill_null(parsed.cast(pa.date32()).cast(pa.int32()), 0).to_numpy(zero_copy_only=False),
-                       dtype=np.int64)
-        # strptime also takes what is no date (2022-02-30 rolls over): the text must be the date's own
-        back = pc.strftime(parsed.cast(pa.timestamp("s")), format="%Y-%m-%d")
-        ok &= _np_bool(pc.equal(back, arr))
-        return np.where(ok, d, 0), present & ~(ok & (d >= DAY_FIRST) & (d <= DAY_LAST))
+        d, ok = _text_days(arr)
+        return d, present & ~(ok & (d >= DAY_FIRST) & (d <= DAY_LAST))
     else:
         return np.zeros(n, np.int64), present.copy()
     return d, present & ~((d >= DAY_FIRST) & (d <= DAY_LAST))
@@ -105,12 +185,9 @@ def _months(arr, present) -> tuple[np.ndarray, np.ndarray]:
         return m, bad | (present & (first.astype("datetime64[D]") != dd))
     if not _is_text(t):
         return np.zeros(n, np.int64), present.copy()
-    shaped = pc.match_substring_regex(arr, r"^[0-9]{4}-[0-9]{2}$")
-    text = pc.if_else(shaped, arr, "0000-00")
-    year = np.asarray(pc.cast(pc.utf8_slice_codeunits(text, 0, 4), pa.int64()).to_numpy(zero_copy_only=False))
-    month = np.asarray(pc.cast(pc.utf8_slice_codeunits(text, 5, 7), pa.int64()).to_numpy(zero_copy_only=False))
-    ok = _np_bool(shaped) & (month >= 1) & (month <= 12) & (year >= DATE_MIN.year) & (year <= DATE_MAX.year)
-    return np.where(ok, year * 12 + month - 1, 0), present & ~ok
+    m, ok = _text_months(arr)
+    ok &= (m >= DATE_MIN.year * 12) & (m <= DATE_MAX.year * 12 + 11)
+    return np.where(ok, m, 0), present & ~ok
 
 
 def _uniques(arr):
@@ -128,13 +205,23 @@ class Reader:
         self.registry = backend.registry
         self.strings = backend.strings
         self.regions = backend.regions
+        self.json = False  # the batch was read from JSON Lines: values mean what they mean in JSON
 
     def column(self, arr: pa.Array, spec: dict, name: str, days) -> Col:
         """The column ``arr`` read as a fact of ``spec`` (``days``: each row's decision day, for
-        regions; None while the decision day is being read)."""
-        present = _present(arr)
+        regions; None while the decision day is being read). A table's cells are read as
+        ``tools/tables.cell_value`` reads them (text trimmed, ``是`` true, ``2.0`` a whole number);
+        JSON values (``json``) as ``engine/cases`` takes them (a bool only from true or false, a
+        whole number only from an integer, text as it is)."""
+        json = self.json
+        present = _present(arr, json)
         t = spec["type"]
         n = len(arr)
+        if json and t in ("bool", "int", "number", "enum", "kind", "region", "date", "month"):
+            wanted = {"bool": pa.types.is_boolean, "int": pa.types.is_integer,
+                      "number": lambda x: pa.types.is_integer(x) or pa.types.is_floating(x)}.get(t, _is_text)
+            if not wanted(arr.type):  # another JSON type: the row path says what is wrong
+                return Col({"number": "num", "enum": "str"}.get(t, t), np.zeros(n, np.int64), present, present.copy())
         if t == "date":
             values, bad = _days(arr, present)
             return Col("date", values, present, bad)
@@ -176,7 +263,7 @@ class Reader:
             codes, uniq = _uniques(arr)
             table = []
             for u in uniq:
-                found = self.vocab.value_named(name, u.strip(), spec["values"]) if u is not None else None
+                found = self.vocab.value_named(name, u if json else u.strip(), spec["values"]) if u is not None else None
                 table.append(-1 if found is None else self.strings.code(found))
             mapped = np.array(table + [-1], dtype=np.int64)[codes]
             return Col("str", mapped, present, present & (mapped < 0))
@@ -191,7 +278,7 @@ class Reader:
             names = list(self.vocab.kinds)
             table = []
             for u in uniq:
-                k = self.vocab.kind_named(u.strip()) if u is not None else None
+                k = self.vocab.kind_named(u if self.json else u.strip()) if u is not None else None
                 table.append(-1 if k is None else names.index(k))
             mapped = np.array(table + [-1], dtype=np.int64)[codes]
             return Col("kind", mapped, present, present & (mapped < 0))
@@ -249,7 +336,7 @@ class Reader:
     def list_column(self, arr, spec: dict, name: str, days) -> tuple:
         """A list of mappings given as Arrow lists of structs: (lengths, {(index, field): Col}, bad)."""
         n = len(arr)
-        present = _present(arr)
+        present = _present(arr, self.json)
         t = arr.type
         if not (pa.types.is_list(t) or pa.types.is_large_list(t)) or not pa.types.is_struct(t.value_type):
             return None, {}, present.copy()

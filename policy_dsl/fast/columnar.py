@@ -465,7 +465,7 @@ class BatchAnswers:
         self.status = np.zeros(n, np.int8)
         self.key = np.full(n, -1, np.int64)
         self.outputs: dict = {}
-        self.source, self.first = "<batch>", 1
+        self.source, self.first, self.after = "<batch>", 1, ""  # where a row's error is: source:row(after)
 
     def decline(self, mask, reason: str) -> None:
         new = mask & self.taken
@@ -485,14 +485,17 @@ def _list_value(lengths, fields: dict, present, rows) -> V:
     return V("list", (lengths[rows], items), None if present[rows].all() else ~present[rows])
 
 
-def evaluate_batch(backend: ColumnarBackend, rb, paths, specs, source: str = "<batch>", first: int = 1) -> BatchAnswers:
+def evaluate_batch(backend: ColumnarBackend, rb, paths, specs, source: str = "<batch>", first: int = 1,
+                   json: bool = False) -> BatchAnswers:
     """The answers of the record batch ``rb`` whose columns give ``paths`` (``tables.Columns``: a
     case key or fact, None for a column not read) with ``specs``; ``source`` and ``first`` (the
-    number of its first row) say where an error is."""
+    number of its first row) say where an error is. ``json``: the rows are lines of JSON Lines
+    (values read with JSON's meaning, an error at ``source:line:1``)."""
     n = rb.num_rows
     ba = BatchAnswers(n)
-    ba.source, ba.first = source, first
+    ba.source, ba.first, ba.after = source, first, ":1" if json else ""
     reader = backend.reader
+    reader.json = json
     vocab = backend.vocab
     arrays = {}
     for i, path in enumerate(paths):
@@ -550,7 +553,7 @@ def evaluate_batch(backend: ColumnarBackend, rb, paths, specs, source: str = "<b
             if path[0] not in allowed or len(path) > 1:  # a key the kind does not have, or flattened items
                 present = presents.get(path)
                 if present is None:
-                    present = presents[path] = arrowcases._present(arrays[path][0])
+                    present = presents[path] = arrowcases._present(arrays[path][0], reader.json)
                 ba.decline(mask & present, "input")
         rows = np.flatnonzero(mask & ba.taken)
         if not len(rows):
@@ -565,7 +568,7 @@ def evaluate_batch(backend: ColumnarBackend, rb, paths, specs, source: str = "<b
                 continue
             if spec["type"] == "list":
                 lengths, fields, bad = reader.list_column(arrays[(name,)][0], spec, name, days)
-                present = arrowcases._present(arrays[(name,)][0])
+                present = arrowcases._present(arrays[(name,)][0], reader.json)
                 ba.decline(mask & (bad | (~present if not optional else False)), "input")
                 if lengths is None:
                     ba.decline(mask & present, "input")
@@ -747,7 +750,7 @@ def arrow_rows(backend: ColumnarBackend, ba: BatchAnswers, schema) -> pa.RecordB
     errors = np.array([t.status == "error" for t in texts] + [False])[kinv.reshape(-1)] if n else np.zeros(0, bool)
     if errors.any():  # a rejected case: its id and its error, nothing else
         mask = pa.array(errors)
-        said = pa.array([f": {t.cells[0]} {t.cells[1]}" if t.status == "error" else "" for t in texts], pa.string())
+        said = pa.array([f"{ba.after}: {t.cells[0]} {t.cells[1]}" if t.status == "error" else "" for t in texts], pa.string())
         error = pc.binary_join_element_wise(ba.source + ":", pa.array(rows + ba.first).cast(pa.string()), said.take(kidx), "")
         arrays = [a if f.name == "id" else pc.if_else(mask, error, a) if f.name == "error"
                   else pc.if_else(mask, pa.nulls(n, f.type), a) for f, a in zip(schema, arrays)]
@@ -850,7 +853,7 @@ def json_lines(backend: ColumnarBackend, ba: BatchAnswers) -> pa.Array:
                 words.append("")
                 continue
             code, message, hint = t.cells
-            words.append('"' + (', "hint": ' + json.dumps(hint, ensure_ascii=False) if hint is not None else "") + "}}\n")
+            words.append(ba.after + '"' + (', "hint": ' + json.dumps(hint, ensure_ascii=False) if hint is not None else "") + "}}\n")
         head_id = pc.if_else(present, id_text, "null") if ba.ids is not None else pa.array(["null"] * n, pa.string())
         said = pa.array([', "error": {"code": ' + json.dumps(backend.texts[int(k)].cells[0]) + ', "message": '
                          + json.dumps(backend.texts[int(k)].cells[1], ensure_ascii=False) + ', "where": '
