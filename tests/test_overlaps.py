@@ -114,7 +114,7 @@ def test_witnesses_are_kept_for_the_same_files_only(tmp_path, monkeypatch, polic
     answer = applies_data(first, region, day, topics, "zh", Evaluator(first))
     keep_witnesses(first)
     again = load_policy([policies_copy])  # as the next process would: another object, from the cache
-    assert again is not first and witnesses(again).to_data() == witnesses(first).to_data()
+    assert again is not first and witnesses(again).to_data(again) == witnesses(first).to_data(first)
     assert applies_data(again, region, day, topics, "zh", Evaluator(again)) == answer
     assert not witnesses(again).changed  # nothing new to keep: found where the last process found it
     text = (policies_copy / "jn-2022-2.yaml").read_text(encoding="utf-8")

@@ -219,6 +219,7 @@ class Witnesses:
         self._held: dict = {}  # (topic, path) -> the clauses that held there (frozenset)
         self._lock = allocate_lock()  # the service asks from several threads
         self.changed = False  # a place found by searching since made or kept (``keep_witnesses``)
+        self.apart = 0  # the pairs whose ``exclusive`` was known when made or kept
 
     def candidates(self, topic: str, bit: dict, wanted: dict) -> list:
         """The places that showed one of the ``wanted`` pairs (pair -> its mask of ``bit``), as
@@ -253,26 +254,33 @@ class Witnesses:
                 named = {(t, x) for (t, _), paths in self._places.items() for x in paths}
                 self._held = {k: v for k, v in self._held.items() if k in named}
 
-    def to_data(self) -> tuple:
-        """What to keep between processes: the same tables with each clause named by its ref."""
+    def to_data(self, policy: PolicySet) -> tuple:
+        """What to keep between processes: the same tables with each clause named by its ref, and
+        what ``exclusive`` found for pairs of the set's clauses."""
         with self._lock:
             places = {(t, tuple(sorted(c.ref for c in pair))): tuple(paths) for (t, pair), paths in self._places.items()}
             held = {(t, path): tuple(sorted(c.ref for c in clauses)) for (t, path), clauses in self._held.items()}
-        return places, held
+        return places, held, _exclusive_of(policy)
 
     @classmethod
     def from_data(cls, policy: PolicySet, data) -> "Witnesses":
-        """Witnesses of ``policy`` from ``to_data``'s tables (a clause the set lacks drops its entries)."""
+        """Witnesses of ``policy`` from ``to_data``'s tables (a clause the set lacks drops its
+        entries); what ``exclusive`` found is known again."""
         found = cls()
         clauses = policy.clauses
         try:
-            places, held = data
+            places, held, apart = data
             for (t, refs), paths in places.items():
                 if all(r in clauses for r in refs):
                     found._places[(t, frozenset(clauses[r] for r in refs))] = [tuple(x) for x in paths][:cls.KEEP]
             for (t, path), refs in held.items():
                 if all(r in clauses for r in refs):
                     found._held[(t, tuple(path))] = frozenset(clauses[r] for r in refs)
+            for (x, y), value in apart.items():
+                if x in clauses and y in clauses and value in (True, False):
+                    a, b = clauses[x], clauses[y]
+                    _EXCLUSIVE.setdefault((a, b) if id(a) < id(b) else (b, a), value)
+            found.apart = len(apart)
         except (TypeError, ValueError, AttributeError):  # not the tables written by to_data: none
             return cls()
         return found
@@ -302,12 +310,15 @@ def keep_witnesses(policy: PolicySet) -> None:
     the answers are the same with or without it (``overlap_finder``)."""
     found = policy.__dict__.get("_witnesses")
     entry = policy.__dict__.get("cache_key")
-    if found is None or not found.changed or not entry:
+    if found is None or not entry:
+        return
+    data = found.to_data(policy)
+    if not found.changed and len(data[2]) <= found.apart:
         return
     from policy_dsl.language import cache
 
-    cache.store("witnesses", entry, found.to_data())
-    found.changed = False
+    cache.store("witnesses", entry, data)
+    found.changed, found.apart = False, len(data[2])
 
 
 _EXCLUSIVE: dict = {}
@@ -331,6 +342,13 @@ def exclusive(a: Clause, b: Clause) -> bool:
             _EXCLUSIVE.clear()
         _EXCLUSIVE[key] = found
     return found
+
+
+def _exclusive_of(policy: PolicySet) -> dict:
+    """What ``exclusive`` has found so far for pairs of ``policy``'s clauses, by their refs."""
+    mine = policy.clauses
+    return {tuple(sorted((a.ref, b.ref))): value for (a, b), value in list(_EXCLUSIVE.items())
+            if mine.get(a.ref) is a and mine.get(b.ref) is b}
 
 
 def _conjuncts(node) -> list:
