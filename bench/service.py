@@ -15,7 +15,9 @@ Runs, one after another against one server:
 4. the same answers — ``POST /eval`` of ``--cases`` generated cases (default 10 000) as JSON
    Lines and as a JSON list, compared byte for byte with ``policy-dsl eval request.jsonl|json
    --format json`` run on a file holding the same bytes.
-The server's memory (VmRSS) is sampled throughout. Latency is from the request's first byte
+The server's memory (VmRSS) is sampled throughout, and the CPU time it used in each run
+(/proc: user + system, its workers included) is given per request — the steadier figure on a
+shared machine, where the wall clock also counts what other programs took. Latency is from the request's first byte
 written to its answer's last byte read, measured by the client on the same 2 cores as the
 server: the figures include the client's own share of the machine."""
 
@@ -62,6 +64,24 @@ def rss_kib(pid: int) -> int:
         except OSError:
             pass
     return total
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the server has used so far: its process and, with --workers,
+    its children."""
+    pids = [pid]
+    try:
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Client:
@@ -274,18 +294,24 @@ def main() -> None:
                 task.cancel()
 
         results = {}
-        results["mixed"] = asyncio.run(sampled(drive(port, mixed, args.clients, 600)))
+
+        def run(name, coro):
+            used = cpu_s(server.pid)
+            results[name] = asyncio.run(coro)
+            results[name]["server_cpu_s"] = cpu_s(server.pid) - used
+
+        run("mixed", sampled(drive(port, mixed, args.clients, 600)))
         memory["after_mixed_kib"] = rss_kib(server.pid)
         popular = [("applies", applies_request(rng, topics)) for _ in range(300)]  # questions that come back
-        results["applies_repeated"] = asyncio.run(drive(port, [rng.choice(popular) for _ in range(n // 2)], args.clients, 600))
+        run("applies_repeated", drive(port, [rng.choice(popular) for _ in range(n // 2)], args.clients, 600))
         fresh_rng = random.Random(11)
         days = [dt.date(2020, 1, 1) + dt.timedelta(days=i) for i in range(6 * 365)]
         fresh = set()
         while len(fresh) < n // 2:
             fresh.add((fresh_rng.choice(REGIONS[:8]), fresh_rng.choice(days)))
-        results["applies_new"] = asyncio.run(drive(
+        run("applies_new", drive(
             port, [("applies", get(f"/applies?date={d.isoformat()}&region={r}")) for r, d in fresh], args.clients, 600))
-        results["eval_alone"] = asyncio.run(drive(port, [("eval", post("/eval", b)) for b in bodies[:2000]], 1, 600))
+        run("eval_alone", drive(port, [("eval", post("/eval", b)) for b in bodies[:2000]], 1, 600))
         memory["end_kib"] = rss_kib(server.pid)
         memory["max_sampled_kib"] = max(samples) if samples else None
         memory["samples"] = len(samples)
@@ -309,8 +335,9 @@ def main() -> None:
     for name, r in results.items():
         lat = r["latency"]
         parts = "; ".join(f"{k} p50 {v['p50_ms']:.1f} ms p99 {v['p99_ms']:.1f} ms max {v['max_ms']:.0f} ms" for k, v in lat.items())
+        cpu = r["server_cpu_s"] / max(1, r["requests"]) * 1000
         print(f"{name:17} {r['requests']:6,} requests in {r['seconds']:6.2f} s = {r['per_s']:7,.0f}/s, "
-              f"errors {r['errors']}; {parts}")
+              f"errors {r['errors']}; {parts}; server CPU {cpu:.2f} ms a request (= {1000 / cpu:,.0f}/s a core)")
         for e in r["error_examples"]:
             print("   ", e)
     if memory["mixed_first_tenth_kib"]:

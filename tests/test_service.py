@@ -236,7 +236,7 @@ def test_no_traceback_reaches_a_client(served, monkeypatch):
     def broken(*a, **k):
         raise RuntimeError("a bug of ours, with /secret/path in it")
 
-    monkeypatch.setattr(api, "applies", broken)
+    monkeypatch.setattr(api, "applies_found", broken)
     status, body = served.get("/applies", date="2022-04-01", region="青岛")
     assert status == 500
     data = json.loads(body)
@@ -379,3 +379,21 @@ def test_other_commands_do_not_import_the_server_stack(tmp_path):
     run = subprocess.run([sys.executable, "-c", code, str(case)], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_applies_texts_are_dumps_of_the_answer(policy):
+    """``AppliesTexts`` (what the service answers new applies questions with) gives ``dumps``'s own
+    text of the answer, whether the shape is new or one met on another day."""
+    import datetime as dt
+
+    from policy_dsl.face import api
+
+    named = {"kind": "installed", "source": "installed", "hash": policy.fingerprint}
+    texts = api.AppliesTexts(named)
+    for code in ("370100", "370102", "370200", "130100"):
+        for day in [dt.date(2021, 12, 31) + dt.timedelta(days=k) for k in range(0, 400, 9)]:
+            found, region = api.applies_found(policy, code, day)
+            data = api.applies_json(found, region, day)
+            data["policy_set"] = named
+            assert texts.text(found, region, day) == api.dumps(data), (code, day)
+    assert 0 < len(texts._tails) < 4 * 45  # shapes met again on other days

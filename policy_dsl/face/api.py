@@ -167,24 +167,74 @@ def applies(policy: PolicySet, region_text, day, topics=None, lang: str = "zh", 
             where=None) -> dict:
     """What ``applies --date DAY --region REGION [--topic T...] --format json`` prints, as data:
     the region is resolved on ``day`` and the topics checked as the command does (InputError)."""
+    found, region = applies_found(policy, region_text, day, topics, lang, evaluator, where)
+    return applies_json(found, region, day, lang)
+
+
+def applies_found(policy: PolicySet, region_text, day, topics=None, lang: str = "zh", evaluator=None,
+                  where=None) -> tuple:
+    """(what ``resolve.what_applies`` found, the region): what ``applies`` answers from."""
     from policy_dsl.language.regions import default_registry
 
     topics = list(topics or policy.vocab.kinds)
     check_topics(topics, where, policy.vocab)
     region = default_registry().resolve(region_text, day, Where("--region") if where is None else where, lang)
-    return applies_data(policy, region, day, topics, lang, evaluator)
+    return _what_applies(policy, region, day, topics, evaluator), region
 
 
 def applies_data(policy: PolicySet, region, day, topics: list[str], lang: str = "zh", evaluator=None) -> dict:
     """What ``applies --format json`` prints, as data (``evaluator``: one to reuse; the overlaps of
     conditions are the reference evaluator's)."""
+    return applies_json(_what_applies(policy, region, day, topics, evaluator), region, day, lang)
+
+
+def _what_applies(policy: PolicySet, region, day, topics: list[str], evaluator=None) -> dict:
     from policy_dsl.analysis.conflicts import overlap_finder
     from policy_dsl.engine.resolve import what_applies
 
     reference = getattr(evaluator, "reference", evaluator)  # a FastEvaluator's reference, or the reference itself
-    found = what_applies(policy, region, day, topics, overlap_finder(policy, region, day, reference),
-                         reference.stretches if reference is not None else None)
-    return applies_json(found, region, day, lang)
+    return what_applies(policy, region, day, topics, overlap_finder(policy, region, day, reference),
+                        reference.stretches if reference is not None else None)
+
+
+class AppliesTexts:
+    """The text ``dumps`` makes of ``applies`` answers (``policy_set`` last), for one policy set,
+    quicker for questions that differ from an earlier one only in the day asked: the answer names
+    the day only in its first field, and everything after it follows from what ``what_applies``
+    found (the clauses, their dates, what each displaces, the pending ones), the region, the
+    language and the policy set. So the text after the day is kept for each such shape (at most
+    ``KEEP``) — cut from ``dumps``'s own text of the first answer of that shape — and a later
+    answer of the same shape is the same text with its own day. Threads may share one (each of
+    its steps is one dict operation; two that make the same shape keep the same text)."""
+
+    KEEP = 4096
+    _HEAD = '{\n  "date": "'
+
+    def __init__(self, policy_set: dict | None = None):
+        self.policy_set = policy_set
+        self._tails: dict = {}
+
+    def text(self, found: dict, region, day, lang: str = "zh") -> str:
+        """``dumps`` of ``applies_json(found, region, day, lang)`` with ``policy_set`` added."""
+        city = region.city
+        shape = (lang, region.code, region.name, city is region, city.code, city.name, tuple(
+            (topic, tuple((r["clause"], r["start"], r["until"], tuple(r["displaces"])) for r in rows["in_force"]),
+             tuple((p["clause"], p["start"]) for p in rows["pending"])) for topic, rows in found.items()))
+        iso = day.isoformat()
+        tail = self._tails.get(shape)
+        if tail is None:
+            data = applies_json(found, region, day, lang)
+            if self.policy_set is not None:
+                data["policy_set"] = self.policy_set
+            text = dumps(data)
+            head = self._HEAD + iso
+            if not text.startswith(head):  # the layout this class relies on changed: a bug here, said at once
+                raise AssertionError(f"applies text does not begin with {head!r}")
+            if len(self._tails) >= self.KEEP:
+                self._tails.clear()
+            self._tails[shape] = text[len(head):]
+            return text
+        return self._HEAD + iso + tail
 
 
 def applies_json(found: dict, region, day, lang: str = "zh") -> dict:

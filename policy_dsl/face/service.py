@@ -91,6 +91,7 @@ class LoadedSet:
         self._clauses = None
         self._reports: dict = {}
         self._report_lock = threading.Lock()
+        self.applies_texts = api.AppliesTexts(named)  # what ``applies --format json`` prints, quicker
 
     def tools(self):
         """(evaluator, validator) of the calling thread."""
@@ -345,9 +346,9 @@ async def applies(request: Request) -> Response:
         try:
             api.check_topics(topics, Where("topic"))
             evaluator, _ = current.tools()
-            data = api.applies(current.policy, region, day, topics or None, lang, evaluator, Where("region"))
-            data["policy_set"] = current.named  # as ``applies`` names it (face/ask.py)
-            return 200, api.dumps(data).encode()
+            found, place = api.applies_found(current.policy, region, day, topics or None, lang, evaluator,
+                                             Where("region"))
+            return 200, current.applies_texts.text(found, place, day, lang).encode()  # policy_set last, as the CLI
         except InputError as exc:
             return STATUS.get(exc.first.code, 400), (json.dumps(api.error_json(exc), ensure_ascii=False) + "\n").encode()
 
