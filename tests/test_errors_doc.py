@@ -25,6 +25,16 @@ def test_every_code_is_documented():
     assert len(emitted_codes()) > 60
 
 
+def test_every_code_is_documented_in_chinese_too():
+    """The Chinese part of the page: a table row for each code (meaning, example, hint)."""
+    doc = (REPO / "docs" / "errors.md").read_text(encoding="utf-8")
+    chinese = doc.partition("## Diagnostic codes in English")[0]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([EWI]-[A-Z0-9-]+)` \| ([^|]+)\|", chinese, re.M)}
+    missing = sorted(emitted_codes() - set(rows))
+    assert not missing, f"codes without a row in the Chinese part of docs/errors.md: {missing}"
+    assert all(re.search("[\u4e00-\u9fff]", meaning) for meaning in rows.values())
+
+
 def test_warnings_are_w_codes_and_errors_e_codes():
     for path in (REPO / "policy_dsl").rglob("*.py"):
         text = path.read_text(encoding="utf-8")

@@ -32,7 +32,7 @@ def test_jinan_six_months_against_shandong_three(cli, policies_copy, tmp_path):
     assert len(found) == 1, found
     d = found[0]
     assert d["severity"] == "warning" and d["where"].startswith(str(policies_copy / "jn-2022-2.yaml"))
-    assert "下位规定与上位规定不一致" in d["message"]
+    assert d["message"].startswith("a lower rule departs from a binding higher one: ")
     assert "[jn-2022-2/arrears-flexible-long-gap]" in d["message"]
     assert "鲁医保发〔2021〕54号 › 一(二) [lu-2021-54/arrears-flexible-long-gap]" in d["message"]
     assert "waiting_months = 6 vs 3" in d["message"]
@@ -43,6 +43,9 @@ def test_jinan_six_months_against_shandong_three(cli, policies_copy, tmp_path):
     path = case_file(tmp_path, case)
     assert cli("eval", "--policies", policies_copy, path, "--format", "json").json["waiting_months"] == 6
     assert cli("eval", path, "--format", "json").json["waiting_months"] == 3
+    zh = _findings(cli("check", policies_copy, "--format", "json"), "W-HIERARCHY")[0]  # in Chinese, by default
+    assert zh["message"].startswith("下位规定与上位规定不一致：") and "waiting_months = 6 与 3" in zh["message"]
+    assert "deviations" in zh["hint"] and "请遵从" in zh["hint"]
     assert run.json["warnings"] == len([x for x in run.json["diagnostics"] if x["severity"] == "warning"])
 
 

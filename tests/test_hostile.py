@@ -120,7 +120,7 @@ def test_jsonl_of_100_mb_garbage_stops_early(cli, tmp_path):
     path = _case_text("garbage.jsonl", b"not json\n" * (100 * MB // 9), tmp_path)
     run = _run(cli, "eval", path, "--format", "json")
     _refused(run, "E-CASE-JSON", output=400_000)  # an error line for each of the first 1,000 lines
-    assert "stopped at line 1,001" in run.out
+    assert "读到第 1,001 行停止" in run.out
 
 
 def test_json_list_of_many_tiny_items_refused_before_answering(cli, tmp_path):

@@ -5,6 +5,7 @@ the catalog used; messages rendered in the language of the context they are show
 from __future__ import annotations
 
 import asyncio
+import json
 import importlib.util
 import pickle
 import threading
@@ -17,7 +18,7 @@ from policy_dsl.language.errors import Diagnostic, Where
 from policy_dsl.language.messages import Message, localized, t, using
 
 REPO = Path(__file__).resolve().parent.parent
-KEYWORDS = {"t": None, "N_": None}  # the calls that name a message id (language/messages.py)
+KEYWORDS = {"t": None, "N_": None, "both": None, "say": (2,)}  # the calls that name a message id (language/messages.py)
 
 
 def _script():
@@ -139,10 +140,17 @@ def test_catalogs_are_read_only_when_a_message_is_made(tmp_path):
     import os
 
     env = {**os.environ, "POLICY_DSL_CACHE_DIR": str(tmp_path / "cache")}
+    # answers as JSON Lines carry no words (no trace unless --explain: the trace is in words, from the catalog)
+    import yaml
+
+    lines = tmp_path / "cases.jsonl"
+    case = yaml.safe_load((REPO / "examples" / "arrears-jinan.yaml").read_text(encoding="utf-8"))
+    lines.write_text(json.dumps(case, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     for _ in ("an empty policy cache: the files are read and checked", "the cache filled"):
-        run = subprocess.run([sys.executable, "-c", code, "eval", str(REPO / "examples" / "arrears-jinan.yaml"),
-                              "--format", "json"], capture_output=True, text=True, timeout=60, env=env)
+        run = subprocess.run([sys.executable, "-c", code, "eval", str(lines), "--format", "json"],
+                             capture_output=True, text=True, timeout=60, env=env)
         assert run.returncode == 0 and run.stderr.strip().splitlines()[-1] == "[]", run.stderr
+        assert '"status": "decided"' in run.stdout
 
 
 def test_every_library_template_is_in_the_catalog(script):

@@ -133,7 +133,7 @@ def test_json_ten_thousand_levels_deep(served, body):
     t = time.monotonic()
     status, out = served.post("/eval", body)
     assert status == 400 and json.loads(out)["error"]["code"] == "E-CASE-JSON"
-    assert "deep" in json.loads(out)["error"]["message"]
+    assert "嵌套过深" in json.loads(out)["error"]["message"]
     status, out = served.post("/eval", body + b"\n" + json.dumps(ARREARS).encode() + b"\n", "application/x-ndjson")
     first, second = [json.loads(line) for line in out.splitlines()]
     assert status == 200 and first["error"]["code"] == "E-CASE-JSON" and second["benefit_start"] == "2023-02-01"
@@ -204,7 +204,7 @@ def test_malformed_json_lines(served, tmp_path, monkeypatch):
     assert status == 200 and got == want and code == 2
     assert time.monotonic() - t < 10
     last = json.loads(got.splitlines()[-1])
-    assert last["error"]["code"] == "E-CASE-JSON" and "not JSON" in last["error"]["message"]
+    assert last["error"]["code"] == "E-CASE-JSON" and "不是 JSON" in last["error"]["message"]
     quick_health(served)
 
 

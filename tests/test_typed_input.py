@@ -29,7 +29,7 @@ def test_typed_forms_give_the_same_answer(cli, tmp_path, typed):
 @pytest.mark.parametrize("text, word", [("2022-02-30", "impossible"), ("2022年2月30日", "impossible"),
                                         ("2022-11", "format"), ("03/11/2022", "format"), ("明天", "format")])
 def test_a_wrong_form_says_format_and_a_missing_day_says_so(cli, tmp_path, text, word):
-    got = cli("eval", case_file(tmp_path, {**ISO, "paid_on": text}), "--format", "json")
+    got = cli("eval", case_file(tmp_path, {**ISO, "paid_on": text}), "--format", "json", "--lang", "en")
     assert got.code == 2
     assert word in got.json["error"]["message"], got.json
 

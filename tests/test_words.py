@@ -195,3 +195,90 @@ def test_no_english_in_policy_file_errors(run, tmp_path, mistake):
     assert result.code == 1 and "jn-2022-2.yaml" in result.out, result.out
     found = english(result.out + "\n" + result.err)
     assert not found, f"English or ids reach the user: {found}\n{result.out[-2000:]}"
+
+
+# case files, tables and test files as people get them wrong: each message (and hint) in Chinese
+BROKEN_INPUTS = {
+    "case.yaml": "kind: arrears\nregion: 济南\nworker: flexible\n",  # a fact missing
+    "date.json": '{"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": "2022-06", "paid_on": "2022/2/30"}',
+    "month.json": '{"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": "2022-13", "paid_on": "2022-10-20"}',
+    "value.json": '{"kind": "arrears", "region": "济南", "worker": "flexibel", "last_paid_month": "2022-06", "paid_on": "2022-10-20"}',
+    "kind.json": '{"kind": "arears", "region": "济南"}',
+    "key.json": '{"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": "2022-06", "paied_on": "2022-10-20"}',
+    "type.json": '{"kind": "resident_enrollment", "region": "济南", "benefit_year": "x", "paid_on": "2022-10-20"}',
+    "shape.json": '"a case"',
+    "broken.json": '[{"kind": "arrears"}, ',
+    "trailing.json": '{"kind": "arrears",}',
+    "facts.json": '{"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": "2022-12", "paid_on": "2022-11-03"}',
+    "region.json": '{"kind": "arrears", "region": "市中区", "worker": "flexible", "last_paid_month": "2022-06", "paid_on": "2022-10-20"}',
+    "lines.jsonl": '{"kind": "arrears"}\nnot json\n{"kind": "x", "region": "济南"}\n',
+    "table.csv": "kind,paid_on\narrears,2022-10-20\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_INPUTS))
+def test_no_english_in_case_file_errors(run, tmp_path, name):
+    f = tmp_path / name
+    f.write_text(BROKEN_INPUTS[name], encoding="utf-8")
+    argv = ["eval", f] + (["--out", tmp_path / "answers.csv"] if name.endswith(".csv") else [])
+    result = run(*argv)
+    assert result.code == 2, (result.out, result.err)
+    assert " E-" in result.out + result.err
+    found = english(result.out + "\n" + result.err)
+    assert not found, f"English or ids reach the user: {found}\n{result.out[-2000:]}{result.err[-2000:]}"
+
+
+def test_case_file_errors_in_english_with_lang_en(run, tmp_path):
+    f = tmp_path / "date.json"
+    f.write_text(BROKEN_INPUTS["date.json"], encoding="utf-8")
+    result = run("eval", f, "--lang", "en")
+    assert "`paid_on`: `2022/2/30` is an impossible date" in result.err
+    assert "hint: a date that exists, written 2022-10-20" in result.err
+    zh = run("eval", f)
+    assert "`paid_on`：`2022/2/30` 这一天不存在" in zh.err and "提示：存在的日期" in zh.err
+
+
+MORE_ERRORS = [
+    ["eval", str(REPO / "examples" / "arrears-jinan.yaml"), "--out", "answers.foo"],
+    ["eval", str(REPO / "examples" / "arrears-jinan.yaml"), "--jobs", "0", "--out", "answers.jsonl"],
+    ["eval", str(REPO / "examples" / "arrears-jinan.yaml"), "--format", "parquet"],
+    ["diff", "no-such-revision"],
+    ["check", "--rev", "no-such-revision"],
+    ["regions", "市中区", "--date", "2022-04-01"],
+    ["applies", "--date", "2022-04-01", "--region", "莱芜市"],
+    ["applies", "--date", "2018-04-01", "--region", "莱芜区"],
+    ["test", "/nonexistent/tests"],
+]
+
+
+@pytest.mark.parametrize("argv", MORE_ERRORS, ids=lambda a: " ".join(a[:3]))
+def test_no_english_in_more_error_paths(run, argv, tmp_path, monkeypatch):
+    result = run(*argv)
+    assert result.code != 70 and "Traceback" not in result.err, (result.out, result.err)
+    found = english(result.out + "\n" + result.err)
+    assert not found, f"English or ids reach the user: {found}\n{result.out[-2000:]}{result.err[-2000:]}"
+
+
+def test_a_failing_policy_test_says_what_differs_in_chinese(run, tmp_path):
+    f = tmp_path / "wrong.yaml"
+    f.write_text("""tests:
+  - name: 故意写错
+    case: {kind: arrears, region: 济南, worker: flexible, last_paid_month: "2022-06", paid_on: "2022-10-20"}
+    expect: {benefit_start: "2022-12-01", governing: ["鲁医保发〔2021〕54号 一(二)"]}
+""", encoding="utf-8")
+    result = run("test", f)
+    assert result.code == 1
+    assert "benefit_start：应为 '2022-12-01'，实为 '2022-11-01'" in result.out
+    found = english(result.out + "\n" + result.err)
+    assert not found, f"English or ids reach the user: {found}\n{result.out[-2000:]}"
+
+
+def test_the_trace_and_notes_of_an_answer_come_from_the_catalog(run):
+    zh = run("eval", REPO / "examples" / "arrears-jinan.yaml", "--explain", "--format", "json").json
+    en = run("eval", REPO / "examples" / "arrears-jinan.yaml", "--explain", "--format", "json", "--lang", "en").json
+    assert zh["trace"][0].startswith("地区链：") and en["trace"][0].startswith("region chain: ")
+    ask = ("applies", "--date", "2022-04-01", "--region", "济南", "--topic", "arrears", "--format", "json")
+    zh = run(*ask).json["topics"]["arrears"]["in_force"][0]["displaces"][0]
+    en = run(*ask, "--lang", "en").json["topics"]["arrears"]["in_force"][0]["displaces"][0]
+    assert zh["reason"] == en["reason"] == "specificity"
+    assert zh["explanation"] == "下级（更具体的辖区）规定优先" and en["explanation"] == "the more specific jurisdiction governs"

@@ -11,6 +11,7 @@ from policy_dsl.analysis import grid
 from policy_dsl.engine import resolve
 from policy_dsl.engine.evaluate import RANGE_ERRORS, Evaluator
 from policy_dsl.language.errors import Diagnostic, InputError
+from policy_dsl.language.messages import t
 from policy_dsl.language.model import Case, Clause, PolicySet
 from policy_dsl.language.regions import default_registry
 from policy_dsl.language.values import to_json
@@ -77,14 +78,14 @@ def _probe_pair(ev: Evaluator, topic: str, a: Clause, b: Clause, policy: PolicyS
                 env = ev.environment(case)
                 ea, eb = a.effective(), b.effective()
                 if ea.outcome != eb.outcome:
-                    differ = f"{ea.outcome} vs {eb.outcome}"
+                    differ = t("conflicts.versus", a=ea.outcome, b=eb.outcome)
                 elif ea.outcome == "decide":
                     va, vb = ev.clause_outputs(case, a, env), ev.clause_outputs(case, b, env)
                     shared = [k for k in va if k in vb and va[k] != vb[k]]
                     if not shared:
                         continue
                     k = shared[0]
-                    differ = f"{k} = {to_json(va[k])} vs {to_json(vb[k])}"
+                    differ = t("conflicts.versus", a=f"{k} = {to_json(va[k])}", b=to_json(vb[k]))
                 else:
                     continue
             except (InputError,) + RANGE_ERRORS:  # a generated case these clauses cannot be read on: no conflict shown by it
@@ -92,10 +93,10 @@ def _probe_pair(ev: Evaluator, topic: str, a: Clause, b: Clause, policy: PolicyS
             example = {"kind": topic, "region": region.code, **{k: _jsonable(v) for k, v in facts.items()}}
             return Diagnostic(
                 "E-CONFLICT",
-                f"{a.citation} [{a.ref}] and {b.citation} [{b.ref}] are tied by precedence and differ ({differ}) "
-                f"for {json.dumps(example, ensure_ascii=False)}",
+                t("conflicts.tied", a=a.citation, a_ref=a.ref, b=b.citation, b_ref=b.ref, differ=differ,
+                  case=json.dumps(example, ensure_ascii=False)),
                 b.where,
-                "make their conditions exclusive, or mark one `exception_to` the other",
+                t("conflicts.tied.hint"),
             )
     return None
 

@@ -28,19 +28,17 @@ from policy_dsl.analysis import passes as analysis
 from policy_dsl.language.errors import Diagnostic
 from policy_dsl.language.model import PolicySet
 from policy_dsl.analysis import grid as probe_grid
+from policy_dsl.language.messages import N_, join, say, t, words
 
 STATUSES = ("decided", "delegated", "partly", "pending", "none")
-WORDS = {
-    "zh": {"decided": "已规定", "delegated": "授权下级", "partly": "部分", "pending": "待生效", "none": "无"},
-    "en": {s: s for s in STATUSES},
+_WORDS_IDS = {  # key -> message id (the words are in the catalog)
+    "decided": N_("coverage.status.decided"),
+    "delegated": N_("coverage.status.delegated"),
+    "partly": N_("coverage.status.partly"),
+    "pending": N_("coverage.status.pending"),
+    "none": N_("coverage.status.none"),
 }
-LEGEND = {
-    "zh": "已规定：每个生成案例都由条款决定；授权下级：都有答复，部分由条款授权给未编码的下级规定；"
-          "部分：有的案例有答复，有的无适用规定；待生效：无答复，但有已印发未生效的条款；无：没有条款。",
-    "en": "decided: a clause decides every generated case; delegated: every case is answered, some by a clause "
-          "that leaves it to a level with no encoded rule; partly: some cases are answered, others get no rule; "
-          "pending: nothing answers yet, but a clause that would is issued and not yet in force; none: no clause.",
-}
+WORDS = words(_WORDS_IDS)
 
 
 def cell_status(counts: Counter) -> str:
@@ -106,8 +104,8 @@ def findings(policy: PolicySet) -> list[Diagnostic]:
     regs = matrix_regions(policy)
     for topic in policy.vocab.kinds:
         if not policy.by_topic.get(topic):
-            out.append(Diagnostic("W-GAP", f"{topic}: no clause on this topic in any region or year",
-                                  analysis.kind_where(topic, None, policy.vocab), "encode the clauses that decide it, if the circulars do",
+            out.append(Diagnostic("W-GAP", t("coverage.no_clause", topic=topic),
+                                  analysis.kind_where(topic, None, policy.vocab), t("coverage.no_clause.hint"),
                                   severity="warning"))
             continue
         for region in regs:
@@ -128,13 +126,13 @@ def findings(policy: PolicySet) -> list[Diagnostic]:
                     else:
                         runs.append([day, until, len(none), len(ps), none[0]])
             for start, until, n, total, example in runs:
-                what = ("no clause is in force or pending" if n == total
-                        else f"no clause decides {n} of {total} generated cases")
+                what = (t("coverage.nothing_in_force") if n == total
+                        else t("coverage.undecided", count=n, total=total))
                 out.append(Diagnostic(
-                    "W-GAP", f"{topic} in {region.name} ({region.code}) from {start.isoformat()} to {until.isoformat()}: "
-                    f"{what} (e.g. {example.example_text()} on {example.day.isoformat()})",
-                    analysis.kind_where(topic, None, policy.vocab),
-                    "a real gap in the circulars is fine (explain it); otherwise encode the clause that decides these cases",
+                    "W-GAP", t("coverage.gap", topic=topic, region=region.name, code=region.code, start=start.isoformat(),
+                               until=until.isoformat(), what=what, example=example.example_text(),
+                               day=example.day.isoformat()),
+                    analysis.kind_where(topic, None, policy.vocab), t("coverage.gap.hint"),
                     severity="warning"))
     order = {c: i for i, c in enumerate(c for d in policy.documents for c in d.clauses)}
     for clause in sorted(unfilled, key=lambda c: order.get(c, 0)):
@@ -148,9 +146,9 @@ def findings(policy: PolicySet) -> list[Diagnostic]:
         eff = clause.effective()
         out.append(Diagnostic(
             "W-DELEGATION-UNFILLED",
-            f"{clause.citation} [{clause.ref}] delegates to {eff.delegate_to} and no lower clause fills it: "
-            f"{len(ps)} generated cases in {', '.join(where)} (e.g. {ps[0].example_text()} on {ps[0].day.isoformat()})",
-            clause.where, "encode the lower rule the clause delegates to, or explain why none exists",
+            t("coverage.unfilled", citation=clause.citation, ref=clause.ref, to=eff.delegate_to, count=len(ps),
+              where=join(where), example=ps[0].example_text(), day=ps[0].day.isoformat()),
+            clause.where, t("coverage.unfilled.hint"),
             severity="warning"))
     return out
 
@@ -169,7 +167,7 @@ def render(data: dict, lang: str = "en") -> str:
     whose status changes during the year is followed by the changes, e.g. ``partly*``."""
     words = WORDS.get(lang, WORDS["en"])
     years = [str(y) for y in data["years"]]
-    header = ["topic" if lang == "en" else "事项", "region" if lang == "en" else "地区", *years]
+    header = [say(lang, "coverage.topic"), say(lang, "coverage.region"), *years]
     rows = []
     changes = []
     for topic, by_region in data["topics"].items():
@@ -187,11 +185,11 @@ def render(data: dict, lang: str = "en") -> str:
                 row.append(text)
             rows.append(row)
     widths = [max(_width(r[i]) for r in [header, *rows]) + 2 for i in range(len(header))]
-    lines = ["coverage (generated cases through the evaluator)" if lang == "en" else "覆盖情况（生成案例经解释器计算）"]
+    lines = [say(lang, "coverage.title")]
     lines.append("".join(_pad(h, w) for h, w in zip(header, widths)).rstrip())
     lines += ["".join(_pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    lines.append(LEGEND.get(lang, LEGEND["en"]))
+    lines.append(say(lang, "coverage.legend"))
     if changes:
-        lines.append("* " + ("changes during the year (status from MM-DD):" if lang == "en" else "年内变化（自 月-日 起的状态）："))
+        lines.append("* " + say(lang, "coverage.changes"))
         lines += changes
     return "\n".join(lines) + "\n"

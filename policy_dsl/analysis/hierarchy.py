@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 
 from policy_dsl.language.errors import Diagnostic, PolicyDslError
+from policy_dsl.language.messages import join, t
 from policy_dsl.language.expr.compile import EvalError
 from policy_dsl.language.model import Clause, PolicySet
 from policy_dsl.language.values import to_json
@@ -60,7 +61,7 @@ def _difference(ev, p, low: Clause, high: Clause, outputs: dict) -> str | None:
     if lo.outcome not in _OUTCOMES_COMPARED:
         return None  # evaluate_as, inform: nothing of its own to compare
     if lo.outcome != "decide":
-        return f"{lo.outcome} where the higher rule decides"
+        return t("hierarchy.outcome", outcome=lo.outcome)
     try:
         for c in (low, high):
             if c not in outputs:
@@ -71,7 +72,7 @@ def _difference(ev, p, low: Clause, high: Clause, outputs: dict) -> str | None:
     shared = [k for k in a if k in b and to_json(a[k]) != to_json(b[k])]
     if not shared:
         return None
-    return ", ".join(f"{k} = {_show(a[k])} vs {_show(b[k])}" for k in shared)
+    return join(t("conflicts.versus", a=f"{k} = {_show(a[k])}", b=_show(b[k])) for k in shared)
 
 
 def _show(value) -> str:
@@ -110,23 +111,23 @@ def hierarchy(policy: PolicySet) -> list[Diagnostic]:
     out = []
     for (low, high), (n, p, diff) in sorted(found.items(), key=lambda kv: (order.get(kv[0][0], 0), order.get(kv[0][1], 0))):
         case = p.example_text()
-        cases = f"{n} generated case" + ("s" if n != 1 else "")
+        cases = t("hierarchy.cases", n=n)
         dev = declared(low, high)
         if dev is not None:
             by = policy_document(policy, dev.document or high.doc.id)
             out.append(Diagnostic(
                 "I-HIERARCHY-AUTHORISED",
-                f"{low.citation} [{low.ref}] departs from {high.citation} [{high.ref}] ({diff}; {cases}, e.g. {case} "
-                f"on {p.day.isoformat()}), authorised by {by.number if by else dev.document}: “{' '.join(dev.text.split())}”",
+                t("hierarchy.authorised", low=low.citation, low_ref=low.ref, high=high.citation, high_ref=high.ref, diff=diff,
+                  cases=cases, case=case, day=p.day.isoformat(), by=by.number if by else dev.document,
+                  text=" ".join(dev.text.split())),
                 low.where, None, severity="note"))
             continue
         out.append(Diagnostic(
             "W-HIERARCHY",
-            f"下位规定与上位规定不一致: {low.citation} [{low.ref}] differs from the binding {high.citation} [{high.ref}] "
-            f"({diff}) for {case} on {p.day.isoformat()} ({cases})",
+            t("hierarchy.differs", low=low.citation, low_ref=low.ref, high=high.citation, high_ref=high.ref, diff=diff,
+              case=case, day=p.day.isoformat(), cases=cases),
             low.where,
-            f"follow {high.citation}, or, if a text of a higher level authorises the departure, declare it in "
-            f"`deviations` (from: {high.ref}) quoting that text",
+            t("hierarchy.differs.hint", high=high.citation, high_ref=high.ref),
             severity="warning"))
     return out
 

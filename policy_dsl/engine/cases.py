@@ -18,7 +18,7 @@ from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, W
 from policy_dsl.language.expr.compile import EvalError
 from policy_dsl.language.model import Case
 from policy_dsl.language.kinds import absent_value, optional, vocabulary
-from policy_dsl.language.messages import t
+from policy_dsl.language.messages import N_, current, join, t
 from policy_dsl.language.regions import Registry
 from policy_dsl.language.safeio import DATE_MAX, DATE_MIN, LIMITS, clip, date_in_range, range_error
 from policy_dsl.language.values import to_json, typed_date, typed_month
@@ -75,8 +75,8 @@ def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES, body=None, form:
     if body is not None:
         raw = body.read(limit + 1)
         if len(raw) > limit:
-            raise InputError(Diagnostic("E-INPUT-SIZE", f"more than {limit:,} bytes", Where(clip(path, 200)),
-                                        "give big batches as JSON Lines, one case a line"))
+            raise InputError(Diagnostic("E-INPUT-SIZE", t("cases.too_big", limit=f"{limit:,}"), Where(clip(path, 200)),
+                                        t("cases.too_big.hint")))
     else:
         raw = read_limited(p, limit, path, code="E-CASE-FILE")
     from policy_dsl.language.safeio import decode
@@ -86,7 +86,7 @@ def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES, body=None, form:
     if form == "json":
         shape, items = _json_cases(text, path)
         if shape == "single":
-            return "single", iter([RawCase(items, Where(path, 1, 1), _label(items, "the case"))])
+            return "single", iter([RawCase(items, Where(path, 1, 1), _label(items, _THE_CASE))])
         return "list", items
     from policy_dsl.language.yamlsafe import load_yaml  # yaml only for a YAML file
 
@@ -98,10 +98,10 @@ def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES, body=None, form:
 
         def items():
             for i, item in enumerate(data):
-                yield RawCase(item, loaded.where((i,)), _label(item, f"case {i}"))
+                yield RawCase(item, loaded.where((i,)), _label(item, ("cases.label.index", i)))
         return "list", items()
     where = Where(path, 1, 1)
-    return "single", iter([RawCase(data, where, _label(data, "the case"))])
+    return "single", iter([RawCase(data, where, _label(data, _THE_CASE))])
 
 
 STDIN = "<stdin>"  # how standard input is named in messages
@@ -170,21 +170,39 @@ class _Prefixed:
 
 
 def _too_many(path: str) -> InputError:
-    return InputError(Diagnostic("E-INPUT-SIZE", f"more than {MAX_CASES:,} cases in one file", Where(path),
-                                 "give big batches as JSON Lines (.jsonl, one case a line), which is read as it goes"))
+    return InputError(Diagnostic("E-INPUT-SIZE", t("cases.too_many", limit=f"{MAX_CASES:,}"), Where(path),
+                                 t("cases.too_many.hint")))
 
 
-def _label(item, default: str) -> str:
+_THE_CASE = ("cases.label.the_case", None)
+
+
+def _label(item, default):
+    """How a case is named in messages, as (message id, value), made words only when a message
+    needs them (``label_words``): by its ``id`` if it has one, else ``default``."""
     if isinstance(item, dict) and isinstance(item.get("id"), (str, int)) and not isinstance(item.get("id"), bool):
         case_id = item["id"]
         if case_id.__class__ is int and -10**39 < case_id < 10**39:  # what clip would give: its digits
-            return f"case `{case_id}`"
-        return f"case `{clip(case_id, 40)}`"
+            return ("cases.label.id", case_id)
+        return ("cases.label.id", clip(case_id, 40))
     return default
 
 
+_LABELS = {"cases.label.the_case": lambda v: t("cases.label.the_case"),
+           "cases.label.id": lambda v: t("cases.label.id", id=v),
+           "cases.label.index": lambda v: t("cases.label.index", index=v),
+           "cases.label.line": lambda v: t("cases.label.line", line=v)}
+
+
+def label_words(label) -> str:
+    """A RawCase's label in the current language (a label given as text is shown as it is)."""
+    if isinstance(label, tuple):
+        return _LABELS[label[0]](label[1])
+    return label
+
+
 def _reject_constant(name: str):
-    raise ValueError(f"`{name}` is not a number")
+    raise ValueError(t("cases.not_a_number", name=name))
 
 
 def _no_duplicates(pairs):
@@ -193,7 +211,7 @@ def _no_duplicates(pairs):
         seen = set()
         for k, _ in pairs:
             if k in seen:
-                raise ValueError(f"duplicate key `{clip(k, 40)}`")
+                raise ValueError(t("cases.duplicate_key", key=clip(k, 40)))
             seen.add(k)
     return out
 
@@ -212,9 +230,9 @@ def _json_loads(text: str, file: str, line: int | None):
             return data
         return _DECODER.decode(text)  # anything else, and the error it makes
     except json.JSONDecodeError as exc:
-        raise InputError(Diagnostic("E-CASE-JSON", f"JSON: {exc.msg}",
+        raise InputError(Diagnostic("E-CASE-JSON", _json_words(exc.msg),
                                     Where(file, (line or exc.lineno) if line else exc.lineno, exc.colno),
-                                    "check brackets, commas and quotes")) from None
+                                    t("cases.json.hint"))) from None
     except (ValueError, RecursionError) as exc:
         raise InputError(Diagnostic("E-CASE-JSON", _json_value_error(exc), Where(file, line), None)) from None
 
@@ -271,20 +289,20 @@ def _json_cases(text: str, file: str):
                 i += 1
                 break
             line, col = _position(text, i)
-            raise InputError(Diagnostic("E-CASE-JSON", "JSON: expected `,` or `]` after a case", Where(file, line, col),
-                                        "check brackets, commas and quotes"))
+            raise InputError(Diagnostic("E-CASE-JSON", t("cases.json.after_case"), Where(file, line, col),
+                                        t("cases.json.hint")))
     i = _WS.match(text, i).end()
     if i != len(text):
         line, col = _position(text, i)
-        raise InputError(Diagnostic("E-CASE-JSON", "JSON: extra data after the list", Where(file, line, col),
-                                    "one JSON value a file; for one case a line, use .jsonl"))
+        raise InputError(Diagnostic("E-CASE-JSON", t("cases.json.after_list"), Where(file, line, col),
+                                    t("cases.json.after_list.hint")))
 
     def items():
         positions = _Positions(text)
         for n, start in enumerate(starts):
             item, _ = _decode_at(text, start, file)
             line, col = positions.at(start)
-            yield RawCase(item, Where(file, line, col), _label(item, f"case {n}"))
+            yield RawCase(item, Where(file, line, col), _label(item, ("cases.label.index", n)))
 
     return "list", items()
 
@@ -294,18 +312,31 @@ def _decode_at(text: str, pos: int, file: str) -> tuple[object, int]:
     try:
         return _DECODER.raw_decode(text, pos)
     except json.JSONDecodeError as exc:
-        raise InputError(Diagnostic("E-CASE-JSON", f"JSON: {exc.msg}", Where(file, exc.lineno, exc.colno),
-                                    "check brackets, commas and quotes")) from None
+        raise InputError(Diagnostic("E-CASE-JSON", _json_words(exc.msg), Where(file, exc.lineno, exc.colno),
+                                    t("cases.json.hint"))) from None
     except (ValueError, RecursionError) as exc:
         line, col = _position(text, pos)
         raise InputError(Diagnostic("E-CASE-JSON", _json_value_error(exc), Where(file, line, col), None)) from None
 
 
+# what the json module says of a document it cannot read, in the catalog under the context "json"
+_JSON_WORDS = ("Expecting value", "Expecting ',' delimiter", "Expecting ':' delimiter",
+               "Expecting property name enclosed in double quotes", "Extra data", "Unterminated string starting at",
+               "Invalid control character at", "Invalid \\escape", "Invalid \\uXXXX escape",
+               "Illegal trailing comma before end of object", "Illegal trailing comma before end of array")
+
+
+def _json_words(msg: str) -> str:
+    from policy_dsl.language.messages import library_words
+
+    return t("cases.json", reason=library_words("json", _JSON_WORDS, msg))
+
+
 def _json_value_error(exc: Exception) -> str:
     if isinstance(exc, RecursionError):
-        return "JSON nested too deeply"
+        return t("cases.json.too_deep")
     if "integer string conversion" in str(exc):
-        return "JSON: a number with more than 4300 digits"
+        return t("cases.json.long_number")
     return clip(exc, 200)
 
 
@@ -315,12 +346,12 @@ def _jsonl(path: Path, body=None) -> Iterator[RawCase]:
     refused (it is not JSON Lines). ``body``: as for read_cases."""
     name = str(path)
     for n, data, clean in jsonl_items(path, body):
-        yield RawCase(data, Where(name, n, 1), _label(data, f"line {n}"), clean)
+        yield RawCase(data, Where(name, n, 1), _label(data, ("cases.label.line", n)), clean)
 
 
 def raw_line(path: Path, n: int, data, clean: bool) -> RawCase:
     """The RawCase ``_jsonl`` makes of what ``jsonl_items`` gives for line ``n``."""
-    return RawCase(data, Where(str(path), n, 1), _label(data, f"line {n}"), clean)
+    return RawCase(data, Where(str(path), n, 1), _label(data, ("cases.label.line", n)), clean)
 
 
 def jsonl_items(path: Path, body=None, first_line: int = 1):
@@ -355,8 +386,8 @@ def jsonl_items(path: Path, body=None, first_line: int = 1):
                         raw = b""
                     size += len(raw)
                 bad += 1
-                yield n, InputError(Diagnostic("E-INPUT-SIZE", f"line is {size:,} bytes; at most {MAX_LINE_BYTES:,}",
-                                               where, "one case a line")), False
+                yield n, InputError(Diagnostic("E-INPUT-SIZE", t("cases.line_too_big", size=f"{size:,}", limit=f"{MAX_LINE_BYTES:,}"),
+                                               where, t("cases.line_too_big.hint"))), False
                 continue
             if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
@@ -371,15 +402,15 @@ def jsonl_items(path: Path, body=None, first_line: int = 1):
                 except (StopIteration, ValueError, RecursionError):  # what the scanner raises: _json_loads says what is wrong
                     data = _json_loads(text, name, n)
             except UnicodeDecodeError:
-                data = InputError(Diagnostic("E-INPUT-UTF8", "invalid UTF-8", Where(name, n, 1), "save the file as UTF-8"))
+                data = InputError(Diagnostic("E-INPUT-UTF8", t("cases.not_utf8"), Where(name, n, 1), t("cases.not_utf8.hint")))
             except InputError as exc:
                 data = exc
             if isinstance(data, InputError):
                 bad += 1
                 if bad > MAX_BAD_LINES:
                     raise InputError(Diagnostic(
-                        "E-CASE-JSON", f"more than {MAX_BAD_LINES:,} lines are not JSON; stopped at line {n:,}", Where(name, n, 1),
-                        "is this a JSON Lines file (one JSON case a line)?"))
+                        "E-CASE-JSON", t("cases.not_json_lines", limit=f"{MAX_BAD_LINES:,}", line=f"{n:,}"), Where(name, n, 1),
+                        t("cases.not_json_lines.hint")))
             # valid UTF-8 holds no surrogate: only a \u escape could make one (_check_text)
             yield n, data, b"\\u" not in raw
 
@@ -446,39 +477,39 @@ class CaseValidator:
         case = self._fast(raw, as_of)
         if case is not None:
             return case
-        data, where, label = raw.data, raw.where, raw.label
+        data, where, label = raw.data, raw.where, label_words(raw.label)
         if isinstance(data, PolicyDslError):
             raise data
         if not raw.clean:
             _check_text(data, where)
         if not isinstance(data, dict):
-            raise self._err("E-CASE-SHAPE", f"{label}: a case is a mapping with `kind` and `region`", where,
-                            "e.g. {kind: arrears, region: 济南, worker: flexible, last_paid_month: 2022-06, paid_on: 2022-10-20}")
+            raise self._err("E-CASE-SHAPE", t("cases.shape", label=label), where, t("cases.shape.hint"))
         for key in data:
             if not isinstance(key, str):
-                raise self._err("E-CASE-KEY", f"{label}: key `{clip(key, 40)}` is not a word", where, None)
+                raise self._err("E-CASE-KEY", t("cases.key_not_text", label=label, key=clip(key, 40)), where, None)
         given_kind = data.get("kind")
         if given_kind is None:
-            raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `kind`", where,
-                            "kinds: " + ", ".join(self.vocab.kinds))
+            raise self._err("E-CASE-MISSING-KEY", t("cases.missing_key", label=label, key="kind"), where,
+                            t("cases.kinds", kinds=join(self.vocab.kinds)))
         kind_name = self.vocab.kind_named(given_kind)  # its name, or its Chinese name (kinds.yaml)
         if kind_name is None:
-            raise self._err("E-CASE-KIND", f"{label}: unknown kind `{_show(given_kind)}`", where,
-                            did_you_mean(given_kind, self.vocab.kinds) or "kinds: " + ", ".join(
-                                f"{k} ({v.zh})" for k, v in self.vocab.kinds.items()))
+            raise self._err("E-CASE-KIND", t("cases.unknown_kind", label=label, kind=_show(given_kind)), where,
+                            did_you_mean(given_kind, self.vocab.kinds) or t("cases.kinds", kinds=join(
+                                f"{k} ({v.zh})" for k, v in self.vocab.kinds.items())))
         kind = self.vocab.kinds[kind_name]
         allowed = self._allowed.get(kind_name)
         if allowed is None:
             allowed = self._allowed[kind_name] = frozenset(kind.facts) | frozenset(self.vocab.person_flags) | _COMMON
         for key in data:
             if key not in allowed:
-                raise self._err("E-CASE-UNKNOWN-KEY", f"{label}: unknown key `{clip(key, 40)}` for kind {kind_name}", where,
-                                did_you_mean(key, allowed) or "keys: " + ", ".join(sorted(allowed)))
+                raise self._err("E-CASE-UNKNOWN-KEY", t("cases.unknown_key", label=label, key=clip(key, 40), kind=kind_name),
+                                where, did_you_mean(key, allowed) or t("cases.keys", keys=join(sorted(allowed))))
         if "region" not in data:
-            raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `region`", where, "e.g. region: 济南")
+            raise self._err("E-CASE-MISSING-KEY", t("cases.missing_key", label=label, key="region"), where,
+                            t("cases.missing_region.hint"))
         for name, spec in kind.facts.items():
             if name not in data and not optional(spec):
-                raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `{name}` for kind {kind_name}", where,
+                raise self._err("E-CASE-MISSING-KEY", t("cases.missing_fact", label=label, key=name, kind=kind_name), where,
                                 _expected_form(spec))
         facts = {}
         decided_spec = kind.facts[kind.decided_on]
@@ -494,13 +525,13 @@ class CaseValidator:
             region = self.registry.resolve(data["region"], day, where, self.lang)
         except InputError as exc:
             d = exc.first
-            raise self._err(d.code, f"{label}: region: {d.message}", where, d.hint) from None
+            raise self._err(d.code, t("cases.in_fact", label=label, name="region", message=d.message), where, d.hint) from None
         broken = self._broken(kind_name, facts, region, day)
         if broken is not None:
             raise self._facts_error(broken, facts, label, where)
         case_id = data.get("id")
         if case_id is not None and (isinstance(case_id, bool) or not isinstance(case_id, (str, int))):
-            raise self._err("E-CASE-TYPE", f"{label}: `id` must be text or a whole number", where, None)
+            raise self._err("E-CASE-TYPE", t("cases.bad_id", label=label), where, None)
         return Case(kind_name, region, facts, day, case_id, where)
 
     def _checks(self, kind_name: str) -> tuple:
@@ -527,8 +558,9 @@ class CaseValidator:
     def _facts_error(self, constraint, facts: dict, label: str, where: Where) -> InputError:
         env = {**self._defaults, **facts}
         shown = "，".join(f"`{n}` = {_show(to_json(env.get(n)))}" for n in constraint.names)
-        return self._err("E-CASE-FACTS", f"{label}: {constraint.zh}（{shown}）", where,
-                         f"{constraint.en}: check {', '.join(f'`{n}`' for n in constraint.names)}")
+        return self._err("E-CASE-FACTS", t("cases.facts", label=label, rule=constraint.zh if current() == "zh" else constraint.en,
+                                            shown=shown), where,
+                         t("cases.facts.hint", names=join(f"`{n}`" for n in constraint.names)))
 
     def _fast(self, raw: RawCase, as_of: dt.date | None) -> Case | None:
         """``validate`` for a well-formed case, with set operations instead of the loops that name
@@ -650,80 +682,81 @@ class CaseValidator:
 
     @_remember_successes
     def _value(self, name, value, spec, label, where, day):
-        t = spec["type"]
-        expected = _expected_form(spec)
+        typ = spec["type"]
         if value is None and optional(spec):
             return absent_value(spec)
-        if t == "date":  # as people type dates: 2022-04-01, 2022/4/1, 2022年4月1日, full-width digits
+        if typ == "date":  # as people type dates: 2022-04-01, 2022/4/1, 2022年4月1日, full-width digits
             d, wrong = typed_date(value)
             if d is not None:
                 if not date_in_range(d):
                     raise range_error("E-CASE-DATE", f"{label}: `{name}`", value, where)
                 return d
-            bad = "an impossible date" if wrong == "exists" else "not in a date format"
-            raise self._err("E-CASE-DATE", f"{label}: `{name}`: `{_show(value)}` is {bad}", where, expected)
-        if t == "month":
+            bad = N_("cases.date.not_exists") if wrong == "exists" else N_("cases.date.not_a_form")
+            raise self._err("E-CASE-DATE", t(bad, label=label, name=name, value=_show(value)), where, _expected_form(spec))
+        if typ == "month":
             m, wrong = typed_month(value)
             if m is not None:
                 if not date_in_range(m.first_day()):
                     raise range_error("E-CASE-MONTH", f"{label}: `{name}`", value, where)
                 return m
-            bad = "a month that does not exist" if wrong == "exists" else "not in a month format"
-            raise self._err("E-CASE-MONTH", f"{label}: `{name}`: `{_show(value)}` is {bad}", where, expected)
-        if t == "bool":
+            bad = N_("cases.month.not_exists") if wrong == "exists" else N_("cases.month.not_a_form")
+            raise self._err("E-CASE-MONTH", t(bad, label=label, name=name, value=_show(value)), where, _expected_form(spec))
+        if typ == "bool":
             if isinstance(value, bool):
                 return value
-            raise self._err("E-CASE-TYPE", f"{label}: `{name}`: expected true or false, found `{_show(value)}`", where, expected)
-        if t in ("int", "number"):
+            raise self._err("E-CASE-TYPE", t("cases.expected", label=label, name=name, expected=t("cases.form.bool"),
+                                            value=_show(value)), where, _expected_form(spec))
+        if typ in ("int", "number"):
             ok = isinstance(value, int) and not isinstance(value, bool)
-            if t == "number" and isinstance(value, float):
+            if typ == "number" and isinstance(value, float):
                 ok = math.isfinite(value)
             if not ok or abs(value) > 10**6:
-                raise self._err("E-CASE-TYPE", f"{label}: `{name}`: expected {'a whole number' if t == 'int' else 'a number'}, "
-                                f"found `{_show(value)}`", where, expected)
+                raise self._err("E-CASE-TYPE", t("cases.expected", label=label, name=name, value=_show(value), expected=t(
+                    N_("cases.whole_number") if typ == "int" else N_("cases.number"))), where, _expected_form(spec))
             if value < 0:  # every number a case gives is a count of years or a year
-                raise self._err("E-CASE-VALUE", f"{label}: `{name}`: `{_show(value)}` is negative", where, expected)
-            if name.endswith("year") and t == "int" and not DATE_MIN.year <= value <= DATE_MAX.year:
+                raise self._err("E-CASE-VALUE", t("cases.negative", label=label, name=name, value=_show(value)), where, _expected_form(spec))
+            if name.endswith("year") and typ == "int" and not DATE_MIN.year <= value <= DATE_MAX.year:
                 raise range_error("E-CASE-VALUE", f"{label}: `{name}`", value, where)
             return value
-        if t == "enum":  # a value, or a word the kinds table lists for it (灵活就业 for flexible)
+        if typ == "enum":  # a value, or a word the kinds table lists for it (灵活就业 for flexible)
             found = self.vocab.value_named(name, value, spec["values"])
             if found is not None:
                 return found
-            raise self._err("E-CASE-VALUE", f"{label}: `{name}`: `{_show(value)}` is not one of {'|'.join(spec['values'])}",
-                            where, did_you_mean(value, spec["values"]) or expected)
-        if t == "region":
+            raise self._err("E-CASE-VALUE", t("cases.not_one_of", label=label, name=name, value=_show(value),
+                                              values="|".join(spec["values"])),
+                            where, did_you_mean(value, spec["values"]) or _expected_form(spec))
+        if typ == "region":
             if not isinstance(value, (str, int)) or isinstance(value, bool):
-                raise self._err("E-CASE-TYPE", f"{label}: `{name}`: expected a region", where, expected)
+                raise self._err("E-CASE-TYPE", t("cases.expected_region", label=label, name=name), where, _expected_form(spec))
             try:
                 return self.registry.resolve(value, day, where, self.lang)
             except InputError as exc:
                 d = exc.first
-                raise self._err(d.code, f"{label}: `{name}`: {d.message}", where, d.hint) from None
-        if t == "list":
+                raise self._err(d.code, t("cases.in_fact", label=label, name=name, message=d.message), where, d.hint) from None
+        if typ == "list":
             if not isinstance(value, list) or (spec.get("length") and len(value) != spec["length"]):
-                raise self._err("E-CASE-TYPE", f"{label}: `{name}`: expected a list of {spec.get('length', '')} items".replace("  ", " "),
-                                where, expected)
+                raise self._err("E-CASE-TYPE", t("cases.expected_list", label=label, name=name, n=spec["length"])
+                                if spec.get("length") else t("cases.expected_items", label=label, name=name), where, _expected_form(spec))
             items = []
             for i, item in enumerate(value):
                 if not isinstance(item, dict):
-                    raise self._err("E-CASE-TYPE", f"{label}: `{name}[{i}]`: expected a mapping", where, expected)
+                    raise self._err("E-CASE-TYPE", t("cases.expected_mapping", label=label, name=f"{name}[{i}]"), where, _expected_form(spec))
                 for key in item:
                     if key not in spec["items"]:
-                        raise self._err("E-CASE-UNKNOWN-KEY", f"{label}: unknown key `{name}[{i}].{clip(key, 40)}`", where,
-                                        did_you_mean(key, spec["items"]) or "keys: " + ", ".join(spec["items"]))
+                        raise self._err("E-CASE-UNKNOWN-KEY", t("cases.unknown_item_key", label=label, key=f"{name}[{i}].{clip(key, 40)}"),
+                                        where, did_you_mean(key, spec["items"]) or t("cases.keys", keys=join(spec["items"])))
                 rec = {}
                 for field_name, field_spec in spec["items"].items():
                     if field_name not in item:
                         if optional(field_spec):
                             rec[field_name] = absent_value(field_spec)
                             continue
-                        raise self._err("E-CASE-MISSING-KEY", f"{label}: missing key `{name}[{i}].{field_name}`", where,
+                        raise self._err("E-CASE-MISSING-KEY", t("cases.missing_key", label=label, key=f"{name}[{i}].{field_name}"), where,
                                         _expected_form(field_spec))
                     rec[field_name] = self._value(f"{name}[{i}].{field_name}", item[field_name], field_spec, label, where, day)
                 items.append(rec)
             return items
-        raise AssertionError(t)
+        raise AssertionError(typ)
 
     @staticmethod
     def _err(code, message, where, hint) -> InputError:
@@ -749,8 +782,7 @@ def _check_text(data, where: Where) -> None:
         elif isinstance(item, list):
             stack.extend(item)
     if not _encodable("".join(texts)):  # one check for all: a lone surrogate in any text stays one when joined
-        raise InputError(Diagnostic("E-INPUT-UTF8", "text with a lone surrogate escape (e.g. \\ud800) is not Unicode",
-                                    where, "write the character itself, or a valid pair of escapes"))
+        raise InputError(Diagnostic("E-INPUT-UTF8", t("cases.surrogate"), where, t("cases.surrogate.hint")))
 
 
 _SCALARS = frozenset({int, bool, float, type(None)})
@@ -809,19 +841,19 @@ def _show(value) -> str:
     return clip(text, 60)
 
 
-_FORMS = {
-    "date": "a date that exists, written 2022-10-20, 2022/10/20 or 2022年10月20日",
-    "month": "a month, written 2022-06, 2022/6 or 2022年6月",
-    "bool": "true or false",
-    "int": "a whole number, e.g. 2024",
-    "number": "a number, e.g. 2.5",
-    "region": "a GB/T 2260 code, Chinese name or pinyin, e.g. 370100, 济南 or jinan",
-    "list": "a list of mappings",
+_FORMS = {  # what a value of each type looks like, as a hint
+    "date": N_("cases.form.date"),
+    "month": N_("cases.form.month"),
+    "bool": N_("cases.form.bool"),
+    "int": N_("cases.form.int"),
+    "number": N_("cases.form.number"),
+    "region": N_("cases.form.region"),
+    "list": N_("cases.form.list"),
 }
 
 
 def _expected_form(spec: dict) -> str:
-    t = spec["type"]
-    if t == "enum":
-        return "one of " + "|".join(spec.get("values", ()))
-    return _FORMS[t]
+    typ = spec["type"]
+    if typ == "enum":
+        return t("cases.form.enum", values="|".join(spec.get("values", ())))
+    return t(_FORMS[typ])

@@ -17,6 +17,7 @@ from policy_dsl.engine import trace as T
 from policy_dsl.language.errors import CalendarError, Diagnostic, InputError, PolicyDslError, Where
 from policy_dsl.language.expr.compile import ANSWER, EvalError
 from policy_dsl.language.kinds import absent_value, optional
+from policy_dsl.language.messages import t
 from policy_dsl.language.model import Case, Clause, PolicySet, Result
 from policy_dsl.language.periods import PeriodEnd
 
@@ -235,8 +236,8 @@ class Evaluator:
             if sel.conflict is not None:
                 a, b = sel.conflict
                 raise ConflictError(Diagnostic(
-                    "E-CONFLICT", f"{a.citation} and {b.citation} are tied by precedence and give different outcomes",
-                    b.where, "make one an exception to the other, or make their conditions exclusive"))
+                    "E-CONFLICT", t("evaluate.tied_outcomes", a=a.citation, b=b.citation),
+                    b.where, t("evaluate.tied.hint")))
             self._finish(result, settled.notes)
             return result
         self._decided(case, result, sel, env, trace, explain, depth)
@@ -292,9 +293,9 @@ class Evaluator:
                 winner, clause = sel.groups[w].clause, sel.groups[other].clause
                 raise ConflictError(Diagnostic(
                     "E-CONFLICT",
-                    f"{winner.citation} and {clause.citation} are tied by precedence and give "
-                    f"{name} = {T.show(prior)} and {T.show(value)} for case {case.id or ''}".rstrip(),
-                    clause.where, "make one an exception to the other, or make their conditions exclusive"))
+                    t("evaluate.tied_values", a=winner.citation, b=clause.citation, name=name, first=T.show(prior),
+                      second=T.show(value), case=f" `{case.id}`" if case.id is not None else ""),
+                    clause.where, t("evaluate.tied.hint")))
 
     def _excepted(self, case: Case, group: resolve.Group, env: dict, trace, explain: bool, depth: int) -> Result:
         """The answer the rules an improving exception excepts give without it (its ``excepted``)."""
@@ -338,7 +339,7 @@ class Evaluator:
         self._conditional_notes(case, result, top, env)
         kind, facts_exprs = top.effective().evaluate_as
         if depth >= MAX_REDIRECTS:
-            raise _case_error(case, f"{top.ref}: evaluate_as nested more than {MAX_REDIRECTS} times")
+            raise _case_error(case, t("evaluate.redirects", ref=top.ref, limit=MAX_REDIRECTS))
         facts = {}
         for name, expr in facts_exprs:
             try:
@@ -368,7 +369,7 @@ class Evaluator:
         """``answer(kind, ...)``: the answer of ``sub_case(case, kind, facts)`` as a record. Asked
         twice for the same facts: answered once."""
         if depth >= MAX_REDIRECTS:
-            raise _case_error(case, f"answer({kind}, ...) nested more than {MAX_REDIRECTS} times")
+            raise _case_error(case, t("evaluate.sub_answers", kind=kind, limit=MAX_REDIRECTS))
         sub_case = self.sub_case(case, kind, facts)
         try:
             key = (kind, tuple(sub_case.facts.items()))

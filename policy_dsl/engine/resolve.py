@@ -23,6 +23,7 @@ import functools
 from bisect import bisect_right
 from policy_dsl.language.records import dataclass  # dataclasses, quicker to import (records.py)
 
+from policy_dsl.language.messages import both
 from policy_dsl.language.model import Clause, PolicySet
 
 # reasons a clause displaces another, in the order they apply (docs/reference.md, Precedence)
@@ -226,16 +227,9 @@ def no_rule_note(stretch: Stretch) -> dict:
         return found[1]
     docs = list(dict.fromkeys(c.doc for c, _, _ in stretch.entries))
     if docs:
-        zh_docs, en_docs = "、".join(d.number for d in docs), ", ".join(d.number for d in docs)
-        note = {"zh": f"所收录文件中无适用规定：已检索本政策集中适用于该地区的文件（{zh_docs}），均未对本案作出规定；"
-                      f"本政策集未收录的当地规定可能另有规定。",
-                "en": f"No applicable rule in the documents of this policy set: the documents that apply to this region "
-                      f"({en_docs}) were searched and none decides this case; local rules not in this policy set may."}
+        note = both("resolve.no_rule.searched", documents=[d.number for d in docs])
     else:
-        note = {"zh": "所收录文件中无适用规定：截至该日，本政策集中没有就此类事项适用于该地区的文件；"
-                      "本政策集未收录的当地规定可能另有规定。",
-                "en": "No applicable rule in the documents of this policy set: on that date none of its documents "
-                      "applied to this region on this kind of case; local rules not in this policy set may."}
+        note = both("resolve.no_rule.none")
     if len(_NO_RULE_NOTES) > 4096:
         _NO_RULE_NOTES.clear()
     _NO_RULE_NOTES[id(stretch)] = (stretch, note)
@@ -504,8 +498,7 @@ def bounds_of(ordered) -> dict | None:
 
 def bound_note(waiting, limit) -> dict:
     """The note of a decided waiting period beyond the bound a delegating clause above it sets."""
-    return {"zh": f"等待期 {waiting} 个月超过上级规定的上限 {limit} 个月",
-            "en": f"the waiting period of {waiting} months exceeds the superior bound of {limit} months"}
+    return both("resolve.beyond_bound", waiting=waiting, limit=limit)
 
 
 _NOTES: dict = {}
@@ -530,8 +523,7 @@ def notes_for(policy: PolicySet, governing: tuple, improving: tuple = (), inform
     for clause in clauses:
         if not any(changed for c, changed in improving if c is clause) and clause not in governing \
                 and clause not in informing:
-            out.append({"zh": f"{clause.citation}：适用于本案，但未改变一般规定的答案",
-                        "en": f"{clause.citation}: applies to this case, but does not change the general rules' answer"})
+            out.append(both("resolve.improving_unchanged", citation=clause.citation))
         eff = clause.effective()
         if eff.outcome == "inform" and id(eff.inform) not in seen:
             seen.add(id(eff.inform))
@@ -577,7 +569,5 @@ def undetermined_notes(governing, undetermined, outputs: tuple) -> list:
         claims = claimed_outputs(clause, outputs)
         if not governing or not all(f in deciders and beats(deciders[f], clause) for f in claims):
             raise error
-        notes.append({"zh": f"{clause.citation}：其条件需要尚未公布的节假日安排，但该条款已被更优先的条款取代，不影响结论",
-                      "en": f"{clause.citation}: its condition needs a holiday schedule not yet published, but a clause "
-                            f"that takes precedence decides everything it could, so the answer stands"})
+        notes.append(both("resolve.holiday_harmless", citation=clause.citation))
     return notes

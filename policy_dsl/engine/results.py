@@ -7,16 +7,38 @@ import json
 
 from policy_dsl.engine import trace as T
 from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.messages import N_, both, say
 from policy_dsl.language.model import Result
 from policy_dsl.language.values import to_json
 
-REASONS = {
-    "exception": {"zh": "特别规定优先（例外条款）", "en": "an explicit exception prevails"},
-    "specificity": {"zh": "下级（更具体的辖区）规定优先", "en": "the more specific jurisdiction governs"},
-    "later_rule": {"zh": "同级新规定优于旧规定", "en": "the later rule of the same level governs"},
-    "yields_to_superior": {"zh": "本文件声明上级调整后按新政策执行", "en": "yields to a later adjustment by a superior level"},
-    "tie": {"zh": "同等优先，结论相同", "en": "tied, with the same outcome"},
-}
+class _Reasons:
+    """Why a clause displaces another, in words: ``REASONS[reason]`` is ``{"zh": ..., "en": ...}``,
+    from the catalog when first asked (so an answer that displaces nothing never reads it)."""
+
+    IDS = {"exception": N_("results.reason.exception"), "specificity": N_("results.reason.specificity"),
+           "later_rule": N_("results.reason.later_rule"), "yields_to_superior": N_("results.reason.yields_to_superior"),
+           "tie": N_("results.reason.tie")}
+
+    def __init__(self):
+        self._words: dict = {}
+
+    def __getitem__(self, reason: str) -> dict:
+        found = self._words.get(reason)
+        if found is None:
+            found = self._words[reason] = both(self.IDS[reason])
+        return found
+
+    def get(self, reason: str, default=None):
+        return self[reason] if reason in self.IDS else default
+
+    def __contains__(self, reason) -> bool:
+        return reason in self.IDS
+
+    def __iter__(self):
+        return iter(self.IDS)
+
+
+REASONS = _Reasons()
 
 
 def clause_ref(clause) -> dict:
@@ -98,47 +120,40 @@ def trace_lines(result: Result, lang: str = "zh", vocab=None) -> list[TraceLine]
 
 def _words(event, lang: str, vocab) -> list[tuple[int, str]]:
     """The lines of one trace event: (depth below the event's, words)."""
-    zh = lang == "zh"
-    colon = "：" if zh else ": "
     if isinstance(event, T.Condition):
         clause = event.clause
         when = clause.effective().when
         cond = " ".join((when.text if when else "true").split())
-        if event.state == "in_force":
-            state = "有效" if zh else "in force"
-        else:
-            state = f"待生效（{event.start}起）" if zh else f"pending (from {event.start})"
-        head = (f"{clause.citation} [{clause.ref}] {state}；条件 {cond} → {T.show(event.holds)}" if zh else
-                f"{clause.citation} [{clause.ref}] {state}; condition {cond} → {T.show(event.holds)}")
+        state = say(lang, "trace.in_force") if event.state == "in_force" else say(lang, "trace.pending", start=event.start)
+        head = say(lang, "trace.condition", citation=clause.citation, ref=clause.ref, state=state, condition=cond,
+                   holds=T.show(event.holds))
         return [(0, head)] + [(1, f"{text} = {T.show(value)}") for text, value in event.steps if text != cond]
     if isinstance(event, T.Output):
         arithmetic = "; ".join(f"{t} = {T.show(v)}" for t, v in event.steps if t != event.text)
         shown = T.show(event.value)
         line = f"{event.name} = {shown}" if event.text == shown else f"{event.name} = {event.text} = {shown}"
         line += f"  ({arithmetic})" if arithmetic else ""
-        return [(0, f"{event.clause.citation}{colon}{line}")]
+        return [(0, say(lang, "trace.said", citation=event.clause.citation, words=line))]
     if isinstance(event, T.Definition):
-        return [(0, f"{'定义' if zh else 'definition'} {event.name} = {event.text} = {T.show(event.value)}")]
+        return [(0, say(lang, "trace.definition", name=event.name, text=event.text, value=T.show(event.value)))]
     if isinstance(event, T.Chain):
         chain = " → ".join(f"{r.name} {r.code}" for r in event.region.chain)
-        return [(0, f"地区链：{chain}；决定日期 {event.day.isoformat()}" if zh else
-                 f"region chain: {chain}; decision date {event.day.isoformat()}")]
+        return [(0, say(lang, "trace.chain", chain=chain, day=event.day.isoformat()))]
     if isinstance(event, T.Expired):
-        return [(0, f"{event.clause.citation}{colon}{'已失效' if zh else 'no longer in force'}")]
+        return [(0, say(lang, "trace.said", citation=event.clause.citation, words=say(lang, "trace.expired")))]
     if isinstance(event, T.Precedence):
-        return [(0, ("优先顺序：" if zh else "precedence: ") + " > ".join(c.citation for c in event.clauses))]
+        return [(0, say(lang, "trace.precedence", order=" > ".join(c.citation for c in event.clauses)))]
     if isinstance(event, T.Redirect):
         shown = ", ".join(f"{k} = {T.show(v)}" for k, v in event.facts)
-        return [(0, f"{event.clause.citation}：按 {vocab.kinds[event.kind].zh} 处理（{shown}）" if zh else
-                 f"{event.clause.citation}: treated as {event.kind} ({shown})")]
+        kind = vocab.kinds[event.kind].zh if lang == "zh" else event.kind
+        return [(0, say(lang, "trace.redirect", citation=event.clause.citation, kind=kind, facts=shown))]
     if isinstance(event, T.Improving):
-        return [(0, f"{event.clause.citation}：改进性例外；不适用本条时的一般规定答案如下" if zh else
-                 f"{event.clause.citation}: an improving exception; the general rules' answer without it follows")]
+        return [(0, say(lang, "trace.improving", citation=event.clause.citation))]
     if isinstance(event, T.Excepted):
-        return [(0, f"{event.clause.citation}{colon}excepted = {T.show_answer(event.answer)}")]
+        return [(0, say(lang, "trace.said", citation=event.clause.citation, words=f"excepted = {T.show_answer(event.answer)}"))]
     if isinstance(event, T.SubAnswer):
         given = "".join(f", {k} = {T.show(v)}" for k, v in event.facts)
-        return [(0, f"{'子答案' if zh else 'sub-answer'} answer({event.kind}{given}) = {T.show_answer(event.answer)}")]
+        return [(0, say(lang, "trace.sub_answer", call=f"answer({event.kind}{given})", answer=T.show_answer(event.answer)))]
     raise TypeError(f"not a trace event: {event!r}")
 
 

@@ -311,9 +311,9 @@ class CaseAnswers:
             from policy_dsl.engine.cases import echo_id
 
             d = exc.first
-            out = {"id": echo_id(raw.data), "error": {"code": d.code, "message": d.text(), "where": str(d.where)}}
+            out = {"id": echo_id(raw.data), "error": {"code": d.code, "message": d.text(self.lang), "where": str(d.where)}}
             if d.hint:
-                out["error"]["hint"] = d.hint_text()
+                out["error"]["hint"] = d.hint_text(self.lang)
             return out
 
 

@@ -23,7 +23,8 @@ import sys
 from pathlib import Path
 
 from policy_dsl.face import common
-from policy_dsl.language.errors import EXIT_INPUT, EXIT_OK, Diagnostic, InputError, PolicyDslError, Where
+from policy_dsl.language.errors import EXIT_INPUT, EXIT_OK, Diagnostic, InputError, PolicyDslError, Where, command_line
+from policy_dsl.language.messages import N_, say, t, words
 from policy_dsl.tools import tables
 
 SLICE_BYTES = 4 * 1024 * 1024  # a JSON Lines batch: about this many bytes of whole lines
@@ -32,19 +33,20 @@ ARROW_ROWS = 16_384  # a batch of Parquet rows (each process holds a few as Pyth
 ROW_GROUP_ROWS = 131_072  # rows of a Parquet row group written
 SHOWN_ERRORS = 20  # bad cases listed on stderr (all are in the output)
 
-WORDS = {
-    "zh": {"wrote": "已答复 {n:,} 个案例，写入 {out}（{fmt}）", "bad": "其中 {k:,} 个案例有错误，各在其位置上（error 列）",
-           "more": "…… 另有 {k:,} 个有错误的案例，见输出文件", "columns": "{file}：未读取的列（不是案例的键或事实）：{cols}",
-           "columnar": "列式求值 {n:,} 个案例；交由参考求值器逐个求值 {k:,} 个{why}",
-           "reasons": {"input": "输入需逐行检查", "expression": "表达式形式", "value": "值无法计算", "calendar": "日期超出节假日安排",
-                       "conflict": "并列条款冲突", "reject": "条款拒绝", "improving": "改进型例外", "conditional-note": "附条件注释",
-                       "nested": "嵌套过深", "sub-answer": "子答复", "output": "输出类型"}},
-    "en": {"wrote": "answered {n:,} cases into {out} ({fmt})", "bad": "{k:,} of them are bad cases, each in its place (the error column)",
-           "more": "… {k:,} more bad cases, see the output file",
-           "columns": "{file}: columns not read (not a key or fact of a case): {cols}",
-           "columnar": "columnar evaluation: {n:,} cases; answered one by one by the reference evaluator: {k:,}{why}",
-           "reasons": {}},
+_WORDS_IDS = {  # key -> message id (the words are in the catalog)
+    "wrote": N_("batch.words.wrote"),
+    "bad": N_("batch.words.bad"),
+    "more": N_("batch.words.more"),
+    "columns": N_("batch.words.columns"),
+    "columnar": N_("batch.words.columnar"),
+    "reasons": {"input": N_("batch.reason.input"), "expression": N_("batch.reason.expression"),
+                "value": N_("batch.reason.value"), "calendar": N_("batch.reason.calendar"),
+                "conflict": N_("batch.reason.conflict"), "reject": N_("batch.reason.reject"),
+                "improving": N_("batch.reason.improving"), "conditional-note": N_("batch.reason.conditional_note"),
+                "nested": N_("batch.reason.nested"), "sub-answer": N_("batch.reason.sub_answer"),
+                "output": N_("batch.reason.output")},
 }
+WORDS = words(_WORDS_IDS)
 
 
 # -- what to read and write ------------------------------------------------------------------
@@ -66,8 +68,8 @@ def output_format(args) -> str:
         return "json"
     fmt = tables.format_of(args.out)
     if fmt is None:
-        raise InputError(Diagnostic("E-USAGE", f"cannot tell the format of `{args.out}` from its extension", Where("--out"),
-                                    "end it with .jsonl, .json, .yaml, .csv, .parquet or .xlsx, or give --format"))
+        raise InputError(Diagnostic("E-USAGE", t("batch.unknown_format", out=args.out), Where("--out"),
+                                    t("batch.unknown_format.hint")))
     return fmt
 
 
@@ -75,7 +77,7 @@ def _check_files(args, out_fmt: str) -> None:
     for path in args.cases:
         fmt = input_format(path)
         if fmt in tables.TABULAR and path == "-":
-            raise InputError(Diagnostic("E-USAGE", "a table is read from a file", Where("command line"), "name the file"))
+            raise InputError(Diagnostic("E-USAGE", t("batch.table_from_stdin"), command_line(), t("batch.table_from_stdin.hint")))
         tables.need_library(fmt, path)
         if path != "-":  # a regular file that can be read (safeio): never a pipe, a folder, a link to nothing…
             from policy_dsl.language.safeio import open_regular
@@ -83,10 +85,10 @@ def _check_files(args, out_fmt: str) -> None:
             open_regular(path, code="E-CASE-FILE").close()
     tables.need_library(out_fmt, str(args.out or "--format"))
     if out_fmt in tables.BINARY and args.out is None:
-        raise InputError(Diagnostic("E-USAGE", f"{out_fmt} answers are written to a file", Where("--format"),
-                                    f"add --out answers.{out_fmt}"))
+        raise InputError(Diagnostic("E-USAGE", t("batch.binary_to_file", fmt=out_fmt), Where("--format"),
+                                    t("batch.binary_to_file.hint", fmt=out_fmt)))
     if args.jobs < 1:
-        raise InputError(Diagnostic("E-USAGE", "--jobs must be at least 1", Where("--jobs"), "e.g. --jobs 2"))
+        raise InputError(Diagnostic("E-USAGE", t("batch.jobs"), Where("--jobs"), t("batch.jobs.hint")))
 
 
 # -- batches ---------------------------------------------------------------------------------
@@ -620,8 +622,8 @@ class Sink:
                 self._flush_arrow()
         else:
             if self.count + len(payload) >= tables.EXCEL_MAX_ROWS:
-                raise InputError(Diagnostic("E-OUTPUT-SIZE", f"an Excel sheet holds at most {tables.EXCEL_MAX_ROWS - 1:,} answers",
-                                            Where("--out"), "write .parquet or .csv for a population this large"))
+                raise InputError(Diagnostic("E-OUTPUT-SIZE", t("batch.excel_rows", limit=f"{tables.EXCEL_MAX_ROWS - 1:,}"),
+                                            Where("--out"), t("batch.excel_rows.hint")))
             for row in payload:
                 self._sheet.append(tables.xlsx_cells(row, self._dates, self._sheet))
         self.count += chunk.cases
@@ -777,7 +779,8 @@ def cmd_eval_files(args) -> int:
                 sys.stdout.write(w["bad"].format(k=bad) + "\n")
             if columnar is not None:
                 left = columnar["declined"]
-                why = "".join(f"，{w['reasons'].get(r, r)} {k:,}" if lang == "zh" else f", {r} {k:,}" for r, k in left.items())
+                why = "".join(say(lang, "batch.words.reason_count", reason=w["reasons"].get(r, r), count=f"{k:,}")
+                              for r, k in left.items())
                 sys.stdout.write(w["columnar"].format(n=columnar["answered"], k=sum(left.values()),
                                                       why=f"（{why[1:]}）" if why and lang == "zh" else
                                                       f" ({why[2:]})" if why else "") + "\n")

@@ -14,13 +14,14 @@ import sys
 
 from policy_dsl.face import batch, common
 from policy_dsl.language.errors import EXIT_FINDINGS, EXIT_OK, Diagnostic, InputError, Where
+from policy_dsl.language.messages import N_, t, words
 from policy_dsl.tools import tables
 
-WORDS = {
-    "zh": {"sets": "旧政策集：{old}（内容哈希 {oh}） → 新政策集：{new}（内容哈希 {nh}）", "wrote": "已写出 {files}；用浏览器打开 {index}"},
-    "en": {"sets": "old policy set: {old} (content hash {oh}) → new: {new} (content hash {nh})",
-           "wrote": "wrote {files}; open {index} in a browser"},
+_WORDS_IDS = {  # key -> message id (the words are in the catalog)
+    "sets": N_("impact.cli.sets"),
+    "wrote": N_("impact.cli.wrote"),
 }
+WORDS = words(_WORDS_IDS)
 
 
 class Comparing:
@@ -142,7 +143,7 @@ def cmd_impact(args) -> int:
 
     open_regular(cases, code="E-CASE-FILE").close()  # a regular file that can be read: never a pipe, a folder…
     if args.jobs < 1:
-        raise InputError(Diagnostic("E-USAGE", "--jobs must be at least 1", Where("--jobs"), "e.g. --jobs 2"))
+        raise InputError(Diagnostic("E-USAGE", t("batch.jobs"), Where("--jobs"), t("batch.jobs.hint")))
 
     def paths_of(spec):
         return resolve_spec(spec, lambda rev: at_revision(rev).paths)

@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from policy_dsl.face import api
 from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, Where
+from policy_dsl.language.messages import N_, join, say, t, using
 
 log = logging.getLogger("policy_dsl.service")
 
@@ -73,7 +74,7 @@ def error_response(exc: PolicyDslError) -> Response:
 
 
 def _internal(where: str) -> InputError:
-    return _error("E-INTERNAL", "internal error; it is logged on the server", where, "please report it")
+    return _error("E-INTERNAL", t("service.internal"), where, t("service.internal.hint"))
 
 
 # -- the policy set --------------------------------------------------------------------------------
@@ -262,8 +263,7 @@ class PolicyHolder:
                 break
             stamp = self._seen = after
         else:
-            raise _error("E-FILE", "the policy files kept changing while they were read", "reload",
-                         "it is read again at the next change")
+            raise _error("E-FILE", t("service.files_changing"), "reload", t("service.files_changing.hint"))
         self._generation += 1
         named = self.source.to_json(policy.fingerprint)  # as every answer of the CLI names it
         describe = {**named, "files": len(stamp), "loaded_at": _now()}
@@ -279,18 +279,18 @@ def _params(request: Request, allowed: dict) -> dict:
     """The query parameters, each given once unless ``allowed`` says "many"; unknown ones refused."""
     raw = request.scope.get("query_string", b"")
     if len(raw) > request.app.state.limits.max_query:
-        raise _error("E-INPUT-SIZE", f"query string over {request.app.state.limits.max_query:,} bytes", "query")
+        raise _error("E-INPUT-SIZE", t("service.query_too_long", limit=f"{request.app.state.limits.max_query:,}"), "query")
     out: dict = {}
     for key, value in request.query_params.multi_items():
         if key not in allowed:
             from policy_dsl.language.errors import did_you_mean
 
-            raise _error("E-USAGE", f"unknown parameter `{key[:40]}`", "query",
-                         did_you_mean(key, allowed) or "parameters: " + ", ".join(allowed))
+            raise _error("E-USAGE", t("service.unknown_parameter", key=key[:40]), "query",
+                         did_you_mean(key, allowed) or t("service.parameters", names=join(allowed)))
         if allowed[key] == "many":
             out.setdefault(key, []).extend(v for v in value.split(",") if v)
         elif key in out:
-            raise _error("E-USAGE", f"`{key}` given twice", "query", f"give `{key}` once")
+            raise _error("E-USAGE", t("service.twice", key=key), "query", t("service.twice.hint", key=key))
         else:
             out[key] = value
     return out
@@ -299,21 +299,21 @@ def _params(request: Request, allowed: dict) -> dict:
 def _lang(params: dict, default: str) -> str:
     lang = params.get("lang", default)
     if lang not in ("zh", "en"):
-        raise _error("E-USAGE", f"lang `{lang[:20]}` is neither zh nor en", "lang", "lang=zh or lang=en")
+        raise _error("E-USAGE", t("service.lang", lang=lang[:20]), "lang", t("service.lang.hint"))
     return lang
 
 
 def _flag(params: dict, name: str) -> bool:
     value = params.get(name, "false").lower()
     if value not in ("1", "0", "true", "false", "yes", "no", ""):
-        raise _error("E-USAGE", f"`{name}` must be true or false", name, f"{name}=true")
+        raise _error("E-USAGE", t("service.flag", name=name), name, f"{name}=true")
     return value in ("1", "true", "yes", "")
 
 
 def _required(params: dict, name: str, example: str) -> str:
     value = params.get(name)
     if value is None or not value.strip():
-        raise _error("E-USAGE", f"`{name}` is missing", "query", f"e.g. {name}={example}")
+        raise _error("E-USAGE", t("service.missing", name=name), "query", t("service.missing.hint", example=f"{name}={example}"))
     return value
 
 
@@ -343,6 +343,10 @@ async def applies(request: Request) -> Response:
     current: LoadedSet = state.holder.current
 
     def make() -> tuple[int, bytes]:
+        with using(lang):  # a worker thread: the request's language is given, not inherited
+            return _applies_answer()
+
+    def _applies_answer() -> tuple[int, bytes]:
         try:
             api.check_topics(topics, Where("topic"))
             evaluator, _ = current.tools()
@@ -373,13 +377,13 @@ async def regions(request: Request) -> Response:
     params = _params(request, {"q": "one", "limit": "one", "on": "one"})
     q = params.get("q", "")
     if len(q) > 64:
-        raise _error("E-USAGE", f"q is {len(q):,} characters; at most 64", "q", "type the start of a name, e.g. 济南")
+        raise _error("E-USAGE", t("service.q_too_long", count=f"{len(q):,}"), "q", t("service.q_too_long.hint"))
     try:
         limit = int(params.get("limit", "10"))
     except ValueError:
-        raise _error("E-USAGE", "limit must be a whole number", "limit", "limit=10") from None
+        raise _error("E-USAGE", t("service.limit_number"), "limit", "limit=10") from None
     if not 1 <= limit <= 100:
-        raise _error("E-USAGE", "limit must be between 1 and 100", "limit", "limit=10")
+        raise _error("E-USAGE", t("service.limit_range"), "limit", "limit=10")
     on = api.parse_day(params["on"], Where("on")) if "on" in params else None
     found = search_regions(q, limit, on)
     return _json({"q": q, "on": on.isoformat() if on else None, "regions": found})
@@ -438,6 +442,83 @@ async def _no_icon(request: Request) -> Response:
     return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
 
 
+# The staff page's own words (its JavaScript asks for them as /static/words.js): key -> message id
+WEB_WORDS = {
+    "title": N_("web.title"),
+    "appliesTitle": N_("web.applies_title"),
+    "region": N_("web.region"),
+    "date": N_("web.date"),
+    "query": N_("web.query"),
+    "regionPh": N_("web.region_ph"),
+    "datePh": N_("web.date_ph"),
+    "caseTitle": N_("web.case_title"),
+    "kind": N_("web.kind"),
+    "compute": N_("web.compute"),
+    "footer": N_("web.footer"),
+    "report": N_("web.report"),
+    "switchTo": N_("web.switch_to"),
+    "inForce": N_("web.in_force"),
+    "pending": N_("web.pending"),
+    "none": N_("web.none"),
+    "from": N_("web.from"),
+    "to": N_("web.to"),
+    "displaces": N_("web.displaces"),
+    "inForceFrom": N_("web.in_force_from"),
+    "source": N_("web.source"),
+    "national": N_("web.national"),
+    "province": N_("web.province"),
+    "city": N_("web.city"),
+    "answer": N_("web.answer"),
+    "status": N_("web.status"),
+    "governing": N_("web.governing"),
+    "displaced": N_("web.displaced"),
+    "notes": N_("web.notes"),
+    "trace": N_("web.trace"),
+    "yes": N_("web.yes"),
+    "no": N_("web.no"),
+    "empty": N_("web.empty"),
+    "decided": N_("web.decided"),
+    "delegated": N_("web.delegated"),
+    "no_rule": N_("web.no_rule"),
+    "bounds": N_("web.bounds"),
+    "policySet": N_("web.policy_set"),
+    "enrollment": N_("web.enrollment"),
+    "optional": N_("web.optional"),
+    "badDate": N_("web.bad_date"),
+    "badMonth": N_("web.bad_month"),
+    "needRegion": N_("web.need_region"),
+    "needField": N_("web.need_field"),
+    "layers": N_("web.layers"),
+    "errors": {
+        "E-DATE": N_("web.error.e__d_a_t_e"),
+        "E-REGION-UNKNOWN": N_("web.error.e__r_e_g_i_o_n__u_n_k_n_o_w_n"),
+        "E-REGION-ABOLISHED": N_("web.error.e__r_e_g_i_o_n__a_b_o_l_i_s_h_e_d"),
+        "E-REGION-NOT-YET": N_("web.error.e__r_e_g_i_o_n__n_o_t__y_e_t"),
+        "E-REGION-AMBIGUOUS": N_("web.error.e__r_e_g_i_o_n__a_m_b_i_g_u_o_u_s"),
+        "E-TOPIC": N_("web.error.e__t_o_p_i_c"),
+        "E-USAGE": N_("web.error.e__u_s_a_g_e"),
+        "E-INPUT-SIZE": N_("web.error.e__i_n_p_u_t__s_i_z_e"),
+        "E-TIMEOUT": N_("web.error.e__t_i_m_e_o_u_t"),
+        "E-INTERNAL": N_("web.error.e__i_n_t_e_r_n_a_l"),
+        "E-CASE": N_("web.error.e__c_a_s_e"),
+        "network": N_("web.error.network"),
+    },
+}
+
+
+def web_words(lang: str) -> dict:
+    """The staff page's words in ``lang``, from the catalog (``WEB_WORDS``)."""
+    return {k: {e: say(lang, i) for e, i in v.items()} if isinstance(v, dict) else say(lang, v)
+            for k, v in WEB_WORDS.items()}
+
+
+async def _words_js(request: Request) -> Response:
+    """``/static/words.js``: ``const UI = {zh: {...}, en: {...}}``, the page's words from the message catalog."""
+    body = "\"use strict\";\n// The staff page's words, from the message catalog of policy-dsl (docs/i18n.md).\nconst UI = " + json.dumps(
+        {lang: web_words(lang) for lang in ("zh", "en")}, ensure_ascii=False, indent=1) + ";\n"
+    return Response(body.encode(), media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+
 def _web(name: str, media: str):
     body = (WEB / name).read_bytes()
 
@@ -456,8 +537,8 @@ class EvalEndpoint:
         request = Request(scope, receive)
         state = request.app.state
         if request.method != "POST":
-            await error_response(_error("E-METHOD", f"{request.method} /eval: send the cases with POST", "method",
-                                        "POST /eval with a JSON case, a JSON list or JSON Lines"))(scope, receive, send)
+            await error_response(_error("E-METHOD", t("service.eval_method", method=request.method), "method",
+                                        t("service.eval_method.hint")))(scope, receive, send)
             return
         try:
             params = _params(request, {"lang": "one", "as_of": "one", "explain": "one"})
@@ -467,13 +548,11 @@ class EvalEndpoint:
             media = (request.headers.get("content-type") or JSON_TYPE).split(";")[0].strip().lower()
             name = MEDIA.get(media)
             if name is None:
-                raise _error("E-MEDIA-TYPE", f"cannot read `{media[:60]}`", "Content-Type",
-                             "send application/json (a case or a list) or application/x-ndjson (a case a line)")
+                raise _error("E-MEDIA-TYPE", t("service.media", media=media[:60]), "Content-Type", t("service.media.hint"))
             limits: Limits = state.limits
             length = request.headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > limits.max_body):
-                raise _error("E-INPUT-SIZE", f"body of {length[:20]} bytes; at most {limits.max_body:,}", "body",
-                             "send big batches to the CLI as a file, or in several requests")
+                raise _error("E-INPUT-SIZE", t("service.body_size", size=length[:20], limit=f"{limits.max_body:,}"), "body", t("service.body.hint"))
         except PolicyDslError as exc:
             await error_response(exc)(scope, receive, send)
             return
@@ -502,12 +581,11 @@ async def _read_body(receive, limits: Limits) -> bytes:
     while True:
         message = await clock.receive(receive)
         if message["type"] == "http.disconnect":
-            raise _error("E-TIMEOUT", "the client went away", "body")
+            raise _error("E-TIMEOUT", t("service.client_gone"), "body")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limits.max_body:
-            raise _error("E-INPUT-SIZE", f"body over {limits.max_body:,} bytes", "body",
-                         "send big batches to the CLI as a file, or in several requests")
+            raise _error("E-INPUT-SIZE", t("service.body_over", limit=f"{limits.max_body:,}"), "body", t("service.body.hint"))
         parts.append(chunk)
         if not message.get("more_body", False):
             return b"".join(parts)
@@ -525,21 +603,27 @@ class _ClientClock:
     async def receive(self, receive) -> dict:
         limits = self.limits
         wait = min(limits.body_idle, limits.body_total - self.waited)
-        t = time.monotonic()
+        began = time.monotonic()
         try:
             if wait <= 0:
                 raise asyncio.TimeoutError
             return await asyncio.wait_for(receive(), wait)
         except asyncio.TimeoutError:
-            raise _error("E-TIMEOUT", f"the body did not arrive in time (nothing for {limits.body_idle:g} s, "
-                         f"or more than {limits.body_total:g} s in all)", "body", "send the body at once") from None
+            raise _error("E-TIMEOUT", t("service.body_slow", idle=f"{limits.body_idle:g}", total=f"{limits.body_total:g}"), "body",
+                         t("service.body_slow.hint")) from None
         finally:
-            self.waited += time.monotonic() - t
+            self.waited += time.monotonic() - began
 
 
 def _answer_body(current: LoadedSet, name: str, body: bytes, lang: str, as_of, explain: bool) -> tuple[int, bytes]:
     """What ``eval NAME --format json`` prints for a file holding ``body``, and the status: 200,
-    or 400 when the whole body is refused or its only case is bad."""
+    or 400 when the whole body is refused or its only case is bad (in ``lang``: this may run in a
+    worker thread, which does not inherit the request's language)."""
+    with using(lang):
+        return _answered_body(current, name, body, lang, as_of, explain)
+
+
+def _answered_body(current: LoadedSet, name: str, body: bytes, lang: str, as_of, explain: bool) -> tuple[int, bytes]:
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n")
     answers = current.answers(lang, as_of)
     try:
@@ -702,9 +786,10 @@ class _Stream:
             pipe.before_wait = writer.flush
 
         try:
-            answers = self.current.answers(self.lang, self.as_of)
-            body = io.BufferedReader(pipe, 64 * 1024)
-            api.eval_json(answers, [(self.name, body)], sink, self.explain, on_lines)
+            with using(self.lang):  # a worker thread: the request's language is given, not inherited
+                answers = self.current.answers(self.lang, self.as_of)
+                body = io.BufferedReader(pipe, 64 * 1024)
+                api.eval_json(answers, [(self.name, body)], sink, self.explain, on_lines)
         except _Gone:
             pass
         except PolicyDslError as exc:  # the body as a whole: too big, too slow, not JSON Lines — the CLI's last line
@@ -737,8 +822,7 @@ class _Stream:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > limits.max_body:
-                    raise _error("E-INPUT-SIZE", f"body over {limits.max_body:,} bytes; the lines after that were not read",
-                                 "body", "send big batches to the CLI as a file, or in several requests")
+                    raise _error("E-INPUT-SIZE", t("service.body_over_lines", limit=f"{limits.max_body:,}"), "body", t("service.body.hint"))
                 if chunk:
                     pipe.put(chunk)
                 while pipe.buffered > 1024 * 1024 and not pipe.finished:  # the thread is behind: wait for it
@@ -758,11 +842,11 @@ class _Stream:
 # -- the application ----------------------------------------------------------------------------------
 async def _not_found(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 405:
-        return error_response(_error("E-METHOD", f"{request.method} is not allowed on {request.url.path[:100]}",
-                                     "method", "see /openapi.json"))
+        return error_response(_error("E-METHOD", t("service.method", method=request.method, path=request.url.path[:100]),
+                                     "method", t("service.see_openapi")))
     if exc.status_code == 404:
-        return error_response(_error("E-NOT-FOUND", f"no such path `{request.url.path[:100]}`", "path",
-                                     "see /openapi.json"))
+        return error_response(_error("E-NOT-FOUND", t("service.no_path", path=request.url.path[:100]), "path",
+                                     t("service.see_openapi")))
     return error_response(_error("E-USAGE", str(exc.detail)[:200], "request"))
 
 
@@ -801,6 +885,30 @@ class _Headers:
         await self.app(scope, receive, with_headers)
 
 
+class _Language:
+    """Each request's words in the language it asks for (``lang=`` in the query, else the
+    service's): the messages made while it is answered, errors included (docs/i18n.md). Work a
+    request hands to a thread pool is given its language explicitly."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from urllib.parse import parse_qs
+
+        asked = parse_qs(scope.get("query_string", b"")[:4096].decode("latin-1")).get("lang", [None])[0]
+        path = scope.get("path", "")
+        if path.startswith("/report/"):
+            asked = path.split("/")[2]
+        app = scope.get("app")
+        default = getattr(getattr(app, "state", None), "lang", None)
+        with using(asked if asked in ("zh", "en") else default):
+            await self.app(scope, receive, send)
+
+
 SETTINGS_VARIABLE = "POLICY_DSL_SERVE"  # the settings of ``serve --workers N``, for each process
 
 
@@ -829,6 +937,7 @@ def create_app(holder: PolicyHolder, limits: Limits | None = None, lang: str = "
     routes = [
         Route("/", _web("index.html", "text/html; charset=utf-8")),
         Route("/static/app.js", _web("app.js", "text/javascript; charset=utf-8")),
+        Route("/static/words.js", _words_js),
         Route("/static/style.css", _web("style.css", "text/css; charset=utf-8")),
         Route("/favicon.ico", _no_icon),
         Route("/health", health),
@@ -841,7 +950,7 @@ def create_app(holder: PolicyHolder, limits: Limits | None = None, lang: str = "
         Route("/openapi.json", openapi),
         Route("/report/{lang}/{name:path}", report),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(_Headers)],
+    app = Starlette(routes=routes, middleware=[Middleware(_Headers), Middleware(_Language)],
                     exception_handlers={HTTPException: _not_found, PolicyDslError: _input_error, Exception: _server_error})
     app.state.holder, app.state.limits, app.state.lang = holder, limits, lang
     app.state.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="policy-dsl")

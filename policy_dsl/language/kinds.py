@@ -161,6 +161,7 @@ def _constraints(loaded) -> tuple:
     """The constraints of the table, parsed and type-checked against each kind they name (a
     constraint that is not a well-typed condition is an error in the table: PolicyError)."""
     from policy_dsl.language.errors import Diagnostic, PolicyError
+    from policy_dsl.language.messages import t
     from policy_dsl.language.expr import ast
     from policy_dsl.language.expr import types as T
     from policy_dsl.language.expr.parse import parse_in_file
@@ -174,15 +175,15 @@ def _constraints(loaded) -> tuple:
         node = parse_in_file(spec["require"], where)
         for k in kinds:
             if k not in data["kinds"]:
-                raise PolicyError(Diagnostic("E-REFERENCE", f"constraint names unknown kind `{k}`", where, None))
+                raise PolicyError(Diagnostic("E-REFERENCE", t("kinds.constraint_kind", kind=k), where, None))
             facts = data["kinds"][k]["facts"]
             scope = {n: T.from_spec(s) for n, s in {**facts, **flags}.items()}
             scope.update(region=T.REGION, decision_date=T.DATE)
             try:
                 if not T.assignable(T.infer(node, scope), T.BOOL):
-                    raise T.TypeError_("a constraint must be true or false", node)
+                    raise T.TypeError_(t("kinds.constraint_bool"), node)
             except T.TypeError_ as exc:
-                raise PolicyError(Diagnostic(exc.code, f"constraint for {k}: {exc.message}", where, exc.hint)) from None
+                raise PolicyError(Diagnostic(exc.code, t("kinds.constraint_for", kind=k, message=exc.message), where, exc.hint)) from None
         read = [n.name for n in ast.walk(node) if isinstance(n, ast.Name)]
         out.append(Constraint(kinds, node, spec["require"], tuple(dict.fromkeys(read)), spec["zh"], spec["en"],
                               where.line))

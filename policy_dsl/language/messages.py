@@ -103,7 +103,17 @@ def render(msgid: str, args: dict, lang: str) -> str:
     text = template(msgid, lang, args.get("n") if args else None)
     if not args:
         return text
-    return text.format(**{k: localized(v, lang) if isinstance(v, Message) else v for k, v in args.items()})
+    return text.format(**{k: _shown(v, lang) for k, v in args.items()})
+
+
+def _shown(value, lang: str):
+    """An argument as a message shows it in ``lang``: a Message rendered in it, a list or tuple
+    joined as that language writes a list (its items shown so too)."""
+    if isinstance(value, Message):
+        return value.in_language(lang)
+    if isinstance(value, (list, tuple)):
+        return template("list.separator", lang).join(str(_shown(v, lang)) for v in value)
+    return value
 
 
 class Message(str):
@@ -130,6 +140,57 @@ def _remade(msgid: str, args: dict) -> Message:
 
 
 t = Message  # the one-line way to write a message: t("id", name=value, ...)
+
+
+def say(lang: str, msgid: str, /, **args) -> str:
+    """The text of message ``msgid`` in ``lang`` (a plain str: for code that is given the
+    language to speak, such as a result rendered for a request, rather than taking the current one)."""
+    return render(msgid, args, chosen(lang))
+
+
+def both(msgid: str, /, **args) -> dict:
+    """``{"zh": ..., "en": ...}``: message ``msgid`` in each language, for data that carries both
+    (the notes of an answer, shown later in the language asked for)."""
+    return {lang: render(msgid, args, lang) for lang in LANGUAGES}
+
+
+class Words:
+    """A module's words in one language by key (``WORDS[lang]["title"]``), each a message of the
+    catalog given as its id (``ids``: key -> id, a table of them, or None for a key that is
+    deliberately empty);
+    the text is the catalog's template, fields unfilled, read when first asked for."""
+
+    __slots__ = ("lang", "ids")
+
+    def __init__(self, lang: str, ids: dict):
+        self.lang, self.ids = lang, ids
+
+    def __getitem__(self, key: str):
+        msgid = self.ids[key]
+        if isinstance(msgid, dict):  # a table within the table
+            return Words(self.lang, msgid)
+        return template(msgid, self.lang) if msgid else ""
+
+    def get(self, key: str, default=None):
+        return self[key] if key in self.ids else default
+
+    def __contains__(self, key) -> bool:
+        return key in self.ids
+
+    def __iter__(self):
+        return iter(self.ids)
+
+    def keys(self):
+        return self.ids.keys()
+
+    def items(self):
+        return [(k, self[k]) for k in self.ids]
+
+
+def words(ids: dict) -> dict:
+    """``{lang: Words(lang, ids)}`` for every language: a table of words keyed by language, as
+    modules that draw pages and tables index it."""
+    return {lang: Words(lang, ids) for lang in LANGUAGES}
 
 
 def N_(msgid: str) -> str:

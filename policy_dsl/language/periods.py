@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 
 from policy_dsl.language.errors import CalendarError, Diagnostic, Where
+from policy_dsl.language.messages import t
 
 
 @functools.cache
@@ -19,9 +20,9 @@ def _refuse(day: dt.date) -> CalendarError:
     first, last = covered_years()
     return CalendarError(Diagnostic(
         "E-CALENDAR-RANGE",
-        f"{day.isoformat()} is outside the State Council holiday schedule this installation has ({first}–{last})",
+        t("periods.outside_schedule", day=day.isoformat(), first=first, last=last),
         Where(),
-        "upgrade the `chinesecalendar` package once the State Council publishes that year's schedule",
+        t("periods.outside_schedule.hint"),
     ))
 
 
@@ -120,9 +121,9 @@ class PeriodEnd:
         try:
             ext = self.extended
         except CalendarError:
-            return f"{self.nominal.isoformat()} (holiday extension unknown)"
+            return t("periods.extension_unknown", day=self.nominal.isoformat())
         if ext != self.nominal:
-            return f"{ext.isoformat()} (nominal {self.nominal.isoformat()}, not a working day)"
+            return t("periods.extended", day=ext.isoformat(), nominal=self.nominal.isoformat())
         return ext.isoformat()
 
 

@@ -10,7 +10,7 @@ source: one record a line, in code order, the keys a user may type for it in its
 that names one region reads the lines of that region and its chain only. ``search`` (for the
 service and the web page) builds an index of every key on first use.
 
-Every message this module says is in ``MESSAGES``, in Chinese and English."""
+Every message this module says is in ``MESSAGES`` (ids of the message catalog), in Chinese and English."""
 
 from __future__ import annotations
 
@@ -20,61 +20,50 @@ from pathlib import Path
 
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, InputError, Where
+from policy_dsl.language.messages import N_, words
 from policy_dsl.language.records import dataclass, field  # dataclasses, quicker to import (records.py)
 
 LEVELS = ("country", "province", "city", "district")
 MAX_INPUT = 64  # no region name is longer: longer input is refused without echoing it all
 
-MESSAGES = {
-    "how": {"zh": "请给出6位 GB/T 2260 代码、中文名称或拼音，如 370100、济南 或 jinan",
-            "en": "give a 6-digit GB/T 2260 code, a Chinese name or pinyin, e.g. 370100, 济南 or jinan"},
-    "too-long": {"zh": "`{head}…`（{n:,} 个字符）不是地区名称", "en": "`{head}…` ({n:,} characters) is not a region"},
-    "not-six-digits": {"zh": "地区代码 `{raw}` 不是6位数字", "en": "region code `{raw}` is not 6 digits"},
-    "six-digits": {"zh": "GB/T 2260 代码为6位数字，如济南市为 370100", "en": "a GB/T 2260 code has 6 digits, e.g. 370100 for 济南市"},
-    "unknown-code": {"zh": "没有代码为 `{raw}` 的行政区划", "en": "no division has the code `{raw}`"},
-    "unknown-name": {"zh": "未知地区 `{raw}`", "en": "unknown region `{raw}`"},
-    "did-you-mean": {"zh": "是否指 `{word}`？", "en": "did you mean `{word}`?"},
-    "ambiguous": {"zh": "`{raw}` 可指 {n} 个行政区划：{names}", "en": "`{raw}` names {n} divisions: {names}"},
-    "ambiguous-hint": {"zh": "请连同所属城市一起写，如 `{example}`，或给出6位代码",
-                       "en": "write it with its city, e.g. `{example}`, or give the 6-digit code"},
-    "abolished": {"zh": "{name} {code} 自 {day} 起已撤销，其区域现为 {became}",
-                  "en": "{name} {code} was abolished from {day}; its area is now {became}"},
-    "abolished-bare": {"zh": "{name} {code} 自 {day} 起已撤销", "en": "{name} {code} was abolished from {day}"},
-    "renamed": {"zh": "{name} {code} 自 {day} 起更名为 {new}", "en": "{name} {code} was renamed {new} from {day}"},
-    "use-instead": {"zh": "请改用 {first}", "en": "use {first}"},
-    "use-instead-city": {"zh": "请改用 {first}，或其所属城市 {cities}", "en": "use {first}, or its city {cities}"},
-    "not-yet": {"zh": "{name} {code} 自 {day} 起才设立，{on}尚不存在", "en": "{name} {code} exists only from {day}, not {on}"},
-    "on-day": {"zh": "{day} ", "en": "on {day}"},
-    "now": {"zh": "现在", "en": "now"},
-    "was-before": {"zh": "此前为 {before}", "en": "before, it was {before}"},
-    "jurisdiction-unknown": {"zh": "适用范围 `{code}` 不在行政区划代码表中",
-                             "en": "jurisdiction `{code}` is not in the region registry"},
-    "jurisdiction-unknown-hint": {"zh": "请用6位 GB/T 2260 代码（policy_dsl/data/regions.tsv），全国为 \"000000\"",
-                                  "en": "use a 6-digit GB/T 2260 code (policy_dsl/data/regions.tsv); \"000000\" is the whole country"},
-    "jurisdiction-period": {
-        "zh": "适用范围 {name} {code} 的有效期为 {valid}，不能覆盖本文件的施行期 {period}",
-        "en": "jurisdiction {name} {code} is valid {valid}, not for the whole period the document is in force, {period}"},
-    "jurisdiction-period-hint-ended": {
-        "zh": "其区域此后为 {became}：请给文件的 in_force 加上 until: \"{last}\"，或改用现行代码",
-        "en": "its area then became {became}: give the document's in_force `until: \"{last}\"`, or use the current code"},
-    "jurisdiction-period-hint-gone": {
-        "zh": "该代码自 {day} 起已撤销，其区域现为 {became}：请改用现行代码",
-        "en": "the code was abolished from {day}; its area is now {became}: use the current code"},
-    "jurisdiction-period-hint-later": {
-        "zh": "该代码此前尚未设立：请核对施行日期，或改用当时的代码",
-        "en": "the code did not exist yet: check the dates in force, or use the code of that time"},
-    "span": {"zh": "{start} 至 {end}", "en": "{start} to {end}"},
-    "list-sep": {"zh": "、", "en": ", "},
-    "code-and-name": {"zh": "{code}（{name}）", "en": "{code} ({name})"},
-    "open-start": {"zh": "代码表之初", "en": "the first table"},
-    "open-end": {"zh": "今", "en": "now"},
+_MESSAGES_IDS = {  # key -> message id (the words are in the catalog)
+    "how": N_("regions.words.how"),
+    "too-long": N_("regions.words.too_long"),
+    "not-six-digits": N_("regions.words.not_six_digits"),
+    "six-digits": N_("regions.words.six_digits"),
+    "unknown-code": N_("regions.words.unknown_code"),
+    "unknown-name": N_("regions.words.unknown_name"),
+    "did-you-mean": N_("regions.words.did_you_mean"),
+    "ambiguous": N_("regions.words.ambiguous"),
+    "ambiguous-hint": N_("regions.words.ambiguous_hint"),
+    "abolished": N_("regions.words.abolished"),
+    "abolished-bare": N_("regions.words.abolished_bare"),
+    "renamed": N_("regions.words.renamed"),
+    "use-instead": N_("regions.words.use_instead"),
+    "use-instead-city": N_("regions.words.use_instead_city"),
+    "not-yet": N_("regions.words.not_yet"),
+    "on-day": N_("regions.words.on_day"),
+    "now": N_("regions.words.now"),
+    "was-before": N_("regions.words.was_before"),
+    "jurisdiction-unknown": N_("regions.words.jurisdiction_unknown"),
+    "jurisdiction-unknown-hint": N_("regions.words.jurisdiction_unknown_hint"),
+    "jurisdiction-period": N_("regions.words.jurisdiction_period"),
+    "jurisdiction-period-hint-ended": N_("regions.words.jurisdiction_period_hint_ended"),
+    "jurisdiction-period-hint-gone": N_("regions.words.jurisdiction_period_hint_gone"),
+    "jurisdiction-period-hint-later": N_("regions.words.jurisdiction_period_hint_later"),
+    "span": N_("regions.words.span"),
+    "list-sep": N_("regions.words.list_sep"),
+    "code-and-name": N_("regions.words.code_and_name"),
+    "open-start": N_("regions.words.open_start"),
+    "open-end": N_("regions.words.open_end"),
 }
+MESSAGES = words(_MESSAGES_IDS)
 
 
 def say(key: str, lang: str = "zh", **values) -> str:
     """The message ``key`` in ``lang`` (zh or en), filled in."""
-    texts = MESSAGES[key]
-    return texts.get(lang, texts["zh"]).format(**values)
+    texts = MESSAGES.get(lang) or MESSAGES["zh"]
+    return texts[key].format(**values)
 
 
 @dataclass(eq=False)

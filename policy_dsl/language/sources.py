@@ -19,7 +19,8 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from policy_dsl.language.errors import Diagnostic, InputError, Where
+from policy_dsl.language.errors import Diagnostic, InputError, Where, command_line
+from policy_dsl.language.messages import t
 from policy_dsl.language.safeio import LIMITS, clip, on_terminate
 
 _TEMPS: list[str] = []
@@ -41,20 +42,20 @@ def _git(args: list[str], cwd: Path, max_bytes: int = MAX_LISTING_BYTES, stdin: 
         proc = subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except (OSError, ValueError) as exc:
-        raise InputError(Diagnostic("E-GIT", f"cannot run git: {clip(exc)}", Where("git"), "is git installed?")) from None
+        raise InputError(Diagnostic("E-GIT", t("sources.git_cannot_run", reason=clip(exc)), Where("git"), t("sources.git_cannot_run.hint"))) from None
     try:
         if stdin is not None:
             proc.stdin.write(stdin)
             proc.stdin.close()
         out = proc.stdout.read(max_bytes + 1)
         if len(out) > max_bytes:
-            raise InputError(Diagnostic("E-INPUT-SIZE", f"git gave more than {max_bytes:,} bytes for `git {args[0]}`",
-                                        Where("git"), "the revision's policies/ folder is larger than a policy set can be"))
+            raise InputError(Diagnostic("E-INPUT-SIZE", t("sources.git_too_much", limit=f"{max_bytes:,}", command=f"git {args[0]}"),
+                                        Where("git"), t("sources.git_too_much.hint")))
         return proc.wait(timeout=60), out
     except subprocess.TimeoutExpired:
-        raise InputError(Diagnostic("E-GIT", "git did not answer within 60 s", Where("git"), None)) from None
+        raise InputError(Diagnostic("E-GIT", t("sources.git_timeout"), Where("git"), None)) from None
     except OSError as exc:
-        raise InputError(Diagnostic("E-GIT", f"cannot run git: {clip(exc)}", Where("git"), None)) from None
+        raise InputError(Diagnostic("E-GIT", t("sources.git_cannot_run", reason=clip(exc)), Where("git"), None)) from None
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -74,8 +75,8 @@ def git_toplevel(cwd: Path) -> Path:
     """The top folder of the git work tree holding ``cwd``; an input error outside one."""
     code, out = _git(["rev-parse", "--show-toplevel"], cwd)
     if code != 0:
-        raise InputError(Diagnostic("E-GIT", "not inside a git repository", Where(clip(cwd, 200)),
-                                    "run it inside the policy repository"))
+        raise InputError(Diagnostic("E-GIT", t("sources.not_a_repository"), Where(clip(cwd, 200)),
+                                    t("sources.not_a_repository.hint")))
     return Path(out.decode("utf-8", "surrogateescape").strip())
 
 
@@ -85,12 +86,12 @@ def from_git(rev: str, subdir: str = "policies", cwd: Path | None = None) -> Pat
     cwd = cwd or Path.cwd()
     root = git_toplevel(cwd)
     if not is_git_revision(rev, root):
-        raise InputError(Diagnostic("E-GIT-REV", f"`{clip(rev)}` is not a git revision here", Where("command line"),
-                                    "e.g. HEAD~1, main, a commit hash or a tag"))
+        raise InputError(Diagnostic("E-GIT-REV", t("sources.not_a_revision", rev=clip(rev)), command_line(),
+                                    t("sources.not_a_revision.hint")))
     code, tree = _git(["rev-parse", "--verify", "--quiet", f"{rev}:{subdir}"], root)
     code_list, listing = _git(["ls-tree", "-r", "-l", "-z", "--full-tree", rev, "--", subdir], root)
     if code != 0 or code_list != 0 or not listing:
-        raise InputError(Diagnostic("E-GIT-REV", f"no `{subdir}/` in revision `{clip(rev)}`", Where("command line"), None))
+        raise InputError(Diagnostic("E-GIT-REV", t("sources.no_folder", folder=f"{subdir}/", rev=clip(rev)), command_line(), None))
     blobs = _wanted(listing, rev, subdir)
     from policy_dsl.language import cache
 
@@ -149,13 +150,14 @@ def _wanted(listing: bytes, rev: str, subdir: str) -> list[tuple[str, str, Path]
             continue
         shown = f"{clip(rev, 40)}:{subdir}/{clip(name.as_posix(), 160)}"
         if kind != "blob" or mode not in ("100644", "100755"):
-            what = "a symbolic link" if mode == "120000" else "a submodule" if kind == "commit" else f"of mode {mode}"
-            raise InputError(Diagnostic("E-FILE", f"is {what} in the revision, not a file", Where(shown),
-                                        "policy files, tests and sources are files"))
+            what = t("sources.link") if mode == "120000" else t("sources.submodule") if kind == "commit" else t(
+                "sources.mode", mode=mode)
+            raise InputError(Diagnostic("E-FILE", t("sources.not_a_file", what=what), Where(shown),
+                                        t("sources.not_a_file.hint")))
         limit = LIMITS[_READ[top]]
         if int(size) > limit:
-            raise InputError(Diagnostic("E-INPUT-SIZE", f"file is {int(size):,} bytes; at most {limit:,} are read",
-                                        Where(shown), "split the file, or check that it is the file you meant"))
+            raise InputError(Diagnostic("E-INPUT-SIZE", t("sources.too_big", size=f"{int(size):,}", limit=f"{limit:,}"),
+                                        Where(shown), t("sources.too_big.hint")))
         if any(part in ("", ".", "..") for part in name.parts):
             continue
         out.append((obj, size, Path(*name.parts)))
@@ -173,7 +175,7 @@ def _extract(root: Path, blobs: list[tuple[str, str, Path]], dest: Path) -> None
         proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except (OSError, ValueError) as exc:
-        raise InputError(Diagnostic("E-GIT", f"cannot run git: {clip(exc)}", Where("git"), "is git installed?")) from None
+        raise InputError(Diagnostic("E-GIT", t("sources.git_cannot_run", reason=clip(exc)), Where("git"), t("sources.git_cannot_run.hint"))) from None
     try:
         proc.stdin.write("".join(obj + "\n" for obj, _, _ in blobs).encode())
         proc.stdin.close()
@@ -181,14 +183,14 @@ def _extract(root: Path, blobs: list[tuple[str, str, Path]], dest: Path) -> None
             head = proc.stdout.readline(200).split()
             n = int(size)
             if len(head) != 3 or head[0].decode() != obj or head[2] != size.encode():
-                raise InputError(Diagnostic("E-GIT", f"git gave an unexpected answer for {clip(name)}", Where("git"), None))
+                raise InputError(Diagnostic("E-GIT", t("sources.git_unexpected", name=clip(name)), Where("git"), None))
             data = proc.stdout.read(n + 1)  # the blob and its line end
             target = dest / name
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data[:n])
             except OSError as exc:
-                raise InputError(Diagnostic("E-WRITE", f"cannot copy the revision's files: {_write_reason(exc)}",
+                raise InputError(Diagnostic("E-WRITE", t("sources.cannot_copy", reason=_write_reason(exc)),
                                             Where(clip(dest, 200)), _write_hint(exc))) from None
     finally:
         if proc.poll() is None:
@@ -205,5 +207,5 @@ def resolve_spec(spec: str | Path, at_revision=None) -> list[Path]:
         return [Path(spec)]
     if is_git_revision(str(spec)):
         return list(at_revision(str(spec))) if at_revision else [from_git(str(spec))]
-    raise InputError(Diagnostic("E-POLICY-SOURCE", f"`{clip(spec)}` is neither a file, a directory nor a git revision",
-                                Where("command line"), "give a policies folder, a policy file, or a revision like HEAD~1"))
+    raise InputError(Diagnostic("E-POLICY-SOURCE", t("sources.unknown", spec=clip(spec)),
+                                command_line(), t("sources.unknown.hint")))

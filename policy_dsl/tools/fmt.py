@@ -28,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 from policy_dsl.language.errors import Diagnostic, PolicyError, PolicyDslError, Where
+from policy_dsl.language.messages import t
 
 IN_FORCE = ("from", "until", "lower_deadline", "text", "adoptions")
 TEXTS = ("zh", "en")
@@ -287,8 +288,8 @@ def format_text(text: str, name: str = "<text>") -> str:
     try:
         tree = y.load(text)
     except (YAMLError, ValueError) as exc:  # ruamel's errors, after the strict reading above accepted the text
-        raise PolicyError(Diagnostic("E-FMT-PARSE", f"cannot read for formatting: {str(exc).splitlines()[0][:200]}",
-                                     Where(name), "run `policy-dsl check` on the file")) from None
+        raise PolicyError(Diagnostic("E-FMT-PARSE", t("fmt.cannot_read", reason=str(exc).splitlines()[0][:200]),
+                                     Where(name), t("fmt.cannot_read.hint"))) from None
     if tree is None:
         return text
     _reorder(tree, ())
@@ -337,16 +338,16 @@ def _verify(before, text: str, result: str, name: str) -> None:
     try:
         after = _load_plain(result, name)
     except PolicyDslError as exc:
-        raise FormatRefused(Diagnostic("E-FMT-REFUSED", f"the formatted text would not load: {exc.first.message}",
-                                       Where(name), "the file is left as it is; please report this")) from None
+        raise FormatRefused(Diagnostic("E-FMT-REFUSED", t("fmt.would_not_load", reason=exc.first.message),
+                                       Where(name), t("fmt.refused.hint"))) from None
     if json.dumps(canonical_data(before), ensure_ascii=False, default=str) != json.dumps(after, ensure_ascii=False, default=str):
-        raise FormatRefused(Diagnostic("E-FMT-REFUSED", "the formatted text would load to different data",
-                                       Where(name), "the file is left as it is; please report this"))
+        raise FormatRefused(Diagnostic("E-FMT-REFUSED", t("fmt.different_data"),
+                                       Where(name), t("fmt.refused.hint")))
     if comments(text) != comments(result):
         lost = comments(text) - comments(result)
-        raise FormatRefused(Diagnostic("E-FMT-REFUSED", "the formatted text would lose or change comments"
-                                       + (f": `{next(iter(lost))[:60]}`" if lost else ""),
-                                       Where(name), "the file is left as it is; please report this"))
+        raise FormatRefused(Diagnostic("E-FMT-REFUSED", t("fmt.comments_lost", comment=next(iter(lost))[:60])
+                                       if lost else t("fmt.comments_changed"),
+                                       Where(name), t("fmt.refused.hint")))
 
 
 def format_file(path: Path, check: bool = False) -> bool:

@@ -15,29 +15,50 @@ import html
 import json
 from collections import Counter
 
+from policy_dsl.language.messages import N_, words
+
 EXAMPLES = 20  # examples kept (the first of each of the largest groups, then the first changes)
 
 # Every user-facing word of this module, in one place (the message catalogue takes them from here).
-WORDS = {
-    "zh": {"title": "政策修改对人群的影响", "cases": "案例", "changed": "答复变化", "people": "人",
-           "later": "推迟", "earlier": "提前", "month": "个月", "day": "天", "was": "原为", "now": "现为",
-           "none": "无", "status": "结论", "bounds": "授权范围", "governing": "依据条款", "error": "错误",
-           "by_region": "按地区", "by_kind": "按案例类型", "by_field": "按输出", "by_rule": "按依据条款",
-           "groups": "变化（地区 · 类型 · 依据条款 · 输出）", "examples": "例子", "row": "行", "id": "编号",
-           "old": "旧", "new": "新", "rows_file": "变化的案例", "bad": "有错误的案例", "nothing": "没有答复发生变化。",
-           "summary": "共 {n:,} 个案例，答复变化 {k:,} 个（{p}）", "count": "人数", "change": "变化",
-           "region": "地区", "kind": "类型", "rule": "依据条款", "field": "输出", "policy": "政策集"},
-    "en": {"title": "Impact of a policy change on a population", "cases": "cases", "changed": "answers changed",
-           "people": "people", "later": "later by", "earlier": "earlier by", "month": "month", "day": "day",
-           "was": "was", "now": "now", "none": "none", "status": "status", "bounds": "bounds",
-           "governing": "deciding clause", "error": "error", "by_region": "By region", "by_kind": "By kind",
-           "by_field": "By output", "by_rule": "By deciding clause",
-           "groups": "Changes (region · kind · deciding clause · output)", "examples": "Examples", "row": "row",
-           "id": "id", "old": "old", "new": "new", "rows_file": "changed cases", "bad": "bad cases",
-           "nothing": "No answer changes.", "summary": "{n:,} cases, {k:,} answers changed ({p})", "count": "people",
-           "change": "change", "region": "region", "kind": "kind", "rule": "deciding clause", "field": "output",
-           "policy": "policy set"},
+_WORDS_IDS = {  # key -> message id (the words are in the catalog)
+    "title": N_("impact.page.title"),
+    "cases": N_("impact.page.cases"),
+    "changed": N_("impact.page.changed"),
+    "people": N_("impact.page.people"),
+    "later": N_("impact.page.later"),
+    "earlier": N_("impact.page.earlier"),
+    "month": N_("impact.page.month"),
+    "day": N_("impact.page.day"),
+    "was": N_("impact.page.was"),
+    "now": N_("impact.page.now"),
+    "none": N_("impact.page.none"),
+    "status": N_("impact.page.status"),
+    "bounds": N_("impact.page.bounds"),
+    "governing": N_("impact.page.governing"),
+    "error": N_("impact.page.error"),
+    "by_region": N_("impact.page.by_region"),
+    "by_kind": N_("impact.page.by_kind"),
+    "by_field": N_("impact.page.by_field"),
+    "by_rule": N_("impact.page.by_rule"),
+    "groups": N_("impact.page.groups"),
+    "examples": N_("impact.page.examples"),
+    "row": N_("impact.page.row"),
+    "id": N_("impact.page.id"),
+    "old": N_("impact.page.old"),
+    "new": N_("impact.page.new"),
+    "rows_file": N_("impact.page.rows_file"),
+    "bad": N_("impact.page.bad"),
+    "nothing": N_("impact.page.nothing"),
+    "summary": N_("impact.page.summary"),
+    "count": N_("impact.page.count"),
+    "change": N_("impact.page.change"),
+    "region": N_("impact.page.region"),
+    "kind": N_("impact.page.kind"),
+    "rule": N_("impact.page.rule"),
+    "field": N_("impact.page.field"),
+    "policy": N_("impact.page.policy"),
 }
+WORDS = words(_WORDS_IDS)
 
 
 def _status(answer: dict):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, Where, did_you_mean
+from policy_dsl.language.messages import t
 from policy_dsl.language.yamlsafe import load_yaml
 
 TEST_KEYS = {"name", "case", "expect", "as_of"}
@@ -30,7 +31,7 @@ def test_files(paths: list[Path]) -> list[Path]:
 
             def refuse(exc: OSError) -> None:
                 what, hint = why_unreadable(exc.filename or p, exc)
-                raise InputError(Diagnostic("E-TEST-FILE", f"cannot list the folder: {what}",
+                raise InputError(Diagnostic("E-TEST-FILE", t("policytest.cannot_list", reason=what),
                                             Where(str(exc.filename or p)), hint))
 
             for root, dirs, files in os.walk(p, onerror=refuse):  # never into a linked folder
@@ -71,36 +72,37 @@ def compare(expect: dict, got: dict, policy=None) -> list[str]:
         if key == "error":
             have = got.get("error", {}).get("code")
             if have != want:
-                problems.append(f"error: expected {want}, got {have or 'no error'}")
+                problems.append(t("policytest.expected", key="error", want=want, have=have or t("policytest.no_error")))
             continue
         if "error" in got:
-            problems.append(f"{key}: case failed with {got['error']['code']}: {got['error']['message']}")
+            problems.append(t("policytest.case_failed", key=key, code=got["error"]["code"], message=got["error"]["message"]))
             break
         if key in ("governing", "pending", "displaced"):
             entries = got.get(key, [])
             want_list = [want] if isinstance(want, str) else list(want)
             if key == "governing":  # order matters: the governing clause first
                 if len(entries) < len(want_list) or not all(_ref_matches(w, e, policy) for w, e in zip(want_list, entries)):
-                    problems.append(f"{key}: expected {want_list}, got "
-                                    f"{[e['document'] + ' ' + e['article'] for e in entries]}")
+                    problems.append(t("policytest.expected", key=key, want=want_list,
+                                      have=[e["document"] + " " + e["article"] for e in entries]))
             else:
                 for w in want_list:
                     if not any(_ref_matches(w, e, policy) for e in entries):
-                        problems.append(f"{key}: expected {w} among {[e['document'] + ' ' + e['article'] for e in entries]}")
+                        problems.append(t("policytest.expected_among", key=key, want=w,
+                                                      have=[e["document"] + " " + e["article"] for e in entries]))
                 if not want_list and entries:
-                    problems.append(f"{key}: expected none, got {[e['document'] + ' ' + e['article'] for e in entries]}")
+                    problems.append(t("policytest.expected_none", key=key, have=[e["document"] + " " + e["article"] for e in entries]))
             continue
         if key == "notes_include":
             if not any(want in n for n in got.get("notes", [])):
-                problems.append(f"notes: none includes `{want}`")
+                problems.append(t("policytest.no_note", want=want))
             continue
         have = got.get(key)
         if isinstance(want, dict) and isinstance(have, dict):
             for k, v in want.items():
                 if have.get(k) != v:
-                    problems.append(f"{key}.{k}: expected {v!r}, got {have.get(k)!r}")
+                    problems.append(t("policytest.expected", key=f"{key}.{k}", want=repr(v), have=repr(have.get(k))))
         elif have != want:
-            problems.append(f"{key}: expected {want!r}, got {have!r}")
+            problems.append(t("policytest.expected", key=key, want=repr(want), have=repr(have)))
     return problems
 
 
@@ -169,8 +171,8 @@ def run_suite(policy, roots: list[Path], strict: bool = True) -> Suite:
 
     files = test_files([r for r in roots if strict or Path(r).exists()])
     if not files and strict:
-        raise InputError(Diagnostic("E-TEST-NONE", "no test files found", Where(", ".join(map(str, roots))),
-                                    "put *.yaml files with `tests:` in a tests/ folder"))
+        raise InputError(Diagnostic("E-TEST-NONE", t("policytest.none"), Where(", ".join(map(str, roots))),
+                                    t("policytest.none.hint")))
     evaluator = Evaluator(policy)
     validator = CaseValidator(default_registry(), vocab=policy.vocab)
     result_keys = {"status", "bounds", *policy.vocab.outputs} | EXPECT_EXTRA
@@ -181,35 +183,35 @@ def run_suite(policy, roots: list[Path], strict: bool = True) -> Suite:
         if not isinstance(tests, list):
             if not strict:
                 continue
-            raise InputError(Diagnostic("E-TEST-SHAPE", "a test file is a mapping with a list `tests`", loaded.where(()),
-                                        "tests: [{name: ..., case: {...}, expect: {...}}]"))
-        for i, t in enumerate(tests):
+            raise InputError(Diagnostic("E-TEST-SHAPE", t("policytest.file_shape"), loaded.where(()),
+                                        t("policytest.file_shape.hint")))
+        for i, test in enumerate(tests):
             where = loaded.where(("tests", i))
-            if not isinstance(t, dict):
+            if not isinstance(test, dict):
                 if not strict:
                     continue
-                raise InputError(Diagnostic("E-TEST-SHAPE", "a test is a mapping", where, None))
+                raise InputError(Diagnostic("E-TEST-SHAPE", t("policytest.test_shape"), where, None))
             if strict:
-                _check_keys(t, loaded, i, result_keys)
-            name = t.get("name", f"test {i}")
+                _check_keys(test, loaded, i, result_keys)
+            name = test.get("name", t("policytest.test_n", index=i))
             try:
-                got, refs = run_one(evaluator, validator, t, loaded.where(("tests", i, "case")), name)
+                got, refs = run_one(evaluator, validator, test, loaded.where(("tests", i, "case")), name)
             except PolicyDslError as exc:
                 if strict:
                     raise
                 got, refs = {"error": {"code": exc.first.code, "message": exc.first.message}}, []
-            problems = compare(t.get("expect") or {}, got, policy)
-            runs.append(TestRun(f, name, i, t.get("case"), t.get("expect"), problems, refs, where))
+            problems = compare(test.get("expect") or {}, got, policy)
+            runs.append(TestRun(f, name, i, test.get("case"), test.get("expect"), problems, refs, where))
     reached = {ref for r in runs for ref in r.reached}
     return Suite(runs, sorted(set(policy.clauses) - reached))
 
 
-def _check_keys(t: dict, loaded, i: int, result_keys: set) -> None:
-    for key in t:
+def _check_keys(test: dict, loaded, i: int, result_keys: set) -> None:
+    for key in test:
         if key not in TEST_KEYS:
-            raise InputError(Diagnostic("E-TEST-KEY", f"unknown key `{key}` in a test", loaded.where(("tests", i, key), True),
+            raise InputError(Diagnostic("E-TEST-KEY", t("policytest.unknown_key", key=key), loaded.where(("tests", i, key), True),
                                         did_you_mean(key, TEST_KEYS)))
-    for key in t.get("expect", {}) or {}:
+    for key in test.get("expect", {}) or {}:
         if key not in result_keys:
-            raise InputError(Diagnostic("E-TEST-KEY", f"unknown expected field `{key}`",
+            raise InputError(Diagnostic("E-TEST-KEY", t("policytest.unknown_field", key=key),
                                         loaded.where(("tests", i, "expect", key), True), did_you_mean(key, result_keys)))

@@ -33,6 +33,7 @@ import os
 import re
 
 from policy_dsl.language.errors import Diagnostic, InputError, Where, did_you_mean
+from policy_dsl.language.messages import N_, join, t, words
 
 # Formats by extension. `json` and `yaml` hold one case or a list; `jsonl` one case a line.
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml",
@@ -47,14 +48,20 @@ EXCEL_MAX_ROWS = 1_048_576  # Excel's own limit, header row included
 MAX_BAD_ROWS = 100_000  # a CSV whose rows cannot be read at all (after this many, it is not CSV)
 
 # Every user-facing word of this module, in one place (the message catalogue takes them from here).
-WORDS = {
-    "zh": {"id": "编号", "kind": "案例类型", "region": "地区代码", "decision_date": "判定日期", "status": "结论",
-           "bounds": "授权范围", "governing": "依据（文号 › 条款）", "rule": "规则标识", "notes": "说明", "error": "错误",
-           "row": "第 {n} 行"},
-    "en": {"id": "id", "kind": "kind", "region": "region", "decision_date": "decision date", "status": "status",
-           "bounds": "bounds", "governing": "governing clause", "rule": "rule", "notes": "notes", "error": "error",
-           "row": "row {n}"},
+_WORDS_IDS = {  # key -> message id (the words are in the catalog)
+    "id": N_("tables.words.id"),
+    "kind": N_("tables.words.kind"),
+    "region": N_("tables.words.region"),
+    "decision_date": N_("tables.words.decision_date"),
+    "status": N_("tables.words.status"),
+    "bounds": N_("tables.words.bounds"),
+    "governing": N_("tables.words.governing"),
+    "rule": N_("tables.words.rule"),
+    "notes": N_("tables.words.notes"),
+    "error": N_("tables.words.error"),
+    "row": N_("tables.words.row"),
 }
+WORDS = words(_WORDS_IDS)
 # The names a header may give the case keys, beside the key itself (and the headings written above).
 KEY_NAMES = {"id": ("编号", "ID", "Id"), "kind": ("案例类型", "类型", "种类"), "region": ("地区", "地区代码", "统筹地区", "参保地")}
 TRUE_WORDS = frozenset({"true", "是", "1", "yes", "y", "对", "√"})
@@ -78,8 +85,8 @@ def need_library(fmt: str, where: str) -> None:
     import importlib.util
 
     if importlib.util.find_spec(name) is None:
-        raise InputError(Diagnostic("E-FORMAT", f"{fmt} files need the `{name}` library, which is not installed",
-                                    Where(where), 'pip install "policy-dsl[tables]"'))
+        raise InputError(Diagnostic("E-FORMAT", t("tables.needs_library", fmt=fmt, library=name),
+                                    Where(where), t("tables.needs_library.hint")))
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -113,17 +120,18 @@ class Columns:
                 continue
             if path in seen:
                 raise InputError(Diagnostic(
-                    "E-CASE-COLUMN", f"columns {seen[path] + 1} (`{self.names[seen[path]]}`) and {i + 1} (`{name}`) "
-                    f"both give `{'.'.join(map(str, path))}`", Where(where, 1), "keep one of them"))
+                    "E-CASE-COLUMN", t("tables.same_column", first=seen[path] + 1, first_name=self.names[seen[path]], second=i + 1,
+                                       second_name=name, key=".".join(map(str, path))), Where(where, 1),
+                    t("tables.same_column.hint")))
             seen[path] = i
             self.paths.append(path)
             self.specs.append(_spec_of(path, specs))
         for key in ("kind", "region"):
             if (key,) not in seen:
                 raise InputError(Diagnostic(
-                    "E-CASE-COLUMN", f"no `{key}` column in the header", Where(where, 1),
-                    f"name a column `{key}` (or {'、'.join(KEY_NAMES[key])}); the header has: "
-                    + ", ".join(f"`{n}`" for n in self.names if n)[:300]))
+                    "E-CASE-COLUMN", t("tables.no_column", key=key), Where(where, 1),
+                    t("tables.no_column.hint", key=key, names="、".join(KEY_NAMES[key]),
+                      header=join(f"`{n}`" for n in self.names if n)[:300])))
 
     def notice(self) -> str | None:
         """Columns not read, with a likely name for each that looks like one (None if all are read)."""
@@ -293,8 +301,11 @@ def _item(item, spec: dict):
     return out
 
 
-def row_label(n: int, lang: str = "en") -> str:
-    return WORDS[lang]["row"].format(n=n)
+def row_label(n: int, lang: str | None = None) -> str:
+    """How row ``n`` is named in messages, in ``lang`` (default: the current language)."""
+    from policy_dsl.language.messages import current
+
+    return WORDS[lang or current()]["row"].format(n=n)
 
 
 def csv_rows(path: str):
@@ -314,11 +325,11 @@ def csv_rows(path: str):
         header = next(reader)
     except StopIteration:
         fh.close()
-        raise InputError(Diagnostic("E-CASE-COLUMN", "the file is empty: no header row", Where(path, 1),
-                                    "the first row names the columns: kind, region, and the facts")) from None
+        raise InputError(Diagnostic("E-CASE-COLUMN", t("tables.empty"), Where(path, 1),
+                                    t("tables.header.hint"))) from None
     except csv.Error as exc:
         fh.close()
-        raise InputError(Diagnostic("E-CASE-CSV", f"the header row cannot be read: {exc}", Where(path, 1), None)) from None
+        raise InputError(Diagnostic("E-CASE-CSV", t("tables.header_unreadable", reason=exc), Where(path, 1), None)) from None
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
 
@@ -335,16 +346,16 @@ def csv_rows(path: str):
                     n += 1
                     bad += 1
                     if bad > MAX_BAD_ROWS:
-                        raise InputError(Diagnostic("E-CASE-CSV", f"more than {MAX_BAD_ROWS:,} rows cannot be read",
-                                                    Where(path, n), "is this a CSV file?")) from None
+                        raise InputError(Diagnostic("E-CASE-CSV", t("tables.not_csv", limit=f"{MAX_BAD_ROWS:,}"),
+                                                    Where(path, n), t("tables.not_csv.hint"))) from None
                     yield n, InputError(Diagnostic("E-CASE-CSV", f"{row_label(n)}: {exc}", Where(path, n), None))
                     continue
                 n += 1
                 if not cells or not any(c.strip() for c in cells):
                     continue  # an empty row is no case
                 if any(_has_surrogate(c) for c in cells):
-                    yield n, InputError(Diagnostic("E-INPUT-UTF8", f"{row_label(n)}: bytes that are not {encoding} text",
-                                                   Where(path, n), "save the file as UTF-8"))
+                    yield n, InputError(Diagnostic("E-INPUT-UTF8", t("tables.not_text", row=row_label(n), encoding=encoding),
+                                                   Where(path, n), t("cases.not_utf8.hint")))
                     continue
                 yield n, cells
 
@@ -394,16 +405,16 @@ def xlsx_rows(path: str):
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, ValueError, TypeError, AttributeError,
             EOFError, OSError) as exc:  # what openpyxl raises for a file that is not a workbook
-        raise InputError(Diagnostic("E-CASE-XLSX", f"not an Excel workbook (.xlsx): {type(exc).__name__}: {str(exc)[:120]}",
-                                    Where(path), "save it from Excel as .xlsx")) from None
+        raise InputError(Diagnostic("E-CASE-XLSX", t("tables.not_xlsx", reason=f"{type(exc).__name__}: {str(exc)[:120]}"),
+                                    Where(path), t("tables.not_xlsx.hint"))) from None
     del raw
     sheet = book.worksheets[0]
     it = sheet.iter_rows(values_only=True)
     header = next(it, None)
     if header is None:
         book.close()
-        raise InputError(Diagnostic("E-CASE-COLUMN", "the first sheet is empty: no header row", Where(path, 1),
-                                    "the first row names the columns: kind, region, and the facts"))
+        raise InputError(Diagnostic("E-CASE-COLUMN", t("tables.empty_sheet"), Where(path, 1),
+                                    t("tables.header.hint")))
 
     def rows():
         try:
@@ -424,8 +435,8 @@ def parquet_batches(path: str, batch_size: int):
     try:
         f = pq.ParquetFile(path)
     except (pyarrow.ArrowException, OSError, ValueError, NotImplementedError) as exc:  # a file that is not Parquet
-        raise InputError(Diagnostic("E-CASE-PARQUET", f"not a Parquet file: {str(exc)[:160]}", Where(path),
-                                    "write it with pyarrow, pandas, polars, Spark or DuckDB")) from None
+        raise InputError(Diagnostic("E-CASE-PARQUET", t("tables.not_parquet", reason=str(exc)[:160]), Where(path),
+                                    t("tables.not_parquet.hint"))) from None
 
     def batches():
         n = 1

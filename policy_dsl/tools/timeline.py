@@ -7,6 +7,7 @@ import datetime as dt
 from html import escape
 
 from policy_dsl.engine import resolve
+from policy_dsl.language.messages import N_, say
 from policy_dsl.language.model import PolicySet
 
 
@@ -85,6 +86,7 @@ def timeline_svg(policy: PolicySet, region, topics: list[str] | None = None, sta
 
     parts = []
     y = top
+    no_clause = say(lang, "timeline.svg.no_clause")
     for topic in topics:
         rows = data[topic]
         kind = vocab.kinds[topic]
@@ -92,7 +94,7 @@ def timeline_svg(policy: PolicySet, region, topics: list[str] | None = None, sta
                      f' ({topic})</text>')
         y += row_h + 4
         if not rows:
-            parts.append(f'<text class="none" x="{label_w}" y="{y + 13}">{"无条款" if lang == "zh" else "no clause"}</text>')
+            parts.append(f'<text class="none" x="{label_w}" y="{y + 13}">{escape(no_clause)}</text>')
             y += row_h
         for r in rows:
             title = f'{r["document"]} › {r["article"]}'
@@ -100,7 +102,8 @@ def timeline_svg(policy: PolicySet, region, topics: list[str] | None = None, sta
             for s in r["segments"]:
                 a, b = dt.date.fromisoformat(s["from"]), dt.date.fromisoformat(s["to"]) + dt.timedelta(days=1)
                 fill = COLORS[r["level"]] if s["state"] == "in_force" else f"url(#hatch-{r['level']})"
-                tip = f'{title}: {s["state"]} {s["from"]} – {s["to"]}; {", ".join(r["rules"])}'
+                state = say(lang, N_("timeline.svg.in_force") if s["state"] == "in_force" else N_("timeline.svg.pending"))
+                tip = say(lang, "timeline.svg.tip", clause=title, state=state, start=s["from"], end=s["to"], rules=r["rules"])
                 parts.append(f'<rect class="{s["state"]} {r["level"]}" x="{x(a):.1f}" y="{y + 3}" '
                              f'width="{max(x(b) - x(a), 1):.1f}" height="{row_h - 6}" fill="{fill}">'
                              f'<title>{escape(tip)}</title></rect>')
@@ -116,7 +119,8 @@ def timeline_svg(policy: PolicySet, region, topics: list[str] | None = None, sta
         if start <= d <= end:
             axis.append(f'<line class="year" x1="{x(d):.1f}" y1="{top - 8}" x2="{x(d):.1f}" y2="{height - 20}"/>'
                         f'<text class="year" x="{x(d) + 3:.1f}" y="{top - 12}">{year}</text>')
-    legend_words = {"zh": ("国家", "省", "市", "待生效（斜线）"), "en": ("national", "province", "city", "pending (hatched)")}[lang]
+    legend_words = (say(lang, "timeline.svg.national"), say(lang, "timeline.svg.province"), say(lang, "timeline.svg.city"),
+                    say(lang, "timeline.svg.hatched"))
     legend = []
     for i, (level, word) in enumerate(zip(("national", "province", "city"), legend_words)):
         legend.append(f'<rect x="{label_w + i * 120}" y="34" width="14" height="10" fill="{COLORS[level]}"/>'
@@ -127,7 +131,8 @@ def timeline_svg(policy: PolicySet, region, topics: list[str] | None = None, sta
         f'<pattern id="hatch-{lv}" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)">'
         f'<rect width="6" height="6" fill="{c}" fill-opacity="0.15"/><line x1="0" y1="0" x2="0" y2="6" '
         f'stroke="{c}" stroke-width="3"/></pattern>' for lv, c in COLORS.items())
-    title = f'{region.name} {region.code}：{"各事项适用条款" if lang == "zh" else "governing clauses by topic"} {start.year}–{end.year}'
+    heading = say(lang, "timeline.svg.title")
+    title = f'{region.name} {region.code}：{heading} {start.year}–{end.year}'
     style = ("text{font-family:'Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei',sans-serif;font-size:12px;fill:#222}"
              ".topic{font-weight:bold;font-size:14px}.date{font-size:9px;fill:#555}.year{stroke:#ccc;font-size:11px;fill:#666}"
              ".title{font-size:16px;font-weight:bold}.none{fill:#999}")

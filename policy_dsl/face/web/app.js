@@ -1,51 +1,9 @@
 // The staff page of policy-dsl serve: plain JavaScript, no build step, nothing loaded from elsewhere.
 // Every answer comes from the service (applies, eval, regions, clauses, kinds, schema/case); this
-// file only lays them out. Words of the page itself are below (zh, en); the policy's words (kinds,
-// outputs, facts) come from the kinds table.
+// file only lays them out. Words of the page itself come from the message catalog (static/words.js,
+// which defines UI = {zh, en}); the policy's words (kinds, outputs, facts) come from the kinds table.
 "use strict";
 
-const UI = {
-  zh: {
-    title: "医保政策查询", appliesTitle: "某日某地适用哪些规定", region: "地区", date: "日期", query: "查询",
-    regionPh: "输入地区名称、拼音或代码，如 济南", datePh: "YYYY-MM-DD", caseTitle: "个案计算", kind: "事项",
-    compute: "计算", footer: "答案由政策文件经解释器得出；每条依据均引用文号、条款及原文。", report: "政策文件报告",
-    switchTo: "English", inForce: "现行有效", pending: "已发布、尚未生效", none: "所收录文件中无适用规定",
-    from: "自", to: "至", displaces: "取代", inForceFrom: "生效日期", source: "原文与编码",
-    national: "国家", province: "省", city: "市", answer: "结果", status: "状态", governing: "依据条款",
-    displaced: "被取代的规定", notes: "说明", trace: "推理过程", yes: "是", no: "否", empty: "（无）",
-    decided: "已决定", delegated: "由下级规定（授权）", no_rule: "所收录文件中无适用规定",
-    bounds: "授权范围", policySet: "政策集", enrollment: "参保关系", optional: "可选",
-    badDate: "日期格式不对：请按 年-月-日 填写，例如 2022-04-01。", badMonth: "月份格式不对：请按 年-月 填写，例如 2022-06。",
-    needRegion: "请填写地区。", needField: "请填写：", layers: "国家 → 省 → 市",
-    errors: {
-      "E-DATE": "日期不存在或超出范围。", "E-REGION-UNKNOWN": "找不到这个地区。", "E-REGION-ABOLISHED": "该地区在这一日期已撤销。",
-      "E-REGION-NOT-YET": "该地区在这一日期尚未设立。", "E-REGION-AMBIGUOUS": "这个名称对应多个行政区，请选择具体地区。",
-      "E-TOPIC": "没有这个事项。", "E-USAGE": "请求有误。", "E-INPUT-SIZE": "数据太大。", "E-TIMEOUT": "请求超时。",
-      "E-INTERNAL": "服务器内部错误，已记录。", "E-CASE": "个案数据有误。", network: "无法连接服务。",
-    },
-  },
-  en: {
-    title: "Medical insurance policy", appliesTitle: "What applied on a date in a region", region: "Region", date: "Date",
-    query: "Look up", regionPh: "a region's name, pinyin or code, e.g. jinan", datePh: "YYYY-MM-DD", caseTitle: "A person's case",
-    kind: "Kind of case", compute: "Answer", footer: "Answers come from the policy files through the interpreter; each cites its document, article and text.",
-    report: "Policy report", switchTo: "中文", inForce: "In force", pending: "Issued, not yet in force",
-    none: "No rule in the documents of this policy set", from: "from", to: "to", displaces: "displaces",
-    inForceFrom: "in force from", source: "text and encoding", national: "national", province: "province", city: "city",
-    answer: "Answer", status: "Status", governing: "Governing clauses", displaced: "Displaced", notes: "Notes",
-    trace: "Trace", yes: "yes", no: "no", empty: "(none)", decided: "decided", delegated: "delegated to a lower level",
-    no_rule: "no rule in the documents of this policy set", bounds: "bounds", policySet: "policy set",
-    enrollment: "enrollment", optional: "optional",
-    badDate: "Write the date as YYYY-MM-DD, e.g. 2022-04-01.", badMonth: "Write the month as YYYY-MM, e.g. 2022-06.",
-    needRegion: "Give a region.", needField: "Fill in: ", layers: "national → province → city",
-    errors: {
-      "E-DATE": "That date does not exist or is out of range.", "E-REGION-UNKNOWN": "Unknown region.",
-      "E-REGION-ABOLISHED": "The region was abolished by that date.", "E-REGION-NOT-YET": "The region did not exist yet.",
-      "E-REGION-AMBIGUOUS": "The name fits several regions: pick one.", "E-TOPIC": "Unknown kind of case.",
-      "E-USAGE": "Bad request.", "E-INPUT-SIZE": "Too much data.", "E-TIMEOUT": "The request timed out.",
-      "E-INTERNAL": "Internal error (logged on the server).", "E-CASE": "The case has errors.", network: "Cannot reach the service.",
-    },
-  },
-};
 const LEVEL_RANK = { national: 0, province: 1, city: 2, district: 3 };
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const MONTH_RE = /^\d{4}-\d{2}$/;

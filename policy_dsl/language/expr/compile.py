@@ -10,6 +10,7 @@ import operator
 from policy_dsl.language import periods
 from policy_dsl.language.expr import ast
 from policy_dsl.language.expr.printer import to_text
+from policy_dsl.language.messages import t
 from policy_dsl.language.values import Duration, Month
 
 
@@ -44,14 +45,14 @@ def _period_end(d, dur: Duration):
 
 def _least(a, b):
     if a is None or b is None:
-        raise ValueError("min() of a missing value")
+        raise ValueError(t("expr.min_missing"))
     a, b = _as_date(a), _as_date(b)
     return b if b < a else a
 
 
 def _greatest(a, b):
     if a is None or b is None:
-        raise ValueError("max() of a missing value")
+        raise ValueError(t("expr.max_missing"))
     a, b = _as_date(a), _as_date(b)
     return b if b > a else a
 
@@ -90,7 +91,7 @@ def _compare(op: str):
         if a is None or b is None:
             if op in ("==", "!="):
                 return fn(a, b)
-            raise TypeError("missing value")
+            raise TypeError(t("expr.missing_value"))
         return fn(_as_date(a), _as_date(b))
 
     return cmp
@@ -127,7 +128,7 @@ def _compile(node: ast.Node, trace: bool):
             try:
                 return env[name]
             except KeyError:
-                raise EvalError(f"`{name}` has no value", node) from None
+                raise EvalError(t("expr.no_value", name=name), node) from None
 
         return get
     if isinstance(node, ast.ListExpr):
@@ -172,7 +173,7 @@ def _compile(node: ast.Node, trace: bool):
             try:
                 return seq[i]
             except (IndexError, TypeError):
-                raise EvalError(f"no item [{i}]", node) from None
+                raise EvalError(t("expr.no_item", index=i), node) from None
 
         return index
     if isinstance(node, ast.Field):
