@@ -38,7 +38,7 @@ async function getJSON(url, options) {
 function errorText(error) {
   const errors = UI[state.lang].errors;
   const code = error.code || "";
-  const plain = errors[code] || (code.startsWith("E-CASE") || code.startsWith("E-FACT") ? errors["E-CASE"] : null) || errors["E-USAGE"];
+  const plain = errors[code] || (code.startsWith("E-CASE") || code.startsWith("E-FACT") ? errors["case"] : null) || errors["E-USAGE"];
   return `${plain}（${code}：${error.message}${error.hint ? "；" + error.hint : ""}）`;
 }
 
