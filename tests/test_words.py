@@ -282,3 +282,51 @@ def test_the_trace_and_notes_of_an_answer_come_from_the_catalog(run):
     en = run(*ask, "--lang", "en").json["topics"]["arrears"]["in_force"][0]["displaces"][0]
     assert zh["reason"] == en["reason"] == "specificity"
     assert zh["explanation"] == "下级（更具体的辖区）规定优先" and en["explanation"] == "the more specific jurisdiction governs"
+
+
+def _chinese_only_words() -> set:
+    """Runs of three or more Chinese characters that the Chinese catalog has and the English one
+    never uses (so, under --lang en, a sign of a message left in Chinese)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compile_messages", REPO / "scripts" / "compile_messages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    zh, en = (module.texts(module.read(module.po_path(lang))) for lang in ("zh", "en"))
+    english_text = " ".join(v if isinstance(v, str) else " ".join(v) for v in en.values())
+    # words the data also uses (the policy files' quoted texts, the kinds table's labels, the names
+    # a table's header may give a column) are shown in both languages, so they prove nothing
+    from policy_dsl.tools.tables import KEY_NAMES
+
+    data = [f.read_text(encoding="utf-8") for f in sorted((REPO / "policies").glob("*.yaml"))]
+    data += [(REPO / "policy_dsl" / "data" / "kinds.yaml").read_text(encoding="utf-8"), str(KEY_NAMES)]
+    english_text += " ".join(data)
+    found = set()
+    for text in zh.values():
+        for one in text if isinstance(text, tuple) else (text,):
+            one = re.sub(r"\{[^}]*\}|`[^`]*`", " ", one)
+            found |= {run for run in re.findall(r"[\u4e00-\u9fff]{3,}", one) if run not in english_text}
+    return found
+
+
+CHINESE_ONLY = _chinese_only_words()
+
+
+@pytest.mark.parametrize("argv", [a for a in HELP + ERRORS + MORE_ERRORS + ANSWERS if "--lang" not in a],
+                         ids=lambda a: " ".join(a) or "(none)")
+def test_english_everywhere_with_lang_en(run, argv):
+    result = run(*argv, "--lang", "en") if argv else run("--lang", "en")
+    text = result.out + "\n" + result.err
+    left = sorted(w for w in CHINESE_ONLY if w in text)
+    assert not left, f"Chinese words of the catalog under --lang en: {left[:10]}\n{text[-2000:]}"
+    assert "提示：" not in text
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_INPUTS))
+def test_case_file_errors_in_english(run, tmp_path, name):
+    f = tmp_path / name
+    f.write_text(BROKEN_INPUTS[name], encoding="utf-8")
+    result = run("eval", f, "--lang", "en", *(["--out", tmp_path / "answers.csv"] if name.endswith(".csv") else []))
+    text = result.out + "\n" + result.err
+    left = sorted(w for w in CHINESE_ONLY if w in text)
+    assert result.code == 2 and not left, f"Chinese words of the catalog under --lang en: {left[:10]}\n{text[-2000:]}"

@@ -127,7 +127,7 @@ class Answerer:
                                                explain=explain)
         from policy_dsl.engine.cases import RawCase
 
-        raw = RawCase(data, where or _IN_MEMORY, "the case")
+        raw = RawCase(data, where or _IN_MEMORY, ("cases.label.the_case", None))
         return self.evaluator.evaluate(self.validator.validate(raw, self.as_of), explain=explain)
 
 
