@@ -45,7 +45,7 @@ def test_fast_and_reference_validation_agree_on_constraints():
     validator = CaseValidator(default_registry())
     assert validator.fast_parts(dict(ARREARS), None) is None  # the fast path leaves it to validate
     with pytest.raises(InputError) as exc:
-        validator.validate(RawCase(dict(ARREARS), None, "the case"))
+        validator.validate(RawCase(dict(ARREARS), None, ("cases.label.the_case", None)))
     assert exc.value.first.code == "E-CASE-FACTS"
     ok = {**ARREARS, "last_paid_month": "2022-06"}
     assert validator.fast_parts(ok, None) is not None

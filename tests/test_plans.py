@@ -322,7 +322,7 @@ def _reference_answer(answerer, data, as_of=None):
     v._fast = lambda raw, as_of: None
     try:
         return _answered(lambda: answerer.evaluator.evaluate(
-            v.validate(RawCase(data, Where("<data>"), "the case"), as_of), explain=True))
+            v.validate(RawCase(data, Where("<data>"), ("cases.label.the_case", None)), as_of), explain=True))
     finally:
         v.__dict__.pop("_fast", None)
 
