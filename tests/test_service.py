@@ -397,3 +397,17 @@ def test_applies_texts_are_dumps_of_the_answer(policy):
             data["policy_set"] = named
             assert texts.text(found, region, day) == api.dumps(data), (code, day)
     assert 0 < len(texts._tails) < 4 * 45  # shapes met again on other days
+
+
+def test_applies_texts_keep_a_bounded_amount(policy, monkeypatch):
+    import datetime as dt
+
+    from policy_dsl.face import api
+
+    monkeypatch.setattr(api.AppliesTexts, "KEEP_CHARS", 40_000)
+    texts = api.AppliesTexts()
+    for code in ("370100", "370200", "130100", "110105"):
+        for day in (dt.date(2020, 6, 1), dt.date(2023, 6, 1)):
+            found, region = api.applies_found(policy, code, day)
+            assert texts.text(found, region, day) == api.dumps(api.applies_json(found, region, day))
+    assert texts._chars == sum(map(len, texts._tails.values())) <= 40_000

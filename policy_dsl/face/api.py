@@ -203,16 +203,20 @@ class AppliesTexts:
     the day only in its first field, and everything after it follows from what ``what_applies``
     found (the clauses, their dates, what each displaces, the pending ones), the region, the
     language and the policy set. So the text after the day is kept for each such shape (at most
-    ``KEEP``) — cut from ``dumps``'s own text of the first answer of that shape — and a later
-    answer of the same shape is the same text with its own day. Threads may share one (each of
-    its steps is one dict operation; two that make the same shape keep the same text)."""
+    ``KEEP_CHARS`` characters in all: the oldest go first) — cut from ``dumps``'s own text of the
+    first answer of that shape — and a later answer of the same shape is the same text with its
+    own day. Threads may share one."""
 
-    KEEP = 4096
+    KEEP_CHARS = 4 * 1024 * 1024
     _HEAD = '{\n  "date": "'
 
     def __init__(self, policy_set: dict | None = None):
+        from _thread import allocate_lock
+
         self.policy_set = policy_set
-        self._tails: dict = {}
+        self._tails: dict = {}  # shape -> the text after the day (in the order made)
+        self._chars = 0
+        self._lock = allocate_lock()
 
     def text(self, found: dict, region, day, lang: str = "zh") -> str:
         """``dumps`` of ``applies_json(found, region, day, lang)`` with ``policy_set`` added."""
@@ -230,9 +234,12 @@ class AppliesTexts:
             head = self._HEAD + iso
             if not text.startswith(head):  # the layout this class relies on changed: a bug here, said at once
                 raise AssertionError(f"applies text does not begin with {head!r}")
-            if len(self._tails) >= self.KEEP:
-                self._tails.clear()
-            self._tails[shape] = text[len(head):]
+            with self._lock:
+                if shape not in self._tails:
+                    tail = self._tails[shape] = text[len(head):]
+                    self._chars += len(tail)
+                while self._chars > self.KEEP_CHARS and self._tails:
+                    self._chars -= len(self._tails.pop(next(iter(self._tails))))
             return text
         return self._HEAD + iso + tail
 
