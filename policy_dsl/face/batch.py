@@ -362,18 +362,24 @@ class Answering:
         errors: list = []
         ba = columnar.evaluate_batch(backend, rb, columns.paths, columns.specs, batch.path, first, lines is not None)
         memo: dict = {}
+        missing = columnar.missing_keys(backend, ba)
+        declined = np.flatnonzero(~ba.taken)
+        cells: dict = {}
+        if lines is None:  # the cells of the rows the reference path answers, read at once
+            needed = sorted(set(missing.values()) | set(declined.tolist()))
+            if needed:
+                cells = {r: c for r, (_, c) in zip(needed, tables.arrow_rows(rb.take(pa.array(needed)), 0))}
 
         def reference(row: int) -> dict:
             got = memo.get(row)
             if got is None:
-                got = memo[row] = self._row_json(batch, row, lines)
+                got = memo[row] = self._row_json(batch, row, lines, cells.get(row))
             return got
 
-        for key, row in columnar.missing_keys(backend, ba).items():
+        for key, row in missing.items():
             answer = reference(row)
             where = Where(batch.path, first + row, 1) if lines is not None else Where(batch.path, first + row)
             columnar.learn(backend, ba, key, row, answer, tables.answer_row(answer)[-5:-1], str(where))
-        declined = np.flatnonzero(~ba.taken)
         fallback = [reference(int(r)) for r in declined]
         rejected = np.flatnonzero(ba.taken & (ba.status == columnar.STATUS.index("error")))
         # CaseAnswers counted the bad rows it answered (declined ones, and a rejected row answered for its texts)
@@ -388,13 +394,10 @@ class Answering:
                 _note(errors, a)
         order = np.argsort(np.concatenate([np.flatnonzero(ba.taken), declined]), kind="stable")
         if self.out_fmt == "jsonl":
-            lines = columnar.json_lines(backend, ba)
-            if len(fallback):
-                import json
+            import json
 
-                more = pa.array([json.dumps(a, ensure_ascii=False) + "\n" for a in fallback], pa.string())
-                lines = pa.concat_arrays([lines, more]).take(pa.array(order))
-            payload = _string_bytes(lines)
+            more = [(json.dumps(a, ensure_ascii=False) + "\n").encode() for a in fallback]
+            payload = _spliced(columnar.json_lines(backend, ba), declined, more)
         else:
             rows = columnar.arrow_rows(backend, ba, self.schema or tables.arrow_schema("text"))
             if len(fallback):
@@ -407,9 +410,10 @@ class Answering:
         counts = {"columnar": int(ba.taken.sum()), "declined": ba.counts()}
         return Chunk(rb.num_rows, self.answers.bad - before, errors, payload, counts)
 
-    def _row_json(self, batch: Batch, row: int, lines: list | None = None) -> dict:
+    def _row_json(self, batch: Batch, row: int, lines: list | None = None, cells=None) -> dict:
         """The JSON answer (without the trace) of one row of an Arrow batch, by the row-wise path
-        (``lines``: from its line of JSON Lines, read as ``eval`` reads it)."""
+        (``lines``: from its line of JSON Lines, read as ``eval`` reads it; ``cells``: the row's,
+        when read already)."""
         from policy_dsl.engine.cases import RawCase, _label, jsonl_items, raw_line
         from policy_dsl.engine.results import result_json
 
@@ -418,7 +422,9 @@ class Answering:
             (n, data, clean), = jsonl_items(Path(batch.path), io.BytesIO(lines[row]), first + row)
             raw = raw_line(Path(batch.path), n, data, clean)
         else:
-            (n, cells), = tables.arrow_rows(rb.slice(row, 1), first + row)
+            n = first + row
+            if cells is None:
+                (_, cells), = tables.arrow_rows(rb.slice(row, 1), n)
             data = columns.case(cells)
             raw = RawCase(data, Where(batch.path, n), _label(data, tables.row_label(n)))
         keep = _Keep()
@@ -461,7 +467,7 @@ class Answering:
 
 COLUMNAR_FORMATS = ("parquet", "jsonl", "csv")  # outputs the columnar backend writes
 COLUMNAR_ARROW_ROWS = 131_072  # a batch of Parquet rows for the columnar backend (numpy arrays, not objects)
-COLUMNAR_SLICE_BYTES = 8 * 1024 * 1024  # a JSON Lines batch for it
+COLUMNAR_SLICE_BYTES = 4 * 1024 * 1024  # a JSON Lines batch for it
 
 
 def columnar_wanted() -> bool:
@@ -502,14 +508,22 @@ def _json_batch(batch: Batch):
     return Batch("arrow", batch.path, (JsonColumns(rb.schema.names), first, rb)), data.split(b"\n")
 
 
-def _string_bytes(lines) -> bytes:
-    """The UTF-8 of an Arrow string array's values, one after another."""
+def _spliced(lines, declined, more: list) -> bytes:
+    """The UTF-8 of an Arrow string array's values, one after another, with ``more[j]`` put in
+    at row ``declined[j]`` of the whole (rows in increasing order): copied once."""
     import numpy as np
 
     if len(lines) == 0:
-        return b""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset: lines.offset + len(lines) + 1]
-    return lines.buffers()[2].to_pybytes()[int(offsets[0]): int(offsets[-1])]
+        return b"".join(more)
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset: lines.offset + len(lines) + 1].tolist()
+    data = memoryview(lines.buffers()[2])
+    parts, at = [], 0
+    for j, row in enumerate(declined.tolist()):
+        upto = row - j  # the backend's rows before this one
+        parts += (data[offsets[at]: offsets[upto]], more[j])
+        at = upto
+    parts.append(data[offsets[at]: offsets[-1]])
+    return b"".join(parts)
 
 
 def _note(errors: list, out: dict) -> None:

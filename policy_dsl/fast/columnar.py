@@ -246,7 +246,7 @@ class ColumnarBackend:
             frame.decline(True, None, REASON["expression"])
             return out
         keyed = sids * (1 << len(clauses)) + bits
-        uniq, inv = np.unique(keyed, return_inverse=True)
+        uniq, inv = unique_inverse(keyed)
         templates = [self.template(kind, self._stretch_list[int(u) >> len(clauses)], int(u) & ((1 << len(clauses)) - 1),
                                    clauses) for u in uniq]
         modes = np.array([("decided", "fixed", "redirect", "declined", "error").index(t.mode) for t in templates],
@@ -272,11 +272,14 @@ class ColumnarBackend:
             if name not in out.outputs:
                 out.outputs[name] = _empty(self.vocab.outputs[name]["type"], n)
         # the key of each row's answer text: its template, its bound note, its redirected answer
-        combo = np.stack([inv, over, sub_keys], axis=1)
-        ukeys, kinv = np.unique(combo, axis=0, return_inverse=True)
-        kinv = kinv.reshape(-1)
+        uover, over_i = unique_inverse(over)
+        usub, sub_i = unique_inverse(sub_keys)
+        ukeys, kinv = unique_inverse((inv.astype(np.int64) * len(uover) + over_i) * len(usub) + sub_i)
         ids = np.empty(len(ukeys), np.int64)
-        for k, (ti, w, sk) in enumerate(ukeys.tolist()):
+        for k, code in enumerate(ukeys.tolist()):
+            rest, si = divmod(code, len(usub))
+            ti, wi = divmod(rest, len(uover))
+            w, sk = int(uover[wi]), int(usub[si])
             key = (kind, id(templates[ti]), templates[ti], w, sk)
             found = self._keys.get(key)
             if found is None:
@@ -368,6 +371,16 @@ class ColumnarBackend:
                 if name in out.outputs:
                     _put(out.outputs[name], v, _mask(rows_i, frame.n), frame.n, rows_i)
             # outputs of the redirected kind the case's kind does not give are not shown (result_json)
+
+
+def unique_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of an integer array (in the order they first come) and each row's index
+    among them: ``np.unique(a, return_inverse=True)`` by hashing (Arrow), not by sorting."""
+    if not len(a):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    enc = pc.dictionary_encode(pa.array(np.asarray(a, np.int64)))
+    return (np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), np.int64),
+            np.asarray(enc.indices.to_numpy(zero_copy_only=False), np.int64))
 
 
 def sub_reason(sub: Frame) -> int:
@@ -640,7 +653,10 @@ class Texts:
 def missing_keys(backend: ColumnarBackend, ba: BatchAnswers) -> dict:
     """Each key of a taken row whose texts are not known yet → the first row that has it."""
     rows = np.flatnonzero(ba.taken)
-    keys, first = np.unique(ba.key[rows], return_index=True)
+    keys, inv = unique_inverse(ba.key[rows])
+    # the distinct keys are numbered as they first come: a row holds a new one where its number
+    # is above every number before it
+    first = np.flatnonzero(np.r_[True, inv[1:] > np.maximum.accumulate(inv)[:-1]]) if len(inv) else inv
     return {int(k): int(rows[i]) for k, i in zip(keys, first) if int(k) not in backend.texts}
 
 
@@ -716,9 +732,9 @@ def arrow_rows(backend: ColumnarBackend, ba: BatchAnswers, schema) -> pa.RecordB
     rows = np.flatnonzero(ba.taken)
     n = len(rows)
     keys = ba.key[rows]
-    ukeys, kinv = np.unique(keys, return_inverse=True)
+    ukeys, kinv = unique_inverse(keys)
     texts = [backend.texts[int(k)] for k in ukeys]
-    kidx = pa.array(kinv.reshape(-1).astype(np.int64))
+    kidx = pa.array(kinv)
     arrays = []
     for field in schema:
         name = field.name
@@ -747,7 +763,7 @@ def arrow_rows(backend: ColumnarBackend, ba: BatchAnswers, schema) -> pa.RecordB
             arrays.append(pa.array([t.cells[i] if t.status != "error" else None for t in texts], pa.string()).take(kidx))
         else:  # error
             arrays.append(pa.nulls(n, field.type))
-    errors = np.array([t.status == "error" for t in texts] + [False])[kinv.reshape(-1)] if n else np.zeros(0, bool)
+    errors = np.array([t.status == "error" for t in texts] + [False])[kinv] if n else np.zeros(0, bool)
     if errors.any():  # a rejected case: its id and its error, nothing else
         mask = pa.array(errors)
         said = pa.array([f"{ba.after}: {t.cells[0]} {t.cells[1]}" if t.status == "error" else "" for t in texts], pa.string())
@@ -810,7 +826,7 @@ def json_lines(backend: ColumnarBackend, ba: BatchAnswers) -> pa.Array:
         head = pc.if_else(present, pc.binary_join_element_wise('{"id": ', id_text, ", ", ""), "{")
     # kind and region, as LineWriter.head writes them
     kr = ba.kind[rows] * len(backend.regions.records) + ba.region[rows]
-    ukr, krinv = np.unique(kr, return_inverse=True)
+    ukr, krinv = unique_inverse(kr)
     pieces = []
     for v in ukr.tolist():
         k, r = divmod(v, len(backend.regions.records))
@@ -820,11 +836,11 @@ def json_lines(backend: ColumnarBackend, ba: BatchAnswers) -> pa.Array:
             rj["district"] = region.to_json()
         pieces.append('"kind": ' + json.dumps(backend.kinds[k]) + ', "region": ' + json.dumps(rj, ensure_ascii=False)
                       + ', "decision_date": "')
-    kr_text = pa.array(pieces, pa.string()).take(pa.array(krinv.reshape(-1).astype(np.int64)))
+    kr_text = pa.array(pieces, pa.string()).take(pa.array(krinv))
     day_text = _date32(ba.day[rows], None).cast(pa.string())
     keys = ba.key[rows]
-    ukeys, kinv = np.unique(keys, return_inverse=True)
-    kidx = pa.array(kinv.reshape(-1).astype(np.int64))
+    ukeys, kinv = unique_inverse(keys)
+    kidx = pa.array(kinv)
     texts = [backend.texts[int(k)] for k in ukeys]
     status = pa.array(['", "status": ' + json.dumps(t.status) for t in texts], pa.string()).take(kidx)
     tail = pa.array([", " + (t.tail or "") + "\n" for t in texts], pa.string()).take(kidx)
@@ -844,7 +860,7 @@ def json_lines(backend: ColumnarBackend, ba: BatchAnswers) -> pa.Array:
     parts.append(tail)
     arrays = [p if isinstance(p, (pa.Array, pa.ChunkedArray)) else pa.array([p] * n, pa.string()) for p in parts]
     lines = pc.binary_join_element_wise(*arrays, "")
-    errors = np.array([backend.texts[int(k)].status == "error" for k in ukeys] + [False])[kinv.reshape(-1)]
+    errors = np.array([backend.texts[int(k)].status == "error" for k in ukeys] + [False])[kinv]
     if errors.any():  # a rejected case: {"id": …, "error": {…}} as eval writes it
         words = []
         for k in ukeys:
