@@ -3,6 +3,8 @@
     python bench/fuzz.py --minutes 5            # the figures in the notes come from this
     python bench/fuzz.py --seconds 30 --json    # machine-readable report
 
+    python bench/fuzz.py --inputs 100000 --json  # until 100 000 inputs are tried (docs/fuzzing.md)
+
 Inputs come from the hypothesis strategies of tests/hostile_strategies.py (also used by
 tests/test_properties.py), run in this process against four targets:
 
@@ -11,13 +13,25 @@ tests/test_properties.py), run in this process against four targets:
 - ``check``: the shipped policy files with 1–3 mutations (keys dropped or renamed, values of
   another type, expressions garbled), checked as a set (and a case evaluated with them);
 - ``yaml``: arbitrary bytes and near-YAML text straight into the safe YAML reader;
-- ``argv``: command lines built from the real options and hostile values.
+- ``argv``: command lines built from the real options and hostile values;
+
+and the faults of the environment (``faults``, docs/errors.md "Faults and their codes"), drawn
+at random: a policy name that is a link to nothing, a loop of links, a pipe, a folder or an
+upper-case ``.YAML``; a case file that is one of those, or /dev/zero, or a name too long; YAML 1.1
+numbers and recursive aliases in case, policy and test files; expressions that fail on a probe;
+corrupted cache entries (a pipe, a link to a 3 GiB file, garbage, a valid hash over the wrong
+object, a folder); ``fmt``, ``timeline --svg`` and ``eval --out`` under a file-size limit
+(RLIMIT_FSIZE, set around the one command), each checked to leave its target whole or complete
+and no temporary file; empty arguments; ids with control characters; standard input in each
+form; several case files of mixed forms. Each input runs under a watchdog: one that does not
+finish within --hang seconds is a hang (a SIGALRM interrupts it), saved like a crash.
 
 First it runs a fixed corpus of hostile files (100 MB files, alias bombs, nesting 10 000 deep,
 long lines, invalid UTF-8, NaN…) and measures each. It reports the inputs tried, the crashes
-(an exit code other than 0/1/2, a traceback, an exception escaping ``main``: must be 0; each is
-saved under --crashes), the slowest rejection, and the peak memory on the worst inputs
-(tracemalloc, re-running the slowest ones) and of the whole process (getrusage)."""
+(an exit code other than 0/1/2 — exit 70 counted on its own —, a traceback, an exception escaping
+``main``, a broken promise of a fault: must be 0; each is saved under --crashes), the hangs, the
+slowest rejection, and the peak memory on the worst inputs (tracemalloc, re-running the slowest
+ones) and of the whole process (getrusage)."""
 
 from __future__ import annotations
 
@@ -50,22 +64,58 @@ OPTIONS = ["--format", "json", "table", "--lang", "zh", "en", "--date", "--regio
 COMMANDS = ["applies", "eval", "check", "test", "schema"]  # read-only commands
 
 
+class Hang(KeyboardInterrupt):
+    """Raised by the watchdog in an input that runs too long (main answers it as Ctrl-C: 130)."""
+
+
 class Fuzz:
-    def __init__(self, work: Path, crashes: Path):
+    def __init__(self, work: Path, crashes: Path, hang_seconds: float = 30.0):
         self.work = work
         self.crashes = crashes
+        self.hang_seconds = hang_seconds
         self.tried: dict[str, int] = {}
         self.crashed: list[dict] = []
+        self.hangs: list[dict] = []
+        self.exit70 = 0
         self.slowest: list[tuple[float, str, list, bytes | None, str, str]] = []  # rejections
         self.slowest_ok: tuple[float, str] = (0.0, "")
         self.policies = hs.copy_policies(work / "policies")
         self.documents = hs.policy_documents()
 
-    def run(self, target: str, args: list, payload: bytes | None = None, allowed=(0, 1, 2), note: str = "") -> int | None:
+    def run(self, target: str, args: list, payload: bytes | None = None, allowed=(0, 1, 2), note: str = "",
+            stdin: bytes | None = None, out_of=None) -> int | None:
+        import signal
+
+        hung = []
+
+        def watchdog(signum, frame):
+            hung.append(True)
+            raise Hang()
+
+        previous = signal.signal(signal.SIGALRM, watchdog)
+        saved_stdin = sys.stdin
+        if stdin is not None:
+            import io
+
+            sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
         start = time.perf_counter()
-        code, out, err = hs.run_cli(args)
+        signal.setitimer(signal.ITIMER_REAL, self.hang_seconds)
+        try:
+            code, out, err = hs.run_cli(args)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            sys.stdin = saved_stdin
         elapsed = time.perf_counter() - start
         self.tried[target] = self.tried.get(target, 0) + 1
+        if out_of is not None:
+            out_of.append((code, out, err))
+        if hung:
+            self.hangs.append({"target": target, "args": [str(a)[:200] for a in args]})
+            self._save(target, args, payload, f"HANG after {self.hang_seconds} s\n" + err)
+            return code
+        if code == 70:
+            self.exit70 += 1
         if hs.crashed(code, out, err, allowed):
             self._save(target, args, payload, err)
         first = _first_code(out, err)
@@ -125,6 +175,344 @@ class Fuzz:
 
     def argv(self, args: list) -> None:
         self.run("argv", args)
+
+    def broken(self, target: str, args: list, why: str, payload: bytes | None = None) -> None:
+        """A fault whose promise failed (a file not left whole, a temporary file left behind…)."""
+        self._save(target, args, payload, "BROKEN PROMISE: " + why)
+
+    # -- faults of the environment ----------------------------------------------------------
+    def fault(self, rng: random.Random) -> None:
+        names = sorted(FAULTS)
+        name = rng.choices(names, weights=[FAULT_WEIGHTS.get(n, 1.0) for n in names])[0]
+        FAULTS[name](self, rng)
+
+
+FAULTS: dict = {}
+# how often each class is drawn: those that load a changed policy set cost a second or more (no cache)
+FAULT_WEIGHTS = {"policy_name": 0.3, "failing_expression": 0.15, "write_limit": 0.5}
+
+
+def _fault(fn):
+    FAULTS[fn.__name__.removeprefix("fault_")] = fn
+    return fn
+
+
+def _case_yaml(rng: random.Random, extra: str = "") -> str:
+    return ("kind: arrears\nregion: \"370100\"\nworker: flexible\nlast_paid_month: 2022-06\npaid_on: 2022-10-20\n"
+            + extra)
+
+
+NUMBERS_1_1 = ["030", "007", "0x1E", "0o17", "0b11", "1:00", "1_000", "-030", "00", "1:30.5", "0xFF"]
+CYCLES = ["&a [*a]", "&a {b: [1, {c: *a}]}", "&a [1, [2, [3, *a]]]", "&a {x: *a}"]
+FAILING = ["month_of(0, 1)", "[1, 2][0 - 1]", "start(month(paid_on) + 99999999)", "month_of(10000, 1)",
+           "start(month_of(2022, 13))"]
+
+
+@_fault
+def fault_policy_name(f: Fuzz, rng: random.Random) -> None:
+    """A policy-named entry that cannot be read: never skipped (E-FILE), never a hang."""
+    name = rng.choice(sorted(p.name for p in f.policies.glob("*.yaml")))
+    target = f.policies / name
+    original = target.read_bytes()
+    how = rng.choice(["dangling", "loop", "fifo", "folder", "upper", "devzero", "empty"])
+    extra = []
+    try:
+        target.unlink()
+        if how == "dangling":
+            target.symlink_to(f.policies / "gone.yaml")
+        elif how == "loop":
+            target.symlink_to(target)
+        elif how == "fifo":
+            os.mkfifo(target)
+        elif how == "folder":
+            target.mkdir()
+        elif how == "upper":
+            upper = target.with_suffix(".YAML")
+            upper.write_bytes(original)
+            extra.append(upper)
+        elif how == "devzero":
+            target.symlink_to("/dev/zero")
+        else:
+            target.write_bytes(b"")
+        command = rng.choice([["check", f.policies, "--format", "json"], ["fmt", "--check", f.policies],
+                              ["eval", f.work / "good.json", "--policies", f.policies, "--format", "json"],
+                              ["applies", "--date", "2022-04-01", "--region", "济南", "--policies", f.policies]])
+        (f.work / "good.json").write_text(json.dumps(GOOD), encoding="utf-8")
+        got = []
+        f.run("faults", command, note=f"policy name: {how}", out_of=got)
+        if how not in ("upper", "empty") and got and got[0][0] == 0:
+            f.broken("faults", command, f"a policy name that is a {how} was skipped (exit 0)")
+    finally:
+        if target.is_dir() and not target.is_symlink():
+            target.rmdir()
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+        for e in extra:
+            e.unlink()
+        target.write_bytes(original)
+
+
+@_fault
+def fault_case_path(f: Fuzz, rng: random.Random) -> None:
+    """A case file that cannot be read: E-CASE-FILE (exit 2), at once."""
+    suffix = rng.choice([".json", ".jsonl", ".yaml"])
+    how = rng.choice(["dangling", "loop", "fifo", "folder", "devzero", "long", "nul", "missing"])
+    path = f.work / f"fault-case{suffix}"
+    for p in (path, f.work / "loop2"):
+        if p.is_symlink() or p.is_file():
+            p.unlink()
+        elif p.is_dir():
+            p.rmdir()
+    arg = str(path)
+    if how == "dangling":
+        path.symlink_to(f.work / "gone.json")
+    elif how == "loop":
+        path.symlink_to(f.work / "loop2")
+        (f.work / "loop2").symlink_to(path)
+    elif how == "fifo":
+        os.mkfifo(path)
+    elif how == "folder":
+        path.mkdir()
+    elif how == "devzero":
+        path.symlink_to("/dev/zero")
+    elif how == "long":
+        arg = str(f.work / ("a" * 5000 + suffix))
+    elif how == "nul":
+        arg = str(f.work / ("a\0b" + suffix))
+    extra = rng.choice([[], ["--format", "json"], ["--out", f.work / "answers.jsonl"]])
+    f.run("faults", ["eval", arg, *extra], allowed=(2,), note=f"case path: {how}")
+
+
+@_fault
+def fault_yaml_number(f: Fuzz, rng: random.Random) -> None:
+    """A YAML 1.1 number in a case, a policy or a test file: E-YAML-NUMBER, never its 1.1 value."""
+    number = rng.choice(NUMBERS_1_1)
+    where = rng.choices(["case", "policy", "test"], weights=[8, 1, 1])[0]
+    if where == "case":
+        path = f.work / "number.yaml"
+        raw = _case_yaml(rng, f"{rng.choice(['contribution_years', 'benefit_year', 'id', 'x'])}: {number}\n").encode()
+        path.write_bytes(raw)
+        f.run("faults", ["eval", path, "--format", "json"], raw, allowed=(2,), note=f"case number {number}")
+        return
+    _edit_policy_text(f, rng, lambda text: text.replace("waiting_months: 0", f"waiting_months: {number}", 1)
+                      if "waiting_months: 0" in text else text + f"\nx: {number}\n",
+                      test_text=f"tests:\n  - name: n\n    case: {{kind: arrears, region: \"370100\", y: {number}}}\n"
+                      if where == "test" else None, allowed=(1, 2), note=f"{where} number {number}")
+
+
+@_fault
+def fault_alias_cycle(f: Fuzz, rng: random.Random) -> None:
+    """A recursive alias: E-YAML-ALIAS-CYCLE at the alias, never a RecursionError."""
+    cycle = rng.choice(CYCLES)
+    where = rng.choices(["case", "policy", "test"], weights=[8, 1, 1])[0]
+    if where == "case":
+        path = f.work / "cycle.yaml"
+        raw = _case_yaml(rng, f"x: {cycle}\n").encode()
+        path.write_bytes(raw)
+        f.run("faults", ["eval", path], raw, allowed=(2,), note="case alias cycle")
+        return
+    _edit_policy_text(f, rng, lambda text: text + f"\nx: {cycle}\n",
+                      test_text=f"tests: {cycle}\n" if where == "test" else None, allowed=(1, 2),
+                      note=f"{where} alias cycle")
+
+
+@_fault
+def fault_failing_expression(f: Fuzz, rng: random.Random) -> None:
+    """An expression that fails on a probe: a check error (E-CHECK-PROBE…), never exit 70."""
+    failing = rng.choice(FAILING)
+
+    def edit(text: str) -> str:
+        spots = [m.start() for m in __import__("re").finditer(r"benefit_start: |suspended_from: ", text)]
+        if not spots:
+            return text
+        at = rng.choice(spots)
+        end = text.index("\n", at)
+        key = text[at:text.index(":", at) + 2]
+        return text[:at] + key + (f"start({failing})" if "month" in failing and "start" not in failing else failing) + text[end:]
+
+    _edit_policy_text(f, rng, edit, allowed=(0, 1), note=f"failing expression {failing}", check_only=True)
+
+
+def _edit_policy_text(f: Fuzz, rng, edit, test_text: str | None = None, allowed=(0, 1, 2), note: str = "",
+                      check_only: bool = False) -> None:
+    """Run check (or test) on the policy copy with one file's text edited (or a test file added)."""
+    tests = f.policies / "tests"
+    if test_text is not None:
+        tests.mkdir(exist_ok=True)
+        t = tests / "fuzz.yaml"
+        t.write_text(test_text, encoding="utf-8")
+        try:
+            f.run("faults", ["test", "--policies", f.policies], test_text.encode(), allowed=allowed, note=note)
+        finally:
+            t.unlink()
+        return
+    name = rng.choice(["jn-2022-2.yaml", "lu-2021-54.yaml", "yb-2020-33.yaml"])
+    target = f.policies / name
+    original = target.read_text(encoding="utf-8")
+    changed = edit(original)
+    try:
+        target.write_text(changed, encoding="utf-8")
+        command = ["check", f.policies] if check_only or rng.random() < 0.7 else \
+            ["eval", f.work / "good.json", "--policies", f.policies]
+        (f.work / "good.json").write_text(json.dumps(GOOD), encoding="utf-8")
+        f.run("faults", command, changed.encode(), allowed=allowed, note=note)
+    finally:
+        target.write_text(original, encoding="utf-8")
+
+
+@_fault
+def fault_cache_entry(f: Fuzz, rng: random.Random) -> None:
+    """A corrupted cache entry: a miss, the same answer, the entry replaced."""
+    cache = Path(os.environ["POLICY_DSL_CACHE_DIR"])
+    args = ["applies", "--date", "2022-04-01", "--region", "济南", "--format", "json"]
+    if not hasattr(f, "_applies"):
+        got = []
+        f.run("faults", args, out_of=got, note="cache baseline")
+        f._applies = got[0][1]
+    entries = sorted(p for p in cache.glob("*.pickle") if p.name.split("-")[0] in ("policy", "kinds", "regions"))
+    if not entries:
+        return
+    p = rng.choice(entries)
+    how = rng.choice(["fifo", "big link", "garbage", "truncated", "wrong object", "folder"])
+    data = p.read_bytes() if p.is_file() and not p.is_symlink() else b""
+    if p.is_dir():
+        p.rmdir()
+    elif p.exists() or p.is_symlink():
+        p.unlink()
+    if how == "fifo":
+        os.mkfifo(p, 0o600)
+    elif how == "big link":
+        big = f.work / "big-entry"
+        if not big.exists():
+            with open(big, "wb") as fh:
+                fh.truncate(3 * 1024 ** 3)
+        p.symlink_to(big)
+    elif how == "garbage":
+        p.write_bytes(bytes(rng.getrandbits(8) for _ in range(200)))
+        p.chmod(0o600)
+    elif how == "truncated":
+        p.write_bytes(data[: len(data) // 2])
+        p.chmod(0o600)
+    elif how == "wrong object":
+        import pickle
+
+        from policy_dsl.language import cache as cache_module
+
+        head_end = data.index(b"\n", len(cache_module.FORMAT)) + 1 if data.startswith(cache_module.FORMAT) else 0
+        payload = pickle.dumps(["not", "what", "was", "stored"])
+        p.write_bytes(data[:head_end] + cache_module._hash(payload).hexdigest().encode() + b"\n" + payload)
+        p.chmod(0o600)
+    else:
+        p.mkdir()
+    got = []
+    f.run("faults", args, note=f"cache entry: {how}", out_of=got, allowed=(0,))
+    if got and got[0][0] == 0 and got[0][1] != f._applies:
+        f.broken("faults", args, f"a {how} cache entry changed the answer")
+    if p.is_dir():
+        p.rmdir()
+
+
+@_fault
+def fault_write_limit(f: Fuzz, rng: random.Random) -> None:
+    """fmt, timeline --svg, eval --out under a file-size limit: the target whole, or complete; no
+    temporary file left."""
+    kind = rng.choice(["fmt", "svg", "out"])
+    folder = f.work / "writes"
+    folder.mkdir(exist_ok=True)
+    if kind == "fmt":
+        target = folder / "jn-2022-2.yaml"
+        text = (f.policies / "jn-2022-2.yaml").read_text(encoding="utf-8").replace("\n  - id:", "\n\n\n  - id:")
+        target.write_text(text, encoding="utf-8")
+        args, allowed = ["fmt", target], (0, 1)
+    elif kind == "svg":
+        target = folder / "t.svg"
+        target.write_text("old", encoding="utf-8")
+        args, allowed = ["timeline", "--region", "济南", "--svg", target], (0, 2)
+    else:
+        target = folder / "answers.jsonl"
+        target.write_text("old", encoding="utf-8")
+        cases = f.work / "cases-out.jsonl"
+        if not cases.exists():
+            cases.write_text("".join(json.dumps({**GOOD, "id": i}) + "\n" for i in range(300)), encoding="utf-8")
+        args, allowed = ["eval", cases, "--out", target], (0, 2)
+    before = target.read_bytes()
+    limit = rng.choice([0, 1, 100, 1000, 5000, 20_000, 60_000, 200_000])
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    got = []
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        f.run("faults", args, allowed=allowed, note=f"{kind} under a file-size limit of {limit}", out_of=got)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    after = target.read_bytes()
+    left = [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+    for p in folder.iterdir():
+        if p.name.endswith(".tmp"):
+            p.unlink()
+    if left:
+        f.broken("faults", args, f"temporary files left: {left}")
+    if after != before and got and got[0][0] != 0:
+        f.broken("faults", args, "the command failed and the target changed")
+    if after != before and kind == "svg" and not after.rstrip().endswith(b"</svg>"):
+        f.broken("faults", args, "an SVG written in part")
+
+
+@_fault
+def fault_empty_argument(f: Fuzz, rng: random.Random) -> None:
+    """An empty argument: a usage error (E-USAGE, exit 2), never a default."""
+    base = rng.choice([["check"], ["fmt", "--check"], ["applies", "--date", "2022-04-01", "--region", "济南"],
+                       ["eval", f.work / "good.json"], ["report", "--out", f.work / "site"], ["test"], ["diff", "HEAD"]])
+    (f.work / "good.json").write_text(json.dumps(GOOD), encoding="utf-8")
+    empty = rng.choice(["", "--rev=", "--policies=", "--lang=", "--format=", "--out="])
+    args = list(base)
+    args.insert(rng.randint(1, len(args)), empty)
+    f.run("faults", args, allowed=(2,), note=f"empty argument {empty!r}")
+
+
+@_fault
+def fault_control_characters(f: Fuzz, rng: random.Random) -> None:
+    """An id with control characters (or very long): escaped and cut in table output."""
+    junk = rng.choice(["\x1b[2J", "\x1b]0;x\x07", "\r", "\x9b31m", "\u202e", "\x00"]) * rng.randint(1, 3)
+    case_id = junk + "x" * rng.choice([1, 100, 100_000])
+    path = f.work / "ctl.json"
+    data = {**GOOD, "id": case_id} if rng.random() < 0.7 else {**GOOD, "id": case_id, "paid_on": "never"}
+    raw = json.dumps(data).encode()
+    path.write_bytes(raw)
+    got = []
+    f.run("faults", ["eval", path], raw, allowed=(0, 2), note="control characters", out_of=got)
+    if got and any(c in got[0][1] + got[0][2] for c in ("\x1b", "\x07", "\x9b", "\u202e")):
+        f.broken("faults", ["eval", path], "a control character reached the output", raw)
+    if got and len(got[0][1]) + len(got[0][2]) > 50_000:
+        f.broken("faults", ["eval", path], "a long id was shown whole", raw)
+
+
+@_fault
+def fault_stdin(f: Fuzz, rng: random.Random) -> None:
+    """Cases on standard input, in each form (and damaged)."""
+    cases = [{**GOOD, "id": i} for i in range(rng.randint(1, 3))]
+    form = rng.choice(["jsonl", "json list", "json one", "pretty", "yaml", "junk", "empty"])
+    raw = {"jsonl": "".join(json.dumps(c) + "\n" for c in cases), "json list": json.dumps(cases),
+           "json one": json.dumps(cases[0]) + "\n", "pretty": json.dumps(cases[0], indent=2),
+           "yaml": _case_yaml(rng), "junk": "{\"kind\": ", "empty": ""}[form].encode()
+    if rng.random() < 0.2:
+        raw = raw[: rng.randint(0, len(raw))]
+    f.run("faults", ["eval", "-", *rng.choice([[], ["--format", "json"]])], raw, allowed=(0, 2), note=f"stdin {form}",
+          stdin=raw)
+
+
+@_fault
+def fault_mixed_sources(f: Fuzz, rng: random.Random) -> None:
+    """Several case files of mixed forms (one missing): one output shape, in order."""
+    one = f.work / "m1.yaml"
+    one.write_text(_case_yaml(rng, "id: a\n"), encoding="utf-8")
+    lines = f.work / "m2.jsonl"
+    lines.write_text(json.dumps({**GOOD, "id": "b"}) + "\n", encoding="utf-8")
+    listed = f.work / "m3.json"
+    listed.write_text(json.dumps([{**GOOD, "id": "c"}]), encoding="utf-8")
+    sources = [one, lines, listed, f.work / "missing.json"]
+    rng.shuffle(sources)
+    picked = sources[: rng.randint(2, 4)]
+    f.run("faults", ["eval", *picked, "--format", "json"], allowed=(0, 2), note="mixed sources")
 
 
 def _first_code(out: str, err: str) -> str:
@@ -199,10 +587,16 @@ def argv_strategy():
     return st.tuples(st.sampled_from(COMMANDS), st.lists(token, max_size=8)).map(lambda t: [t[0], *t[1]])
 
 
-def fuzz(seconds: float, work: Path, crashes: Path, seed: int) -> dict:
+def fuzz(seconds: float, work: Path, crashes: Path, seed: int, inputs: int | None = None, hang: float = 30.0,
+         corpus_inputs: int = 0) -> dict:
     warnings.filterwarnings("ignore")
-    f = Fuzz(work, crashes)
+    f = Fuzz(work, crashes, hang)
     deadline = time.monotonic() + seconds
+
+    def going() -> bool:
+        if inputs is not None:
+            return sum(f.tried.values()) + corpus_inputs < inputs
+        return time.monotonic() < deadline
     base = settings(max_examples=200, deadline=None, database=None, derandomize=False,
                     suppress_health_check=list(HealthCheck))
 
@@ -210,32 +604,39 @@ def fuzz(seconds: float, work: Path, crashes: Path, seed: int) -> dict:
     @given(case=hs.case_files(), extra=st.sampled_from([["--format", "json"], [], ["--explain", "--lang", "en"],
                                                         ["--as-of", "2021-06-30", "--format", "json"]]))
     def eval_target(case, extra):
-        if time.monotonic() < deadline:
+        if going():
             f.eval_case(case[0], case[1], extra)
 
     @settings(base, max_examples=30)
     @given(data=st.data())
     def check_target(data):
         mutation = data.draw(hs.mutated_policy(f.documents))  # always draw: hypothesis replays draws
-        if time.monotonic() < deadline:
+        if going():
             f.check_mutation(*mutation)
 
     @base
     @given(raw=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode),
                          hs.case_files().map(lambda c: c[1])))
     def yaml_target(raw):
-        if time.monotonic() < deadline:
+        if going():
             f.yaml_bytes(raw)
 
     @settings(base, max_examples=60)
     @given(args=argv_strategy())
     def argv_target(args):
-        if time.monotonic() < deadline:
+        if going():
             f.argv(args)
 
     rng = random.Random(seed)
-    while time.monotonic() < deadline:
-        target = rng.choices([eval_target, check_target, yaml_target, argv_target], weights=[5, 2, 2, 1])[0]
+
+    def faults_target():
+        for _ in range(20):
+            if going():
+                f.fault(rng)
+
+    while going():
+        target = rng.choices([eval_target, check_target, yaml_target, argv_target, faults_target],
+                             weights=[6, 0.15, 4, 1.5, 1.5])[0]
         target()
     return {"fuzz": f}
 
@@ -248,8 +649,12 @@ def main() -> int:
     parser.add_argument("--crashes", type=Path, default=Path("fuzz-crashes"), help="where crashing inputs are saved")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--no-corpus", action="store_true", help="skip the fixed hostile corpus")
+    parser.add_argument("--inputs", type=int, help="stop after this many inputs (instead of a time budget)")
+    parser.add_argument("--hang", type=float, default=30.0, help="seconds after which an input is a hang (default 30)")
     a = parser.parse_args()
     seconds = a.seconds if a.seconds is not None else (a.minutes * 60 if a.minutes is not None else 60)
+    if a.inputs is not None and a.seconds is None and a.minutes is None:
+        seconds = float("inf")
     with tempfile.TemporaryDirectory(prefix="policy-dsl-fuzz-") as d:
         work = Path(d)
         os.environ["POLICY_DSL_CACHE_DIR"] = str(work / "cache")  # mutated policy sets stay out of the user's cache
@@ -258,7 +663,7 @@ def main() -> int:
         for item in fixed:
             if item["crashed"]:
                 print(f"CRASH on the corpus: {item}", file=sys.stderr)
-        f = fuzz(seconds, work, a.crashes, a.seed)["fuzz"]
+        f = fuzz(seconds, work, a.crashes, a.seed, a.inputs, a.hang, len(fixed))["fuzz"]
         # the slowest rejections again, under tracemalloc: the peak memory of the worst inputs
         worst = []
         for elapsed, target, args, payload, code, note in f.slowest[:5]:
@@ -293,6 +698,8 @@ def main() -> int:
             "inputs_tried": sum(f.tried.values()) + len(fixed),
             "by_target": dict(sorted(f.tried.items())),
             "crashes": len(f.crashed) + sum(1 for i in fixed if i["crashed"]),
+            "exit_70": f.exit70 + sum(1 for i in fixed if i["exit"] == 70),
+            "hangs": len(f.hangs),
             "slowest_rejection": worst[0] if worst else None,
             "slowest_rejections": worst,
             "slowest_accepted": {"seconds": round(f.slowest_ok[0], 3), "input": f.slowest_ok[1]},
@@ -305,7 +712,8 @@ def main() -> int:
     else:
         print(f"fuzz: {report['seconds']} s, {report['inputs_tried']:,} inputs tried "
               f"({', '.join(f'{k} {v:,}' for k, v in report['by_target'].items())}, corpus {len(fixed)})")
-        print(f"crashes: {report['crashes']}" + (f" (saved in {a.crashes}/)" if report["crashes"] else ""))
+        print(f"crashes: {report['crashes']}" + (f" (saved in {a.crashes}/)" if report["crashes"] else "")
+              + f"; exit 70: {report['exit_70']}; hangs (over {a.hang:g} s): {report['hangs']}")
         if worst:
             w = worst[0]
             print(f"slowest rejection: {w['seconds']} s ({w['target']}, {w['code']}), peak {w['peak_mb']} MB")
