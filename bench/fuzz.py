@@ -36,10 +36,14 @@ ones) and of the whole process (getrusage)."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import pickle
 import random
+import re
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -83,9 +87,10 @@ class Fuzz:
         self.documents = hs.policy_documents()
 
     def run(self, target: str, args: list, payload: bytes | None = None, allowed=(0, 1, 2), note: str = "",
-            stdin: bytes | None = None, out_of=None) -> int | None:
-        import signal
-
+            stdin: bytes | None = None, out_of=None, expect: tuple = ()) -> int | None:
+        """Run ``policy-dsl ARGS`` in this process under the watchdog. A crash: an exit code not in
+        ``allowed``, a traceback, an internal error; a broken promise: a failure that names none of
+        the codes in ``expect`` (when given)."""
         hung = []
 
         def watchdog(signum, frame):
@@ -95,8 +100,6 @@ class Fuzz:
         previous = signal.signal(signal.SIGALRM, watchdog)
         saved_stdin = sys.stdin
         if stdin is not None:
-            import io
-
             sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
         start = time.perf_counter()
         signal.setitimer(signal.ITIMER_REAL, self.hang_seconds)
@@ -118,6 +121,8 @@ class Fuzz:
             self.exit70 += 1
         if hs.crashed(code, out, err, allowed):
             self._save(target, args, payload, err)
+        elif expect and code != 0 and not any(c in out + err for c in expect):
+            self.broken(target, args, f"{note}: expected {' or '.join(expect)}, got exit {code}\n" + err[-2000:], payload)
         first = _first_code(out, err)
         if code not in (0, None):
             self.slowest.append((elapsed, target, [str(a)[:80] for a in args], payload, first, note))
@@ -188,13 +193,23 @@ class Fuzz:
 
 
 FAULTS: dict = {}
-# how often each class is drawn: those that load a changed policy set cost a second or more (no cache)
-FAULT_WEIGHTS = {"policy_name": 0.3, "failing_expression": 0.15, "write_limit": 0.5}
+# how often each class is drawn: those that load a changed policy set (no cache) or start a child
+# process cost a second or more
+FAULT_WEIGHTS = {"policy_name": 0.3, "failing_expression": 0.15, "write_limit": 0.5, "kill_mid_write": 0.15,
+                 "full_disk": 0.15}
 
 
 def _fault(fn):
     FAULTS[fn.__name__.removeprefix("fault_")] = fn
     return fn
+
+
+def _remove(p: Path) -> None:
+    """Remove whatever is at ``p`` (a file, a link, a pipe or an empty folder), if anything."""
+    if p.is_dir() and not p.is_symlink():
+        p.rmdir()
+    elif p.is_symlink() or p.exists():
+        p.unlink()
 
 
 def _case_yaml(rng: random.Random, extra: str = "") -> str:
@@ -204,8 +219,10 @@ def _case_yaml(rng: random.Random, extra: str = "") -> str:
 
 NUMBERS_1_1 = ["030", "007", "0x1E", "0o17", "0b11", "1:00", "1_000", "-030", "00", "1:30.5", "0xFF"]
 CYCLES = ["&a [*a]", "&a {b: [1, {c: *a}]}", "&a [1, [2, [3, *a]]]", "&a {x: *a}"]
-FAILING = ["month_of(0, 1)", "[1, 2][0 - 1]", "start(month(paid_on) + 99999999)", "month_of(10000, 1)",
-           "start(month_of(2022, 13))"]
+# each fails on every probe of a clause's outcome (month 13 is January of the next year, a negative
+# index counts from the end: neither fails)
+FAILING = ["start(month_of(0, 1))", "start([month(paid_on)][1])", "start(month(paid_on) + 99999999)",
+           "start(month_of(10000, 1))", "end(month_of(0 - 5, 1))"]
 
 
 @_fault
@@ -239,14 +256,12 @@ def fault_policy_name(f: Fuzz, rng: random.Random) -> None:
                               ["applies", "--date", "2022-04-01", "--region", "济南", "--policies", f.policies]])
         (f.work / "good.json").write_text(json.dumps(GOOD), encoding="utf-8")
         got = []
-        f.run("faults", command, note=f"policy name: {how}", out_of=got)
+        f.run("faults", command, note=f"policy name: {how}", out_of=got,
+              expect=("E-FILE",) if how not in ("upper", "empty") else ())
         if how not in ("upper", "empty") and got and got[0][0] == 0:
             f.broken("faults", command, f"a policy name that is a {how} was skipped (exit 0)")
     finally:
-        if target.is_dir() and not target.is_symlink():
-            target.rmdir()
-        elif target.exists() or target.is_symlink():
-            target.unlink()
+        _remove(target)
         for e in extra:
             e.unlink()
         target.write_bytes(original)
@@ -259,10 +274,7 @@ def fault_case_path(f: Fuzz, rng: random.Random) -> None:
     how = rng.choice(["dangling", "loop", "fifo", "folder", "devzero", "long", "nul", "missing"])
     path = f.work / f"fault-case{suffix}"
     for p in (path, f.work / "loop2"):
-        if p.is_symlink() or p.is_file():
-            p.unlink()
-        elif p.is_dir():
-            p.rmdir()
+        _remove(p)
     arg = str(path)
     if how == "dangling":
         path.symlink_to(f.work / "gone.json")
@@ -280,7 +292,7 @@ def fault_case_path(f: Fuzz, rng: random.Random) -> None:
     elif how == "nul":
         arg = str(f.work / ("a\0b" + suffix))
     extra = rng.choice([[], ["--format", "json"], ["--out", f.work / "answers.jsonl"]])
-    f.run("faults", ["eval", arg, *extra], allowed=(2,), note=f"case path: {how}")
+    f.run("faults", ["eval", arg, *extra], allowed=(2,), note=f"case path: {how}", expect=("E-CASE-FILE",))
 
 
 @_fault
@@ -290,14 +302,16 @@ def fault_yaml_number(f: Fuzz, rng: random.Random) -> None:
     where = rng.choices(["case", "policy", "test"], weights=[8, 1, 1])[0]
     if where == "case":
         path = f.work / "number.yaml"
-        raw = _case_yaml(rng, f"{rng.choice(['contribution_years', 'benefit_year', 'id', 'x'])}: {number}\n").encode()
+        raw = _case_yaml(rng, f"{rng.choice(['contribution_years', 'benefit_year', 'id', 'extra'])}: {number}\n").encode()
         path.write_bytes(raw)
-        f.run("faults", ["eval", path, "--format", "json"], raw, allowed=(2,), note=f"case number {number}")
+        f.run("faults", ["eval", path, "--format", "json"], raw, allowed=(2,), note=f"case number {number}",
+              expect=("E-YAML-NUMBER",))
         return
     _edit_policy_text(f, rng, lambda text: text.replace("waiting_months: 0", f"waiting_months: {number}", 1)
-                      if "waiting_months: 0" in text else text + f"\nx: {number}\n",
-                      test_text=f"tests:\n  - name: n\n    case: {{kind: arrears, region: \"370100\", y: {number}}}\n"
-                      if where == "test" else None, allowed=(1, 2), note=f"{where} number {number}")
+                      if "waiting_months: 0" in text else text + f"\nextra: {number}\n",
+                      test_text="tests:\n  - name: n\n    case: {kind: arrears, region: \"370100\", "
+                      f"contribution_years: {number}}}\n" if where == "test" else None, allowed=(1, 2),
+                      note=f"{where} number {number}", expect=("E-YAML-NUMBER",))
 
 
 @_fault
@@ -309,11 +323,11 @@ def fault_alias_cycle(f: Fuzz, rng: random.Random) -> None:
         path = f.work / "cycle.yaml"
         raw = _case_yaml(rng, f"x: {cycle}\n").encode()
         path.write_bytes(raw)
-        f.run("faults", ["eval", path], raw, allowed=(2,), note="case alias cycle")
+        f.run("faults", ["eval", path], raw, allowed=(2,), note="case alias cycle", expect=("E-YAML-ALIAS-CYCLE",))
         return
-    _edit_policy_text(f, rng, lambda text: text + f"\nx: {cycle}\n",
+    _edit_policy_text(f, rng, lambda text: text + f"\nextra: {cycle}\n",
                       test_text=f"tests: {cycle}\n" if where == "test" else None, allowed=(1, 2),
-                      note=f"{where} alias cycle")
+                      note=f"{where} alias cycle", expect=("E-YAML-ALIAS-CYCLE",))
 
 
 @_fault
@@ -322,19 +336,20 @@ def fault_failing_expression(f: Fuzz, rng: random.Random) -> None:
     failing = rng.choice(FAILING)
 
     def edit(text: str) -> str:
-        spots = [m.start() for m in __import__("re").finditer(r"benefit_start: |suspended_from: ", text)]
+        spots = [m.start() for m in re.finditer(r"benefit_start: |suspended_from: ", text)]
         if not spots:
             return text
         at = rng.choice(spots)
         end = text.index("\n", at)
         key = text[at:text.index(":", at) + 2]
-        return text[:at] + key + (f"start({failing})" if "month" in failing and "start" not in failing else failing) + text[end:]
+        return text[:at] + key + json.dumps(failing) + text[end:]
 
-    _edit_policy_text(f, rng, edit, allowed=(0, 1), note=f"failing expression {failing}", check_only=True)
+    _edit_policy_text(f, rng, edit, allowed=(1,), note=f"failing expression {failing}", check_only=True,
+                      expect=("E-CHECK-PROBE",))
 
 
 def _edit_policy_text(f: Fuzz, rng, edit, test_text: str | None = None, allowed=(0, 1, 2), note: str = "",
-                      check_only: bool = False) -> None:
+                      check_only: bool = False, expect: tuple = ()) -> None:
     """Run check (or test) on the policy copy with one file's text edited (or a test file added)."""
     tests = f.policies / "tests"
     if test_text is not None:
@@ -342,7 +357,8 @@ def _edit_policy_text(f: Fuzz, rng, edit, test_text: str | None = None, allowed=
         t = tests / "fuzz.yaml"
         t.write_text(test_text, encoding="utf-8")
         try:
-            f.run("faults", ["test", "--policies", f.policies], test_text.encode(), allowed=allowed, note=note)
+            f.run("faults", ["test", "--policies", f.policies], test_text.encode(), allowed=allowed, note=note,
+                  expect=expect)
         finally:
             t.unlink()
         return
@@ -355,7 +371,7 @@ def _edit_policy_text(f: Fuzz, rng, edit, test_text: str | None = None, allowed=
         command = ["check", f.policies] if check_only or rng.random() < 0.7 else \
             ["eval", f.work / "good.json", "--policies", f.policies]
         (f.work / "good.json").write_text(json.dumps(GOOD), encoding="utf-8")
-        f.run("faults", command, changed.encode(), allowed=allowed, note=note)
+        f.run("faults", command, changed.encode(), allowed=allowed, note=note, expect=expect)
     finally:
         target.write_text(original, encoding="utf-8")
 
@@ -375,10 +391,7 @@ def fault_cache_entry(f: Fuzz, rng: random.Random) -> None:
     p = rng.choice(entries)
     how = rng.choice(["fifo", "big link", "garbage", "truncated", "wrong object", "folder"])
     data = p.read_bytes() if p.is_file() and not p.is_symlink() else b""
-    if p.is_dir():
-        p.rmdir()
-    elif p.exists() or p.is_symlink():
-        p.unlink()
+    _remove(p)
     if how == "fifo":
         os.mkfifo(p, 0o600)
     elif how == "big link":
@@ -394,8 +407,6 @@ def fault_cache_entry(f: Fuzz, rng: random.Random) -> None:
         p.write_bytes(data[: len(data) // 2])
         p.chmod(0o600)
     elif how == "wrong object":
-        import pickle
-
         from policy_dsl.language import cache as cache_module
 
         head_end = data.index(b"\n", len(cache_module.FORMAT)) + 1 if data.startswith(cache_module.FORMAT) else 0
@@ -412,49 +423,214 @@ def fault_cache_entry(f: Fuzz, rng: random.Random) -> None:
         p.rmdir()
 
 
-@_fault
-def fault_write_limit(f: Fuzz, rng: random.Random) -> None:
-    """fmt, timeline --svg, eval --out under a file-size limit: the target whole, or complete; no
-    temporary file left."""
+def _write_job(f: Fuzz, rng: random.Random, folder: Path) -> tuple:
+    """A command that writes one file in ``folder`` (fmt, timeline --svg or eval --out), the file
+    put there first; (kind, target, args, allowed exit codes)."""
     kind = rng.choice(["fmt", "svg", "out"])
-    folder = f.work / "writes"
     folder.mkdir(exist_ok=True)
     if kind == "fmt":
         target = folder / "jn-2022-2.yaml"
-        text = (f.policies / "jn-2022-2.yaml").read_text(encoding="utf-8").replace("\n  - id:", "\n\n\n  - id:")
-        target.write_text(text, encoding="utf-8")
-        args, allowed = ["fmt", target], (0, 1)
-    elif kind == "svg":
+        loose = (f.policies / "jn-2022-2.yaml").read_text(encoding="utf-8").replace("\n  - id:", "\n\n\n  - id:")
+        target.write_text(loose, encoding="utf-8")  # fmt rewrites it
+        return kind, target, ["fmt", target], (0, 1)
+    if kind == "svg":
         target = folder / "t.svg"
         target.write_text("old", encoding="utf-8")
-        args, allowed = ["timeline", "--region", "济南", "--svg", target], (0, 2)
-    else:
-        target = folder / "answers.jsonl"
-        target.write_text("old", encoding="utf-8")
-        cases = f.work / "cases-out.jsonl"
-        if not cases.exists():
-            cases.write_text("".join(json.dumps({**GOOD, "id": i}) + "\n" for i in range(300)), encoding="utf-8")
-        args, allowed = ["eval", cases, "--out", target], (0, 2)
+        return kind, target, ["timeline", "--region", "济南", "--svg", target], (0, 2)
+    target = folder / "answers.jsonl"
+    target.write_text("old", encoding="utf-8")
+    cases = f.work / "cases-out.jsonl"
+    if not cases.exists():
+        cases.write_text("".join(json.dumps({**GOOD, "id": i}) + "\n" for i in range(300)), encoding="utf-8")
+    return kind, target, ["eval", cases, "--out", target], (0, 2)
+
+
+def _whole_or_complete(kind: str, before: bytes, after: bytes, code) -> str:
+    """What is wrong with a written target (``after``), or "": as it was, or (exit 0) complete."""
+    if after == before:
+        return ""
+    if code != 0:
+        return "the command failed and the target changed"
+    if kind == "svg" and not after.rstrip().endswith(b"</svg>"):
+        return "an SVG written in part"
+    if kind == "out" and (after.count(b"\n") != 300 or not after.endswith(b"\n")):
+        return f"answers written in part ({after.count(bytes([10]))} lines of 300)"
+    if kind == "fmt" and after.count(b"  - id:") != before.count(b"  - id:"):
+        return "fmt lost clauses"
+    return ""
+
+
+def _temporaries(folder: Path, remove: bool = True) -> list:
+    left = [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+    if remove:
+        for name in left:
+            (folder / name).unlink()
+    return left
+
+
+@_fault
+def fault_write_limit(f: Fuzz, rng: random.Random) -> None:
+    """fmt, timeline --svg, eval --out under a file-size limit (RLIMIT_FSIZE around the command):
+    E-WRITE, the target whole (or complete), no temporary file left."""
+    folder = f.work / "writes"
+    kind, target, args, allowed = _write_job(f, rng, folder)
     before = target.read_bytes()
     limit = rng.choice([0, 1, 100, 1000, 5000, 20_000, 60_000, 200_000])
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     got = []
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
     try:
-        f.run("faults", args, allowed=allowed, note=f"{kind} under a file-size limit of {limit}", out_of=got)
+        f.run("faults", args, allowed=allowed, note=f"{kind} under a file-size limit of {limit}", out_of=got,
+              expect=("E-WRITE",))
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-    after = target.read_bytes()
-    left = [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
-    for p in folder.iterdir():
-        if p.name.endswith(".tmp"):
-            p.unlink()
+    left = _temporaries(folder)
     if left:
         f.broken("faults", args, f"temporary files left: {left}")
-    if after != before and got and got[0][0] != 0:
-        f.broken("faults", args, "the command failed and the target changed")
-    if after != before and kind == "svg" and not after.rstrip().endswith(b"</svg>"):
-        f.broken("faults", args, "an SVG written in part")
+    wrong = _whole_or_complete(kind, before, target.read_bytes(), got[0][0] if got else None)
+    if wrong:
+        f.broken("faults", args, wrong)
+
+
+# In a child: the K-th write, fsync or rename of a temporary file (.tmp) sends SIGNAL to the process
+# itself first (a kill -9 or a SIGTERM in the middle of a write), then policy-dsl ARGS runs.
+KILL_CHILD = """
+import os, signal, sys
+at, sig, calls = int(sys.argv[1]), getattr(signal, sys.argv[2]), [0]
+def hooked(real, fd_of):
+    def call(*a, **k):
+        fd = fd_of(a, k)
+        name = fd if isinstance(fd, str) else os.readlink(f"/proc/self/fd/{fd}") if isinstance(fd, int) else ""
+        if name.endswith(".tmp"):
+            calls[0] += 1
+            if calls[0] == at:
+                if real is os.write:
+                    real(a[0], bytes(a[1])[: len(a[1]) // 2])
+                os.kill(os.getpid(), sig)
+        return real(*a, **k)
+    return call
+os.write = hooked(os.write, lambda a, k: a[0])
+os.fsync = hooked(os.fsync, lambda a, k: a[0])
+os.replace = hooked(os.replace, lambda a, k: str(a[0]))
+from policy_dsl.face.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@_fault
+def fault_kill_mid_write(f: Fuzz, rng: random.Random) -> None:
+    """fmt, timeline --svg, eval --out killed (SIGKILL) or terminated (SIGTERM) at a write, a sync or
+    the rename of its temporary file: the target whole (or complete); after SIGTERM (exit 143) no
+    temporary file left (a kill -9 cannot clean up: what it leaves is counted, never read as a
+    policy file)."""
+    import subprocess
+
+    folder = f.work / "killed"
+    kind, target, args, allowed = _write_job(f, rng, folder)
+    before = target.read_bytes()
+    at, sig = rng.randint(1, 4), rng.choice(["SIGKILL", "SIGTERM"])
+    command = [sys.executable, "-c", KILL_CHILD, str(at), sig, *map(str, args)]
+    start = time.perf_counter()
+    try:
+        run = subprocess.run(command, capture_output=True, timeout=f.hang_seconds * 2,
+                             env={**os.environ, "NO_COLOR": "1"})
+    except subprocess.TimeoutExpired:
+        f.hangs.append({"target": "faults", "args": [str(a)[:200] for a in command[3:]]})
+        f._save("faults", command[3:], None, f"HANG after {f.hang_seconds * 2} s")
+        return
+    f.tried["faults"] = f.tried.get("faults", 0) + 1
+    elapsed = time.perf_counter() - start
+    err = run.stderr.decode("utf-8", "replace")
+    if run.returncode == 70:
+        f.exit70 += 1
+    expected = {"SIGKILL": -9, "SIGTERM": 143}[sig]
+    if run.returncode not in (*allowed, expected) or "Traceback" in err:
+        f._save("faults", args, None, f"{sig} at call {at}: exit {run.returncode}\n" + err[-3000:])
+    left = _temporaries(folder)
+    if left and sig == "SIGTERM":
+        f.broken("faults", args, f"SIGTERM at call {at}: temporary files left: {left}")
+    elif left:
+        f.killed_leftovers = getattr(f, "killed_leftovers", 0) + 1
+    wrong = _whole_or_complete(kind, before, target.read_bytes(), 0 if run.returncode == 0 else run.returncode)
+    if wrong:
+        f.broken("faults", args, f"{sig} at call {at}: {wrong}")
+    if elapsed > f.slowest_ok[0] and run.returncode == 0:
+        f.slowest_ok = (elapsed, f"faults kill_mid_write {kind} (a child process)")
+
+
+# In a child under `unshare -m`: a tmpfs of KB kibibytes holding the target, filled to leave FREE
+# bytes, then policy-dsl ARGS (the target's name in ARGS is replaced by its place on the tmpfs);
+# prints exit code, stderr and what became of the target as JSON.
+DISK_CHILD = """
+import json, os, subprocess, sys
+spec = json.loads(sys.argv[1])
+disk = spec["disk"]
+subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={spec['kb']}k", "tmpfs", disk], check=True)
+target = os.path.join(disk, spec["name"])
+with open(target, "wb") as fh:
+    fh.write(open(spec["target"], "rb").read())
+before = open(target, "rb").read()
+st = os.statvfs(disk)
+fill = max(0, st.f_bavail * st.f_frsize - spec["free"])
+with open(os.path.join(disk, "filler"), "wb") as fh:
+    try:
+        fh.write(bytes(fill))
+    except OSError:
+        pass
+sys.path.insert(0, spec["tests"])
+import hostile_strategies as hs
+code, out, err = hs.run_cli([target if a == spec["target"] else a for a in spec["args"]])
+print(json.dumps({"code": code, "err": err[-3000:], "before": before.decode("utf-8", "replace"),
+                  "after": open(target, "rb").read().decode("utf-8", "replace"),
+                  "temps": [n for n in os.listdir(disk) if n.endswith(".tmp")]}))
+"""
+
+
+@_fault
+def fault_full_disk(f: Fuzz, rng: random.Random) -> None:
+    """fmt, timeline --svg, eval --out on a full disk (a small tmpfs in a mount namespace of its
+    own, where the machine allows one): E-WRITE, the target whole (or complete), no temporary file."""
+    import shutil
+    import subprocess
+
+    disk = f.work / "disk"
+    disk.mkdir(exist_ok=True)
+    if not hasattr(f, "_can_mount"):
+        f._can_mount = bool(shutil.which("unshare")) and subprocess.run(
+            ["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs '{disk}'"],
+            capture_output=True).returncode == 0
+    if not f._can_mount:
+        return fault_write_limit(f, rng)
+    kind, target, args, allowed = _write_job(f, rng, f.work / "disk-source")
+    spec = {"disk": str(disk), "kb": 256, "free": rng.choice([0, 1024, 4096, 8192, 16384, 65536]),
+            "name": target.name, "target": str(target), "args": [str(a) for a in args],
+            "tests": str(Path(__file__).resolve().parent.parent / "tests")}
+    try:
+        run = subprocess.run(["unshare", "-m", sys.executable, "-c", DISK_CHILD, json.dumps(spec)],
+                             capture_output=True, timeout=f.hang_seconds * 2, env={**os.environ, "NO_COLOR": "1"})
+    except subprocess.TimeoutExpired:
+        f.hangs.append({"target": "faults", "args": ["full disk", *spec["args"]]})
+        f._save("faults", ["full disk", *spec["args"]], None, f"HANG after {f.hang_seconds * 2} s")
+        return
+    f.tried["faults"] = f.tried.get("faults", 0) + 1
+    try:
+        got = json.loads(run.stdout.decode("utf-8").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        f._save("faults", ["full disk", *spec["args"]], None, f"child exit {run.returncode}\n"
+                + run.stderr.decode("utf-8", "replace")[-3000:])
+        return
+    args = ["full disk", spec["free"], *spec["args"]]
+    if got["code"] == 70:
+        f.exit70 += 1
+    if hs.crashed(got["code"], "", got["err"], allowed):
+        f._save("faults", args, None, got["err"])
+    elif got["code"] != 0 and "E-WRITE" not in got["err"]:
+        f.broken("faults", args, "expected E-WRITE\n" + got["err"])
+    if got["temps"]:
+        f.broken("faults", args, f"temporary files left: {got['temps']}")
+    wrong = _whole_or_complete(kind, got["before"].encode(), got["after"].encode(), got["code"])
+    if wrong:
+        f.broken("faults", args, wrong)
 
 
 @_fault
@@ -466,7 +642,7 @@ def fault_empty_argument(f: Fuzz, rng: random.Random) -> None:
     empty = rng.choice(["", "--rev=", "--policies=", "--lang=", "--format=", "--out="])
     args = list(base)
     args.insert(rng.randint(1, len(args)), empty)
-    f.run("faults", args, allowed=(2,), note=f"empty argument {empty!r}")
+    f.run("faults", args, allowed=(2,), note=f"empty argument {empty!r}", expect=("E-USAGE",))
 
 
 @_fault
@@ -516,8 +692,6 @@ def fault_mixed_sources(f: Fuzz, rng: random.Random) -> None:
 
 
 def _first_code(out: str, err: str) -> str:
-    import re
-
     m = re.search(r"\b(E-[A-Z0-9-]+)\b", err + out)
     return m.group(1) if m else ""
 
@@ -636,7 +810,7 @@ def fuzz(seconds: float, work: Path, crashes: Path, seed: int, inputs: int | Non
 
     while going():
         target = rng.choices([eval_target, check_target, yaml_target, argv_target, faults_target],
-                             weights=[6, 0.15, 4, 1.5, 1.5])[0]
+                             weights=[6, 0.15, 4, 1.5, 4.5])[0]
         target()
     return {"fuzz": f}
 
