@@ -762,15 +762,24 @@ def argv_strategy():
 
 
 def fuzz(seconds: float, work: Path, crashes: Path, seed: int, inputs: int | None = None, hang: float = 30.0,
-         corpus_inputs: int = 0) -> dict:
+         corpus_inputs: int = 0, progress: float = 0) -> dict:
     warnings.filterwarnings("ignore")
     f = Fuzz(work, crashes, hang)
     deadline = time.monotonic() + seconds
 
+    began, shown = time.monotonic(), [time.monotonic()]
+
     def going() -> bool:
+        done = sum(f.tried.values()) + corpus_inputs
+        if progress and time.monotonic() - shown[0] >= progress:  # a line on stderr now and then
+            shown[0] = time.monotonic()
+            elapsed = shown[0] - began
+            print(f"[fuzz] {elapsed:.0f} s: {done:,} inputs ({done / elapsed:.1f}/s), crashes {len(f.crashed)}, "
+                  f"exit 70 {f.exit70}, hangs {len(f.hangs)}", file=sys.stderr, flush=True)
         if inputs is not None:
-            return sum(f.tried.values()) + corpus_inputs < inputs
+            return done < inputs
         return time.monotonic() < deadline
+
     base = settings(max_examples=200, deadline=None, database=None, derandomize=False,
                     suppress_health_check=list(HealthCheck))
 
@@ -825,6 +834,7 @@ def main() -> int:
     parser.add_argument("--no-corpus", action="store_true", help="skip the fixed hostile corpus")
     parser.add_argument("--inputs", type=int, help="stop after this many inputs (instead of a time budget)")
     parser.add_argument("--hang", type=float, default=30.0, help="seconds after which an input is a hang (default 30)")
+    parser.add_argument("--progress", type=float, default=60.0, help="a progress line on stderr every this many seconds (0: none)")
     a = parser.parse_args()
     seconds = a.seconds if a.seconds is not None else (a.minutes * 60 if a.minutes is not None else 60)
     if a.inputs is not None and a.seconds is None and a.minutes is None:
@@ -837,7 +847,7 @@ def main() -> int:
         for item in fixed:
             if item["crashed"]:
                 print(f"CRASH on the corpus: {item}", file=sys.stderr)
-        f = fuzz(seconds, work, a.crashes, a.seed, a.inputs, a.hang, len(fixed))["fuzz"]
+        f = fuzz(seconds, work, a.crashes, a.seed, a.inputs, a.hang, len(fixed), a.progress)["fuzz"]
         # the slowest rejections again, under tracemalloc: the peak memory of the worst inputs
         worst = []
         for elapsed, target, args, payload, code, note in f.slowest[:5]:
