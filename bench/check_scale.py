@@ -1,6 +1,6 @@
 """How ``policy-dsl check`` grows with the number of clauses.
 
-    python bench/check_scale.py [--sizes 150,1500] [--rounds R] [--json OUT]
+    python bench/check_scale.py [--sizes 150,1500] [--rounds R] [--before REV] [--json OUT]
 
 For each size N, a policy set of about N clauses made the same way at every size, as more
 provinces and cities would be encoded: the national documents (医保发〔2020〕33号, 医保办发〔2021〕43号
@@ -13,7 +13,8 @@ child (user + system: on a shared machine it moves less than the wall clock), an
 a ratio of the smallest, measured in the same run (only the ratios compare across runs). Linear
 growth is a ratio of N/N0; the target for 1,500 clauses against 150 is at most 10. Also the
 number of probe regions (each city with a document, a city without one in each province, one
-outside), which the probing passes are linear in."""
+outside), which the probing passes are linear in. ``--before REV`` also times REV's code on the
+same sets, one round after the others (``34165d8^``: check before it was made near-linear)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import time
 
-from common import REPO, environment, median, report, tool, work_dir
+from common import REPO, environment, median, report, tool, tree_of, work_dir
 
 BASE = REPO / "policies"
 NATIONAL = ("yb-2020-33.yaml", "yb-2021-43.yaml", "definitions.yaml")
@@ -124,10 +126,29 @@ def check(folder, env) -> tuple[float, float, dict]:
     return elapsed, usage.ru_utime + usage.ru_stime, json.loads(text)
 
 
+def check_before(folder, env, tree) -> tuple[float, float]:
+    """Wall and CPU seconds of ``check FOLDER`` by the code of ``tree`` (common.tree_of), run from
+    the benchmark's folder with that tree first on the path."""
+    import os
+
+    with open(os.devnull, "wb") as out:
+        t = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "policy_dsl", "check", str(folder), "--format", "json"],
+                                env={**env, "PYTHONPATH": str(tree)}, stdout=out, stderr=subprocess.DEVNULL,
+                                cwd=work_dir())
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"check by {tree} failed ({os.waitstatus_to_exitcode(status)})")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="150,1500", help="numbers of clauses, comma-separated (smallest first)")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--before", metavar="REV", help="also time REV's code (or a folder holding another tree) on the "
+                    "same policy sets, in the same run (one round: the old code may be slow)")
     ap.add_argument("--json", help="also write the report here")
     args = ap.parse_args()
     env = environment()
@@ -158,7 +179,21 @@ def main() -> None:
               f"of {base} clauses (linear: ×{clauses / base:.1f})")
     same = len({json.dumps(c) for c in codes.values()}) == 1
     print("findings on the national documents the same at every size:", same)
-    report("check_scale", {"sizes": rows, "same_findings": same}, args.json)
+    before = None
+    if args.before:
+        tree = tree_of(args.before)
+        check_before(sets[0][0], env, tree)  # warm: its bytecode
+        before = {"rev": args.before}
+        for folder, clauses, _ in sets:
+            wall, used = check_before(folder, env, tree)
+            before[clauses] = {"wall_seconds": wall, "cpu_seconds": used}
+        for folder, clauses, _ in sets:
+            b = before[clauses]
+            b["cpu_ratio"] = b["cpu_seconds"] / before[base]["cpu_seconds"]
+            b["now_over_before_cpu"] = rows[clauses]["cpu_seconds"] / b["cpu_seconds"]
+            print(f"before ({args.before}): {clauses:6d} clauses {b['wall_seconds']:7.2f} s wall, {b['cpu_seconds']:7.2f} s CPU; "
+                  f"×{b['cpu_ratio']:.2f} CPU of {base} clauses; now takes ×{b['now_over_before_cpu']:.3f} of its CPU time")
+    report("check_scale", {"sizes": rows, "same_findings": same, "before": before}, args.json)
 
 
 def probe_regions(folder) -> int:

@@ -6,7 +6,7 @@
     python bench/fuzz.py --inputs 100000 --json  # until 100 000 inputs are tried (docs/fuzzing.md)
 
 Inputs come from the hypothesis strategies of tests/hostile_strategies.py (also used by
-tests/test_properties.py), run in this process against four targets:
+tests/test_properties.py), run in this process against four targets (``--only`` picks some):
 
 - ``eval``: case files (JSON, YAML, JSON Lines), mostly valid with junk mixed in, sometimes
   damaged byte by byte;
@@ -16,15 +16,28 @@ tests/test_properties.py), run in this process against four targets:
 - ``argv``: command lines built from the real options and hostile values;
 
 and the faults of the environment (``faults``, docs/errors.md "Faults and their codes"), drawn
-at random: a policy name that is a link to nothing, a loop of links, a pipe, a folder or an
-upper-case ``.YAML``; a case file that is one of those, or /dev/zero, or a name too long; YAML 1.1
-numbers and recursive aliases in case, policy and test files; expressions that fail on a probe;
-corrupted cache entries (a pipe, a link to a 3 GiB file, garbage, a valid hash over the wrong
-object, a folder); ``fmt``, ``timeline --svg`` and ``eval --out`` under a file-size limit
-(RLIMIT_FSIZE, set around the one command), each checked to leave its target whole or complete
-and no temporary file; empty arguments; ids with control characters; standard input in each
-form; several case files of mixed forms. Each input runs under a watchdog: one that does not
-finish within --hang seconds is a hang (a SIGALRM interrupts it), saved like a crash.
+at random, one class at a time (``FAULTS``), each checking the code it promises:
+
+- a policy name that is a link to nothing, a loop of links, a pipe, a folder, /dev/zero or an
+  upper-case ``.YAML`` (E-FILE, never skipped); a case file that is one of those, or a name too
+  long or holding a NUL (E-CASE-FILE); paths too long, looping or of the wrong kind for fmt,
+  check, diff, --policies, --rev and report --out (report never writes through a link);
+- files without permission, in a child that obeys permissions (``setpriv`` drops root's
+  override): a policy, case or test file, fmt on a read-only or unreadable file, report and
+  timeline --svg into a read-only folder, unreadable cache entries;
+- YAML 1.1 numbers (E-YAML-NUMBER) and recursive aliases (E-YAML-ALIAS-CYCLE) in case, policy and
+  test files; expressions that fail on a probe (E-CHECK-PROBE);
+- corrupted cache entries (a pipe, a link to a 3 GiB file, garbage, a cut entry, a valid hash
+  over the wrong object, a folder): a miss, the same answer;
+- ``fmt``, ``timeline --svg`` and ``eval --out`` under a file-size limit (RLIMIT_FSIZE around the
+  one command), on a full disk (a small tmpfs in a mount namespace of its own, in a child), and
+  killed (SIGKILL) or terminated (SIGTERM) at a write, sync or rename of the temporary file (in a
+  child): the target as it was or complete, no temporary file left (but by a kill -9);
+- empty arguments (E-USAGE); ids with control characters or 100 000 characters long (escaped,
+  cut); standard input in each form; several case files of mixed forms.
+
+Each input runs under a watchdog: one that does not finish within --hang seconds is a hang (a
+SIGALRM interrupts it; a child is killed at twice that), saved like a crash.
 
 First it runs a fixed corpus of hostile files (100 MB files, alias bombs, nesting 10 000 deep,
 long lines, invalid UTF-8, NaN…) and measures each. It reports the inputs tried, the crashes
@@ -181,6 +194,14 @@ class Fuzz:
     def argv(self, args: list) -> None:
         self.run("argv", args)
 
+    def _cached_applies(self, args: list) -> str:
+        """What ``args`` (an applies question) prints with a sound cache: the answer to compare with."""
+        if not hasattr(self, "_applies"):
+            got = []
+            self.run("faults", args, out_of=got, note="cache baseline")
+            self._applies = got[0][1]
+        return self._applies
+
     def broken(self, target: str, args: list, why: str, payload: bytes | None = None) -> None:
         """A fault whose promise failed (a file not left whole, a temporary file left behind…)."""
         self._save(target, args, payload, "BROKEN PROMISE: " + why)
@@ -196,7 +217,7 @@ FAULTS: dict = {}
 # how often each class is drawn: those that load a changed policy set (no cache) or start a child
 # process cost a second or more
 FAULT_WEIGHTS = {"policy_name": 0.3, "failing_expression": 0.15, "write_limit": 0.5, "kill_mid_write": 0.15,
-                 "full_disk": 0.15}
+                 "full_disk": 0.15, "unreadable": 0.15}
 
 
 def _fault(fn):
@@ -381,10 +402,7 @@ def fault_cache_entry(f: Fuzz, rng: random.Random) -> None:
     """A corrupted cache entry: a miss, the same answer, the entry replaced."""
     cache = Path(os.environ["POLICY_DSL_CACHE_DIR"])
     args = ["applies", "--date", "2022-04-01", "--region", "济南", "--format", "json"]
-    if not hasattr(f, "_applies"):
-        got = []
-        f.run("faults", args, out_of=got, note="cache baseline")
-        f._applies = got[0][1]
+    f._cached_applies(args)
     entries = sorted(p for p in cache.glob("*.pickle") if p.name.split("-")[0] in ("policy", "kinds", "regions"))
     if not entries:
         return
@@ -417,7 +435,7 @@ def fault_cache_entry(f: Fuzz, rng: random.Random) -> None:
         p.mkdir()
     got = []
     f.run("faults", args, note=f"cache entry: {how}", out_of=got, allowed=(0,))
-    if got and got[0][0] == 0 and got[0][1] != f._applies:
+    if got and got[0][0] == 0 and got[0][1] != f._cached_applies(args):
         f.broken("faults", args, f"a {how} cache entry changed the answer")
     if p.is_dir():
         p.rmdir()
@@ -633,6 +651,130 @@ def fault_full_disk(f: Fuzz, rng: random.Random) -> None:
         f.broken("faults", args, wrong)
 
 
+def _obeying_permissions() -> tuple:
+    """A command prefix under which root obeys file permissions (no CAP_DAC_OVERRIDE), () when not
+    root; None when that cannot be done here."""
+    import shutil
+
+    if os.geteuid() != 0:
+        return ()
+    return ("setpriv", "--bounding-set=-dac_override,-dac_read_search") if shutil.which("setpriv") else None
+
+
+@_fault
+def fault_unreadable(f: Fuzz, rng: random.Random) -> None:
+    """Files without permission (in a child that obeys them, as root too): a policy, case or test
+    file that cannot be read, fmt on a read-only or unreadable file, report and timeline --svg into
+    a read-only folder, a cache entry that cannot be read: a coded error (or a cache miss), the file
+    as it was."""
+    import shutil
+    import subprocess
+
+    prefix = _obeying_permissions()
+    if prefix is None:
+        return
+    how = rng.choice(["policy", "case", "test", "fmt read-only", "fmt unreadable", "report", "svg", "cache"])
+    place = f.work / "perm"
+    shutil.rmtree(place, ignore_errors=True)  # as root (the fuzzer), permissions never stop it
+    place.mkdir()
+    env = {**os.environ, "NO_COLOR": "1"}
+    locked, first = None, None
+    if how in ("policy", "test", "fmt read-only", "fmt unreadable"):
+        shutil.copytree(f.policies, place / "p")
+    if how == "policy":
+        locked, mode, args, code, want = place / "p" / "lu-2021-54.yaml", 0o000, ["check", place / "p"], 1, "E-FILE"
+    elif how == "case":
+        locked = place / "case.json"
+        locked.write_text(json.dumps(GOOD), encoding="utf-8")
+        mode, args, code, want = 0o000, ["eval", locked], 2, "E-CASE-FILE"
+    elif how == "test":
+        locked = place / "p" / "tests" / "zz.yaml"
+        locked.parent.mkdir(exist_ok=True)
+        locked.write_text("tests: []\n", encoding="utf-8")
+        mode, args, code, want = 0o000, ["test", "--policies", place / "p"], 2, "E-TEST-FILE"
+    elif how.startswith("fmt"):
+        locked = place / "p" / "jn-2022-2.yaml"
+        locked.write_text(locked.read_text(encoding="utf-8").replace("\n  - id:", "\n\n\n  - id:"), encoding="utf-8")
+        mode, args, code, want = (0o444, ["fmt", locked], 1, "E-WRITE") if how == "fmt read-only" else \
+            (0o000, ["fmt", locked], 1, "E-FILE")
+    elif how in ("report", "svg"):
+        locked = place / "locked"
+        locked.mkdir()
+        mode, code, want = 0o555, 2, "E-WRITE"
+        args = ["report", "--out", locked / "site"] if how == "report" else \
+            ["timeline", "--region", "济南", "--svg", locked / "t.svg"]
+    else:  # a cache of its own whose entries cannot be read: misses, the same answer
+        cache = place / "cache"
+        env["POLICY_DSL_CACHE_DIR"] = str(cache)
+        args = ["applies", "--date", "2022-04-01", "--region", "济南", "--format", "json"]
+        first = subprocess.run([sys.executable, "-m", "policy_dsl", *args], env=env, capture_output=True,
+                               cwd=f.work).stdout.decode("utf-8", "replace")
+        for p in cache.glob("*"):
+            p.chmod(0o000)
+        mode, code, want = None, 0, ""
+    before = locked.read_bytes() if locked is not None and locked.is_file() else None
+    if mode is not None:
+        locked.chmod(mode)
+    try:
+        run = subprocess.run([*prefix, sys.executable, "-m", "policy_dsl", *map(str, args)], env=env,
+                             capture_output=True, timeout=f.hang_seconds * 2, cwd=f.work)
+    except subprocess.TimeoutExpired:
+        f.hangs.append({"target": "faults", "args": [how, *map(str, args)]})
+        f._save("faults", [how, *args], None, f"HANG after {f.hang_seconds * 2} s")
+        return
+    finally:
+        if locked is not None:
+            locked.chmod(0o700 if locked.is_dir() else 0o600)
+    f.tried["faults"] = f.tried.get("faults", 0) + 1
+    out, err = run.stdout.decode("utf-8", "replace"), run.stderr.decode("utf-8", "replace")
+    if run.returncode == 70:
+        f.exit70 += 1
+    if hs.crashed(run.returncode, out, err, (code,)):
+        f._save("faults", [how, *args], None, f"exit {run.returncode}\n" + err[-3000:])
+    elif want and want not in out + err:
+        f.broken("faults", [how, *args], f"expected {want}\n" + err[-2000:])
+    elif how == "cache" and out != first:
+        f.broken("faults", [how, *args], "an unreadable cache entry changed the answer")
+    if before is not None and locked.read_bytes() != before:
+        f.broken("faults", [how, *args], "the file changed")
+
+
+@_fault
+def fault_odd_path(f: Fuzz, rng: random.Random) -> None:
+    """Paths that are too long, hold a NUL, loop, or name the wrong kind of thing, for fmt, check,
+    diff, --policies, --rev and report --out: a usage or file error (E-FILE, E-POLICY-SOURCE,
+    E-GIT-REV, E-USAGE, E-WRITE), never a traceback; report never writes through a link."""
+    loop, other = f.work / "oddloop", f.work / "oddloop2"
+    if not loop.is_symlink():
+        _remove(other)
+        loop.symlink_to(other)
+        other.symlink_to(loop)
+    elsewhere = f.work / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    linked = f.work / "linked-site"
+    if not linked.is_symlink():
+        linked.symlink_to(elsewhere)
+    a_file = f.work / "a-file"
+    a_file.write_text("a file", encoding="utf-8")
+    path = rng.choice([str(f.work / ("a" * rng.choice([256, 5000]))), str(f.work / "a\0b"), str(loop),
+                       str(f.work) + "/d" * 3000 + "/x.yaml"])
+    args = rng.choice([["fmt", path], ["fmt", "--check", path], ["check", path], ["diff", path, "--structural-only"],
+                       ["diff", f.policies, path, "--structural-only"],
+                       ["eval", f.work / "good.json", "--policies", path],
+                       ["applies", "--date", "2022-04-01", "--region", "济南", "--rev", path[:6000]],
+                       ["report", "--out", rng.choice([path, linked, a_file])]])
+    (f.work / "good.json").write_text(json.dumps(GOOD), encoding="utf-8")
+    f.run("faults", args, allowed=(1, 2), note="odd path",
+          expect=("E-FILE", "E-POLICY-SOURCE", "E-GIT-REV", "E-USAGE", "E-WRITE", "E-CASE-FILE"))
+    if any(elsewhere.iterdir()):
+        f.broken("faults", args, "report wrote through a link")
+        import shutil
+
+        shutil.rmtree(elsewhere)
+    if a_file.read_text(encoding="utf-8") != "a file":
+        f.broken("faults", args, "report replaced a file")
+
+
 @_fault
 def fault_empty_argument(f: Fuzz, rng: random.Random) -> None:
     """An empty argument: a usage error (E-USAGE, exit 2), never a default."""
@@ -762,7 +904,7 @@ def argv_strategy():
 
 
 def fuzz(seconds: float, work: Path, crashes: Path, seed: int, inputs: int | None = None, hang: float = 30.0,
-         corpus_inputs: int = 0, progress: float = 0) -> dict:
+         corpus_inputs: int = 0, progress: float = 0, only: list | None = None) -> dict:
     warnings.filterwarnings("ignore")
     f = Fuzz(work, crashes, hang)
     deadline = time.monotonic() + seconds
@@ -817,9 +959,11 @@ def fuzz(seconds: float, work: Path, crashes: Path, seed: int, inputs: int | Non
             if going():
                 f.fault(rng)
 
+    targets = {"eval": (eval_target, 6), "check": (check_target, 0.15), "yaml": (yaml_target, 4),
+               "argv": (argv_target, 1.5), "faults": (faults_target, 4.5)}  # weights: inputs a call differ
+    chosen = [targets[t] for t in (only or targets)]
     while going():
-        target = rng.choices([eval_target, check_target, yaml_target, argv_target, faults_target],
-                             weights=[6, 0.15, 4, 1.5, 4.5])[0]
+        target = rng.choices([t for t, _ in chosen], weights=[w for _, w in chosen])[0]
         target()
     return {"fuzz": f}
 
@@ -834,6 +978,8 @@ def main() -> int:
     parser.add_argument("--no-corpus", action="store_true", help="skip the fixed hostile corpus")
     parser.add_argument("--inputs", type=int, help="stop after this many inputs (instead of a time budget)")
     parser.add_argument("--hang", type=float, default=30.0, help="seconds after which an input is a hang (default 30)")
+    parser.add_argument("--only", choices=["eval", "check", "yaml", "argv", "faults"], action="append",
+                        help="only these targets (repeatable; default all)")
     parser.add_argument("--progress", type=float, default=60.0, help="a progress line on stderr every this many seconds (0: none)")
     a = parser.parse_args()
     seconds = a.seconds if a.seconds is not None else (a.minutes * 60 if a.minutes is not None else 60)
@@ -847,7 +993,7 @@ def main() -> int:
         for item in fixed:
             if item["crashed"]:
                 print(f"CRASH on the corpus: {item}", file=sys.stderr)
-        f = fuzz(seconds, work, a.crashes, a.seed, a.inputs, a.hang, len(fixed), a.progress)["fuzz"]
+        f = fuzz(seconds, work, a.crashes, a.seed, a.inputs, a.hang, len(fixed), a.progress, a.only)["fuzz"]
         # the slowest rejections again, under tracemalloc: the peak memory of the worst inputs
         worst = []
         for elapsed, target, args, payload, code, note in f.slowest[:5]:

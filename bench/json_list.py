@@ -1,28 +1,29 @@
 """A JSON list of cases against the same cases as JSON Lines.
 
-    python bench/json_list.py [--n 100000] [--rounds R] [--json OUT]
+    python bench/json_list.py [--n 100000] [--rounds R] [--before REV [--before-n 5000]] [--json OUT]
 
 N generated cases (bench/gen_cases.py), written once as JSON Lines and as a JSON list (one case a
 line inside ``[`` … ``]``, as a program exporting a list writes it). Each round runs, in turn,
-``policy-dsl eval CASES.jsonl --format json`` and ``policy-dsl eval CASES.json --format json``
+``policy-dsl eval CASES.jsonl --format json [--explain]`` and ``policy-dsl eval CASES.json --format json``
 (answers to a file), and the list again with N/10 cases: wall time, CPU time of the child (user +
 system: steadier on a shared machine) and its maximum RSS. Reported: the medians, the list's time
 as a ratio of the JSON Lines time (measured in the same run; the goal is at most 2), and the
 list's memory at N against N/10 (flat: the answers are written as they come, the memory holds
-the text of the list and one case, not the answers). Note the two outputs differ by design: a
-list's answers carry their trace (``eval`` gives the trace for one case or a list), JSON Lines
-answers only with ``--explain`` — ``--explain`` on the JSON Lines run too (``--traced``) compares
-like with like."""
+the text of the list and one case, not the answers). The JSON Lines run is timed twice, without and
+with ``--explain``: the outputs differ by design (a list's answers carry their trace — ``eval``
+gives it for one case or a list —, JSON Lines answers only with ``--explain``), so the list is
+compared with both: the second is like with like. The child is started by /usr/bin/time, which
+reports its CPU time and peak RSS (see ``run``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
+import sys
 import time
 
-from common import cases_file, environment, median, report, tool, work_dir
+from common import cases_file, environment, median, report, tool, tree_of, work_dir
 
 
 def as_list(jsonl, n: int):
@@ -46,52 +47,81 @@ def first_lines(jsonl, n: int):
     return path
 
 
-def run(args: list, env: dict) -> dict:
-    """Wall seconds, CPU seconds and max RSS (MB) of ``policy-dsl ARGS``, its answers to a file."""
-    out = work_dir() / "json-list-answers.out"
+TIME = "/usr/bin/time"
+
+
+def run(args: list, env: dict, tree=None) -> dict:
+    """Wall seconds, CPU seconds and max RSS (MB) of ``policy-dsl ARGS``, its answers to a file.
+
+    The child is started by /usr/bin/time (a small process), which reports its CPU time and maximum
+    RSS: on Linux a child's ``ru_maxrss`` counts the memory of the process that forked it (this
+    benchmark, which has generated the cases), so ``wait4`` here would report that instead."""
+    out, usage = work_dir() / "json-list-answers.out", work_dir() / "json-list-usage.txt"
     with open(out, "wb") as fh:
         t = time.perf_counter()
-        proc = subprocess.Popen([tool(), *map(str, args)], env=env, stdout=fh, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
+        command = [tool()] if tree is None else [sys.executable, "-m", "policy_dsl"]  # tree: common.tree_of's code
+        proc = subprocess.run([TIME, "-f", "%e %U %S %M", "-o", usage, *command, *map(str, args)],
+                              env=env if tree is None else {**env, "PYTHONPATH": str(tree)}, stdout=fh,
+                              stderr=subprocess.PIPE, cwd=None if tree is None else work_dir())
         wall = time.perf_counter() - t
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 2):
-        raise SystemExit(f"{args} failed ({code}): {proc.stderr.read().decode()[-500:]}")
-    proc.stderr.close()
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
-            "bytes": out.stat().st_size}
+    if proc.returncode not in (0, 2):
+        raise SystemExit(f"{args} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+    _, user, system, kb = usage.read_text().split()[-4:]
+    return {"wall": wall, "cpu": float(user) + float(system), "rss_mb": int(kb) / 1024, "bytes": out.stat().st_size}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--traced", action="store_true", help="JSON Lines with --explain (answers with their trace, as a list's)")
+    ap.add_argument("--before", metavar="REV", help="also time REV's code (or a folder holding another tree) and this "
+                    "tree's on --before-n cases, as a list and as JSON Lines, once each, after the rounds")
+    ap.add_argument("--before-n", type=int, default=5_000, help="cases for --before (the old code may be quadratic)")
     ap.add_argument("--json", help="also write the report here")
     args = ap.parse_args()
     env = environment()
     full = cases_file(args.n)
     lines = first_lines(full, args.n)
     listed, small = as_list(full, args.n), as_list(full, args.n // 10)
-    extra = ["--explain"] if args.traced else []
-    runs = {"jsonl": [], "list": [], "list_tenth": []}
+    runs = {"jsonl": [], "jsonl_explain": [], "list": [], "list_tenth": []}
     run(["eval", small, "--format", "json"], env)  # warm: the policy set's cache, plans
     for _ in range(args.rounds):
-        runs["jsonl"].append(run(["eval", lines, "--format", "json", *extra], env))
+        runs["jsonl"].append(run(["eval", lines, "--format", "json"], env))
+        runs["jsonl_explain"].append(run(["eval", lines, "--format", "json", "--explain"], env))
         runs["list"].append(run(["eval", listed, "--format", "json"], env))
         runs["list_tenth"].append(run(["eval", small, "--format", "json"], env))
     med = {k: {m: median([r[m] for r in v]) for m in ("wall", "cpu", "rss_mb", "bytes")} for k, v in runs.items()}
     out = {
-        "n": args.n, "rounds": args.rounds, "jsonl_explain": args.traced, "medians": med, "runs": runs,
+        "n": args.n, "rounds": args.rounds, "medians": med, "runs": runs,
         "list_over_jsonl_cpu": med["list"]["cpu"] / med["jsonl"]["cpu"],
         "list_over_jsonl_wall": med["list"]["wall"] / med["jsonl"]["wall"],
+        "list_over_jsonl_explain_cpu": med["list"]["cpu"] / med["jsonl_explain"]["cpu"],
+        "list_over_jsonl_explain_wall": med["list"]["wall"] / med["jsonl_explain"]["wall"],
         "list_rss_n_over_tenth": med["list"]["rss_mb"] / med["list_tenth"]["rss_mb"],
         "list_file_mb": listed.stat().st_size / 1024 / 1024,
     }
-    print(f"{args.n:,} cases: JSON Lines{' --explain' if args.traced else ''} {med['jsonl']['wall']:.1f} s wall "
-          f"{med['jsonl']['cpu']:.1f} s CPU {med['jsonl']['rss_mb']:.0f} MB; JSON list {med['list']['wall']:.1f} s wall "
-          f"{med['list']['cpu']:.1f} s CPU {med['list']['rss_mb']:.0f} MB (×{out['list_over_jsonl_cpu']:.2f} CPU, "
-          f"×{out['list_over_jsonl_wall']:.2f} wall); the list of {args.n // 10:,}: {med['list_tenth']['rss_mb']:.0f} MB")
+
+    def shown(k: str) -> str:
+        m = med[k]
+        return f"{m['wall']:.1f} s wall, {m['cpu']:.1f} s CPU, {m['rss_mb']:.0f} MB, {m['bytes'] / 2 ** 20:.0f} MiB out"
+
+    print(f"{args.n:,} cases ({out['list_file_mb']:.0f} MiB as a list), medians of {args.rounds}:\n"
+          f"  JSON Lines            {shown('jsonl')}\n  JSON Lines --explain  {shown('jsonl_explain')}\n"
+          f"  JSON list             {shown('list')}\n  JSON list of {args.n // 10:,}  {shown('list_tenth')}\n"
+          f"list / JSON Lines: ×{out['list_over_jsonl_cpu']:.2f} CPU, ×{out['list_over_jsonl_wall']:.2f} wall; "
+          f"list / JSON Lines --explain: ×{out['list_over_jsonl_explain_cpu']:.2f} CPU, "
+          f"×{out['list_over_jsonl_explain_wall']:.2f} wall; list peak RSS {args.n:,} / {args.n // 10:,}: "
+          f"×{out['list_rss_n_over_tenth']:.2f}")
+    if args.before:
+        tree, m = tree_of(args.before), args.before_n
+        few_lines, few_list = first_lines(full, m), as_list(full, m)
+        run(["eval", few_list, "--format", "json"], env, tree)  # warm: its bytecode
+        out["before"] = {"rev": args.before, "n": m}
+        for who, where in (("now", None), ("before", tree)):
+            got = out["before"][who] = {"jsonl": run(["eval", few_lines, "--format", "json"], env, where),
+                                        "list": run(["eval", few_list, "--format", "json"], env, where)}
+            print(f"{who} ({args.before if where else 'this tree'}), {m:,} cases: JSON Lines {got['jsonl']['cpu']:.1f} s CPU "
+                  f"{got['jsonl']['rss_mb']:.0f} MB, list {got['list']['cpu']:.1f} s CPU {got['list']['rss_mb']:.0f} MB")
     report("json_list", out, args.json)
 
 

@@ -288,6 +288,8 @@ def test_paths_that_are_loops_or_too_long(tmp_path, cli):
     _assert_coded(cli("diff", loop, "--structural-only"), "E-FILE", 1)
     _assert_coded(cli("applies", "--date", "2022-04-01", "--region", "济南", "--rev", long), "E-GIT-REV", 2)
     _assert_coded(cli("applies", "--date", "2022-04-01", "--region", "济南", "--rev", "--output=x"), "E-USAGE", 2)
+    _assert_coded(cli("applies", "--date", "2022-04-01", "--region", "济南", "--rev", "a\0b"), "E-GIT-REV", 2)
+    _assert_coded(cli("diff", "a\0b", "--structural-only"), "E-POLICY-SOURCE", 2)  # a NUL never reaches git
 
 
 # -- what YAML says ----------------------------------------------------------------------------------

@@ -65,8 +65,8 @@ def _git(args: list[str], cwd: Path, max_bytes: int = MAX_LISTING_BYTES, stdin: 
 
 def is_git_revision(spec: str, cwd: Path | None = None) -> bool:
     cwd = cwd or Path.cwd()
-    if not spec or spec.startswith("-") or os.path.lexists(spec):  # lexists never raises (a name too long)
-        return False
+    if not spec or "\0" in spec or spec.startswith("-") or os.path.lexists(spec):  # lexists never raises (a name
+        return False  # too long); git cannot be given a NUL byte, which no revision holds
     code, _ = _git(["rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"], cwd)
     return code == 0
 
