@@ -36,8 +36,10 @@ at random, one class at a time (``FAULTS``), each checking the code it promises:
 - empty arguments (E-USAGE); ids with control characters or 100 000 characters long (escaped,
   cut); standard input in each form; several case files of mixed forms.
 
-Each input runs under a watchdog: one that does not finish within --hang seconds is a hang (a
-SIGALRM interrupts it; a child is killed at twice that), saved like a crash.
+Each input runs under a watchdog: one that spends more than --hang seconds of CPU (SIGPROF), or
+is still there after ten times that of wall time (SIGALRM: blocked on a pipe…), is a hang,
+interrupted and saved like a crash (a child process is killed after the wall time). CPU time, not
+wall time, because on a loaded machine a niced fuzzer's `check` can wait 30 s for its 4 s.
 
 First it runs a fixed corpus of hostile files (100 MB files, alias bombs, nesting 10 000 deep,
 long lines, invalid UTF-8, NaN…) and measures each. It reports the inputs tried, the crashes
@@ -81,6 +83,9 @@ OPTIONS = ["--format", "json", "table", "--lang", "zh", "en", "--date", "--regio
 COMMANDS = ["applies", "eval", "check", "test", "schema"]  # read-only commands
 
 
+WALL_FACTOR = 10  # an input blocked (using no CPU) is a hang after --hang × this many seconds of wall time
+
+
 class Hang(KeyboardInterrupt):
     """Raised by the watchdog in an input that runs too long (main answers it as Ctrl-C: 130)."""
 
@@ -107,28 +112,32 @@ class Fuzz:
         hung = []
 
         def watchdog(signum, frame):
-            hung.append(True)
+            hung.append(f"{self.hang_seconds:g} s of CPU" if signum == signal.SIGPROF
+                        else f"{self.hang_seconds * WALL_FACTOR:g} s")
             raise Hang()
 
-        previous = signal.signal(signal.SIGALRM, watchdog)
+        previous = {sig: signal.signal(sig, watchdog) for sig in (signal.SIGALRM, signal.SIGPROF)}
         saved_stdin = sys.stdin
         if stdin is not None:
             sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
         start = time.perf_counter()
-        signal.setitimer(signal.ITIMER_REAL, self.hang_seconds)
+        signal.setitimer(signal.ITIMER_PROF, self.hang_seconds)  # spinning: CPU time (steady under load)
+        signal.setitimer(signal.ITIMER_REAL, self.hang_seconds * WALL_FACTOR)  # blocked (a pipe…): wall time
         try:
             code, out, err = hs.run_cli(args)
         finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             sys.stdin = saved_stdin
         elapsed = time.perf_counter() - start
         self.tried[target] = self.tried.get(target, 0) + 1
         if out_of is not None:
             out_of.append((code, out, err))
         if hung:
-            self.hangs.append({"target": target, "args": [str(a)[:200] for a in args]})
-            self._save(target, args, payload, f"HANG after {self.hang_seconds} s\n" + err)
+            self.hangs.append({"target": target, "args": [str(a)[:200] for a in args], "after": hung[0]})
+            self._save(target, args, payload, f"HANG after {hung[0]}\n" + err)
             return code
         if code == 70:
             self.exit70 += 1
@@ -550,11 +559,11 @@ def fault_kill_mid_write(f: Fuzz, rng: random.Random) -> None:
     command = [sys.executable, "-c", KILL_CHILD, str(at), sig, *map(str, args)]
     start = time.perf_counter()
     try:
-        run = subprocess.run(command, capture_output=True, timeout=f.hang_seconds * 2,
+        run = subprocess.run(command, capture_output=True, timeout=f.hang_seconds * WALL_FACTOR,
                              env={**os.environ, "NO_COLOR": "1"})
     except subprocess.TimeoutExpired:
         f.hangs.append({"target": "faults", "args": [str(a)[:200] for a in command[3:]]})
-        f._save("faults", command[3:], None, f"HANG after {f.hang_seconds * 2} s")
+        f._save("faults", command[3:], None, f"HANG after {f.hang_seconds * WALL_FACTOR} s")
         return
     f.tried["faults"] = f.tried.get("faults", 0) + 1
     elapsed = time.perf_counter() - start
@@ -625,10 +634,10 @@ def fault_full_disk(f: Fuzz, rng: random.Random) -> None:
             "tests": str(Path(__file__).resolve().parent.parent / "tests")}
     try:
         run = subprocess.run(["unshare", "-m", sys.executable, "-c", DISK_CHILD, json.dumps(spec)],
-                             capture_output=True, timeout=f.hang_seconds * 2, env={**os.environ, "NO_COLOR": "1"})
+                             capture_output=True, timeout=f.hang_seconds * WALL_FACTOR, env={**os.environ, "NO_COLOR": "1"})
     except subprocess.TimeoutExpired:
         f.hangs.append({"target": "faults", "args": ["full disk", *spec["args"]]})
-        f._save("faults", ["full disk", *spec["args"]], None, f"HANG after {f.hang_seconds * 2} s")
+        f._save("faults", ["full disk", *spec["args"]], None, f"HANG after {f.hang_seconds * WALL_FACTOR} s")
         return
     f.tried["faults"] = f.tried.get("faults", 0) + 1
     try:
@@ -717,10 +726,10 @@ def fault_unreadable(f: Fuzz, rng: random.Random) -> None:
         locked.chmod(mode)
     try:
         run = subprocess.run([*prefix, sys.executable, "-m", "policy_dsl", *map(str, args)], env=env,
-                             capture_output=True, timeout=f.hang_seconds * 2, cwd=f.work)
+                             capture_output=True, timeout=f.hang_seconds * WALL_FACTOR, cwd=f.work)
     except subprocess.TimeoutExpired:
         f.hangs.append({"target": "faults", "args": [how, *map(str, args)]})
-        f._save("faults", [how, *args], None, f"HANG after {f.hang_seconds * 2} s")
+        f._save("faults", [how, *args], None, f"HANG after {f.hang_seconds * WALL_FACTOR} s")
         return
     finally:
         if locked is not None:
@@ -977,7 +986,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--no-corpus", action="store_true", help="skip the fixed hostile corpus")
     parser.add_argument("--inputs", type=int, help="stop after this many inputs (instead of a time budget)")
-    parser.add_argument("--hang", type=float, default=30.0, help="seconds after which an input is a hang (default 30)")
+    parser.add_argument("--hang", type=float, default=30.0,
+                        help="CPU seconds after which an input is a hang (default 30; blocked: 10 times that of wall time)")
     parser.add_argument("--only", choices=["eval", "check", "yaml", "argv", "faults"], action="append",
                         help="only these targets (repeatable; default all)")
     parser.add_argument("--progress", type=float, default=60.0, help="a progress line on stderr every this many seconds (0: none)")
@@ -1030,6 +1040,7 @@ def main() -> int:
             "crashes": len(f.crashed) + sum(1 for i in fixed if i["crashed"]),
             "exit_70": f.exit70 + sum(1 for i in fixed if i["exit"] == 70),
             "hangs": len(f.hangs),
+            "hang_after": {"cpu_seconds": a.hang, "wall_seconds": a.hang * WALL_FACTOR},
             "slowest_rejection": worst[0] if worst else None,
             "slowest_rejections": worst,
             "slowest_accepted": {"seconds": round(f.slowest_ok[0], 3), "input": f.slowest_ok[1]},
@@ -1043,7 +1054,7 @@ def main() -> int:
         print(f"fuzz: {report['seconds']} s, {report['inputs_tried']:,} inputs tried "
               f"({', '.join(f'{k} {v:,}' for k, v in report['by_target'].items())}, corpus {len(fixed)})")
         print(f"crashes: {report['crashes']}" + (f" (saved in {a.crashes}/)" if report["crashes"] else "")
-              + f"; exit 70: {report['exit_70']}; hangs (over {a.hang:g} s): {report['hangs']}")
+              + f"; exit 70: {report['exit_70']}; hangs (over {a.hang:g} s of CPU or {a.hang * WALL_FACTOR:g} s): {report['hangs']}")
         if worst:
             w = worst[0]
             print(f"slowest rejection: {w['seconds']} s ({w['target']}, {w['code']}), peak {w['peak_mb']} MB")
