@@ -541,6 +541,51 @@ class Grid:
             values = [None] + [v for v in values if v is not None]
         return values
 
+    def _region_values(self, kind: str, region, day: dt.date) -> list:
+        """The values of a region fact (``from_region``) at a probe in ``region``: of the probe
+        regions, one for each way the expressions that can run there can tell regions apart —
+        whether it is ``region``, shares its city or province, its level, and whether it lies
+        within each region code those expressions write (``within(r, "…")``, a code compared) —
+        the first of each in grid order. Then a region costs what its own clauses cost, not the
+        number of regions squared. Every probe region when the kind's expressions pass a region
+        on to another kind (``answer(...)``, ``evaluate_as``), which could tell more apart."""
+        regions = self.regions_on(day) or [region]
+        codes = self._region_codes(kind, region)
+        if codes is None:
+            return regions
+        seen, out = set(), []
+        for x in regions:
+            key = (x == region, x.city == region.city, x.province == region.province, x.level, x.municipality,
+                   x.city == x, x.province == x, tuple(x.within(c) for c in codes),
+                   tuple(x.city.code == c or x.province.code == c for c in codes))
+            if key not in seen:
+                seen.add(key)
+                out.append(x)
+        return out
+
+    def _region_codes(self, kind: str, region) -> tuple | None:
+        """The literal texts in the expressions that can run for ``kind`` in ``region`` (its clauses
+        there, the kind's definitions, the kinds table's constraints), or None when they pass
+        values on to another kind."""
+        key = ("region codes", kind, region.code)
+        if key in self._checks:
+            return self._checks[key]
+        nodes = [e.node for c in self.here(kind, region) for e, _ in _clause_expressions(c)]
+        if any(c.effective().evaluate_as for c in self.here(kind, region)):
+            nodes = None
+        if nodes is not None:
+            for p in self.policies:
+                nodes += [d.expr.node for d in p.definitions.values() if kind in d.kinds]
+            _, vocab = self.kinds[kind]
+            nodes += [c.require for c in vocab.constraints_for(kind)]
+            walked = [n for node in nodes for n in ast.walk(node)]
+            if any(isinstance(n, getattr(ast, "Answer", ())) for n in walked):
+                nodes = None
+            else:
+                codes = tuple(sorted({str(n.value) for n in walked if isinstance(n, ast.Literal) and isinstance(n.value, str)}))
+        found = self._checks[key] = None if nodes is None else codes
+        return found
+
     def _read_names(self, kind: str) -> set[str]:
         """The facts the kind's expressions read (a list fact when a field of its items is read)."""
         found = self._read.get(kind)
@@ -584,7 +629,7 @@ class Grid:
         if t == "bool":
             return [False, True]
         if t == "region":
-            return self.regions_on(day) or [region]
+            return self._region_values(kind, region, day)
         if t in ("int", "number"):
             if "year_of" in spec:
                 y = self._anchor_day(kind, spec, day, acc).year
