@@ -162,8 +162,8 @@ def main() -> None:
             elapsed, used, data = check(folder, env)
             times[clauses].append(elapsed)
             cpu[clauses].append(used)
-            codes[clauses] = sorted((d["code"], d["message"].split(" ")[0]) for d in data["diagnostics"]
-                                    if "/prov-" not in d["where"] and "/city-" not in d["where"])
+            codes[clauses] = sorted((d["code"], d["where"].rsplit("/", 1)[-1]) for d in data["diagnostics"]
+                                    if "/prov-" not in d["where"] and "/city-" not in d["where"])  # file:line:col
     for folder, clauses, _ in sets:
         regions[clauses] = probe_regions(folder)
     base = min(times)

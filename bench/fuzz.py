@@ -918,15 +918,20 @@ def fuzz(seconds: float, work: Path, crashes: Path, seed: int, inputs: int | Non
     f = Fuzz(work, crashes, hang)
     deadline = time.monotonic() + seconds
 
-    began, shown = time.monotonic(), [time.monotonic()]
+    began, shown, stop = time.monotonic(), [time.monotonic()], []
+    signal.signal(signal.SIGUSR1, lambda *_: stop.append(True))  # kill -USR1: stop here and report
 
     def going() -> bool:
         done = sum(f.tried.values()) + corpus_inputs
         if progress and time.monotonic() - shown[0] >= progress:  # a line on stderr now and then
             shown[0] = time.monotonic()
             elapsed = shown[0] - began
+            slowest = max([f.slowest_ok[0]] + [s[0] for s in f.slowest[:1]])
             print(f"[fuzz] {elapsed:.0f} s: {done:,} inputs ({done / elapsed:.1f}/s), crashes {len(f.crashed)}, "
-                  f"exit 70 {f.exit70}, hangs {len(f.hangs)}", file=sys.stderr, flush=True)
+                  f"exit 70 {f.exit70}, hangs {len(f.hangs)}, slowest {slowest:.2f} s, max RSS "
+                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", file=sys.stderr, flush=True)
+        if stop:
+            return False
         if inputs is not None:
             return done < inputs
         return time.monotonic() < deadline
@@ -985,7 +990,8 @@ def main() -> int:
     parser.add_argument("--crashes", type=Path, default=Path("fuzz-crashes"), help="where crashing inputs are saved")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--no-corpus", action="store_true", help="skip the fixed hostile corpus")
-    parser.add_argument("--inputs", type=int, help="stop after this many inputs (instead of a time budget)")
+    parser.add_argument("--inputs", type=int, help="stop after this many inputs (instead of a time budget); "
+                        "kill -USR1 stops a run early with its report")
     parser.add_argument("--hang", type=float, default=30.0,
                         help="CPU seconds after which an input is a hang (default 30; blocked: 10 times that of wall time)")
     parser.add_argument("--only", choices=["eval", "check", "yaml", "argv", "faults"], action="append",
