@@ -618,7 +618,7 @@ class Sink:
             import openpyxl
 
             self._book = openpyxl.Workbook(write_only=True)
-            self._sheet = self._book.create_sheet({"zh": "答复"}.get(lang, "answers"))
+            self._sheet = self._book.create_sheet(say(lang, "batch.sheet"))
             self._sheet.append(tables.headings(lang))
             self._dates = tables.date_columns()
 
