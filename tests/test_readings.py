@@ -53,7 +53,6 @@ def test_nothing_shipped_cites_the_working_papers():
     assert not found, "cites RULES/INTERFACE (say it in docs/readings.md instead):\n" + "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, reason="the policy files' citations are rewritten once issue 12's edits of policies/ have landed")
 def test_no_policy_file_cites_the_working_papers():
     found = _citing(["policies"]) + [line for line in (REPO / "docs" / "readings.md").read_text(encoding="utf-8")
                                       .partition(START)[2].splitlines() if WORKING_PAPERS.search(line)]
