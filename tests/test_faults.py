@@ -31,7 +31,9 @@ CHILD_TIMEOUT = 60  # seconds: a child that takes this long is hanging (they tak
 # -- helpers ---------------------------------------------------------------------------------------
 def _child(args, cwd=None, env=None, preexec=None, prefix=(), stdin=None, timeout=CHILD_TIMEOUT, code=None):
     """Run ``python -m policy_dsl ARGS`` (or ``python -c CODE``) in a child; its CompletedProcess."""
-    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", **(env or {})}
+    # The interpreter's own .pyc writes are not what these tests inject faults into: under a file-size
+    # limit CPython renames a short .pyc into place, and every later import of that module fails.
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
     command = [*prefix, sys.executable] + (["-c", code] if code else ["-m", "policy_dsl"]) + [str(a) for a in args]
     return subprocess.run(command, cwd=cwd, env=full_env, preexec_fn=preexec, input=stdin, capture_output=True,
                           timeout=timeout)
