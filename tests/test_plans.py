@@ -348,3 +348,33 @@ def _shared_answerer():
     from policy_dsl.face.api import Answerer
 
     return Answerer()
+
+
+def test_an_item_of_a_constant_list_in_a_policy_file(policies_copy, cli, policy):
+    """``gap_months <= [1, 3][1]`` reads as ``gap_months <= 3``: ``check`` passes, and on both sides
+    of the 3-month boundary the fast backend (answering itself) and the reference evaluator give the
+    answers of the shipped files."""
+    from policy_dsl.face.api import load_policy
+
+    f = policies_copy / "jn-2022-2.yaml"
+    text = f.read_text(encoding="utf-8")
+    old = '    when: worker == "flexible" and gap_months <= 3\n'
+    assert old in text
+    f.write_text(text.replace(old, old.replace("<= 3", "<= [1, 3][1]"), 1), encoding="utf-8")
+    assert cli("check", policies_copy).code == 0
+    edited = load_policy([policies_copy])
+    fast, slow, shipped = FastEvaluator(Evaluator(edited)), Evaluator(edited), Evaluator(policy)
+    validator = CaseValidator(default_registry(), vocab=edited.vocab)
+    keys = ("status", "suspended_from", "benefit_start", "waiting_months", "governing")
+    seen = set()
+    for last in ("2022-05", "2022-06", "2022-07"):  # gaps of 4, 3 and 2 months before October
+        data = {"kind": "arrears", "region": "370100", "worker": "flexible", "last_paid_month": last,
+                "paid_on": "2022-10-20"}
+        case = validator.validate(RawCase(data, Where("x", 1, 1), "case 1"), None)
+        assert fast.plans.evaluate(case) is not None  # not declined
+        got, want, before = (result_json(ev.evaluate(case, explain=False), "en", trace=False)
+                             for ev in (fast, slow, shipped))
+        assert got == want
+        assert {k: got.get(k) for k in keys} == {k: before.get(k) for k in keys}
+        seen.add(got["governing"][0]["rule"])
+    assert seen == {"jn-2022-2/arrears-flexible-long-gap", "jn-2022-2/arrears-flexible-short-gap"}

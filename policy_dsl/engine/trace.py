@@ -111,6 +111,8 @@ def show(value) -> str:
         return value.isoformat()
     if isinstance(value, frozenset):
         return "[" + ", ".join(sorted(map(str, value))) + "]"
+    if isinstance(value, (list, tuple)):  # a list in its order (one written with constants is a tuple)
+        return "[" + ", ".join(map(show, value)) + "]"
     if isinstance(value, dict) and "status" in value:  # an answer as a record (answer(...), excepted)
         return show_answer(value)
     return str(value)

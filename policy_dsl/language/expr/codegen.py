@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from policy_dsl.language.expr import ast
-from policy_dsl.language.expr.compile import FUNCTIONS, _as_date, _compare
+from policy_dsl.language.expr.compile import FUNCTIONS, _as_date, _compare, constant_items, item
 
 _OPS = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _PLAIN = (int, float, str, bool, type(None))
@@ -24,10 +24,12 @@ _ATOM = re.compile(r"(?:f_\w+|region|decision_date|_K\d+|t\d+|-?\d+|'[^'\\]*')\Z
 
 
 def base_namespace() -> dict:
-    """The names generated code may use: the function table, the reference comparisons, ``_plain``."""
+    """The names generated code may use: the function table, the reference comparisons, ``_plain``,
+    ``_item`` (the reference's indexing)."""
     ns = {"_F_" + name: fn for name, fn in FUNCTIONS.items()}
     ns.update({"_C_" + word: _compare(op) for op, word in _OPS.items()})
     ns["_plain"] = _plain
+    ns["_item"] = item
     return ns
 
 
@@ -82,8 +84,9 @@ class Emitter:
         if isinstance(node, ast.Name):
             return name(node.name)
         if isinstance(node, ast.ListExpr):
-            if all(isinstance(i, ast.Literal) for i in node.items):
-                return self.const(frozenset(i.value for i in node.items))
+            constant = constant_items(node)
+            if constant is not None:
+                return self.const(constant)
             return "[" + ", ".join(e(i) for i in node.items) + "]"
         if isinstance(node, ast.Call):
             if node.func not in FUNCTIONS:
@@ -104,12 +107,17 @@ class Emitter:
         if isinstance(node, ast.If):
             return f"({e(node.then)} if {e(node.cond)} else {e(node.other)})"
         if isinstance(node, ast.Index):
-            return f"{e(node.obj)}[{e(node.index)}]"
+            return f"_item({e(node.obj)}, {e(node.index)})"
         if isinstance(node, ast.Field):
             return f"{e(node.obj)}.get({node.name!r})"
         if isinstance(node, ast.Binary):
             op = node.op
-            left, right = e(node.left), e(node.right)
+            constant = constant_items(node.right) if op in ("in", "not in") else None
+            left = e(node.left)
+            if constant is None:
+                right = e(node.right)
+            else:  # membership in a list of constants: a set, as in the reference
+                right = self.const(frozenset(constant))
             if op in ("and", "or", "+", "-", "in", "not in"):
                 return f"({left} {op} {right})"
             if may_be_period(node.left, periods) or may_be_period(node.right, periods):

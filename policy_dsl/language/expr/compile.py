@@ -22,6 +22,21 @@ class EvalError(Exception):
         self.node = node
 
 
+def item(seq, i, node: ast.Node | None = None):
+    """Item ``i`` of a list, counted from 0. An index below 0 or past the last item (or no list)
+    is an EvalError: a negative index never counts from the end. Every backend indexes through here."""
+    if isinstance(seq, (list, tuple)) and type(i) is int and 0 <= i < len(seq):
+        return seq[i]
+    raise EvalError(t("expr.no_item", index=i), node)
+
+
+def constant_items(node: ast.Node) -> tuple | None:
+    """The values of a list written with constants only (``["death", "military"]``), in order, or None."""
+    if isinstance(node, ast.ListExpr) and all(isinstance(i, ast.Literal) for i in node.items):
+        return tuple(i.value for i in node.items)
+    return None
+
+
 def _as_date(value):
     return value.extended if isinstance(value, periods.PeriodEnd) else value
 
@@ -133,9 +148,9 @@ def _compile(node: ast.Node, trace: bool):
         return get
     if isinstance(node, ast.ListExpr):
         items = [c(i) for i in node.items]
-        if all(isinstance(i, ast.Literal) for i in node.items):
-            frozen = frozenset(i.value for i in node.items)
-            return lambda env: frozen
+        constant = constant_items(node)
+        if constant is not None:
+            return lambda env: constant
         return lambda env: [f(env) for f in items]
     if isinstance(node, ast.Call):
         impl = FUNCTIONS[node.func]
@@ -167,21 +182,17 @@ def _compile(node: ast.Node, trace: bool):
         return lambda env: then(env) if cond(env) else other(env)
     if isinstance(node, ast.Index):
         obj, idx = c(node.obj), c(node.index)
-
-        def index(env):
-            seq, i = obj(env), idx(env)
-            try:
-                return seq[i]
-            except (IndexError, TypeError):
-                raise EvalError(t("expr.no_item", index=i), node) from None
-
-        return index
+        return lambda env: item(obj(env), idx(env), node)
     if isinstance(node, ast.Field):
         obj, name = c(node.obj), node.name
         return lambda env: obj(env).get(name)
     if isinstance(node, ast.Binary):
-        left, right = c(node.left), c(node.right)
         op = node.op
+        constant = constant_items(node.right) if op in ("in", "not in") else None
+        left, right = c(node.left), c(node.right)
+        if constant is not None:  # membership in a list of constants: a set, looked up in one step
+            members = frozenset(constant)
+            right = lambda env: members  # noqa: E731
         if op == "and":
             return lambda env: left(env) and right(env)
         if op == "or":
