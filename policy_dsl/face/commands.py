@@ -184,11 +184,14 @@ class argparse_in_our_words:
     """``with argparse_in_our_words(): parser.parse_args(argv)``: argparse's usage errors are
     made in the current language (argparse looks its ``_`` and ``ngettext`` up when it speaks)."""
 
+    words = staticmethod(argparse_words)
+    nwords = staticmethod(_argparse_nwords)
+
     def __enter__(self):
         import argparse
 
         self._saved = argparse._, argparse.ngettext
-        argparse._, argparse.ngettext = argparse_words, _argparse_nwords
+        argparse._, argparse.ngettext = self.words, self.nwords
         return self
 
     def __exit__(self, *exc):
@@ -196,6 +199,16 @@ class argparse_in_our_words:
 
         argparse._, argparse.ngettext = self._saved
         return False
+
+
+class _argparse_as_written(argparse_in_our_words):
+    """``with _argparse_as_written(): ...``: argparse's words stay its English text (the headings
+    and the -h and --version help it makes while a parser is built are put in the current
+    language when shown: ``Formatter``), so building a parser asks gettext nothing — no search
+    of the system's catalogs, no ``locale`` import."""
+
+    words = staticmethod(lambda text: text)
+    nwords = staticmethod(lambda singular, plural, n: singular if n == 1 else plural)
 
 
 def _words(text):
@@ -217,8 +230,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     from policy_dsl import __version__
     from policy_dsl.language.errors import Diagnostic, InputError, command_line
 
+    building = [True]
+
     class Formatter(argparse.HelpFormatter):
         """Help in the current language: each help text, heading and the usage prefix through the catalog."""
+
+        def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+            if width is None and building:  # argparse checks each argument's metavar with a formatter that
+                width = 80  # lays out no text: the terminal's width (and shutil's import) is asked only for help
+            super().__init__(prog, indent_increment, max_help_position, width)
 
         def _get_help_string(self, action):
             return _words(action.help).replace("%", "%%") if action.help else action.help
@@ -244,12 +264,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             raise InputError(Diagnostic("E-USAGE", clip(message, 300), command_line(),
                                         t("cli.see_help", prog=self.prog)))
 
-    parser = Parser(prog="policy-dsl", description=N_("help.policy_dsl"))
-    parser.add_argument("--version", action="version", version=f"policy-dsl {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=Parser, title=N_("help.commands"), metavar="COMMAND")
-    for command in COMMANDS:
-        if only is None or only == command.name:
-            p = sub.add_parser(command.name, help=command.help, description=command.help)
-            command.arguments(p)
-            add_common(p, command.common)
+    with _argparse_as_written():
+        parser = Parser(prog="policy-dsl", description=N_("help.policy_dsl"))
+        parser.add_argument("--version", action="version", version=f"policy-dsl {__version__}")
+        sub = parser.add_subparsers(dest="command", parser_class=Parser, title=N_("help.commands"), metavar="COMMAND")
+        for command in COMMANDS:
+            if only is None or only == command.name:
+                p = sub.add_parser(command.name, help=command.help, description=command.help)
+                command.arguments(p)
+                add_common(p, command.common)
+    building.clear()
     return parser
