@@ -1,19 +1,17 @@
 """A JSON list of cases against the same cases as JSON Lines.
 
-    python bench/json_list.py [--n 100000] [--rounds R] [--before REV [--before-n 5000]] [--json OUT]
+    python bench/json_list.py [--n 100000] [--rounds R] [--explain] [--before REV [--before-n 5000]] [--json OUT]
 
 N generated cases (bench/gen_cases.py), written once as JSON Lines and as a JSON list (one case a
 line inside ``[`` … ``]``, as a program exporting a list writes it). Each round runs, in turn,
-``policy-dsl eval CASES.jsonl --format json [--explain]`` and ``policy-dsl eval CASES.json --format json``
+``policy-dsl eval CASES.jsonl --format json`` and ``policy-dsl eval CASES.json --format json``
 (answers to a file), and the list again with N/10 cases: wall time, CPU time of the child (user +
-system: steadier on a shared machine) and its maximum RSS. Reported: the medians, the list's time
-as a ratio of the JSON Lines time (measured in the same run; the goal is at most 2), and the
-list's memory at N against N/10 (flat: the answers are written as they come, the memory holds
-the text of the list and one case, not the answers). The JSON Lines run is timed twice, without and
-with ``--explain``: the outputs differ by design (a list's answers carry their trace — ``eval``
-gives it for one case or a list —, JSON Lines answers only with ``--explain``), so the list is
-compared with both: the second is like with like. The child is started by /usr/bin/time, which
-reports its CPU time and peak RSS (see ``run``)."""
+system: steadier on a shared machine) and its maximum RSS. Both give answers of one shape (the
+trace only with ``--explain``); with ``--explain`` each round also runs both with ``--explain``.
+Reported: the medians, the list's time as a ratio of the JSON Lines time (measured in the same
+run; the goal is at most 2), and the list's memory at N against N/10 (the answers are written as
+they come: memory holds the text of the list and one case, not the answers). The child is
+started by /usr/bin/time, which reports its CPU time and peak RSS (see ``run``)."""
 
 from __future__ import annotations
 
@@ -74,6 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--explain", action="store_true", help="also time both with --explain (the trace: slower)")
     ap.add_argument("--before", metavar="REV", help="also time REV's code (or a folder holding another tree) and this "
                     "tree's on --before-n cases, as a list and as JSON Lines, once each, after the rounds")
     ap.add_argument("--before-n", type=int, default=5_000, help="cases for --before (the old code may be quadratic)")
@@ -83,35 +82,45 @@ def main() -> None:
     full = cases_file(args.n)
     lines = first_lines(full, args.n)
     listed, small = as_list(full, args.n), as_list(full, args.n // 10)
-    runs = {"jsonl": [], "jsonl_explain": [], "list": [], "list_tenth": []}
+    runs = {"jsonl": [], "list": [], "list_tenth": []}
+    if args.explain:
+        runs.update({"jsonl_explain": [], "list_explain": []})
     run(["eval", small, "--format", "json"], env)  # warm: the policy set's cache, plans
     for _ in range(args.rounds):
         runs["jsonl"].append(run(["eval", lines, "--format", "json"], env))
-        runs["jsonl_explain"].append(run(["eval", lines, "--format", "json", "--explain"], env))
         runs["list"].append(run(["eval", listed, "--format", "json"], env))
         runs["list_tenth"].append(run(["eval", small, "--format", "json"], env))
+        if args.explain:
+            runs["jsonl_explain"].append(run(["eval", lines, "--format", "json", "--explain"], env))
+            runs["list_explain"].append(run(["eval", listed, "--format", "json", "--explain"], env))
     med = {k: {m: median([r[m] for r in v]) for m in ("wall", "cpu", "rss_mb", "bytes")} for k, v in runs.items()}
     out = {
         "n": args.n, "rounds": args.rounds, "medians": med, "runs": runs,
         "list_over_jsonl_cpu": med["list"]["cpu"] / med["jsonl"]["cpu"],
         "list_over_jsonl_wall": med["list"]["wall"] / med["jsonl"]["wall"],
-        "list_over_jsonl_explain_cpu": med["list"]["cpu"] / med["jsonl_explain"]["cpu"],
-        "list_over_jsonl_explain_wall": med["list"]["wall"] / med["jsonl_explain"]["wall"],
         "list_rss_n_over_tenth": med["list"]["rss_mb"] / med["list_tenth"]["rss_mb"],
+        "list_rss_over_jsonl": med["list"]["rss_mb"] / med["jsonl"]["rss_mb"],
         "list_file_mb": listed.stat().st_size / 1024 / 1024,
     }
+    if args.explain:
+        out["list_over_jsonl_explain_cpu"] = med["list_explain"]["cpu"] / med["jsonl_explain"]["cpu"]
+        out["list_over_jsonl_explain_wall"] = med["list_explain"]["wall"] / med["jsonl_explain"]["wall"]
 
     def shown(k: str) -> str:
         m = med[k]
         return f"{m['wall']:.1f} s wall, {m['cpu']:.1f} s CPU, {m['rss_mb']:.0f} MB, {m['bytes'] / 2 ** 20:.0f} MiB out"
 
     print(f"{args.n:,} cases ({out['list_file_mb']:.0f} MiB as a list), medians of {args.rounds}:\n"
-          f"  JSON Lines            {shown('jsonl')}\n  JSON Lines --explain  {shown('jsonl_explain')}\n"
-          f"  JSON list             {shown('list')}\n  JSON list of {args.n // 10:,}  {shown('list_tenth')}\n"
-          f"list / JSON Lines: ×{out['list_over_jsonl_cpu']:.2f} CPU, ×{out['list_over_jsonl_wall']:.2f} wall; "
-          f"list / JSON Lines --explain: ×{out['list_over_jsonl_explain_cpu']:.2f} CPU, "
-          f"×{out['list_over_jsonl_explain_wall']:.2f} wall; list peak RSS {args.n:,} / {args.n // 10:,}: "
-          f"×{out['list_rss_n_over_tenth']:.2f}")
+          f"  JSON Lines            {shown('jsonl')}\n  JSON list             {shown('list')}\n"
+          f"  JSON list of {args.n // 10:,}  {shown('list_tenth')}")
+    if args.explain:
+        print(f"  JSON Lines --explain  {shown('jsonl_explain')}\n  JSON list --explain   {shown('list_explain')}")
+    print(f"list / JSON Lines: ×{out['list_over_jsonl_cpu']:.2f} CPU, ×{out['list_over_jsonl_wall']:.2f} wall; "
+          f"list peak RSS {args.n:,} / {args.n // 10:,}: ×{out['list_rss_n_over_tenth']:.2f}, "
+          f"list / JSON Lines peak RSS: ×{out['list_rss_over_jsonl']:.2f}")
+    if args.explain:
+        print(f"with --explain, list / JSON Lines: ×{out['list_over_jsonl_explain_cpu']:.2f} CPU, "
+              f"×{out['list_over_jsonl_explain_wall']:.2f} wall")
     if args.before:
         tree, m = tree_of(args.before), args.before_n
         few_lines, few_list = first_lines(full, m), as_list(full, m)

@@ -562,20 +562,25 @@ def test_json_list_positions_and_flat_memory(tmp_path, cli, policy):
         def write(self, text):
             return len(text)
 
+        def flush(self):
+            pass
+
         buffer = None
 
     sink = Sink()
-    sink.buffer = type("Bytes", (), {"write": lambda self, b: len(b)})()
-    peaks = []
-    for n in (100, 1000):
-        path.write_text(json.dumps([{**GOOD_CASE, "id": i} for i in range(n)]), encoding="utf-8")
-        answers = CaseAnswers(policy)
-        eval_json(answers, [path], sink)  # warm: plans and caches
-        tracemalloc.start()
-        assert not eval_json(CaseAnswers(policy, evaluator=answers.evaluator, validator=answers.validator), [path], sink)
-        peaks.append(tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
-    assert peaks[1] - peaks[0] < 2 * 1024 * 1024, peaks  # 900 more answers with their traces: ~10 MB if held
+    sink.buffer = type("Bytes", (), {"write": lambda self, b: len(b), "flush": lambda self: None})()
+    for explain in (False, True):
+        peaks = []
+        for n in (1000, 3000):  # more than the writer's buffers hold (a few hundred answers)
+            path.write_text(json.dumps([{**GOOD_CASE, "id": i} for i in range(n)]), encoding="utf-8")
+            answers = CaseAnswers(policy)
+            eval_json(answers, [path], sink, explain)  # warm: plans and caches
+            tracemalloc.start()
+            assert not eval_json(CaseAnswers(policy, evaluator=answers.evaluator, validator=answers.validator), [path],
+                                 sink, explain)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+        assert peaks[1] - peaks[0] < 2 * 1024 * 1024, (explain, peaks)  # 2 000 more answers: ~2 MB, with their traces ~20 MB, if held
 
 
 def test_stdin_in_any_form(tmp_path):

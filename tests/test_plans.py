@@ -152,16 +152,30 @@ def test_wanted_pairs_are_found_as_by_trying_every_probe(policy):
                 assert finder(topic, in_force, wanted) == everything & wanted
 
 
-def test_jsonl_trace_only_with_explain(cli, tmp_path):
+def test_trace_only_with_explain(cli, tmp_path):
+    """One output shape: JSON Lines, a JSON list and one case answer with the same objects, the
+    trace only with --explain (empty without it)."""
+    cases = [{"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": last, "paid_on": "2022-11-03",
+              "id": i} for i, last in enumerate(("2022-06", "2022-08"))] + [{"kind": "arrears", "region": "济南"}]
     path = tmp_path / "cases.jsonl"
-    path.write_text(json.dumps({"kind": "arrears", "region": "济南", "worker": "flexible", "last_paid_month": "2022-06",
-                                "paid_on": "2022-11-03"}, ensure_ascii=False) + "\n", encoding="utf-8")
-    plain, explained = cli("eval", path, "--format", "json").lines, cli("eval", path, "--format", "json", "--explain").lines
-    assert plain[0]["trace"] == [] and explained[0]["trace"]
-    assert {k: v for k, v in explained[0].items() if k != "trace"} == {k: v for k, v in plain[0].items() if k != "trace"}
+    path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
+    listed = tmp_path / "cases.json"
+    listed.write_text(json.dumps(cases, ensure_ascii=False, indent=1), encoding="utf-8")
     one = tmp_path / "one.json"
-    one.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    assert cli("eval", one, "--format", "json").json["trace"]  # one case: the trace as always
+    one.write_text(json.dumps(cases[0], ensure_ascii=False), encoding="utf-8")
+    for explain in ((), ("--explain",)):
+        lines = cli("eval", path, "--format", "json", *explain)
+        as_list = cli("eval", listed, "--format", "json", *explain)
+        assert lines.code == as_list.code == 2  # the case without its facts
+        answers = lines.lines
+        assert [a["trace"] != [] for a in answers[:2]] == [bool(explain)] * 2 and "error" in answers[2]
+        assert as_list.out.startswith("[\n{") and as_list.out.count("\n") == len(cases) + 2  # an answer a line
+        assert as_list.json[:2] == answers[:2]
+        assert as_list.json[2]["error"]["code"] == answers[2]["error"]["code"]
+        assert cli("eval", one, "--format", "json", *explain).json == answers[0]
+    plain, explained = cli("eval", path, "--format", "json").lines, cli("eval", path, "--format", "json", "--explain").lines
+    assert [{k: v for k, v in a.items() if k != "trace"} for a in explained[:2]] == \
+        [{k: v for k, v in a.items() if k != "trace"} for a in plain[:2]]
 
 
 def test_json_commands_do_not_import_what_they_do_not_need(tmp_path):
@@ -226,7 +240,7 @@ def test_generated_code_carries_hostile_string_literals_as_data():
 # -- the batch lane (policy_dsl.fast.lane) ---------------------------------------------------------
 def _eval_jsonl(path, lane: bool, *extra) -> tuple[int, bytes]:
     """``policy-dsl eval PATH --format json``'s exit code and bytes, with the batch lane or with
-    every line answered by the reference loop."""
+    every case (a line, an item of a list) answered by the reference loop."""
     import contextlib
     from unittest import mock
 
@@ -238,8 +252,15 @@ def _eval_jsonl(path, lane: bool, *extra) -> tuple[int, bytes]:
         for raw in cases._jsonl(path, body):
             fallback(raw)
 
+    def reference_cases(raws, validator, evaluator, writer, as_of, fallback):
+        for raw in raws:
+            fallback(raw)
+
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    patch = contextlib.nullcontext() if lane else mock.patch.object(lane_module, "answer_lines", reference)
+    patch = contextlib.ExitStack()
+    if not lane:
+        patch.enter_context(mock.patch.object(lane_module, "answer_lines", reference))
+        patch.enter_context(mock.patch.object(lane_module, "answer_cases", reference_cases))
     with patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         code = main(["eval", str(path), "--format", "json", *extra])
         out.flush()
@@ -267,10 +288,24 @@ def test_lane_writes_what_the_reference_writes(tmp_path):
     body = lines + odd + lines[::-1] + odd  # the second time round, the lane answers from what the first built
     path = tmp_path / "cases.jsonl"
     path.write_text("\n".join(body) + "\n", encoding="utf-8")
+    answered = {}
     for extra in ((), ("--as-of", "2023-03-01"), ("--lang", "en")):
         got, want = _eval_jsonl(path, True, *extra), _eval_jsonl(path, False, *extra)
         assert got[0] == want[0] and got[1] == want[1], extra
+        answered[extra] = want[1]
     assert len(want[1].splitlines()) == len(body) - 2  # blank lines give no answer
+    # the same cases as a JSON list (the items that are JSON), by the lane and by the reference loop
+    read = [(x, json.loads(a)) for x, a in zip([x for x in body if x], answered[()].splitlines()) if b'"E-CASE-JSON"' not in a]
+    items, jsonl = [x for x, _ in read], [a for _, a in read]  # a line that is not JSON would refuse the whole list
+    listed = tmp_path / "cases.json"
+    listed.write_text("[\n" + ",\n".join(items) + "\n]\n", encoding="utf-8")
+    for extra in (("--as-of", "2023-03-01"), ()):
+        got, want = _eval_jsonl(listed, True, *extra), _eval_jsonl(listed, False, *extra)
+        assert got[0] == want[0] == 2 and got[1] == want[1], extra
+    answers = json.loads(got[1])
+    assert len(answers) == len(items) == len(jsonl)
+    for a, b in zip(answers, jsonl):  # the answers of the JSON Lines (an error names its place otherwise)
+        assert (a["error"]["code"] if "error" in a else a) == (b["error"]["code"] if "error" in b else b)
 
 
 def test_lane_answers_most_lines_itself(tmp_path):
@@ -297,6 +332,16 @@ def test_lane_answers_most_lines_itself(tmp_path):
         lane_module.answer_lines(path, answerer.validator, answerer.evaluator, writer, None, fallback)
     writer.flush()
     assert len(referred) < 0.05 * 1200
+    # and the items of a JSON list
+    from policy_dsl.engine.cases import read_cases
+
+    listed = tmp_path / "cases.json"
+    listed.write_text("[" + ",".join(path.read_text(encoding="utf-8").splitlines()) + "]", encoding="utf-8")
+    referred.clear()
+    shape, raws = read_cases(str(listed))
+    lane_module.answer_cases(raws, answerer.validator, answerer.evaluator, writer, None, fallback)
+    writer.flush()
+    assert shape == "list" and len(referred) < 0.05 * 1200
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -307,6 +352,9 @@ def test_lane_on_hostile_input(items, tmp_path_factory):
     body = [json.dumps(x, ensure_ascii=False, allow_nan=True) for x in good + items + items + good]
     path.write_bytes(("\n".join(body) + "\n").encode("utf-8", "surrogatepass"))
     assert _eval_jsonl(path, True) == _eval_jsonl(path, False)
+    listed = path.with_suffix(".json")  # the same items as a JSON list
+    listed.write_bytes(("[\n" + ",\n".join(body) + "\n]\n").encode("utf-8", "surrogatepass"))
+    assert _eval_jsonl(listed, True) == _eval_jsonl(listed, False)
 
 
 def _answered(fn):

@@ -154,7 +154,10 @@ def test_eval_one_case(served, monkeypatch, tmp_path):
     body = json.dumps(ARREARS, ensure_ascii=False).encode()
     code, want, status, got = _eval_both(served, monkeypatch, tmp_path, body, ".json", "application/json")
     assert code == 0 and status == 200 and got == want
-    assert json.loads(got)["benefit_start"] == "2023-02-01" and json.loads(got)["trace"]
+    assert json.loads(got)["benefit_start"] == "2023-02-01" and json.loads(got)["trace"] == []  # only when asked
+    code, want, status, got = _eval_both(served, monkeypatch, tmp_path, body, ".json", "application/json",
+                                         "?explain=true", ("--explain",))
+    assert code == 0 and status == 200 and got == want and json.loads(got)["trace"][0].startswith("地区链：")
 
 
 def test_eval_yaml_case_is_the_example(served, monkeypatch, tmp_path):

@@ -300,9 +300,10 @@ def _json_cases(text: str, file: str):
     def items():
         positions = _Positions(text)
         for n, start in enumerate(starts):
-            item, _ = _decode_at(text, start, file)
+            item, end = _decode_at(text, start, file)
             line, col = positions.at(start)
-            yield RawCase(item, Where(file, line, col), _label(item, ("cases.label.index", n)))
+            clean = text.find("\\u", start, end) < 0  # no \u escape: no lone surrogate (as a line of JSON Lines)
+            yield RawCase(item, Where(file, line, col), _label(item, ("cases.label.index", n)), clean)
 
     return "list", items()
 

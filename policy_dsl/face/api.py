@@ -300,17 +300,18 @@ class CaseAnswers:
         self.bad = 0
 
     def answer(self, raw, traced: bool = True, lines=None):
-        """The JSON answer of ``raw``, its trace with ``traced``; without it the answer is written
-        to ``lines`` (a LineWriter, the quicker way) and None returned, unless the case is bad."""
+        """The JSON answer of ``raw``, its trace only with ``traced``. Without the trace and given
+        ``lines`` (a LineWriter, the quicker way), the answer is written there and None returned,
+        unless the case is bad."""
         from policy_dsl.engine.results import result_json
 
         try:
             case = self.validator.validate(raw, self.as_of)
             result = self.evaluator.evaluate(case, explain=traced)
-            if not traced:
+            if not traced and lines is not None:
                 lines.write(result)
                 return None
-            return result_json(result, self.lang, trace=True, vocab=self.policy.vocab, extra=self.extra)
+            return result_json(result, self.lang, trace=traced, vocab=self.policy.vocab, extra=self.extra)
         except PolicyDslError as exc:
             if exc.exit_code != 2:  # not the case's fault (the policy files): not an answer
                 raise
@@ -327,9 +328,10 @@ class CaseAnswers:
 def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False, on_lines=None) -> bool:
     """Write to ``stream`` (text, with a ``buffer`` for bytes, as sys.stdout) what ``eval SOURCE...
     --format json`` prints, in one shape for all the sources and in their order: JSON Lines when
-    any source is JSON Lines (a line a case, with the trace only under ``explain``), else one object
-    for a single case, else one list (written as the answers come: memory does not grow with the
-    cases). Each source is a path (``-``: standard input, in any form), or ``(name, body)``: an
+    any source is JSON Lines (a line a case), else one object for a single case, else one list
+    (an answer a line, written as the answers come: memory does not grow with the cases). Every
+    answer carries its trace only under ``explain``; without it the cases of a file go through the
+    batch lane (policy_dsl.fast.lane). Each source is a path (``-``: standard input, in any form), or ``(name, body)``: an
     open binary stream named as a file would be (its extension gives its form). True if a case
     was bad. A source that cannot be read at all raises InputError when it is the only one
     (answers already written stay written); among several, it takes its place in the output as
@@ -354,14 +356,16 @@ def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False, on_l
         for name, body, form in opened:
             try:
                 shape, raws = read_cases(name, body=body, form=form)
-                if out.mode == "lines" and form == "lines" and not out.traced:  # the batch lane (policy_dsl.fast.lane)
-                    raws.close()
-                    out.lane(name, body)
-                    continue
                 if len(opened) == 1 and shape == "single" and out.mode != "lines":
                     out.mode = "single"
-                for raw in raws:
-                    out.answer(raw)
+                if out.traced or out.mode == "single":
+                    for raw in raws:
+                        out.answer(raw)
+                elif form == "lines":  # the batch lane (policy_dsl.fast.lane), from the text of each line
+                    raws.close()
+                    out.lane(name, body)
+                else:
+                    out.lane_cases(raws)
             except InputError as exc:
                 if len(opened) == 1:
                     raise
@@ -374,45 +378,56 @@ def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False, on_l
 
 
 class _JsonOut:
-    """The output of eval_json: JSON Lines (a LineWriter), one object, or a list written item by
-    item exactly as ``dumps`` writes the whole list."""
+    """The output of eval_json: one object, or the answers written by a LineWriter, a line each:
+    as JSON Lines, or as the items of a list (``_ListItems``)."""
 
     def __init__(self, stream, answers: CaseAnswers, explain: bool, on_lines, lines: bool):
         self.stream, self.answers, self.on_lines = stream, answers, on_lines
         self.mode = "lines" if lines else "list"
-        self.traced = explain or not lines  # JSON Lines out: the trace only with --explain
+        self.traced = explain  # every answer: the trace only with --explain
         self.writer = None
-        self.items = 0
+        self.listed = None  # the list's stream (list mode, once an answer is written)
 
     def lines(self):
         if self.writer is None:
             from policy_dsl.engine.results import LineWriter
 
-            self.writer = LineWriter(self.answers.lang, self.stream, self.answers.policy.vocab, self.answers.extra)
-            if self.on_lines is not None:
+            stream = self.stream
+            if self.mode == "list":
+                stream = self.listed = _ListItems(stream)
+            self.writer = LineWriter(self.answers.lang, stream, self.answers.policy.vocab, self.answers.extra)
+            if self.on_lines is not None and self.mode == "lines":
                 self.on_lines(self.writer)
         return self.writer
 
     def answer(self, raw) -> None:
-        if self.mode == "lines":
-            writer = self.lines()
-            got = self.answers.answer(raw, self.traced, writer)
-            if got is not None:
-                writer.write_json(got)
-        else:
-            self.item(self.answers.answer(raw, True))
+        if self.mode == "single":
+            write_pieces(self.stream, dumps(self.answers.answer(raw, self.traced)))
+            return
+        writer = self.lines()
+        got = self.answers.answer(raw, self.traced, writer)
+        if got is not None:
+            writer.write_json(got)
+
+    def _fallback(self, raw) -> None:
+        writer = self.writer
+        got = self.answers.answer(raw, False, writer)
+        if got is not None:
+            writer.write_json(got)
 
     def lane(self, name: str, body) -> None:
+        """A JSON Lines source answered without the trace by the batch lane."""
         from policy_dsl.fast.lane import answer_lines
 
         writer, answers = self.lines(), self.answers
+        answer_lines(Path(name), answers.validator, answers.evaluator, writer, answers.as_of, self._fallback, body)
 
-        def fallback(raw):
-            got = answers.answer(raw, False, writer)
-            if got is not None:
-                writer.write_json(got)
+    def lane_cases(self, raws) -> None:
+        """The cases of a JSON or YAML source answered without the trace by the batch lane."""
+        from policy_dsl.fast.lane import answer_cases
 
-        answer_lines(Path(name), answers.validator, answers.evaluator, writer, answers.as_of, fallback, body)
+        writer, answers = self.lines(), self.answers
+        answer_cases(raws, answers.validator, answers.evaluator, writer, answers.as_of, self._fallback)
 
     def source_error(self, name: str, exc: InputError) -> None:
         self.answers.bad += 1
@@ -420,27 +435,75 @@ class _JsonOut:
         got = {"source": name, "error": {"code": d.code, "message": d.message, "where": str(d.where)}}
         if d.hint:
             got["error"]["hint"] = d.hint
-        if self.mode == "lines":
-            self.lines().write_json(got)
-        else:
-            self.item(got)
-
-    def item(self, got: dict) -> None:
-        if self.mode == "single":
-            write_pieces(self.stream, dumps(got))
-            return
-        # as json.dumps(list, indent=2): each item indented two more (a JSON text holds no raw line end)
-        text = dumps(got)[:-1].replace("\n", "\n  ")
-        write_pieces(self.stream, ("[\n  " if not self.items else ",\n  ") + text)
-        self.items += 1
+        self.lines().write_json(got)
 
     def close(self, complete: bool = True) -> None:
-        """The end of the output: JSON Lines flushed, a list closed (only when ``complete``: after
+        """The end of the output: the answers flushed, a list closed (only when ``complete``: after
         a failure nothing is added to what was written)."""
         if self.writer is not None:
             self.writer.flush()
         if self.mode == "list" and complete:
-            self.stream.write("\n]\n" if self.items else "[]\n")
+            if self.listed is None:
+                self.stream.write("[]\n")
+            else:
+                self.listed.close()
+
+
+class _ListItems:
+    """A stream for a LineWriter that makes its lines the items of a JSON list, one a line: ``[``
+    and a line end before the first, a comma before each line end between two, a line end and
+    ``]`` after the last. An answer's JSON text holds no raw line end (json.dumps escapes them), so
+    each line end written ends an item; the last one written is held back until more follows."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        raw = getattr(stream, "buffer", None)
+        self.buffer = None if raw is None else _ListBytes(self, raw)
+        self.started = self.held = False
+
+    def _joined(self, chunk, end, comma, opening):
+        parts = []
+        if not self.started:
+            parts.append(opening)
+            self.started = True
+        if self.held:
+            parts.append(comma)
+            self.held = False
+        if chunk.endswith(end):
+            chunk = chunk[:-1]
+            self.held = True
+        parts.append(chunk.replace(end, comma))
+        return chunk[:0].join(parts)
+
+    def write(self, text: str) -> None:
+        if text:
+            self.stream.write(self._joined(text, "\n", ",\n", "[\n"))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def close(self) -> None:
+        """The end of the list (its last line end, held back, and ``]``)."""
+        self.stream.flush()
+        if self.buffer is None:
+            self.stream.write("\n]\n" if self.started else "[]\n")
+        else:
+            self.buffer.raw.write(b"\n]\n" if self.started else b"[]\n")
+            self.buffer.raw.flush()
+
+
+class _ListBytes:
+    """The bytes side of a ``_ListItems``."""
+
+    def __init__(self, items: _ListItems, raw):
+        self.items, self.raw = items, raw
+
+    def write(self, chunk: bytes) -> None:
+        if chunk:
+            self.raw.write(self.items._joined(chunk, b"\n", b",\n", b"[\n"))
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 def write_pieces(stream, text: str) -> None:

@@ -7,8 +7,8 @@ JSON's, ``fast/jsonrows.py``) into JSON Lines, Parquet or CSV go to the columnar
 (``fast/columnar.py``; ``POLICY_DSL_COLUMNAR=0`` turns it off): the same bytes, whole columns at a
 time, each row it declines answered in its place by the row-wise path and counted in the summary.
 Otherwise every case is answered by ``api.CaseAnswers`` exactly as ``eval --format json`` answers it: JSON
-Lines out are the same lines (the trace only with ``--explain``), JSON and YAML out hold the answers
-with their trace, and a table row is made from the JSON answer (tools/tables.py). A bad case is an
+Lines out are the same lines, JSON and YAML out hold the same answers (the trace only with
+``--explain``; a JSON list an answer a line, as ``eval`` prints it), and a table row is made from the JSON answer (tools/tables.py). A bad case is an
 error in its place, never a stopped run. The input is read as it goes and the answers written as
 they come, so memory holds a few batches whatever the size of the population; with ``--jobs N``
 at most 2·N batches are in flight and the output is written in input order, the same bytes as
@@ -316,7 +316,7 @@ class Answering:
         elif self.out_fmt in ("json", "yaml"):
             payload = []
             for raw in batch.cases():
-                out = self.answers.answer(raw, True)
+                out = self.answers.answer(raw, self.explain)
                 if "error" in out:
                     _note(errors, out)
                 payload.append(out)
@@ -664,12 +664,12 @@ class Sink:
         self._list_item(first, first_item=True)
 
     def _list_item(self, item: dict, first_item: bool) -> None:
-        """One answer of a list: as ``json.dumps(answers, indent=2)`` lays it out, or a YAML item."""
+        """One answer of a list: on a line of its own, as ``eval`` prints a list, or a YAML item."""
         if self.fmt == "json":
             import json
 
-            text = json.dumps(item, ensure_ascii=False, indent=2)
-            self.stream.write((b"" if first_item else b",\n") + "\n".join("  " + line for line in text.split("\n")).encode())
+            text = json.dumps(item, ensure_ascii=False)
+            self.stream.write((b"" if first_item else b",\n") + text.encode())
         else:
             import yaml
 

@@ -65,15 +65,15 @@ def document(limits) -> dict:
                 "summary": "answer cases (policy-dsl eval --format json)",
                 "description": "A JSON case answers with one object (400 if the case is bad); a JSON list with a list "
                                "(200; a bad case's place holds `{id, error}`); JSON Lines "
-                               "(`application/x-ndjson`) are read and answered as they arrive, a line an answer, "
-                               "without the trace unless `explain`. A stream that fails as a whole (too big, too "
+                               "(`application/x-ndjson`) are read and answered as they arrive, a line an answer. "
+                               "Every answer has its trace only with `explain`. A stream that fails as a whole (too big, too "
                                "slow, not JSON Lines) ends with an `{\"error\": ...}` line. "
                                f"Bodies up to {limits.max_body:,} bytes.",
                 "parameters": [
                     {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
                      "description": "decide under the rules in force on this date"},
                     {"name": "explain", "in": "query", "schema": {"type": "boolean"},
-                     "description": "the trace for JSON Lines too"}, lang],
+                     "description": "each answer with its trace"}, lang],
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": {"oneOf": [case_ref, {"type": "array", "items": case_ref}]}},
                     "application/x-ndjson": {"schema": case_ref},

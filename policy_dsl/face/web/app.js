@@ -336,7 +336,7 @@ async function compute(event) {
   showError("case-error", "");
   const { data, errors } = readCase();
   if (errors.length) { showError("case-error", errors[0]); $("case-result").replaceChildren(); return; }
-  const got = await getJSON(`eval?${new URLSearchParams({ lang: state.lang })}`,
+  const got = await getJSON(`eval?${new URLSearchParams({ lang: state.lang, explain: "true" })}`,
     { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
   if (got.data && got.data.error && !got.data.kind) {
     showError("case-error", errorText(got.data.error));
