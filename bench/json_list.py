@@ -9,8 +9,9 @@ line inside ``[`` … ``]``, as a program exporting a list writes it). Each roun
 system: steadier on a shared machine) and its maximum RSS. Both give answers of one shape (the
 trace only with ``--explain``); with ``--explain`` each round also runs both with ``--explain``.
 Reported: the medians, the list's time as a ratio of the JSON Lines time (measured in the same
-run; the goal is at most 2), and the list's memory at N against N/10 (the answers are written as
-they come: memory holds the text of the list and one case, not the answers). The child is
+run; the goal is at most 2), and the peak memory at N against N/10, of the list and of JSON Lines
+(the answers are written as they come, and a list file is read a window at a time: memory holds
+neither the answers nor the text of the list). The child is
 started by /usr/bin/time, which reports its CPU time and peak RSS (see ``run``)."""
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def main() -> None:
     full = cases_file(args.n)
     lines = first_lines(full, args.n)
     listed, small = as_list(full, args.n), as_list(full, args.n // 10)
-    runs = {"jsonl": [], "list": [], "list_tenth": []}
+    runs = {"jsonl": [], "list": [], "list_tenth": [], "jsonl_tenth": []}
+    small_lines = first_lines(full, args.n // 10)
     if args.explain:
         runs.update({"jsonl_explain": [], "list_explain": []})
     run(["eval", small, "--format", "json"], env)  # warm: the policy set's cache, plans
@@ -90,6 +92,7 @@ def main() -> None:
         runs["jsonl"].append(run(["eval", lines, "--format", "json"], env))
         runs["list"].append(run(["eval", listed, "--format", "json"], env))
         runs["list_tenth"].append(run(["eval", small, "--format", "json"], env))
+        runs["jsonl_tenth"].append(run(["eval", small_lines, "--format", "json"], env))
         if args.explain:
             runs["jsonl_explain"].append(run(["eval", lines, "--format", "json", "--explain"], env))
             runs["list_explain"].append(run(["eval", listed, "--format", "json", "--explain"], env))
@@ -99,6 +102,7 @@ def main() -> None:
         "list_over_jsonl_cpu": med["list"]["cpu"] / med["jsonl"]["cpu"],
         "list_over_jsonl_wall": med["list"]["wall"] / med["jsonl"]["wall"],
         "list_rss_n_over_tenth": med["list"]["rss_mb"] / med["list_tenth"]["rss_mb"],
+        "jsonl_rss_n_over_tenth": med["jsonl"]["rss_mb"] / med["jsonl_tenth"]["rss_mb"],
         "list_rss_over_jsonl": med["list"]["rss_mb"] / med["jsonl"]["rss_mb"],
         "list_file_mb": listed.stat().st_size / 1024 / 1024,
     }
@@ -112,11 +116,12 @@ def main() -> None:
 
     print(f"{args.n:,} cases ({out['list_file_mb']:.0f} MiB as a list), medians of {args.rounds}:\n"
           f"  JSON Lines            {shown('jsonl')}\n  JSON list             {shown('list')}\n"
-          f"  JSON list of {args.n // 10:,}  {shown('list_tenth')}")
+          f"  JSON list of {args.n // 10:,}  {shown('list_tenth')}\n  JSON Lines of {args.n // 10:,} {shown('jsonl_tenth')}")
     if args.explain:
         print(f"  JSON Lines --explain  {shown('jsonl_explain')}\n  JSON list --explain   {shown('list_explain')}")
     print(f"list / JSON Lines: ×{out['list_over_jsonl_cpu']:.2f} CPU, ×{out['list_over_jsonl_wall']:.2f} wall; "
-          f"list peak RSS {args.n:,} / {args.n // 10:,}: ×{out['list_rss_n_over_tenth']:.2f}, "
+          f"peak RSS {args.n:,} / {args.n // 10:,}: list ×{out['list_rss_n_over_tenth']:.2f}, "
+          f"JSON Lines ×{out['jsonl_rss_n_over_tenth']:.2f}; "
           f"list / JSON Lines peak RSS: ×{out['list_rss_over_jsonl']:.2f}")
     if args.explain:
         print(f"with --explain, list / JSON Lines: ×{out['list_over_jsonl_explain_cpu']:.2f} CPU, "

@@ -73,3 +73,90 @@ def test_invalid_under_a_clause_is_exit_2(cli, tmp_path):
     case = {"kind": "resident_enrollment", "region": "济南", "benefit_year": 2024, "paid_on": "2023-08-31"}
     run = cli("eval", case_file(tmp_path, case), "--format", "json")
     assert run.code == 2 and run.json["error"]["code"] == "E-CASE-INVALID"
+
+
+# -- a JSON list file read a window at a time (engine/cases._ListReader) --------------------------
+def _read_whole(text: str, name: str):
+    """What the whole-text reading makes of a JSON file: its items with their places, or its error."""
+    from policy_dsl.engine import cases
+    from policy_dsl.language.errors import InputError
+
+    try:
+        shape, items = cases._json_cases(text, name)
+        return [(r.data, r.where.line, r.where.col, r.clean) for r in items] if shape == "list" else "single"
+    except InputError as exc:
+        return exc.first.code, exc.first.where.line, exc.first.where.col
+
+
+def _read(path, monkeypatch, chunk: int):
+    from policy_dsl.engine import cases
+    from policy_dsl.language.errors import InputError
+
+    monkeypatch.setattr(cases, "_CHUNK", chunk)
+    try:
+        shape, items = cases.read_cases(str(path))
+        return [(r.data, r.where.line, r.where.col, r.clean) for r in items] if shape == "list" else "single"
+    except InputError as exc:
+        return exc.first.code, exc.first.where.line, exc.first.where.col
+
+
+def test_a_json_list_read_by_windows_is_the_list_read_whole(tmp_path, monkeypatch):
+    """Whatever the window (down to one byte: items, numbers, multi-byte characters and a BOM cut
+    anywhere), the items, their places and their errors are those of the file read whole."""
+    import json
+    import random
+
+    rng = random.Random(13)
+    values = [7, -4.5e3, 12345678901234567890, "济南", "a\\nb", {"k": "v", "n": [1, {"x": None}]}, [], {}, True, None]
+    space = ["", " ", "\n", "\r\n", "\t"]
+    path = tmp_path / "cases.json"
+    for _ in range(250):
+        items = [rng.choice(space) + json.dumps(rng.choice(values), ensure_ascii=rng.random() < 0.5) + rng.choice(space)
+                 for _ in range(rng.randint(0, 6))]
+        text = rng.choice(space) + "[" + ",".join(items) + "]" + rng.choice(space)
+        if rng.random() < 0.25:  # broken somewhere
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice(["", "x", ",", "]", '"', "{"]) + text[at + 1:]
+        bom = rng.random() < 0.2
+        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+        want = _read_whole(text, str(path))
+        for chunk in (1, 2, 5, 64):
+            assert _read(path, monkeypatch, chunk) == want, (text, chunk)
+
+
+def test_a_json_list_file_is_read_in_flat_memory(tmp_path, monkeypatch):
+    """Reading a list four times as long takes no more memory: a window and one case."""
+    import json
+    import tracemalloc
+
+    from policy_dsl.engine import cases
+
+    monkeypatch.setattr(cases, "_CHUNK", 1 << 14)
+    peaks = []
+    for n in (2000, 8000):
+        path = tmp_path / f"cases-{n}.json"
+        path.write_text("[\n" + ",\n".join(json.dumps({**GOOD, "id": i}, ensure_ascii=False) for i in range(n)) + "\n]\n",
+                        encoding="utf-8")
+        tracemalloc.start()
+        shape, items = cases.read_cases(str(path))
+        assert shape == "list" and sum(1 for _ in items) == n
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < peaks[0] + 256 * 1024, peaks  # the whole text of the longer list: over 1 MB
+
+
+def test_a_json_list_file_that_changes_between_its_readings(tmp_path):
+    """Checked whole, then changed before its cases are read: a coded error, never a wrong case."""
+    import json
+
+    from policy_dsl.engine import cases
+    from policy_dsl.language.errors import InputError
+
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([GOOD, GOOD]), encoding="utf-8")
+    shape, items = cases.read_cases(str(path))
+    path.write_text("[" + json.dumps(GOOD) + ", {", encoding="utf-8")
+    assert next(items).data == GOOD
+    with pytest.raises(InputError) as got:
+        next(items)
+    assert got.value.first.code == "E-CASE-FILE"

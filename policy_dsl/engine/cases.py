@@ -2,7 +2,8 @@
 line; from a file or from standard input (``-``, in any of these forms). Every problem names the
 case (id, index or line), the key, what was expected. Reading is linear in the input: JSON Lines
 stream (cases are read and answered one at a time); a JSON list is checked whole first and then
-given a case at a time, each position found from the last one (never by counting from the start)."""
+given a case at a time, each position found from the last one (never by counting from the start);
+a JSON list file is read a window at a time both times, so memory does not grow with its size."""
 
 from __future__ import annotations
 
@@ -72,6 +73,10 @@ def read_cases(path: str, max_bytes: int = MAX_CASE_FILE_BYTES, body=None, form:
         if body is None:  # refused now if it cannot be read (a folder, a pipe, no permission…), before any answer
             open_regular(p, path, code="E-CASE-FILE").close()
         return "lines", _jsonl(p, body)
+    if form == "json" and body is None:  # a list read a window at a time: memory flat in its size
+        listed = _json_list_file(p, path, limit)
+        if listed is not None:
+            return "list", listed
     if body is not None:
         raw = body.read(limit + 1)
         if len(raw) > limit:
@@ -306,6 +311,157 @@ def _json_cases(text: str, file: str):
             yield RawCase(item, Where(file, line, col), _label(item, ("cases.label.index", n)), clean)
 
     return "list", items()
+
+
+class _Unread(Exception):
+    """A JSON list file that _ListReader does not read cleanly: the whole-text reading says why."""
+
+
+_CHUNK = 1 << 20  # a JSON list file is read this many bytes at a time
+_AFTER_ITEM = frozenset(" \t\n\r,]")
+_COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+
+
+class _ListReader:
+    """The items of a JSON list file read a window at a time: ``items()`` gives (item, line,
+    column, clean) for each, in order, holding the window (about _CHUNK of text, more only for an
+    item longer than that) and one item, whatever the size of the file. Raises _Unread at anything
+    it does not read cleanly (not a list, a broken item, bad UTF-8, a file grown past ``limit``)."""
+
+    def __init__(self, fh, limit: int):
+        import codecs
+
+        self.fh, self.limit, self.read = fh, limit, 0
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()  # a BOM is not text (as safeio.decode)
+        self.text, self.pos, self.eof = "", 0, False
+        self.mark, self.line, self.line_start = 0, 1, 0  # where lines were counted up to, in the window
+
+    def _more(self) -> bool:
+        """The next chunk appended to the window, what lies before ``pos`` dropped; False at the end."""
+        if self.eof:
+            return False
+        raw = self.fh.read(_CHUNK)
+        self.read += len(raw)
+        if self.read > self.limit:
+            raise _Unread
+        try:
+            chunk = self.decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError:
+            raise _Unread from None
+        self.eof = not raw
+        self.position(self.pos)
+        drop = self.pos
+        self.text = self.text[drop:] + chunk
+        self.pos, self.mark, self.line_start = 0, 0, self.line_start - drop
+        return True
+
+    def position(self, at: int) -> tuple[int, int]:
+        """Line and column of ``at`` (not before the last asked), counted from the last one asked."""
+        text = self.text
+        self.line += text.count("\n", self.mark, at)
+        last = text.rfind("\n", self.mark, at)
+        if last >= 0:
+            self.line_start = last + 1
+        self.mark = at
+        return self.line, at - self.line_start + 1
+
+    def _skip(self) -> None:
+        """``pos`` past white space (reading on as needed)."""
+        while True:
+            self.pos = _WS.match(self.text, self.pos).end()
+            if self.pos < len(self.text) or not self._more():
+                return
+
+    def _at(self, char: str) -> bool:
+        while self.pos >= len(self.text) and self._more():
+            pass
+        return self.text.startswith(char, self.pos)
+
+    def _value(self):
+        """The JSON value at ``pos`` and where it ends, the window grown until it holds all of it."""
+        while True:
+            try:
+                item, end = _DECODER.raw_decode(self.text, self.pos)
+                # a value ends before white space, a comma or the list's end: else (a number cut by
+                # the window, "-45" of "-45.5") it may go on in the next chunk
+                if self.eof or (end < len(self.text) and self.text[end] in _AFTER_ITEM):
+                    return item, end
+            except (ValueError, RecursionError):  # a JSONDecodeError too: an item cut by the window, or broken
+                if self.eof:
+                    raise _Unread from None
+            self._more()
+
+    def items(self, places: bool = True):
+        """Each item, with ``places`` as (item, line, column, clean); raises _Unread."""
+        self._skip()
+        if not self._at("["):
+            raise _Unread
+        self.pos += 1
+        self._skip()
+        if self._at("]"):
+            self.pos += 1
+        else:
+            decode, comma = _DECODER.raw_decode, _COMMA.match
+            while True:
+                text, start = self.text, self.pos
+                try:  # the common case inline: an item and its comma well inside the window
+                    item, end = decode(text, start)
+                    if not (end < len(text) and text[end] in _AFTER_ITEM):
+                        raise ValueError
+                except (ValueError, RecursionError):
+                    item, end = self._value()
+                    text, start = self.text, self.pos  # (the window may have moved)
+                if places:
+                    line, col = self.position(start)
+                    yield item, line, col, text.find("\\u", start, end) < 0  # no \u escape: no lone surrogate
+                else:
+                    yield item
+                m = comma(text, end)
+                if m is not None and m.end() < len(text):
+                    self.pos = m.end()
+                    continue
+                self.pos = end
+                self._skip()
+                if self._at(","):
+                    self.pos += 1
+                    self._skip()
+                    continue
+                if self._at("]"):
+                    self.pos += 1
+                    break
+                raise _Unread
+        self._skip()
+        if self.pos < len(self.text):
+            raise _Unread
+
+
+def _json_list_file(p: Path, path: str, limit: int):
+    """The RawCases of a JSON list file read a window at a time (_ListReader): once to check it
+    (syntax, number of cases) before any case is answered, then again, a case at a time, as they
+    are asked for. None if the file is not a list read cleanly that way: the whole-text reading
+    then reads it and says what is wrong."""
+    from policy_dsl.language.safeio import open_regular
+
+    n = 0
+    with open_regular(p, path, code="E-CASE-FILE", max_bytes=limit) as fh:  # what read_limited refuses
+        try:
+            for _ in _ListReader(fh, limit).items(places=False):
+                n += 1
+                if n > MAX_CASES:
+                    raise _too_many(path)
+        except _Unread:
+            return None
+
+    def items():
+        with open_regular(p, path, code="E-CASE-FILE", max_bytes=limit) as fh:
+            try:
+                for i, (item, line, col, clean) in enumerate(_ListReader(fh, limit).items()):
+                    yield RawCase(item, Where(path, line, col), _label(item, ("cases.label.index", i)), clean)
+            except _Unread:  # it was read whole a moment ago: it changed since
+                raise InputError(Diagnostic("E-CASE-FILE", t("cases.json.changed"), Where(clip(path, 200)),
+                                            t("cases.json.changed.hint"))) from None
+
+    return items()
 
 
 def _decode_at(text: str, pos: int, file: str) -> tuple[object, int]:
