@@ -7,25 +7,30 @@ import json
 
 from policy_dsl.engine import trace as T
 from policy_dsl.language.kinds import vocabulary
-from policy_dsl.language.messages import N_, both, say
+from policy_dsl.language.messages import LANGUAGES, N_, say
 from policy_dsl.language.model import Result
 from policy_dsl.language.values import to_json
 
 class _Reasons:
-    """Why a clause displaces another, in words: ``REASONS[reason]`` is ``{"zh": ..., "en": ...}``,
-    from the catalog when first asked (so an answer that displaces nothing never reads it)."""
+    """Why a clause displaces another, in words: ``REASONS.in_language(reason, lang)`` in one
+    language, ``REASONS[reason]`` as ``{"zh": ..., "en": ...}``; from the catalog when first asked
+    (an answer that displaces nothing never reads it, and one in Chinese never reads the English)."""
 
     IDS = {"exception": N_("results.reason.exception"), "specificity": N_("results.reason.specificity"),
            "later_rule": N_("results.reason.later_rule"), "yields_to_superior": N_("results.reason.yields_to_superior"),
            "tie": N_("results.reason.tie")}
 
     def __init__(self):
-        self._words: dict = {}
+        self._words: dict = {}  # (reason, lang) -> words
 
     def __getitem__(self, reason: str) -> dict:
-        found = self._words.get(reason)
+        return {lang: self.in_language(reason, lang) for lang in LANGUAGES}
+
+    def in_language(self, reason: str, lang: str) -> str:
+        """``reason`` in words in ``lang`` (a KeyError for a reason not in IDS)."""
+        found = self._words.get((reason, lang))
         if found is None:
-            found = self._words[reason] = both(self.IDS[reason])
+            found = self._words[reason, lang] = say(lang, self.IDS[reason])
         return found
 
     def get(self, reason: str, default=None):
@@ -79,7 +84,7 @@ def result_json(result: Result, lang: str = "zh", trace: bool = True, vocab=None
         out["improving_exceptions"] = [{**clause_ref(c), "changed": changed} for c, changed in result.improving]
     out["displaced"] = [
         {**clause_ref(c), "reason": reason, "by": by.ref if by is not None else None,
-         "explanation": REASONS.get(reason, {}).get(lang, reason)}
+         "explanation": REASONS.in_language(reason, lang) if reason in REASONS else reason}
         for c, reason, by in result.displaced
     ]
     out["pending"] = [{**clause_ref(c), "in_force_from": start.isoformat() if start else None}

@@ -256,7 +256,7 @@ def applies_json(found: dict, region, day, lang: str = "zh") -> dict:
             "in_force": [{**clause_ref(r["clause"]), "from": r["start"].isoformat() if r["start"] else None,
                           "to": r["until"].isoformat() if r["until"] else None,
                           "displaces": [{**clause_ref(o), "reason": reason,
-                                         "explanation": REASONS[reason][lang]} for o, reason in r["displaces"]]}
+                                         "explanation": REASONS.in_language(reason, lang)} for o, reason in r["displaces"]]}
                          for r in t["in_force"]],
             "pending": [{**clause_ref(p["clause"]), "in_force_from": p["start"].isoformat() if p["start"] else None}
                         for p in t["pending"]],

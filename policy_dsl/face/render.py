@@ -136,8 +136,7 @@ def _result(con: Console, data: dict, policy, lang: str, explain: bool) -> None:
 
 def _reason(reason: str, lang: str) -> str:
     """Why a clause displaces another, in words."""
-    words = REASONS.get(reason)
-    return words.get(lang, reason) if isinstance(words, dict) else t(words) if words else reason
+    return REASONS.in_language(reason, lang) if reason in REASONS else reason
 
 
 def render_regions(con: Console, found: list[dict]) -> None:

@@ -627,7 +627,7 @@ class Site:
         parts = [f"<h2>{_e(w['rules'])}</h2><ol>"]
         for key, rule in (("exception", "rule_exception"), ("yields_to_superior", "rule_yields"),
                           ("specificity", "rule_specificity"), ("later_rule", "rule_later"), ("tie", "rule_tie")):
-            parts.append(f"<li><strong>{_e(REASONS[key][self.lang])}</strong> <code>{_e(key)}</code>：{_e(w[rule])}</li>")
+            parts.append(f"<li><strong>{_e(REASONS.in_language(key, self.lang))}</strong> <code>{_e(key)}</code>：{_e(w[rule])}</li>")
         parts.append("</ol>")
         parts.append(f"<h2>{_e(w['layers'])}</h2><table><tr>")
         for level in sorted(LEVEL_RANK, key=LEVEL_RANK.get):
@@ -662,11 +662,11 @@ class Site:
                 sa, sb = SimpleNamespace(doc=a, exception_to=None, ref=""), SimpleNamespace(doc=b, exception_to=None, ref="")
                 ab, ba = resolve.beats(sa, sb), resolve.beats(sb, sa)
                 if ab:
-                    parts.append(f"<td>← {_e(a.number)}：{_e(REASONS[ab][self.lang])}</td>")
+                    parts.append(f"<td>← {_e(a.number)}：{_e(REASONS.in_language(ab, self.lang))}</td>")
                 elif ba:
-                    parts.append(f"<td>↑ {_e(b.number)}：{_e(REASONS[ba][self.lang])}</td>")
+                    parts.append(f"<td>↑ {_e(b.number)}：{_e(REASONS.in_language(ba, self.lang))}</td>")
                 else:
-                    parts.append(f"<td>{_e(REASONS['tie'][self.lang])}</td>")
+                    parts.append(f"<td>{_e(REASONS.in_language('tie', self.lang))}</td>")
             parts.append("</tr>")
         parts.append("</table>")
         exceptions = [c for c in self.policy.clauses.values() if c.exception_to is not None]
