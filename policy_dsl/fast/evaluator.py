@@ -1,7 +1,9 @@
 """``FastEvaluator``: the fast backend (policy_dsl.fast.plans) in front of the reference evaluator.
 Without the trace a case gets the backend's answer, or the reference's where the backend declines
-it; with the trace, always the reference's. The backend is compiled only when a case asks for an
-answer without the trace (one case with its trace, the commonest command line, never loads it).
+it; with the trace, always the reference's. The backend is compiled when a second answer without
+the trace is asked: the first is the reference's, so one case alone (``eval CASE``, the commonest
+command line) never loads it — compiling it costs more than that one answer (about 2 ms of a
+50 ms start, docs/performance.md).
 ``policy_dsl.face.api.evaluator_for`` chooses it for the command line and programs."""
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ class FastEvaluator:
         self.reference = reference
         self.policy = reference.policy
         self._plans = None
+        self._answered = False  # an answer without the trace has been given
 
     @property
     def plans(self):
@@ -29,7 +32,10 @@ class FastEvaluator:
 
     def evaluate(self, case: Case, explain: bool = False, depth: int = 0) -> Result:
         if not explain:
-            fast = self.plans.evaluate(case, depth)
-            if fast is not None:
-                return fast
+            if self._plans is None and not self._answered:  # the first: the reference's (module docstring)
+                self._answered = True
+            else:
+                fast = self.plans.evaluate(case, depth)
+                if fast is not None:
+                    return fast
         return self.reference.evaluate(case, explain, depth)
