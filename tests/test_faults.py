@@ -163,8 +163,8 @@ def test_fmt_on_a_full_disk_leaves_the_file_whole(loose_policies, tmp_path):
     disk = tmp_path / "disk"
     disk.mkdir()
     size = (loose_policies / "jn-2022-2.yaml").stat().st_size
-    script = (f'mount -t tmpfs -o size=256k tmpfs "{disk}" && cp -r "{loose_policies}" "{disk}/p" && '
-              f'(head -c $((256 * 1024 - {size} - 60 * 1024)) /dev/zero > "{disk}/filler" || true) && '
+    script = (f'mount -t tmpfs -o size=1m tmpfs "{disk}" && cp -r "{loose_policies}" "{disk}/p" && '
+              f'(head -c $((1024 * 1024 - {size} - 60 * 1024)) /dev/zero > "{disk}/filler" || true) && '
               f'sha256sum "{disk}/p/jn-2022-2.yaml" && "{sys.executable}" -m policy_dsl fmt "{disk}/p/jn-2022-2.yaml"; '
               f'echo "rc=$?"; sha256sum "{disk}/p/jn-2022-2.yaml"; ls -a "{disk}/p"')
     run = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=CHILD_TIMEOUT)
@@ -307,10 +307,11 @@ def test_yaml_1_1_numbers_in_a_case_file(tmp_path, cli, value, meant):
 def test_yaml_1_1_numbers_in_a_policy_and_a_test_file(policies_copy, cli):
     f = policies_copy / "jn-2022-2.yaml"
     text = f.read_text(encoding="utf-8")
-    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "version: " in ln)
-    f.write_text(text.replace("version: 1", "version: 01", 1), encoding="utf-8")
+    line, old = next((i, ln) for i, ln in enumerate(text.splitlines(), 1) if "version: " in ln)
+    number = old.split("version: ")[1].strip()  # the encoding's version, written 0N
+    f.write_text(text.replace(old, old.replace(f"version: {number}", f"version: 0{number}"), 1), encoding="utf-8")
     out = _assert_coded(cli("check", policies_copy), "E-YAML-NUMBER", 1)
-    assert f"jn-2022-2.yaml:{line}:" in out and "document.encoding.version: 01" in out
+    assert f"jn-2022-2.yaml:{line}:" in out and f"document.encoding.version: 0{number}" in out
     f.write_text(text, encoding="utf-8")
     t = policies_copy / "tests" / "arrears.yaml"
     t.write_text(t.read_text(encoding="utf-8") + "  - name: hex\n    case: {kind: arrears, region: \"370100\", paid: 0x1E}\n",

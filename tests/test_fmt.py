@@ -175,3 +175,8 @@ def test_not_yaml_is_an_error_not_a_rewrite(tmp_path, cli):
     assert f.read_text(encoding="utf-8") == "document: [unclosed\n"
     assert cli("fmt", tmp_path / "missing.yaml").code == 2
 
+
+
+def test_one_blank_line_after_a_clause_ending_in_a_flow_list():
+    text = "clauses:\n  - id: a\n    exception_to: [x/y, x/z]\n\n  - id: b\n    exception_to: all\n"
+    assert format_text(text) == text

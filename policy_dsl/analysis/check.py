@@ -10,6 +10,7 @@ from pathlib import Path
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, did_you_mean
 from policy_dsl.language.expr import types as T
 from policy_dsl.language.expr.parse import position_in_file
+from policy_dsl.language.kinds import optional
 from policy_dsl.language.messages import join, t
 from policy_dsl.language.model import PolicySet
 from policy_dsl.language.regions import default_registry
@@ -201,6 +202,10 @@ def types(policy: PolicySet) -> list[Diagnostic]:
                         out.append(Diagnostic("E-TYPE", t("check.output_type", name=name, want=want, text=expr.text, type=got),
                                               expr.where, _output_hint(want)))
                     scope[name] = want
+                for name in c.delegated or ():
+                    if name not in kind.outputs:
+                        out.append(Diagnostic("E-UNKNOWN-OUTPUT", t("check.not_an_output", name=name, kind=topic), c.where,
+                                              did_you_mean(name, kind.outputs) or t("check.outputs", outputs=join(kind.outputs))))
                 for k, expr in c.note_whens.items():  # a note's condition also reads the outputs decided above
                     try:
                         got = T.infer(expr.node, scope)
@@ -213,7 +218,7 @@ def types(policy: PolicySet) -> list[Diagnostic]:
                     target_kind, facts = c.evaluate_as
                     target = vocab.kinds[target_kind]
                     given = {n for n, _ in facts}
-                    for missing in set(target.facts) - given:
+                    for missing in sorted(set(target.facts) - given - {f for f, s in target.facts.items() if optional(s)}):
                         out.append(Diagnostic("E-EVALUATE-AS", t("check.evaluate_as_needs", kind=target_kind, fact=missing),
                                               c.where, None))
                     for n, expr in facts:

@@ -706,7 +706,7 @@ class Grid:
             return True
         env = None
         for names, test, known in checks:  # each constraint's answer, remembered by the values it reads
-            key = (region.code, day, *(repr(facts.get(n)) for n in names))
+            key = (region.code, day, *(_memo_key(facts.get(n)) for n in names))
             ok = known.get(key)
             if ok is None:
                 if env is None:
@@ -733,23 +733,45 @@ class Grid:
         anchors = [_anchor(spec) or k.decided_on for _, spec, _ in order]
         known: dict = {}  # (fact, its anchor's value) -> the fact's values
         acc: dict = {}
+        staged = self._staged_checks(kind, [n for n, _, _ in order])
+        env = {**self._defaults(kind), "region": region, "decision_date": day, "__trace__": None}
+
+        def possible(i: int) -> bool:
+            """The constraints whose last fact is the i-th keep (as soon as
+            the facts it reads are chosen: a combination that breaks one is never completed)."""
+            for names, test, memo in staged[i]:
+                key = (region.code, day, *(_memo_key(acc[n]) if n in acc else None for n in names))
+                ok = memo.get(key)
+                if ok is None:
+                    env.update((n, acc[n]) for n in names if n in acc)
+                    try:
+                        ok = bool(test(env))
+                    except (PolicyDslError, EvalError, ArithmeticError, ValueError):  # a constraint these facts
+                        ok = True  # cannot be read on (a date the holiday schedule lacks): keep the question
+                    if len(memo) < 100_000:
+                        memo[key] = ok
+                if not ok:
+                    return False
+            return True
+
         at: list = [0] * len(order)
 
         def rec(i: int):
-            if i == len(order):
+            if i == len(order):  # every constraint was checked on the way (``staged``)
                 facts = {n: acc[n] for n in shown if n in k.facts or acc[n] not in (None, False)}
-                if self._possible(kind, facts, region, day):
-                    yield (tuple(at), facts) if paths else facts
+                yield (tuple(at), facts) if paths else facts
                 return
             name, spec, person = order[i]
             key = (name, acc.get(anchors[i]))
             values = known.get(key)
             if values is None:
                 values = known[key] = self._values(kind, name, spec, person, region, day, acc)
+            checked = staged[i]
             for j, v in enumerate(values):
                 acc[name] = v
                 at[i] = j
-                yield from rec(i + 1)
+                if not checked or possible(i):
+                    yield from rec(i + 1)
             acc.pop(name, None)
 
         return rec(0)
@@ -776,6 +798,19 @@ class Grid:
             acc[name] = values[j]
         facts = {n: acc[n] for n in list(k.facts) + list(self.person_flags) if n in k.facts or acc[n] not in (None, False)}
         return facts if self._possible(kind, facts, region, day) else None
+
+    def _staged_checks(self, kind: str, names: list) -> list:
+        """For each position of ``names`` (the order facts are chosen in), the constraints of the
+        kind whose facts are all chosen once it is: (the facts read, the test, its memo)."""
+        found = self._checks.get(("staged", kind))
+        if found is None:
+            found = [[] for _ in names] or [[]]
+            at = {n: i for i, n in enumerate(names)}
+            for read, test, memo in self._constraint_checks(kind):
+                last = max((at.get(n, len(names) - 1) for n in read), default=0)
+                found[max(last, 0)].append((read, test, memo))
+            self._checks[("staged", kind)] = found
+        return found
 
     def facts(self, kind: str, region, day: dt.date) -> list[dict]:
         """``iter_facts`` as a list, sampled (module docstring) beyond MAX_COMBINATIONS."""
@@ -848,13 +883,10 @@ def _sample(rows: list[dict], n: int) -> list[dict]:
     seen = set()
     for i, row in enumerate(rows):
         for name, v in row.items():
-            key = (name, repr(v))
+            key = (name, _memo_key(v))
             if key not in seen:
                 seen.add(key)
                 keep.add(i)
-    for i in sorted(keep):
-        for name, v in rows[i].items():
-            seen.add((name, repr(v)))
     return [rows[i] for i in sorted(keep)]
 
 
@@ -896,3 +928,21 @@ def case_json(kind: str, region, facts: dict) -> dict:
 def make_case(kind: str, region, facts: dict, day: dt.date):
     """The Case the evaluator answers for a probe."""
     return Case(kind, region, dict(facts), day)
+
+
+def _memo_key(value):
+    """A value as a key (remembering a constraint's answer, telling values apart when sampling):
+    the value itself when hashable, with its type where values of two types compare equal (1 and
+    True); a list or a mapping as a tuple of the keys of its items."""
+    cls = value.__class__
+    if cls in (bool, int, float, str) or value is None:
+        return (cls, value)
+    if cls is list or cls is tuple:
+        return (list, tuple(_memo_key(v) for v in value))
+    if cls is dict:
+        return (dict, tuple((k, _memo_key(v)) for k, v in value.items()))
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)

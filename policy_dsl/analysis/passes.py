@@ -33,7 +33,7 @@ from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, Where
 from policy_dsl.language.messages import t
 from policy_dsl.language.expr.ast import Name, answers, walk
-from policy_dsl.language.kinds import vocabulary
+from policy_dsl.language.kinds import optional, vocabulary
 from policy_dsl.language.messages import N_, join, t
 from policy_dsl.language.model import Clause, PolicySet
 from policy_dsl.language.regions import default_registry
@@ -186,14 +186,14 @@ def cycles(policy: PolicySet) -> list[Diagnostic]:
         for node in answers(d.expr.node):
             for k in d.kinds:
                 asks.setdefault(k, []).append(node.kind)
-                asked_by.setdefault((k, node.kind), (t("passes.definition", name=d.name), d.expr.where))
+                asked_by.setdefault((k, node.kind), (d, d.expr.where))  # worded only when reported
     if asks:
         both = {k: kind_edges.get(k, []) + asks.get(k, []) for k in kinds}
         for cyc in _cycles(kinds, both):
             steps = list(zip(cyc, cyc[1:] + cyc[:1]))
             if not any(step in asked_by for step in steps):
                 continue  # evaluate_as alone: reported above
-            named = [asked_by[step] if step in asked_by else (via[step].ref, via[step].where) for step in steps]
+            named = [_asker(asked_by[step]) if step in asked_by else (via[step].ref, via[step].where) for step in steps]
             out.append(Diagnostic("E-CYCLE", t("passes.answer_ring", ring=_arrow(cyc), refs=join(ref for ref, _ in named)),
                                   named[0][1], t("passes.answer_ring.hint")))
     from policy_dsl.engine.evaluate import MAX_REDIRECTS
@@ -202,7 +202,7 @@ def cycles(policy: PolicySet) -> list[Diagnostic]:
     longest = None if _cycles(kinds, both) else _longest_chain(kinds, both)
     if longest and len(longest) - 1 > MAX_REDIRECTS:
         step = (longest[0], longest[1])
-        ref, where = (via[step].ref, via[step].where) if step in via else asked_by[step]
+        ref, where = (via[step].ref, via[step].where) if step in via else _asker(asked_by[step])
         what = "evaluate_as" if all(s in via for s in zip(longest, longest[1:])) else t("passes.evaluate_as_and_answer")
         out.append(Diagnostic("E-EVALUATE-AS", t("passes.chain_too_long", what=what, chain=" → ".join(longest),
                                                  limit=MAX_REDIRECTS, ref=ref), where, t("passes.chain_too_long.hint")))
@@ -334,6 +334,12 @@ def names_read(policy: PolicySet, clause: Clause) -> set[str]:
     return seen
 
 
+def _asker(found: tuple) -> tuple:
+    """(who asks, where) for a sub-answer: a clause's reference, or a definition worded as one."""
+    who, where = found
+    return (who if isinstance(who, str) else t("passes.definition", name=who.name)), where
+
+
 def unread_facts(policy: PolicySet) -> list[Diagnostic]:
     """W-UNREAD-FACT: for each kind with clauses, the facts (other than the one that fixes the
     decision date) that no clause on that kind reads: a case must give them, yet no answer
@@ -350,7 +356,9 @@ def unread_facts(policy: PolicySet) -> list[Diagnostic]:
         unread = [f for f in kind.facts if f not in read and f != kind.decided_on]
         if unread:
             listed = join(f"`{f}`" for f in unread)
-            message = N_("passes.unread_fact") if len(unread) == 1 else N_("passes.unread_facts")
+            may = all(optional(kind.facts[f]) for f in unread)  # a fact with a default: cases may leave it out
+            message = (N_("passes.unread_optional_fact") if may else N_("passes.unread_fact")) if len(unread) == 1 else (
+                N_("passes.unread_optional_facts") if may else N_("passes.unread_facts"))
             out.append(Diagnostic("W-UNREAD-FACT", t(message, kind=kind_name, facts=listed, n=len(clauses)),
                                   kind_where(kind_name, unread[0], vocab), t("passes.unread_fact.hint"),
                                   severity="warning"))

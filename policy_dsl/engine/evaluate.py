@@ -47,8 +47,9 @@ _plain = plain
 
 def record(outputs, status: str, values: dict) -> dict:
     """An answer as an expression reads it (``answer(...)``, ``excepted``): each of the kind's
-    outputs (null unless decided) and ``status``."""
-    out = {name: values.get(name) for name in outputs} if status == "decided" else dict.fromkeys(outputs)
+    outputs (null unless decided — or, under a delegation of some outputs, decided below it) and
+    ``status``."""
+    out = {name: values.get(name) for name in outputs}
     out["status"] = status
     return out
 
@@ -233,6 +234,14 @@ class Evaluator:
             result.bounds = sel.bounds
             result.displaced.extend(settled.displaced)
             self._conditional_notes(case, result, top, env)
+            if sel.groups:  # a delegation of some outputs: the others as the clauses below decide them
+                values = [self._outputs(case, g.clause, g.exprs, env, trace) for g in sel.groups]
+                self._check_ties(case, sel, settled.ties, values, None)
+                for name, gi in settled.assign:
+                    result.outputs[name] = values[gi][name]
+                for gi, g in enumerate(sel.groups):
+                    if any(c is g.clause for c, _ in settled.governing):
+                        self._conditional_notes(case, result, g.clause, {**env, **values[gi]})
             if sel.conflict is not None:
                 a, b = sel.conflict
                 raise ConflictError(Diagnostic(
@@ -255,10 +264,10 @@ class Evaluator:
                 improved.append(None)
             else:
                 base = self._excepted(case, group, env, trace, explain, depth)
-                got = {name: base.outputs[name] for name in outputs if name in base.outputs} if base.status == "decided" else {}
+                got = {name: base.outputs[name] for name in outputs if name in base.outputs}  # also under a partial delegation
                 got.update(self._outputs(case, group.clause, group.exprs, env, trace,
                                          {"excepted": record(outputs, base.status, base.outputs)}))
-                general = base.outputs if base.status == "decided" else {}
+                general = base.outputs
                 changed = [n for n, v in got.items() if n in outputs and v != general.get(n)]
                 values.append(got)
                 improved.append((tuple(got), tuple(changed), tuple(base.governing), tuple(base.displaced)))

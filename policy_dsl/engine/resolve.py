@@ -122,13 +122,16 @@ def tied(a: Clause, b: Clause) -> bool:
 
 
 def claimed_outputs(clause: Clause, kind_outputs: tuple[str, ...]) -> set[str]:
-    """The outputs a clause speaks to: what it decides; nothing for words that only inform;
-    everything for other outcomes."""
+    """The outputs a clause speaks to: what it decides; nothing for words that only inform; what a
+    delegation of some outputs (``delegate.outputs``) leaves to the lower level; everything for
+    other outcomes."""
     eff = clause.effective()
     if eff.outcome == "decide":
         return {name for name, _ in eff.decide}
     if eff.outcome == "inform":
         return set()
+    if eff.outcome == "delegate" and eff.delegated is not None:
+        return set(eff.delegated)
     return set(kind_outputs)
 
 
@@ -336,7 +339,10 @@ class Selection:
     explicit exceptions, the governing one first; ``excepted`` the ones exceptions removed, as
     ``(clause, "exception", by)``; ``top`` the governing clause. decided: ``groups`` (the deciding
     clauses in order), ``limit`` (the tightest bound on waiting_months a delegating clause above sets:
-    above it, a note). delegated: ``bounds``; ``conflict`` a clause tied with the top with another
+    above it, a note). delegated: ``bounds``; ``groups`` under a delegation of some outputs
+    (``delegate.outputs``), the clauses below that decide the others, with those outputs' expressions
+    only (settled like a decided selection's, the delegating clause governing first); ``conflict`` a
+    clause tied with the top with another
     outcome (an E-CONFLICT). ``settled``: the governing, displaced and notes where they do not depend
     on values (every mode but a decided one with improving exceptions, and a redirect, whose
     governing continues with the redirected answer's)."""
@@ -374,10 +380,20 @@ def select(policy: PolicySet, holding, outputs: tuple) -> Selection:
         return Selection("redirect", tuple(ordered), excepted, top, settled=Settled(
             governing=((top, []),), displaced=excepted + rest))
     if eff.outcome == "delegate":
-        conflict = next(((top, c) for c in ordered[1:] if tied(top, c) and c.effective().outcome != eff.outcome), None)
-        return Selection("delegated", tuple(ordered), excepted, top, bounds=bounds_of(ordered), conflict=conflict,
-                         settled=Settled(governing=((top, []),), displaced=excepted + rest,
-                                         notes=notes_for(policy, (top,))))
+        claims = claimed_outputs(top, outputs)
+        conflict = next(((top, c) for c in ordered[1:] if tied(top, c) and c.effective().outcome != eff.outcome
+                         and claims & claimed_outputs(c, outputs)), None)
+        if eff.delegated is None:
+            return Selection("delegated", tuple(ordered), excepted, top, bounds=bounds_of(ordered), conflict=conflict,
+                             settled=Settled(governing=((top, []),), displaced=excepted + rest,
+                                             notes=notes_for(policy, (top,))))
+        # a delegation of some outputs: the clauses below decide the others (the ones it does not delegate)
+        groups = tuple(Group(c, tuple((n, e) for n, e in c.effective().decide if n not in claims)) for c in ordered[1:]
+                       if c.effective().outcome == "decide" and not c.improves
+                       and any(n not in claims for n, _ in c.effective().decide))
+        sel = Selection("delegated", tuple(ordered), excepted, top, groups, bounds=bounds_of(ordered), conflict=conflict)
+        sel.settled = settle(policy, sel, outputs)
+        return sel
     groups = []
     for clause in ordered:
         e = clause.effective()
@@ -429,7 +445,7 @@ def settle(policy: PolicySet, sel: Selection, outputs: tuple, improved: tuple | 
                 general = next((c for c, fields in info[2] if name in fields), None)
                 if general is not None:
                     kept.setdefault(gi, []).append((general, name))
-    governing: list = []
+    governing: list = [(sel.top, [])] if sel.mode == "delegated" else []  # the delegating clause governs first
     displaced: list = list(sel.excepted)
     improving: list = []
     top = sel.ordered[0]
@@ -448,7 +464,7 @@ def settle(policy: PolicySet, sel: Selection, outputs: tuple, improved: tuple | 
                     governing.append((general, [n for n in fields if n in names]))
         if info is not None:
             displaced = _redisplaced(displaced, governing, clause, info[3])
-        if gi not in contributed and gi not in kept:
+        if gi not in contributed and gi not in kept and clause is not (top if sel.mode == "delegated" else None):
             by = next((g for g, _ in governing if beats(g, clause)), top)
             displaced.append((clause, beats(by, clause) or "tie", by))
     assign = tuple((name, decided[name]) for name in outputs if name in decided)

@@ -309,13 +309,13 @@ class LineWriter:
         return True
 
     def _fixed_piece(self, kind_name: str, status: str, tail: str) -> tuple:
-        """For a template: the UTF-8 of the status and the outputs when no output has a value (else
+        """For a template: the UTF-8 of the status and the outputs when no output has a value (no_rule; else
         None), else their %-format and the names of the outputs; the tail's UTF-8 with the line end."""
         fmt, names = self._slots.get(kind_name) or self._slots.setdefault(kind_name, self._kind_form(kind_name))
         rest = fmt[fmt.index('"status": %s'):].replace('"status": %s', '"status": ' + (
             _STATUS.get(status) or json.dumps(status)).replace("%", "%%"), 1)
         end = (tail + "\n").encode()
-        if status != "decided":  # no outputs
+        if status == "no_rule":  # no outputs (a delegation of some outputs may give the others)
             return (rest % tuple(["null"] * len(names))).encode(), None, (), end
         return None, rest, tuple(names), end
 

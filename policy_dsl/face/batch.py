@@ -44,7 +44,7 @@ _WORDS_IDS = {  # key -> message id (the words are in the catalog)
                 "conflict": N_("batch.reason.conflict"), "reject": N_("batch.reason.reject"),
                 "improving": N_("batch.reason.improving"), "conditional-note": N_("batch.reason.conditional_note"),
                 "nested": N_("batch.reason.nested"), "sub-answer": N_("batch.reason.sub_answer"),
-                "output": N_("batch.reason.output")},
+                "output": N_("batch.reason.output"), "partial-delegation": N_("batch.reason.partial_delegation")},
 }
 WORDS = words(_WORDS_IDS)
 

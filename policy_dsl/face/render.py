@@ -44,9 +44,15 @@ def shown(value, n: int = 80) -> str:
     return clip(value, n)
 
 
-def _value(v):
+def _value(v, vocab=None, name: str = "", lang: str = "zh"):
+    """An output's value as a person reads it: yes/no, an enumerated value in the kinds table's
+    words for it (``labels.values``), a list item by item."""
     if isinstance(v, bool):
         return t("render.yes") if v else t("render.no")
+    if vocab is not None and isinstance(v, str):
+        return str(vocab.value_label(name, v, lang))
+    if vocab is not None and isinstance(v, list):
+        return join(str(vocab.value_label(name, x, lang)) if isinstance(x, str) else str(x) for x in v)
     return str(v)
 
 
@@ -78,7 +84,7 @@ def _result(con: Console, data: dict, policy, lang: str, explain: bool) -> None:
     answer.add_column()
     for name in kind.outputs:
         if data.get(name) is not None:
-            answer.add_row(_output_name(vocab, name, lang), _value(data[name]))
+            answer.add_row(_output_name(vocab, name, lang), _value(data[name], vocab, name, lang))
     if data.get("bounds"):
         b = data["bounds"]
         bound = N_("render.bound_soft") if b["soft"] else N_("render.bound_hard")

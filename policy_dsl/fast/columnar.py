@@ -22,7 +22,8 @@ Rows the backend does not take are *declined*, each for a named reason (``column
 wrong), ``expression`` (a form ``fast.columns`` does not compute), ``value`` (an expression the
 reference cannot compute on the row's values), ``calendar`` (a date outside the calendar tables),
 ``conflict``, ``reject``, ``improving`` (an improving exception), ``conditional-note``, ``nested``
-(redirects nested too deep), ``output`` (an output type not written as a column). Declined rows
+(redirects nested too deep), ``output`` (an output type not written as a column),
+``partial-delegation`` (a delegation of some outputs whose others are decided below it). Declined rows
 are answered by the reference path, row by row, in their place; the counts go to the summary.
 Any other exception is a bug and propagates."""
 
@@ -199,6 +200,8 @@ class ColumnarBackend:
         top = sel.top
         if mode in ("delegated", "redirect") and (top.note_whens or top.effective().note_whens):
             return Template("declined", sel, "conditional-note")
+        if mode == "delegated" and sel.groups:  # a delegation of some outputs, the others decided below
+            return Template("declined", sel, "partial-delegation")
         if mode == "delegated":
             return Template("declined", sel, "conflict") if sel.conflict is not None else Template("fixed", sel)
         if mode == "redirect":

@@ -487,7 +487,7 @@ def _null_where(cond, a: V, b: V, n: int):
 
 # the reasons a row is left to the reference (counted in the run's summary)
 REASONS = ("", "input", "expression", "value", "calendar", "conflict", "reject", "improving", "conditional-note",
-           "nested", "sub-answer", "output")
+           "nested", "sub-answer", "output", "partial-delegation")
 REASON = {name: i for i, name in enumerate(REASONS)}
 
 _SWAP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}

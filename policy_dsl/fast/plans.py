@@ -262,6 +262,8 @@ class Plans:
         if mode == "delegated":
             if sel.conflict is not None:
                 return Template("declined", sel, pending, "conflict")
+            if sel.groups:  # a delegation of some outputs, the others decided below: compiled as a decided one
+                return self._compile_decided(kind, sel, pending, informing)
             t = Template("fixed", sel, pending)
             s = sel.settled
             notes = resolve.notes_for(self.policy, (sel.top,), (), informing) if informing else s.notes
@@ -277,6 +279,11 @@ class Plans:
             b = g.base
             if b is not None and (b.mode in ("redirect", "reject") or b.improving or b.conflict is not None):
                 return Template("declined", sel, pending, "improving")
+        return self._compile_decided(kind, sel, pending, informing)
+
+    def _compile_decided(self, kind: str, sel: resolve.Selection, pending, informing: tuple) -> Template:
+        """A selection whose groups give the outputs (decided, or delegated with some outputs
+        decided below the delegation): its outputs function and the variants of its answers."""
         t = Template("decided", sel, pending, informing=informing)
         outputs = t.outputs = self.vocab.kinds[kind].outputs
         t.note_list = tuple((gi, c, k, e) for gi, g in enumerate(sel.groups)
@@ -300,7 +307,7 @@ class Plans:
             if b is None:
                 out.append(None)
                 continue
-            general = [name for name, _ in b.settled.assign] if b.mode == "decided" else []
+            general = [name for name, _ in b.settled.assign] if b.mode in ("decided", "delegated") else []
             names = tuple(dict.fromkeys([n for n in outputs if n in general] + [n for n, _ in g.exprs]))
             out.append((names, (), tuple(b.settled.governing), tuple(b.settled.displaced)))
         return tuple(out)
@@ -330,7 +337,7 @@ class Plans:
                 notes = resolve.notes_for(self.policy, tuple(c for c, _ in settled.governing),
                                           tuple((c, tuple(ch)) for c, ch in settled.improving), tuple(t.informing), fired)
             notes = ([resolve.bound_note(key[1], sel.limit)] if key[1] is not None else []) + list(notes)
-            v = t.variants[key] = Variant("decided", None, settled.governing, settled.displaced, t.pending, notes,
+            v = t.variants[key] = Variant(sel.mode, sel.bounds, settled.governing, settled.displaced, t.pending, notes,
                                           settled.improving, t.informing)
         return v
 
@@ -479,7 +486,7 @@ class Plans:
                     continue
                 base = group.base
                 general: dict = {}
-                if base.mode == "decided":
+                if base.mode in ("decided", "delegated") and base.groups:  # delegated: some outputs decided below
                     base_held = [group_lines(bg, {}) for bg in base.groups]
                     ties_lines(base.settled.ties, base_held)
                     general = {name: base_held[g][name] for name, g in base.settled.assign}

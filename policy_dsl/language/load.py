@@ -435,6 +435,8 @@ def build_document(loaded: Loaded, diags: list[Diagnostic]) -> tuple[Document | 
             clause.outcome = "delegate"
             clause.delegate_to = cd["delegate"]["to"]
             clause.bounds = cd["delegate"].get("bounds")
+            if "outputs" in cd["delegate"]:
+                clause.delegated = tuple(cd["delegate"]["outputs"])
         elif "adopt" in cd:
             clause.outcome = "adopt"
             clause.adopt = cd["adopt"]

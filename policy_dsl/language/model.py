@@ -152,6 +152,7 @@ class Clause:
     decide: list[tuple[str, Expr]] = field(default_factory=list)
     delegate_to: str | None = None
     bounds: dict | None = None
+    delegated: tuple | None = None  # the outputs a delegation leaves to the lower level (None: all of them)
     adopt: str | None = None
     adopted: "Clause | None" = None
     reject: dict | None = None

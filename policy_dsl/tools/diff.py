@@ -61,6 +61,8 @@ def clause_fields(c: Clause) -> dict:
         out["decide"] = {name: to_text(e.node) for name, e in c.decide}
     elif c.outcome == "delegate":
         out["delegate"] = {"to": c.delegate_to, "bounds": c.bounds}
+        if c.delegated is not None:
+            out["delegate"]["outputs"] = list(c.delegated)
     elif c.outcome == "adopt":
         out["adopt"] = c.adopt
     elif c.outcome == "reject":

@@ -52,7 +52,7 @@ ORDER: dict[tuple, tuple] = {
     ("clauses", "*"): CLAUSE,
     ("clauses", "*", "in_force"): IN_FORCE,
     ("clauses", "*", "in_force", "adoptions", "*"): ("region", "from", "by"),
-    ("clauses", "*", "delegate"): ("to", "bounds"),
+    ("clauses", "*", "delegate"): ("to", "outputs", "bounds"),
     ("clauses", "*", "delegate", "bounds"): ("max_waiting_months", "soft"),
     ("clauses", "*", "reject"): TEXTS,
     ("clauses", "*", "reading"): TEXTS,
@@ -224,10 +224,13 @@ def _blank_lines(root) -> None:
         for key in SPACED:
             seq = root.get(key[0])
             if isinstance(seq, CommentedSeq) and _is_block(seq):
-                for item in list(seq)[:-1]:
+                for i, item in enumerate(list(seq)[:-1]):
                     where = _tail(item)
                     if where is None:
                         continue
+                    before_next = (seq.ca.items.get(i + 1) or [None, None])[1]  # lines ruamel keeps before the next item
+                    while before_next and before_next[0].value.strip("\n") == "" and before_next[0].value:
+                        before_next.pop(0)  # a blank line there (after a flow collection): the one added below replaces it
                     tok = _token(where)
                     eol, rest = _split(tok.value) if tok is not None else ("", "")
                     if not rest.startswith("\n"):

@@ -483,6 +483,7 @@ class Site:
             rows.append(f"<p>{_e(w['adopts'])} " + (self.clause_link(target) if target else _e(c.adopt)) + "</p>")
         elif c.outcome == "delegate":
             rows.append(f"<p>{_e(w['delegates'])} {_e(c.delegate_to)}"
+                        + (f" <code>{_e(', '.join(c.delegated))}</code>" if c.delegated is not None else "")
                         + (f" <code>{_e(json.dumps(c.bounds, ensure_ascii=False))}</code>" if c.bounds else "") + "</p>")
         elif c.outcome == "reject":
             rows.append(f"<p>{_e(w['rejects'])}：{_e((c.reject or {}).get(self.lang) or (c.reject or {}).get('zh', ''))}</p>")

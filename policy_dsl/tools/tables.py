@@ -498,6 +498,8 @@ def _text(value) -> str:
         return "false"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
+    if value.__class__ is float and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # a number as a table holds it (5.0 and 5 are one number in a float column)
     return str(value)
 
 

@@ -233,7 +233,7 @@ def _answer(node: ast.Answer, scope) -> Type:
         t_ = infer(value, scope)
         if not assignable(t_, want):
             raise TypeError_(t("expr.fact_type", fact=name, kind=node.kind, want=want, text=_text(value), found=t_), value)
-    missing = [f for f, spec in kind.facts.items() if f not in given and not spec.get("optional")]
+    missing = [f for f, spec in kind.facts.items() if f not in given and not spec.get("optional") and "default" not in spec]
     if missing:
         raise TypeError_(t("expr.answer_needs", kind=node.kind, fact=missing[0]), node,
                          t("expr.answer_needs.hint", facts=", ".join(f"{f} = …" for f in missing)))
