@@ -42,7 +42,8 @@ def generate(n: int, seed: int = 7, policies: list[Path] | None = None):
             i += 1
             continue
         facts = options[rng.randrange(len(options))]
-        yield {"id": i, **case_json(kind, region, facts)}
+        # an optional fact at its absent value is left out (as a person writes the case)
+        yield {"id": i, **{k: v for k, v in case_json(kind, region, facts).items() if v is not None}}
         i += 1
 
 
