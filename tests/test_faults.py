@@ -645,10 +645,10 @@ def test_impact_out_is_never_a_link(tmp_path):
 
 @pytest.mark.parametrize("change, where, code", [
     (("      benefit_start: start(month(paid_on) + 1)\n", "      benefit_start: start(month_of(0, 1))\n"),
-     "jn-2022-2.yaml:43:22", "E-CHECK-PROBE"),
+     (0, 22), "E-CHECK-PROBE"),
     (('    when: worker == "flexible" and gap_months <= 3\n', '    when: worker == "flexible" and [1, 2][0 - 1] <= 3\n'),
-     "jn-2022-2.yaml:52:11", "E-CHECK-PROBE"),
-    (('  in_force:\n    from: "2022-03-08"\n', '  in_force:\n    from: "0001-01-01"\n'), "jn-2022-2.yaml:15:11", "E-DATE"),
+     (0, 11), "E-CHECK-PROBE"),
+    (('  in_force:\n    from: "2022-03-08"\n', '  in_force:\n    from: "0001-01-01"\n'), (1, 11), "E-DATE"),
 ])
 def test_an_expression_that_fails_on_a_probe_is_a_check_error(policies_copy, cli, change, where, code):
     f = policies_copy / "jn-2022-2.yaml"
@@ -656,6 +656,8 @@ def test_an_expression_that_fails_on_a_probe_is_a_check_error(policies_copy, cli
     assert change[0] in text
     f.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
     out = _assert_coded(cli("check", policies_copy), code, 1)
-    assert f"{where}: {code}" in out
+    lines_below, column = where  # the place: lines below the changed text's first line, and the column
+    line = text[:text.index(change[0])].count("\n") + 1 + lines_below
+    assert f"jn-2022-2.yaml:{line}:{column}: {code}" in out
     if code == "E-CHECK-PROBE":
         assert "无法计算" in out and '"kind":' in out  # the probe that fails it

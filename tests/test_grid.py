@@ -85,6 +85,43 @@ def test_no_probe_breaks_a_constraint_of_the_kinds_table(policy):
                     validator.validate(RawCase(case_json(kind, region, facts), None, "probe"))
 
 
+def _pairs(path: tuple) -> set:
+    placed = list(enumerate(path))
+    return {(a, b) for i, a in enumerate(placed) for b in placed[i + 1:]}
+
+
+@pytest.mark.parametrize("kind, code, day", [("transfer", "370100", D(2022, 8, 15)),
+                                             ("switch_scheme", "370200", D(2022, 3, 7)),
+                                             ("refund", "370100", D(2023, 3, 15))])
+def test_covering_rows_meet_every_pair_the_whole_product_has(policy, kind, code, day):
+    """Each value of each fact meets each value of each other fact in some probe, wherever some
+    combination the constraints allow has the pair; and far fewer probes than the product."""
+    g = grid_of(policy)
+    region = default_registry().get(code)
+    whole = list(g.iter_facts(kind, region, day, paths=True))
+    possible = set().union(*(_pairs(path) for path, _ in whole))
+    rows = g.covering_rows(kind, region, day)
+    assert possible <= set().union(*(_pairs(path) for path, _ in rows))
+    assert all(g.facts_at(kind, region, day, path) == facts for path, facts in rows)  # each a combination of the product
+    probes = g.facts(kind, region, day)
+    assert len(probes) < len(whole) / (1 if kind == "refund" else 10), (len(probes), len(whole))  # refund: its own facts
+
+
+def test_the_ordinary_product_has_every_required_value_with_the_others_absent(policy):
+    g = grid_of(policy)
+    jinan = default_registry().get("370100")
+    day = D(2022, 8, 15)
+    ordinary = list(g.iter_facts("transfer", jinan, day, vary=g._ordinary("transfer")))
+    assert not any("military" in f or f.get("retired") or "poverty_registered" in f for f in ordinary)
+    assert len({f["last_paid_month"] for f in ordinary}) == len({f["last_paid_month"] for f in g.facts("transfer", jinan, day)})
+    duplicates = list(g.iter_facts("duplicate_enrollment", jinan, day, vary=g._ordinary("duplicate_enrollment")))
+    assert {(e[0]["scheme"], e[0]["basis"], e[1]["scheme"], e[1]["basis"]) for e in (f["enrollments"] for f in duplicates)} \
+        == {(a, b, c, d) for a in ("employee", "resident") for c in ("employee", "resident")
+            for b in ("employment", "residence", "hukou", "school", "flexible", "seasonal")
+            for d in ("employment", "residence", "hukou", "school", "flexible", "seasonal")}
+    assert {e["land_requisitioned"] for f in duplicates for e in f["enrollments"]} == {False}  # a defaulted field: its first
+
+
 def test_check_probe_count_is_bounded(policy):
     from policy_dsl.analysis import passes
 

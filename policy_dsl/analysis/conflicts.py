@@ -120,7 +120,8 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
     only about the pairs it shows), and the search is shortened three ways that cannot change it —
     pairs whose conditions contradict each other on their face (``exclusive``) are not looked for;
     the probes that showed a pair at an earlier question (``Witnesses``: their places in the grid,
-    kept with the policy set) are tried first, each made alone at this region and day; the rest
+    kept with the policy set) are tried first, those that are probes at this region and day too,
+    each made alone; the rest
     of the grid is tried only for the pairs still not found, and stops once each is."""
     ev = evaluator or Evaluator(policy)
     g = grid.grid_of(policy)
@@ -134,7 +135,7 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
     def overlaps(topic: str, clauses: list[Clause], wanted=None) -> set:
         pairs: set = set()
         if wanted is None:
-            for facts in g.iter_facts(topic, region, day):
+            for _, facts in g.probe_paths(topic, region, day):
                 found = holding(topic, clauses, facts)
                 for i, a in enumerate(found or ()):
                     for b in found[i + 1:]:
@@ -160,6 +161,8 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
                 del todo[p]
 
         for path, held in seen.candidates(topic, bit, todo):  # where these pairs held before
+            if not g.is_probe(topic, region, day, path):  # a place that is no probe here: not looked at
+                continue
             tried.add(path)
             facts = g.facts_at(topic, region, day, path, known)
             found = holding(topic, clauses, facts) if facts is not None else None
@@ -168,7 +171,7 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
             if not todo:
                 return pairs
         if todo:
-            for path, facts in g.iter_facts(topic, region, day, paths=True):
+            for path, facts in g.probe_paths(topic, region, day):
                 if path in tried:
                     continue
                 found = holding(topic, clauses, facts)

@@ -41,9 +41,22 @@ that read it (conditions, outputs, definitions; adopted clauses included), read 
 - region: each probe region valid on the day;
 - list of records (``items``, ``length``): the items' fields by the same rules, every combination.
 Combinations that break a constraint of the kinds table (``constraints``) are left out: they are
-input errors, not questions. When one (kind, region, day) has more than ``MAX_COMBINATIONS``,
-``MAX_COMBINATIONS`` evenly spaced ones are kept, plus for each value of each fact the first
-combination with it (``Grid.sampled`` records where this happened).
+input errors, not questions.
+
+Probes (``Grid.facts(kind, region, day)``): the product of every value of every fact is too many
+once a kind reads a few optional facts or person facts (each doubles it or more), so the probes
+are two sets of combinations:
+- the ordinary product: every combination of the values of the facts a case of the kind must
+  give (for a list, of its items' required fields), with every optional fact, defaulted fact and
+  person fact absent (its first value that completes a combination). When one (kind, region, day)
+  has more than ``MAX_COMBINATIONS``, ``MAX_COMBINATIONS`` evenly spaced ones are kept, plus for
+  each value of each fact the first combination with it (``Grid.sampled`` records where);
+- covering rows (``Grid.covering_rows``): rows in which each value of each fact meets each value
+  of each other fact at least once (all pairs, a covering array of strength 2; a list counts each
+  field of each item as a fact), wherever the constraints allow the pair.
+A question that needs three facts at particular values at once, all of them away from the
+ordinary case, may be missed; ``Grid.iter_facts`` still yields the whole product for a prober
+that wants it.
 
 ``grid_of(policy)`` is the grid of one set (cached on it); ``Grid([old, new], extra_regions)`` the
 union of two sets' grids (``diff``)."""
@@ -249,6 +262,7 @@ class Grid:
         self._months: dict[str, set] = {}
         self._read: dict[str, set] = {}
         self.sampled: dict[tuple, int] = {}  # (kind, region code, day) -> combinations before sampling
+        self._probes: dict = {}  # (kind, region code, day) -> probe_paths
         self._extra = list(extra_regions)
         self._regions_found: tuple | None = None
         self._span_index: dict = {}  # (kind, region code) -> _spans
@@ -537,7 +551,9 @@ class Grid:
                 return [spec.get("default", False if t == "bool" else None)]
             return [self._one(kind, name, spec, region, day, acc)]
         values = self._read_values(kind, name, name, spec, region, day, acc)
-        if optional and t != "bool":
+        if optional and t == "list":
+            values = ListProduct(values.fields, values.length, absent_first=True)
+        elif optional and t != "bool":
             values = [None] + [v for v in values if v is not None]
         return values
 
@@ -594,6 +610,30 @@ class Grid:
             found = self._read[kind] = set(read) | {p.split(".", 1)[0] for p in read}
         return found
 
+    def _list_fields(self, kind, name, spec, region, day, acc) -> list:
+        """(field, its values) for each field of the items of list fact ``name``, in the kinds
+        table's order: the values ``_read_values`` crosses into the list's values."""
+        an = self.analysis(kind)
+        return [(f, (self._read_values(kind, f, f"{name}.{f}", s, region, day, acc)
+                     if f"{name}.{f}" in an.read else [self._one(kind, f"{name}.{f}", s, region, day, acc)]))
+                for f, s in spec["items"].items()]
+
+    def _list_indices(self, kind, name, spec, region, day, acc) -> list:
+        """The places, among the values of list fact ``name``, of the lists whose items give each
+        required field each of its values and every optional field its first."""
+        fields = self._list_fields(kind, name, spec, region, day, acc)
+        width, item = 1, [0]
+        for f, values in fields:
+            fs = spec["items"][f]
+            keep = range(len(values)) if not fs.get("optional") and "default" not in fs else range(1)
+            item = [x * len(values) + j for x in item for j in keep]
+            width *= len(values)
+        out = [0]
+        for _ in range(spec.get("length") or 1):
+            out = [x * width + r for x in out for r in item]
+        skip = 1 if spec.get("optional") or "default" in spec else 0  # absent comes first
+        return [skip + x for x in out]
+
     def _one(self, kind, name, spec, region, day, acc):
         """The value of a fact no expression reads."""
         t = spec["type"]
@@ -638,14 +678,7 @@ class Grid:
         if t in ("date", "month"):
             return self._placed(kind, path, spec, t, day, acc)
         if t == "list":
-            import itertools
-
-            fields = list(spec["items"].items())
-            options = [dict(zip([f for f, _ in fields], combo)) for combo in itertools.product(*[
-                (self._read_values(kind, f, f"{name}.{f}", s, region, day, acc)
-                 if f"{name}.{f}" in an.read else [self._one(kind, f"{name}.{f}", s, region, day, acc)])
-                for f, s in fields])]
-            return [list(items) for items in itertools.product(options, repeat=spec.get("length") or 1)]
+            return ListProduct(self._list_fields(kind, name, spec, region, day, acc), spec.get("length") or 1)
         return [None]
 
     def _placed(self, kind, path, spec, t, day, acc) -> list:
@@ -721,24 +754,16 @@ class Grid:
                 return False
         return True
 
-    def iter_facts(self, kind: str, region, day: dt.date, paths: bool = False):
-        """The fact combinations of ``kind`` at (region, day), one at a time and unsampled (a prober
-        that stops at the first it needs makes no more): typed values (Region, Month, date), in
-        the kinds table's order, person facts only when not at their absent value. With ``paths``:
-        ``(path, facts)``, where ``path`` (a tuple of indices, one per fact) finds the same
-        combination again through ``facts_at``."""
-        order = self._order(kind)
+    def _checker(self, kind: str, region, day: dt.date, acc: dict):
+        """possible(i): whether the constraints whose last fact is the i-th of ``_order(kind)``
+        keep the facts chosen in ``acc`` (checked as soon as the facts a constraint reads are
+        chosen, so a combination that breaks one is never completed); each answer remembered by
+        the values the constraint reads."""
         k, _ = self.kinds[kind]
-        shown = [n for n in list(k.facts) + list(self.person_flags)]
-        anchors = [_anchor(spec) or k.decided_on for _, spec, _ in order]
-        known: dict = {}  # (fact, its anchor's value) -> the fact's values
-        acc: dict = {}
-        staged = self._staged_checks(kind, [n for n, _, _ in order])
+        staged = self._staged_checks(kind, [n for n, _, _ in self._order(kind)])
         env = {**self._defaults(kind), "region": region, "decision_date": day, "__trace__": None}
 
         def possible(i: int) -> bool:
-            """The constraints whose last fact is the i-th keep (as soon as
-            the facts it reads are chosen: a combination that breaks one is never completed)."""
             for names, test, memo in staged[i]:
                 key = (region.code, day, *(_memo_key(acc[n]) if n in acc else None for n in names))
                 ok = memo.get(key)
@@ -754,6 +779,24 @@ class Grid:
                     return False
             return True
 
+        return possible, staged
+
+    def iter_facts(self, kind: str, region, day: dt.date, paths: bool = False, vary=None):
+        """The fact combinations of ``kind`` at (region, day), one at a time and unsampled (a prober
+        that stops at the first it needs makes no more): typed values (Region, Month, date), in
+        the kinds table's order, person facts only when not at their absent value. With ``paths``:
+        ``(path, facts)``, where ``path`` (a tuple of indices, one per fact) finds the same
+        combination again through ``facts_at``. With ``vary`` (a set of fact names): only those
+        facts take each of their values; every other takes its first value that completes a
+        combination (for an optional fact or a person fact: absent)."""
+        order = self._order(kind)
+        k, _ = self.kinds[kind]
+        shown = [n for n in list(k.facts) + list(self.person_flags)]
+        anchors = [_anchor(spec) or k.decided_on for _, spec, _ in order]
+        fixed = [vary is not None and name not in vary for name, _, _ in order]
+        known: dict = {}  # (fact, its anchor's value) -> the fact's values
+        acc: dict = {}
+        possible, staged = self._checker(kind, region, day, acc)
         at: list = [0] * len(order)
 
         def rec(i: int):
@@ -767,11 +810,19 @@ class Grid:
             if values is None:
                 values = known[key] = self._values(kind, name, spec, person, region, day, acc)
             checked = staged[i]
-            for j, v in enumerate(values):
-                acc[name] = v
+            places = range(len(values))
+            if vary is not None and name in vary and spec["type"] == "list" and len(values) > 1:
+                places = self._list_indices(kind, name, spec, region, day, acc)
+            for j in places:
+                acc[name] = values[j]
                 at[i] = j
                 if not checked or possible(i):
-                    yield from rec(i + 1)
+                    made = False
+                    for found in rec(i + 1):
+                        made = True
+                        yield found
+                    if made and fixed[i]:
+                        break
             acc.pop(name, None)
 
         return rec(0)
@@ -813,12 +864,172 @@ class Grid:
         return found
 
     def facts(self, kind: str, region, day: dt.date) -> list[dict]:
-        """``iter_facts`` as a list, sampled (module docstring) beyond MAX_COMBINATIONS."""
-        out = list(self.iter_facts(kind, region, day))
+        """The probes of ``kind`` at (region, day) (module docstring): ``probe_paths`` without the paths."""
+        return [facts for _, facts in self.probe_paths(kind, region, day)]
+
+    def probe_paths(self, kind: str, region, day: dt.date) -> list[tuple]:
+        """(path, facts) for each probe of ``kind`` at (region, day): every combination of the
+        kind's own required facts with the others absent (sampled beyond MAX_COMBINATIONS),
+        then the rows that put each value of each fact with each value of each other
+        (``covering_rows``) not among them. ``path`` as ``iter_facts`` gives it."""
+        return self._probe_paths(kind, region, day)[0]
+
+    def is_probe(self, kind: str, region, day: dt.date, path: tuple) -> bool:
+        """Whether ``path`` (as ``iter_facts`` gives it) names one of the probes at (region, day)."""
+        return path in self._probe_paths(kind, region, day)[1]
+
+    def _probe_paths(self, kind: str, region, day: dt.date) -> tuple[list, frozenset]:
+        key = (kind, region.code, day)
+        found = self._probes.get(key)
+        if found is not None:
+            return found
+        out = list(self.iter_facts(kind, region, day, paths=True, vary=self._ordinary(kind)))
         if len(out) > MAX_COMBINATIONS:
-            self.sampled[(kind, region.code, day)] = len(out)
-            out = _sample(out, MAX_COMBINATIONS)
-        return out
+            self.sampled[key] = len(out)
+            keep = _sample([facts for _, facts in out], MAX_COMBINATIONS, indices=True)
+            out = [out[i] for i in keep]
+        seen = {path for path, _ in out}
+        out += [(path, facts) for path, facts in self.covering_rows(kind, region, day) if path not in seen]
+        if len(self._probes) > 4096:
+            self._probes.clear()
+        found = self._probes[key] = (out, frozenset(path for path, _ in out))
+        return found
+
+    def _ordinary(self, kind: str) -> frozenset:
+        """The facts that vary in the ordinary product: the kind's facts that a case must give."""
+        k, _ = self.kinds[kind]
+        return frozenset(n for n, spec in k.facts.items() if not spec.get("optional") and "default" not in spec)
+
+    def covering_rows(self, kind: str, region, day: dt.date) -> list[tuple]:
+        """(path, facts) rows in which each value of each fact meets each value of each other fact
+        at least once (all pairs: a covering array of strength 2), wherever the kinds table's
+        constraints allow the pair with the values chosen before it. A list fact counts each field
+        of each item as a fact of its own. Built a row at a time: each fact in turn takes the
+        allowed value that meets the most pairs not yet met (ties: turning with the row) until a
+        few rows in a row meet none; then a row for each pair still not met, with those two
+        values and each other fact at its first value (if the constraints forbid that row, as
+        the first rows chose, a few ways)."""
+        order = self._order(kind)
+        k, _ = self.kinds[kind]
+        shown = list(k.facts) + list(self.person_flags)
+        anchors = [_anchor(spec) or k.decided_on for _, spec, _ in order]
+        known: dict = {}
+        acc: dict = {}
+        possible, staged = self._checker(kind, region, day, acc)
+        met: set = set()
+        sizes: dict = {}  # slot -> the most values seen there
+        rows: list = []
+        seen: set = set()
+
+        def options(i: int, name: str, spec: dict, person: bool) -> tuple:
+            """The choices at the i-th fact: its values, or for a list fact the values of each field."""
+            key = (name, acc.get(anchors[i]))
+            found = known.get(key)
+            if found is None:
+                if spec["type"] == "list" and name in self._read_names(kind):
+                    found = ("list", self._list_fields(kind, name, spec, region, day, acc), spec.get("length") or 1)
+                else:
+                    found = ("value", self._values(kind, name, spec, person, region, day, acc))
+                known[key] = found
+            return found
+
+        def pick(slot, n: int, chosen: list, turn: int, forced: dict, allowed=None) -> int | None:
+            """The value (index) at ``slot`` meeting the most pairs not met yet with ``chosen``
+            (the forced one if ``slot`` is forced; with ``turn`` None, the first allowed)."""
+            if n > sizes.get(slot, 0):
+                sizes[slot] = n
+            if slot in forced:
+                j = forced[slot]
+                return j if j < n and (allowed is None or allowed(j)) else None
+            if turn is None:
+                return next((j for j in range(n) if allowed is None or allowed(j)), None)
+            best, best_gain = None, -1
+            for step in range(n):
+                j = (step + turn) % n
+                gain = ((slot, j) not in met) + sum(((q, jq), (slot, j)) not in met for q, jq in chosen)
+                if gain > best_gain and (allowed is None or allowed(j)):
+                    best, best_gain = j, gain
+            return best
+
+        def row(turn: int, forced: dict) -> bool:
+            """Make one row; keep it if it meets a pair not met before."""
+            chosen: list = []  # (slot, index) of the facts with more than one value
+            path: list = []
+            acc.clear()
+            for i, (name, spec, person) in enumerate(order):
+                found = options(i, name, spec, person)
+                if found[0] == "list":
+                    _, fields, length = found
+                    width = 1
+                    for _, values in fields:
+                        width *= len(values)
+                    items, index = [], 0
+                    for item in range(length):
+                        item_values, radix = {}, 0
+                        for f, values in fields:
+                            j = pick((i, item, f), len(values), chosen, turn, forced) if len(values) > 1 else 0
+                            if j is None:
+                                return False
+                            if len(values) > 1:
+                                chosen.append(((i, item, f), j))
+                            item_values[f] = values[j]
+                            radix = radix * len(values) + j
+                        items.append(item_values)
+                        index = index * width + radix
+                    acc[name] = items
+                    path.append(index + (1 if spec.get("optional") or "default" in spec else 0))  # absent comes first
+                    if staged[i] and not possible(i):
+                        return False
+                    continue
+                values = found[1]
+
+                def allowed(j, i=i, name=name, values=values) -> bool:
+                    acc[name] = values[j]
+                    return not staged[i] or possible(i)
+
+                if len(values) > 1:
+                    j = pick((i,), len(values), chosen, turn, forced, allowed)
+                else:
+                    j = 0 if allowed(0) else None
+                if j is None:
+                    return False
+                acc[name] = values[j]
+                if len(values) > 1:
+                    chosen.append(((i,), j))
+                path.append(j)
+            new = ({c for c in chosen} | {(a, b) for x, a in enumerate(chosen) for b in chosen[x + 1:]}) - met
+            if not new or tuple(path) in seen:
+                return False
+            met.update(new)
+            seen.add(tuple(path))
+            rows.append((tuple(path), {n: acc[n] for n in shown if n in k.facts or acc[n] not in (None, False)}))
+            return True
+
+        idle = turn = 0
+        while idle <= 2 and len(rows) < MAX_COMBINATIONS:
+            idle = 0 if row(turn, {}) else idle + 1
+            turn += 1
+        def complete(forced: dict) -> None:
+            nonlocal turn
+            for attempt in (None, turn, turn + 1, turn + 2):  # each other fact at its first value, or as
+                if row(attempt, forced):  # the rows chose (the constraints may forbid one way)
+                    break
+            turn += 1
+
+        slots = sorted(sizes, key=lambda s_: (s_[0], s_[1:] and (s_[1], str(s_[2]))))
+        for a in slots:  # a value no row could take yet, alone first: one that no row can take is dead
+            for ja in range(sizes[a]):
+                if (a, ja) not in met and len(rows) < MAX_COMBINATIONS:
+                    complete({a: ja})
+        for x, a in enumerate(slots):
+            for b in slots[x + 1:]:
+                for ja in range(sizes[a]):
+                    if (a, ja) not in met:
+                        continue
+                    for jb in range(sizes[b]):
+                        if (b, jb) in met and ((a, ja), (b, jb)) not in met and len(rows) < MAX_COMBINATIONS:
+                            complete({a: ja, b: jb})
+        return rows
 
     def cases(self, kind: str, regions=None, days=None):
         """(region, day, facts) for every probe of ``kind``: regions × days × facts."""
@@ -833,6 +1044,46 @@ class Grid:
         return {"regions": [{**r.to_json(), "role": self.roles[r.code]} for r in self.regions],
                 "years": self.years, "dates": len(self.dates),
                 "kinds": {k: {"days": len(self.days(k))} for k in self.kinds}}
+
+
+class ListProduct:
+    """The values of a list fact: every list of ``length`` items whose fields take every
+    combination of their values (``fields``: (field, values) in order), made one at a time when
+    asked for (a list fact of two items of five fields has tens of thousands), in the order of
+    ``itertools.product`` (the last field of the last item turning fastest); with
+    ``absent_first``, None (the fact absent) before them."""
+
+    __slots__ = ("fields", "length", "absent_first", "_width")
+
+    def __init__(self, fields: list, length: int, absent_first: bool = False):
+        self.fields, self.length, self.absent_first = fields, length, absent_first
+        width = 1
+        for _, values in fields:
+            width *= len(values)
+        self._width = width
+
+    def __len__(self) -> int:
+        return self._width ** self.length + self.absent_first
+
+    def __getitem__(self, index: int):
+        if index < 0 or index >= len(self):
+            raise IndexError(index)
+        if self.absent_first:
+            if index == 0:
+                return None
+            index -= 1
+        items = []
+        for _ in range(self.length):
+            index, option = divmod(index, self._width)
+            item = {}
+            for f, values in reversed(self.fields):
+                option, j = divmod(option, len(values))
+                item[f] = values[j]
+            items.append(dict(reversed(item.items())))
+        return items[::-1]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
 
 
 def _children(reg, parent, level: str, keep):
@@ -877,8 +1128,9 @@ def _numbers(bounds, t: str, rng) -> list:
     return sorted(int(v) if float(v).is_integer() and t == "int" else v for v in values)
 
 
-def _sample(rows: list[dict], n: int) -> list[dict]:
-    """``n`` evenly spaced rows, plus for each value of each fact the first row with it."""
+def _sample(rows: list[dict], n: int, indices: bool = False) -> list:
+    """``n`` evenly spaced rows, plus for each value of each fact the first row with it (with
+    ``indices``: their places in ``rows``)."""
     keep = {i * len(rows) // n for i in range(n)}
     seen = set()
     for i, row in enumerate(rows):
@@ -887,7 +1139,7 @@ def _sample(rows: list[dict], n: int) -> list[dict]:
             if key not in seen:
                 seen.add(key)
                 keep.add(i)
-    return [rows[i] for i in sorted(keep)]
+    return sorted(keep) if indices else [rows[i] for i in sorted(keep)]
 
 
 def _in_force_dates(f) -> set[dt.date]:
