@@ -54,6 +54,17 @@ def record(outputs, status: str, values: dict) -> dict:
     return out
 
 
+def asked_key(sub_case: Case):
+    """The key under which a sub-answer (``answer(...)``) of one evaluation is remembered: its kind
+    and facts; None when a fact cannot be a key (a list of enrollments), which is asked again."""
+    try:
+        key = (sub_case.kind, tuple(sub_case.facts.items()))
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 class Evaluator:
     """Evaluates cases against one policy set by the reference semantics. Construct once;
     ``evaluate`` is re-entrant."""
@@ -380,11 +391,7 @@ class Evaluator:
         if depth >= MAX_REDIRECTS:
             raise _case_error(case, t("evaluate.sub_answers", kind=kind, limit=MAX_REDIRECTS))
         sub_case = self.sub_case(case, kind, facts)
-        try:
-            key = (kind, tuple(sub_case.facts.items()))
-            hash(key)
-        except TypeError:  # a list of enrollments: not remembered
-            key = None
+        key = asked_key(sub_case)
         if key is not None and key in asked:
             return asked[key]
         sub = self.evaluate(sub_case, explain=trace is not None, depth=depth + 1)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 
 from policy_dsl.engine import resolve
-from policy_dsl.engine.evaluate import MAX_REDIRECTS, RANGE_ERRORS, Evaluator, record
+from policy_dsl.engine.evaluate import MAX_REDIRECTS, RANGE_ERRORS, Evaluator, asked_key, record
 from policy_dsl.language.errors import CalendarError, PolicyDslError
 from policy_dsl.language.expr import ast
 from policy_dsl.language.expr.codegen import Emitter, base_namespace, build, may_be_period
@@ -53,7 +53,6 @@ DECLINED = {
     "sub-answer": "a sub-answer whose case is invalid",
     "conditional-note": "a delegating or redirecting clause with a conditional note",
 }
-_ERRORS = (CalendarError,) + RANGE_ERRORS  # "calendar" and "value"
 
 
 class Decline(Exception):
@@ -62,6 +61,16 @@ class Decline(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+_DECLINES = (Decline, CalendarError) + RANGE_ERRORS
+
+
+def _reason(exc: Exception) -> str:
+    """The DECLINED key of an exception of ``_DECLINES``."""
+    if isinstance(exc, Decline):
+        return exc.reason
+    return "calendar" if isinstance(exc, CalendarError) else "value"
 
 
 class Variant:
@@ -129,12 +138,8 @@ class Plans:
         case of a class this backend declines (DECLINED)."""
         try:
             return self._evaluate(case, depth)
-        except Decline as exc:
-            self._count(exc.reason)
-        except CalendarError:
-            self._count("calendar")
-        except RANGE_ERRORS:
-            self._count("value")
+        except _DECLINES as exc:
+            self._count(_reason(exc))
         return None
 
     def answer(self, kind: str, region, day, facts: dict):
@@ -152,12 +157,8 @@ class Plans:
             if t.mode == "decided":
                 outputs, key = t.out_fn(facts, region, day, defs, None)
                 return self._variant(t, key, outputs), outputs
-        except Decline as exc:
-            self._count(exc.reason)
-        except CalendarError:
-            self._count("calendar")
-        except RANGE_ERRORS:
-            self._count("value")
+        except _DECLINES as exc:
+            self._count(_reason(exc))
         return None
 
     def _count(self, reason: str) -> None:
@@ -206,11 +207,7 @@ class Plans:
             if depth >= MAX_REDIRECTS:
                 raise Decline("nested")
             sub_case = self.ev.sub_case(case, kind, facts)
-            try:
-                key = (kind, tuple(sub_case.facts.items()))
-                hash(key)
-            except TypeError:  # a list of enrollments: not remembered
-                key = None
+            key = asked_key(sub_case)
             if key is not None and key in asked:
                 return asked[key]
             sub = self.evaluate(sub_case, depth + 1)
