@@ -439,3 +439,46 @@ def test_code_names_no_region_year_circular_or_kind():
             elif isinstance(v, int) and not isinstance(v, bool) and 1990 <= v <= 2099 and use:
                 found.append(f"{where}: year {v}")
     assert not found, "\n".join(found)
+
+
+def test_the_clauses_that_apply_in_a_region_are_found_through_the_index(policy):
+    """``resolve.applying``: exactly the clauses of a topic whose document's jurisdiction the region
+    lies within, in the set's order (an index by jurisdiction, not every clause tried)."""
+    from policy_dsl.engine import resolve
+
+    g = grid_of(policy)
+    for topic, clauses in policy.by_topic.items():
+        for region in g.regions:
+            assert resolve.applying(policy, topic, region) == tuple(c for c in clauses if c.applies_to_region(region))
+
+
+def test_a_region_fact_takes_one_probe_region_for_each_way_regions_are_told_apart(policy):
+    """``_region_values`` (made in time linear in the probe regions) gives what its definition
+    gives, tried region by region: the first probe region, in grid order, for each way the
+    expressions there can tell regions apart."""
+    g = grid_of(policy)
+
+    def by_definition(kind, region, day):
+        regions = g.regions_on(day) or [region]
+        codes = g._region_codes(kind, region)
+        if codes is None:
+            return list(regions)
+        seen, out = set(), []
+        for x in regions:
+            key = (x == region, x.city == region.city, x.province == region.province, x.level, x.municipality,
+                   x.city == x, x.province == x, tuple(x.within(c) for c in codes),
+                   tuple(x.city.code == c or x.province.code == c for c in codes))
+            if key not in seen:
+                seen.add(key)
+                out.append(x)
+        return out
+
+    n = 0
+    for kind in policy.by_topic:
+        if kind not in policy.vocab.kinds:
+            continue
+        for region in g.regions:
+            for day in g.sample_days(kind, region)[:2] + [g.first, g.last]:
+                assert g._region_values(kind, region, day) == by_definition(kind, region, day), (kind, region.code, day)
+                n += 1
+    assert n > 100

@@ -259,6 +259,10 @@ class Grid:
         self._days: dict[str, list[dt.date]] = {}
         self._orders: dict[str, list] = {}
         self._checks: dict[str, tuple] = {}
+        self._phases: dict = {}  # (kind, day) -> phase
+        self._valid_regions: dict = {}  # day -> regions_on
+        self._region_lists: dict = {}  # the codes of a list of regions -> that list (one object for each)
+        self._region_class_index: dict = {}  # (id of a list of regions, codes) -> (the list, _region_classes)
         self._months: dict[str, set] = {}
         self._read: dict[str, set] = {}
         self.sampled: dict[tuple, int] = {}  # (kind, region code, day) -> combinations before sampling
@@ -404,12 +408,16 @@ class Grid:
 
     def phase(self, kind: str, day: dt.date) -> tuple:
         """Where ``day`` falls among the kind's calendar months (before, in, after each): two days
-        of one phase differ, for the kind's expressions, only by the calendar."""
-        out = []
-        for m in sorted(self.calendar_months(kind)):
-            month = Month.of(day.year, m)
-            out.append((day >= month.first_day(), day > month.last_day()))
-        return tuple(out)
+        of one phase differ, for the kind's expressions, only by the calendar. Worked out once for
+        each kind and day (every probe region asks it of the same days)."""
+        found = self._phases.get((kind, day))
+        if found is None:
+            out = []
+            for m in sorted(self.calendar_months(kind)):
+                month = Month.of(day.year, m)
+                out.append((day >= month.first_day(), day > month.last_day()))
+            found = self._phases[(kind, day)] = tuple(out)
+        return found
 
     def standing(self, kind: str, region, day: dt.date) -> tuple:
         """The standing of each clause on ``kind`` at (region, day), in each set of the grid."""
@@ -455,7 +463,9 @@ class Grid:
         key = (kind, region.code)
         found = self._span_index.get(key)
         if found is None:
-            here = tuple(c for p in self.policies for c in p.by_topic.get(kind, ()) if c.applies_to_region(region))
+            from policy_dsl.engine import resolve
+
+            here = tuple(c for p in self.policies for c in resolve.applying(p, kind, region))
             edges = sorted({x for c in here for x in (c.doc.issued, c.local_start(region),
                                                      c.in_force.until + dt.timedelta(days=1) if c.in_force.until else None)
                             if x})
@@ -516,7 +526,12 @@ class Grid:
         return out
 
     def regions_on(self, day: dt.date) -> list:
-        return [r for r in self.regions if r.valid_on(day)]
+        """The probe regions valid on ``day`` (one list for each day, shared: not to be changed)."""
+        found = self._valid_regions.get(day)
+        if found is None:
+            found = [r for r in self.regions if r.valid_on(day)]
+            found = self._valid_regions[day] = self._region_lists.setdefault(tuple(r.code for r in found), found)
+        return found
 
     # -- fact values
     def _order(self, kind: str) -> list:
@@ -568,16 +583,38 @@ class Grid:
         regions = self.regions_on(day) or [region]
         codes = self._region_codes(kind, region)
         if codes is None:
-            return regions
-        seen, out = set(), []
-        for x in regions:
-            key = (x == region, x.city == region.city, x.province == region.province, x.level, x.municipality,
-                   x.city == x, x.province == x, tuple(x.within(c) for c in codes),
-                   tuple(x.city.code == c or x.province.code == c for c in codes))
-            if key not in seen:
-                seen.add(key)
-                out.append(x)
-        return out
+            return list(regions)
+        own, classes, by_province = self._region_classes(regions, codes)
+        # a probe region outside ``region``'s province is neither it nor of its city or province:
+        # the first of its class outside that province stands for the others; those of the
+        # province (a few) are told apart one by one
+        mine = region.province.code
+        picks = {}  # the key -> the place of the first region with it
+        for key, places in classes.items():
+            at = next((i for i in places if regions[i].province.code != mine), None)
+            if at is not None:
+                picks[(False, False, False, key)] = at
+        for i in by_province.get(mine, ()):
+            x = regions[i]
+            picks.setdefault((x == region, x.city == region.city, True, own[i]), i)
+        return [regions[i] for i in sorted(picks.values())]
+
+    def _region_classes(self, regions: list, codes: tuple) -> tuple:
+        """For ``_region_values``: each region's own key (its level, whether it is a city or a
+        province itself, and how it stands to each of ``codes``), the places of the regions of each
+        key and of each province, in grid order; made once for each list of regions and codes."""
+        key = (id(regions), codes)
+        found = self._region_class_index.get(key)
+        if found is None or found[0] is not regions:
+            own, classes, by_province = [], {}, {}
+            for i, x in enumerate(regions):
+                k = (x.level, x.municipality, x.city == x, x.province == x, tuple(x.within(c) for c in codes),
+                     tuple(x.city.code == c or x.province.code == c for c in codes))
+                own.append(k)
+                classes.setdefault(k, []).append(i)
+                by_province.setdefault(x.province.code, []).append(i)
+            found = self._region_class_index[key] = (regions, (own, classes, by_province))
+        return found[1]
 
     def _region_codes(self, kind: str, region) -> tuple | None:
         """The literal texts in the expressions that can run for ``kind`` in ``region`` (its clauses

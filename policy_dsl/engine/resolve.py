@@ -57,6 +57,26 @@ def standing(clause: Clause, region, day: dt.date) -> Standing:
     return Standing(clause, "in_force", start)
 
 
+def applying(policy: PolicySet, topic: str, region) -> tuple:
+    """The clauses on ``topic`` that apply in ``region`` (their document's jurisdiction is the
+    region or above it), in the set's order: found through an index of the clauses by
+    jurisdiction, made once for the set, so a region costs what its own clauses cost, not the
+    size of the set."""
+    index = policy.__dict__.get("_by_jurisdiction")
+    if index is None:
+        index = policy.__dict__["_by_jurisdiction"] = {}
+        for kind, clauses in policy.by_topic.items():
+            places = index[kind] = {}
+            for at, c in enumerate(clauses):
+                places.setdefault(c.doc.jurisdiction, []).append((at, c))
+    places = index.get(topic)
+    if not places:
+        return ()
+    found = [entry for code in region.chain_codes for entry in places.get(code, ())]
+    found.sort(key=lambda entry: entry[0])
+    return tuple(c for _, c in found)
+
+
 def standings(policy: PolicySet, topic: str, region, day: dt.date) -> list[Standing]:
     return [standing(c, region, day) for c in policy.by_topic.get(topic, ())]
 
@@ -248,7 +268,7 @@ class Stretches:
 
     def __init__(self, policy: PolicySet):
         self.policy = policy
-        self._index: dict = {}  # (kind, id(region)) -> (breaks, stretches, region)
+        self._index: dict = {}  # (kind, id(region)) -> (breaks, stretches, region, the clauses that apply there)
         self._shared: dict = {}  # the clauses and their standings -> Stretch
 
     def at(self, kind: str, region, day: dt.date) -> Stretch:
@@ -256,11 +276,11 @@ class Stretches:
         entry = self._index.get((kind, id(region)))
         if entry is None or entry[2] is not region:
             entry = self._build(kind, region)
-        breaks, stretches, _ = entry
+        breaks, stretches, _, here = entry
         i = bisect_right(breaks, day.toordinal())
         found = stretches[i]
         if found is None:
-            found = stretches[i] = self._stretch(kind, region, breaks, i)
+            found = stretches[i] = self._stretch(kind, region, breaks, i, here)
         return found
 
     def breaks(self, kind: str, region) -> list[int]:
@@ -274,25 +294,24 @@ class Stretches:
 
     def _build(self, kind: str, region) -> tuple:
         points = set()
-        for c in self.policy.by_topic.get(kind, ()):
-            if not c.applies_to_region(region):
-                continue
+        here = applying(self.policy, kind, region)  # the others are `outside` there on every day
+        for c in here:
             for day in (c.doc.issued, c.local_start(region)):
                 if day is not None:
                     points.add(day.toordinal())
             if c.in_force.until is not None:
                 points.add(c.in_force.until.toordinal() + 1)
         breaks = sorted(points)
-        entry = self._index[(kind, id(region))] = (breaks, [None] * (len(breaks) + 1), region)
+        entry = self._index[(kind, id(region))] = (breaks, [None] * (len(breaks) + 1), region, here)
         return entry
 
-    def _stretch(self, kind: str, region, breaks, i: int) -> Stretch:
+    def _stretch(self, kind: str, region, breaks, i: int, here: tuple) -> Stretch:
         if i:
             day = dt.date.fromordinal(breaks[i - 1])
         else:
             day = dt.date.fromordinal(breaks[0] - 1) if breaks and breaks[0] > 1 else dt.date.min  # before every break
         entries = []
-        for c in self.policy.by_topic.get(kind, ()):
+        for c in here:
             st = standing(c, region, day)
             if st.state in ("in_force", "pending", "expired"):
                 entries.append((c, st.state, st.start))
