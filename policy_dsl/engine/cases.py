@@ -247,6 +247,13 @@ def _position(text: str, pos: int) -> tuple[int, int]:
     return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
+def _lines_to(text: str, since: int, at: int, line: int, line_start: int) -> tuple[int, int]:
+    """(line, where that line starts) at ``at``, counted on from ``line`` and ``line_start`` at ``since``."""
+    line += text.count("\n", since, at)
+    last = text.rfind("\n", since, at)
+    return line, (last + 1 if last >= 0 else line_start)
+
+
 class _Positions:
     """Line and column of offsets in ``text`` asked in increasing order, each found from the last
     one (so a whole list costs one pass over the text, not one per case)."""
@@ -257,11 +264,7 @@ class _Positions:
     def at(self, pos: int) -> tuple[int, int]:
         if pos < self.pos:  # asked out of order: from the start again
             self.pos, self.line, self.line_start = 0, 1, 0
-        text = self.text
-        self.line += text.count("\n", self.pos, pos)
-        last = text.rfind("\n", self.pos, pos)
-        if last >= 0:
-            self.line_start = last + 1
+        self.line, self.line_start = _lines_to(self.text, self.pos, pos, self.line, self.line_start)
         self.pos = pos
         return self.line, pos - self.line_start + 1
 
@@ -357,11 +360,7 @@ class _ListReader:
 
     def position(self, at: int) -> tuple[int, int]:
         """Line and column of ``at`` (not before the last asked), counted from the last one asked."""
-        text = self.text
-        self.line += text.count("\n", self.mark, at)
-        last = text.rfind("\n", self.mark, at)
-        if last >= 0:
-            self.line_start = last + 1
+        self.line, self.line_start = _lines_to(self.text, self.mark, at, self.line, self.line_start)
         self.mark = at
         return self.line, at - self.line_start + 1
 
