@@ -225,3 +225,39 @@ def test_a_client_that_leaves_mid_stream(served):
         time.sleep(0.05)
     status, out = served.post("/eval", line * 3, "application/x-ndjson")
     assert status == 200 and len(out.splitlines()) == 3
+
+
+def test_the_client_clock_counts_only_the_time_the_server_is_idle():
+    """While the server works on body it has (its thread busy, the client held back by flow
+    control), the client is not waited for: only the server's idle time uses up ``body_idle``
+    and ``body_total``."""
+    import asyncio
+
+    from policy_dsl.face.service import Limits, _ClientClock
+    from policy_dsl.language.errors import PolicyDslError
+
+    limits = Limits()
+    limits.body_idle, limits.body_total = 0.5, 0.3
+    idle = {"running": False, "time": 0.0, "since": 0.0}
+
+    def server_idle() -> float:
+        return idle["time"] + (time.monotonic() - idle["since"] if idle["running"] else 0.0)
+
+    async def slow():
+        await asyncio.sleep(0.2)
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    async def run():
+        clock = _ClientClock(limits, server_idle)
+        for _ in range(3):  # 0.6 s of waits while the server is busy: none of it counts
+            await clock.receive(slow)
+        assert clock.waited == 0.0
+        idle.update(running=True, since=time.monotonic())
+        await clock.receive(slow)  # 0.2 s of the client's 0.3
+        assert 0.15 < clock.waited < 0.3
+        with pytest.raises(PolicyDslError) as caught:
+            await clock.receive(slow)  # over the total: refused
+        assert caught.value.first.code == "E-TIMEOUT"
+        assert clock.waited < 0.45
+
+    asyncio.run(run())

@@ -593,26 +593,33 @@ async def _read_body(receive, limits: Limits) -> bytes:
 
 class _ClientClock:
     """Time spent waiting for a client's body: at most ``body_idle`` for any one piece, at most
-    ``body_total`` in all. Only the waits count — not the time the server itself takes with what
-    it has (a busy server does not make its client "slow")."""
+    ``body_total`` in all. Only the server's idle time counts (``server_idle``: a clock that
+    runs while the server has nothing of this body left to work on; the wall clock by default) —
+    a busy server does not make its client "slow": a client held back by flow control while the
+    server answers what it sent is not waited for."""
 
-    def __init__(self, limits: Limits):
-        self.limits = limits
+    def __init__(self, limits: Limits, server_idle=time.monotonic):
+        self.limits, self.server_idle = limits, server_idle
         self.waited = 0.0
 
     async def receive(self, receive) -> dict:
         limits = self.limits
-        wait = min(limits.body_idle, limits.body_total - self.waited)
-        began = time.monotonic()
+        task = asyncio.ensure_future(receive())
+        start = self.server_idle()
         try:
-            if wait <= 0:
-                raise asyncio.TimeoutError
-            return await asyncio.wait_for(receive(), wait)
-        except asyncio.TimeoutError:
-            raise _error("E-TIMEOUT", t("service.body_slow", idle=f"{limits.body_idle:g}", total=f"{limits.body_total:g}"), "body",
-                         t("service.body_slow.hint")) from None
+            while True:
+                piece = self.server_idle() - start
+                wait = min(limits.body_idle - piece, limits.body_total - self.waited - piece)
+                if wait <= 0:
+                    raise _error("E-TIMEOUT", t("service.body_slow", idle=f"{limits.body_idle:g}", total=f"{limits.body_total:g}"),
+                                 "body", t("service.body_slow.hint"))
+                done, _ = await asyncio.wait({task}, timeout=wait)
+                if done:
+                    return task.result()
         finally:
-            self.waited += time.monotonic() - began
+            self.waited += self.server_idle() - start
+            if not task.done():
+                task.cancel()
 
 
 def _answer_body(current: LoadedSet, name: str, body: bytes, lang: str, as_of, explain: bool) -> tuple[int, bytes]:
@@ -653,6 +660,8 @@ class _BodyPipe(io.RawIOBase):
         self._end = None  # None: more to come; True: the end; an exception: raise it
         self._cond = threading.Condition()
         self.before_wait = None
+        self._idle_since: float | None = time.monotonic()  # not reading yet: nothing to work on
+        self._idle_total = 0.0
 
     def readable(self) -> bool:
         return True
@@ -673,6 +682,12 @@ class _BodyPipe(io.RawIOBase):
     def buffered(self) -> int:
         return self._size
 
+    def idle_time(self) -> float:
+        """A clock that runs only while the reader waits for more body (or has not begun to read)."""
+        with self._cond:
+            since = self._idle_since
+            return self._idle_total + (time.monotonic() - since if since is not None else 0.0)
+
     @property
     def finished(self) -> bool:
         return self._end is not None
@@ -685,8 +700,13 @@ class _BodyPipe(io.RawIOBase):
                     self.before_wait()
                 finally:
                     self._cond.acquire()
-            while not self._chunks and self._end is None:
-                self._cond.wait()
+            if not self._chunks and self._end is None:
+                self._idle_since = time.monotonic()
+                while not self._chunks and self._end is None:
+                    self._cond.wait()
+            if self._idle_since is not None:
+                self._idle_total += time.monotonic() - self._idle_since
+                self._idle_since = None
             if self._chunks:
                 chunk = self._chunks[0]
                 n = min(len(b), len(chunk))
@@ -811,7 +831,7 @@ class _Stream:
 
     async def _feed(self, receive, pipe: _BodyPipe, sink: _Sink, limits: Limits) -> None:
         size = 0
-        clock = _ClientClock(limits)
+        clock = _ClientClock(limits, pipe.idle_time)
         try:
             while True:
                 message = await clock.receive(receive)
