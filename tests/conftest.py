@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,25 @@ def policies_copy(tmp_path) -> Path:
     dest = tmp_path / "policies"
     shutil.copytree(resources.policies_dir(), dest)
     return dest
+
+
+_GENERATED: dict[int, tuple[list, object]] = {}
+
+
+def generated_cases(n: int, seed: int) -> list[dict]:
+    """``list(generate(n, seed))`` of bench/gen_cases.py (the shipped policies' generated cases),
+    each case made once a session. ``generate`` numbers its cases by ``id`` from 0 and its output
+    for ``n`` is exactly its cases with ``id < n`` for any larger ``n`` (one random stream, drawn
+    in order), so one generator per seed serves every test; each caller gets its own copies."""
+    if seed not in _GENERATED:
+        sys.path.insert(0, str(REPO / "bench"))
+        from gen_cases import generate
+
+        _GENERATED[seed] = ([], generate(10**9, seed))
+    made, more = _GENERATED[seed]
+    while not made or made[-1]["id"] < n - 1:
+        made.append(next(more))
+    return copy.deepcopy([c for c in made if c["id"] < n])
 
 
 def case_file(tmp_path: Path, case: dict, name: str = "case.json") -> Path:

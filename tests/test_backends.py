@@ -6,7 +6,6 @@ and any other exception propagates."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ from policy_dsl.fast.plans import DECLINED, Plans
 from policy_dsl.language import resources
 from policy_dsl.language.errors import PolicyDslError, Where
 from policy_dsl.language.regions import default_registry
+
+from conftest import generated_cases
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,10 +42,7 @@ def _policy_test_cases():
 
 
 def _generated(n: int, seed: int):
-    sys.path.insert(0, str(REPO / "bench"))
-    from gen_cases import generate
-
-    return list(generate(n, seed))
+    return generated_cases(n, seed)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 
 import pytest
 
@@ -22,7 +21,8 @@ from policy_dsl.engine.evaluate import Evaluator  # noqa: E402
 from policy_dsl.face import batch  # noqa: E402
 from policy_dsl.fast.columns import REASONS  # noqa: E402
 
-from test_backends import REPO, _policy_test_cases  # noqa: E402
+from conftest import generated_cases  # noqa: E402
+from test_backends import _policy_test_cases  # noqa: E402
 
 
 def _floats(rows: list) -> list:
@@ -112,10 +112,7 @@ def _compare(policy, path: str, monkeypatch, formats=("jsonl", "parquet", "csv")
 
 
 def _generated(n: int, seed: int) -> list:
-    sys.path.insert(0, str(REPO / "bench"))
-    from gen_cases import generate
-
-    return list(generate(n, seed))
+    return generated_cases(n, seed)
 
 
 def test_generated_cases(policy, tmp_path, monkeypatch):

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import generated_cases
 from headless import Browser, find_chromium
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,11 +38,8 @@ def changed_set(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def people(tmp_path_factory):
-    sys.path.insert(0, str(REPO / "bench"))
-    from gen_cases import generate
-
     path = tmp_path_factory.mktemp("people") / "people.jsonl"
-    path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in generate(4000, seed=5)), encoding="utf-8")
+    path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in generated_cases(4000, seed=5)), encoding="utf-8")
     return path
 
 

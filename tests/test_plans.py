@@ -30,6 +30,8 @@ from policy_dsl.language.kinds import vocabulary
 from policy_dsl.language.regions import default_registry
 from policy_dsl.engine.results import LineWriter, result_json
 
+from conftest import generated_cases
+
 REPO = Path(__file__).resolve().parent.parent
 REGIONS = ("370100", "370102", "370200", "371300", "320100", "110105", "370000")
 
@@ -269,10 +271,7 @@ def _eval_jsonl(path, lane: bool, *extra) -> tuple[int, bytes]:
 
 
 def _generated(n):
-    sys.path.insert(0, str(REPO / "bench"))
-    from gen_cases import generate
-
-    return list(generate(n, seed=11))
+    return generated_cases(n, seed=11)
 
 
 def test_lane_writes_what_the_reference_writes(tmp_path):

@@ -8,12 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import generated_cases
+
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 openpyxl = pytest.importorskip("openpyxl")
@@ -24,10 +24,7 @@ BAD = {"id": "bad", "kind": "arrears", "region": "370100", "worker": "flexible",
 
 
 def population(n: int = 240) -> list[dict]:
-    sys.path.insert(0, str(REPO / "bench"))
-    from gen_cases import generate
-
-    cases = list(generate(n, seed=11))
+    cases = generated_cases(n, seed=11)
     cases.insert(BAD_AT, dict(BAD))
     return cases
 

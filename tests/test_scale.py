@@ -6,12 +6,11 @@ bad row's error with its row number in the whole file included."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import generated_cases
+
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 pytest.importorskip("dask.dataframe")
@@ -19,10 +18,7 @@ distributed = pytest.importorskip("dask.distributed")
 
 
 def test_dask_cluster_gives_the_rows_eval_writes(cli, tmp_path):
-    sys.path.insert(0, str(REPO / "bench"))
-    from gen_cases import generate
-
-    cases = list(generate(700, seed=9))
+    cases = generated_cases(700, seed=9)
     cases.insert(300, {"id": 10**6, "kind": "arrears", "region": "370100", "worker": "flexible",
                        "last_paid_month": "2021-10", "paid_on": "2022-02-30"})
     rows = []

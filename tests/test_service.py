@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from conftest import REPO  # noqa: E402
+from conftest import REPO, generated_cases  # noqa: E402
 from serving import Served  # noqa: E402
 
 ARREARS = {"id": "example-arrears", "kind": "arrears", "region": "济南", "worker": "flexible",
@@ -54,10 +54,7 @@ def cli_bytes(shipped, monkeypatch, tmp_path, *args) -> tuple[int, bytes]:
 
 
 def generated(n: int) -> list[dict]:
-    sys.path.insert(0, str(REPO / "bench"))
-    from gen_cases import generate
-
-    return list(generate(n, 11))
+    return generated_cases(n, 11)
 
 
 # -- health, schema, openapi, kinds, clauses -----------------------------------------------------------
