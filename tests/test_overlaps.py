@@ -124,6 +124,33 @@ def test_witnesses_are_kept_for_the_same_files_only(tmp_path, monkeypatch, polic
     assert witnesses(load_policy([policies_copy]))._places  # the command kept what it learnt
 
 
+def test_an_answer_is_kept_for_the_same_question_of_the_same_set(tmp_path, monkeypatch, policies_copy):
+    """A question asked again — the same topic, region and day, the same clauses in force and
+    pairs asked — is answered with what the search found the first time, by this process or (from
+    the user's cache) the next that loads the same files; a new day, or other clauses, is searched."""
+    monkeypatch.setenv("POLICY_DSL_CACHE_DIR", str(tmp_path / "cache"))
+    first = load_policy([policies_copy])
+    region, day, topics = grid.grid_of(first).regions[0], dt.date(2022, 4, 1), list(first.vocab.kinds)
+    answer = applies_data(first, region, day, topics, "zh", Evaluator(first))
+    asked = dict(witnesses(first)._answers)
+    assert {q[:2] for q in asked} >= {("duplicate_enrollment", region.code), ("refund", region.code)}
+    keep_witnesses(first)
+    again = load_policy([policies_copy])
+    assert {q: (len(a), len(c), len(f)) for q, (a, c, f) in witnesses(again)._answers.items()} == \
+        {q: (len(a), len(c), len(f)) for q, (a, c, f) in asked.items()}
+    searched = []
+    monkeypatch.setattr(grid.Grid, "probe_paths", lambda *a: searched.append(a) or [])
+    assert applies_data(again, region, day, topics, "zh", Evaluator(again)) == answer  # no probe made
+    assert not searched
+    ev = Evaluator(again)
+    finder = overlap_finder(again, region, day, ev)
+    clauses = resolve.order(list(again.by_topic["duplicate_enrollment"]))
+    wanted = frozenset(frozenset(p) for p in zip(clauses, clauses[1:]))
+    finder("duplicate_enrollment", clauses, wanted)  # other clauses, other pairs: searched
+    assert searched
+    assert witnesses(again).answer(("refund", region.code, day.toordinal() + 1), {}, []) is None
+
+
 @pytest.mark.parametrize("a, b, exclusive", [
     ("paid_on <= period_end(birth_date, 90 days)", "paid_on > period_end(birth_date, 6 months)", True),
     ("paid_on <= period_end(birth_date, 90 days)", "paid_on > period_end(birth_date, 6 months) and "
@@ -142,6 +169,26 @@ def test_witnesses_are_kept_for_the_same_files_only(tmp_path, monkeypatch, polic
     ("x == start(month_of(y, 3))", "x > start(month_of(y, 3))", True),
 ])
 def test_bounds_the_calendar_orders(a, b, exclusive):
+    assert _contradict(parse_expression(a), parse_expression(b)) is exclusive
+    assert _contradict(parse_expression(b), parse_expression(a)) is exclusive
+
+
+@pytest.mark.parametrize("a, b, exclusive", [
+    ('reason == "death"', 'reason in ["duplicate", "employment"]', True),
+    ('reason == "death"', 'reason in ["death", "military"]', False),
+    ('reason in ["a", "b"]', 'reason in ["c"]', True),
+    ('reason in ["a", "b"]', 'reason in ["b", "c"]', False),
+    ('reason in ["a", "b"]', 'reason not in ["a", "b", "c"]', True),
+    ('reason in ["a", "b"]', 'reason not in ["a"]', False),
+    ('reason == "a"', 'reason not in ["a", "b"]', True),
+    ('reason in ["a"]', 'reason != "a"', True),
+    ('reason != "a"', 'reason not in ["b"]', False),
+    ('reason in []', 'x', False),
+    ('reason in []', 'reason in []', True),
+    ('reason in ["a", 1]', 'reason == "b"', False),  # a list with other than strings: not read
+    ('reason in ["a"]', 'other in ["b"]', False),
+])
+def test_membership_in_lists_of_strings(a, b, exclusive):
     assert _contradict(parse_expression(a), parse_expression(b)) is exclusive
     assert _contradict(parse_expression(b), parse_expression(a)) is exclusive
 

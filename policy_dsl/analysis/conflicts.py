@@ -117,12 +117,15 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
     some generated case at (region, day) — a probe of the grid (``Grid.iter_facts``) on which no
     condition of ``clauses`` raises. Given ``wanted`` (a collection of pairs), only those pairs
     are looked for: the answer holds the wanted pairs that overlap (``resolve.what_applies`` asks
-    only about the pairs it shows), and the search is shortened three ways that cannot change it —
-    pairs whose conditions contradict each other on their face (``exclusive``) are not looked for;
-    the probes that showed a pair at an earlier question (``Witnesses``: their places in the grid,
-    kept with the policy set) are tried first, those that are probes at this region and day too,
-    each made alone; the rest
-    of the grid is tried only for the pairs still not found, and stops once each is."""
+    only about the pairs it shows), and the search is shortened four ways that cannot change it —
+    the same question (topic, region, day, clauses, pairs) asked again of the same set gets the
+    answer the search gave it (``Witnesses.answer``: kept with the policy set, and in the user's
+    cache under the set's key); pairs whose conditions contradict each other on their face
+    (``exclusive``) are not looked for; the probes that showed a pair at an earlier question
+    (``Witnesses``: their places in the grid) are tried first, those that are probes at this
+    region and day too, each made alone; the rest of the grid is tried only for the pairs still
+    not found, and stops once each is — on each probe the conditions of those pairs first, the
+    others only where a pair holds (``showing``)."""
     ev = evaluator or Evaluator(policy)
     g = grid.grid_of(policy)
 
@@ -144,8 +147,13 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
         bit, todo = _masks(clauses, wanted)
         if not todo:
             return pairs
-        todo = dict(todo)
         seen = witnesses(policy)
+        question = (topic, region.code, day.toordinal())
+        answered = seen.answer(question, todo, clauses)
+        if answered is not None:  # this very question, asked before of the same set
+            return answered
+        todo = dict(todo)
+        asked = frozenset(todo)
         known: dict = {}  # the values of the facts at this region and day, for facts_at
         tried = set()
 
@@ -169,17 +177,36 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
             if found is not None:
                 shown(found, path, held)
             if not todo:
-                return pairs
+                break
         if todo:
+            needed = [c for c in clauses if any(c in p for p in todo)]
             for path, facts in g.probe_paths(topic, region, day):
                 if path in tried:
                     continue
-                found = holding(topic, clauses, facts)
+                found = showing(topic, clauses, needed, bit, todo, facts)
                 if found:
                     shown(found, path, None)
                     if not todo:
                         break
+        seen.answered(question, asked, clauses, pairs)
         return pairs
+
+    def showing(topic: str, clauses: list[Clause], needed: list[Clause], bit: dict, todo: dict, facts: dict):
+        """What ``holding`` gives for a probe on which the clauses of some pair of ``todo`` all
+        hold, else None: ``needed`` (the clauses of the pairs) are tried first, and the others
+        only when a pair holds — a probe on which none holds shows nothing, whatever they say."""
+        case = _case(topic, region, facts, day)
+        try:
+            env = ev.environment(case)
+            mask = 0
+            for c in needed:
+                if ev.holds(c, env):
+                    mask |= bit[c]
+            if not any(mask & m == m for m in todo.values()):
+                return None
+            return ev.holding(case, clauses, env)  # all of them: one that cannot be read on voids the probe
+        except (InputError,) + RANGE_ERRORS:
+            return None
 
     overlaps.takes_wanted = True
     return overlaps
@@ -210,17 +237,21 @@ class Witnesses:
     paths) of the last probes that showed the pair holding together (at most ``KEEP`` a pair,
     the newest first), and for each place the clauses that held there when it was last tried. A
     place names a probe at any region and day — the one ``Grid.facts_at`` makes there — so trying
-    it first at a new question may only find the pairs sooner. Kept with the policy set
-    (``witnesses``) and, by ``keep_witnesses``, in the user's cache for the next process that
-    loads the same set: a new set, an edited file, starts with none."""
+    it first at a new question may only find the pairs sooner. Also the answers of the last
+    ``KEEP_ANSWERS`` questions searched (``answer``): a question's probes are those of its region
+    and day, so the same question of the same set has the same answer; a new day is searched.
+    Kept with the policy set (``witnesses``) and, by ``keep_witnesses``, in the user's cache for
+    the next process that loads the same set: a new set, an edited file, starts with none."""
 
     KEEP = 4
+    KEEP_ANSWERS = 1024  # questions (topic, region, day) whose answers are kept: the newest
 
     def __init__(self):
         from _thread import allocate_lock  # threading.Lock, without importing threading at every start
 
         self._places: dict = {}  # (topic, pair) -> [path, ...]
         self._held: dict = {}  # (topic, path) -> the clauses that held there (frozenset)
+        self._answers: dict = {}  # (topic, region code, day ordinal) -> (pairs asked, clauses, pairs found)
         self._lock = allocate_lock()  # the service asks from several threads
         self.changed = False  # a place found by searching since made or kept (``keep_witnesses``)
         self.apart = 0  # the pairs whose ``exclusive`` was known when made or kept
@@ -243,6 +274,26 @@ class Witnesses:
         out.sort()
         return [(path, held) for _, _, path, held, _ in out]
 
+    def answer(self, question: tuple, asked, clauses: list) -> set | None:
+        """The pairs found at ``question`` (topic, region code, day ordinal) when the same pairs
+        were ``asked`` there before among the same ``clauses`` (``answered``), else None. The
+        probes of a question are those of its region and day, so its answer is the same every
+        time it is asked of one set."""
+        found = self._answers.get(question)
+        if found is None or found[0] != asked.keys() or found[1] != tuple(clauses):
+            return None
+        return set(found[2])
+
+    def answered(self, question: tuple, asked: frozenset, clauses: list, found) -> None:
+        """Keep what the search found at ``question`` for the pairs ``asked`` among ``clauses``
+        (the newest ``KEEP_ANSWERS`` questions)."""
+        with self._lock:
+            self._answers.pop(question, None)
+            self._answers[question] = (asked, tuple(clauses), frozenset(found))
+            while len(self._answers) > self.KEEP_ANSWERS:
+                del self._answers[next(iter(self._answers))]
+            self.changed = True
+
     def remember(self, topic: str, path: tuple, held, pairs, searched: bool = True) -> None:
         """``held``: the clauses that held at ``path``; ``pairs``: the pairs it showed; ``searched``:
         found by searching the grid (the witnesses known did not show them), which is worth keeping
@@ -261,10 +312,15 @@ class Witnesses:
     def to_data(self, policy: PolicySet) -> tuple:
         """What to keep between processes: the same tables with each clause named by its ref, and
         what ``exclusive`` found for pairs of the set's clauses."""
+        def refs(pairs) -> tuple:
+            return tuple(sorted(tuple(sorted(c.ref for c in pair)) for pair in pairs))
+
         with self._lock:
             places = {(t, tuple(sorted(c.ref for c in pair))): tuple(paths) for (t, pair), paths in self._places.items()}
             held = {(t, path): tuple(sorted(c.ref for c in clauses)) for (t, path), clauses in self._held.items()}
-        return places, held, _exclusive_of(policy)
+            answers = {q: (refs(asked), tuple(c.ref for c in clauses), refs(found))
+                       for q, (asked, clauses, found) in self._answers.items()}
+        return places, held, _exclusive_of(policy), answers
 
     @classmethod
     def from_data(cls, policy: PolicySet, data) -> "Witnesses":
@@ -272,8 +328,11 @@ class Witnesses:
         entries); what ``exclusive`` found is known again."""
         found = cls()
         clauses = policy.clauses
+        def pairs(refs) -> frozenset:
+            return frozenset(frozenset(clauses[r] for r in pair) for pair in refs)
+
         try:
-            places, held, apart = data
+            places, held, apart, answers = data
             for (t, refs), paths in places.items():
                 if all(r in clauses for r in refs):
                     found._places[(t, frozenset(clauses[r] for r in refs))] = [tuple(x) for x in paths][:cls.KEEP]
@@ -284,6 +343,10 @@ class Witnesses:
                 if x in clauses and y in clauses and value in (True, False):
                     a, b = clauses[x], clauses[y]
                     _EXCLUSIVE.setdefault((a, b) if id(a) < id(b) else (b, a), value)
+            for (t, code, day), (asked, among, pairs_found) in answers.items():
+                if isinstance(day, int) and all(r in clauses for r in among) \
+                        and all(r in clauses for pair in asked + pairs_found for r in pair):
+                    found._answers[(t, code, day)] = (pairs(asked), tuple(clauses[r] for r in among), pairs(pairs_found))
             found.apart = len(apart)
         except (TypeError, ValueError, AttributeError):  # not the tables written by to_data: none
             return cls()
@@ -331,7 +394,8 @@ _EXCLUSIVE: dict = {}
 def exclusive(a: Clause, b: Clause) -> bool:
     """Whether the two clauses' conditions can never hold together, seen from their top-level
     conjuncts alone: one says ``x`` and the other ``not x``; ``x == y`` and ``x != y``; ``x == "a"``
-    and ``x == "b"``; ``x <= 3`` and ``x > 3``… (the same expression text on both sides); or
+    and ``x == "b"``; ``x <= 3`` and ``x > 3``; ``x == "a"`` or ``x in ["a", "b"]`` and ``x in
+    ["c"]`` or ``x not in ["a", "b"]`` (lists of strings)… (the same expression text on both sides); or
     together they put ``x`` below one bound and above another that is never lower, for bounds
     whose order the calendar fixes (``_term``): ``x <= period_end(b, 90 days)`` and
     ``x > period_end(b, 6 months)``; ``x <= end(month_of(y - 1, 12))`` and
@@ -396,6 +460,10 @@ def _atoms(nodes: list):
         asserted.add(to_text(n))
         if isinstance(n, ast.Unary) and n.op == "not":
             negated.append(frozenset(to_text(c) for c in _conjuncts(n.operand)))
+        elif isinstance(n, ast.Binary) and n.op in ("in", "not in"):
+            items = n.right.items if isinstance(n.right, ast.ListExpr) else None
+            if items is not None and all(isinstance(i, ast.Literal) and i.kind == "string" for i in items):
+                compared.append((to_text(n.left), n.op, ("strings", frozenset(i.value for i in items))))
         elif isinstance(n, ast.Binary) and n.op in ("==", "!=") + _ORDERED:
             right = ("lit", n.right.kind, n.right.value) if isinstance(n.right, ast.Literal) else ("expr", to_text(n.right))
             compared.append((to_text(n.left), n.op, right))
@@ -493,6 +561,11 @@ def _clash(ox, vx, oy, vy) -> bool:
     """``left ox vx`` and ``left oy vy`` cannot both hold."""
     if vx == vy and {ox, oy} in ({"==", "!="}, {"<=", ">"}, {"<", ">="}):
         return True
+    mx, my = _strings(ox, vx), _strings(oy, vy)
+    if mx is not None and my is not None:
+        (inx, outx), (iny, outy) = mx, my
+        return (inx is not None and iny is not None and not inx & iny) or (inx is not None and inx <= outy) \
+            or (iny is not None and iny <= outx)
     if vx[0] != "lit" or vy[0] != "lit" or vx[1] != vy[1]:
         return False
     if ox == oy == "==" and vx[1] in ("string", "number", "bool"):
@@ -504,6 +577,16 @@ def _clash(ox, vx, oy, vy) -> bool:
         hi = min(hi_x, hi_y, key=lambda b: (b[0], b[1]))
         return _empty(lo, hi)
     return False
+
+
+def _strings(op, v):
+    """What ``left op v`` says of a string value of ``left``: (the strings it must be one of, or
+    None for any; the strings it is none of), or None when ``v`` is not a string or a list of them."""
+    if v[0] == "strings":
+        return (v[1], frozenset()) if op == "in" else (None, v[1])
+    if v[0] == "lit" and v[1] == "string" and op in ("==", "!="):
+        return (frozenset((v[2],)), frozenset()) if op == "==" else (None, frozenset((v[2],)))
+    return None
 
 
 _INF = float("inf")

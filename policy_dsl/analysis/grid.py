@@ -954,6 +954,7 @@ class Grid:
         acc: dict = {}
         possible, staged = self._checker(kind, region, day, acc)
         met: set = set()
+        partners: dict = {}  # (slot, index) -> the (slot, index) met before it in a row: ((q, jq), (slot, index)) in met
         sizes: dict = {}  # slot -> the most values seen there
         rows: list = []
         seen: set = set()
@@ -970,7 +971,7 @@ class Grid:
                 known[key] = found
             return found
 
-        def pick(slot, n: int, chosen: list, turn: int, forced: dict, allowed=None) -> int | None:
+        def pick(slot, n: int, chosen: set, turn: int, forced: dict, allowed=None) -> int | None:
             """The value (index) at ``slot`` meeting the most pairs not met yet with ``chosen``
             (the forced one if ``slot`` is forced; with ``turn`` None, the first allowed)."""
             if n > sizes.get(slot, 0):
@@ -981,9 +982,10 @@ class Grid:
             if turn is None:
                 return next((j for j in range(n) if allowed is None or allowed(j)), None)
             best, best_gain = None, -1
+            empty = ()
             for step in range(n):
                 j = (step + turn) % n
-                gain = ((slot, j) not in met) + sum(((q, jq), (slot, j)) not in met for q, jq in chosen)
+                gain = ((slot, j) not in met) + len(chosen) - len(chosen.intersection(partners.get((slot, j), empty)))
                 if gain > best_gain and (allowed is None or allowed(j)):
                     best, best_gain = j, gain
             return best
@@ -991,6 +993,7 @@ class Grid:
         def row(turn: int, forced: dict) -> bool:
             """Make one row; keep it if it meets a pair not met before."""
             chosen: list = []  # (slot, index) of the facts with more than one value
+            chosen_set: set = set()
             path: list = []
             acc.clear()
             for i, (name, spec, person) in enumerate(order):
@@ -1004,11 +1007,12 @@ class Grid:
                     for item in range(length):
                         item_values, radix = {}, 0
                         for f, values in fields:
-                            j = pick((i, item, f), len(values), chosen, turn, forced) if len(values) > 1 else 0
+                            j = pick((i, item, f), len(values), chosen_set, turn, forced) if len(values) > 1 else 0
                             if j is None:
                                 return False
                             if len(values) > 1:
                                 chosen.append(((i, item, f), j))
+                                chosen_set.add(((i, item, f), j))
                             item_values[f] = values[j]
                             radix = radix * len(values) + j
                         items.append(item_values)
@@ -1025,7 +1029,7 @@ class Grid:
                     return not staged[i] or possible(i)
 
                 if len(values) > 1:
-                    j = pick((i,), len(values), chosen, turn, forced, allowed)
+                    j = pick((i,), len(values), chosen_set, turn, forced, allowed)
                 else:
                     j = 0 if allowed(0) else None
                 if j is None:
@@ -1033,11 +1037,15 @@ class Grid:
                 acc[name] = values[j]
                 if len(values) > 1:
                     chosen.append(((i,), j))
+                    chosen_set.add(((i,), j))
                 path.append(j)
             new = ({c for c in chosen} | {(a, b) for x, a in enumerate(chosen) for b in chosen[x + 1:]}) - met
             if not new or tuple(path) in seen:
                 return False
             met.update(new)
+            for pair in new:
+                if isinstance(pair[1], tuple):  # a pair of (slot, index), not one (slot, index)
+                    partners.setdefault(pair[1], set()).add(pair[0])
             seen.add(tuple(path))
             rows.append((tuple(path), {n: acc[n] for n in shown if n in k.facts or acc[n] not in (None, False)}))
             return True

@@ -231,7 +231,7 @@ def store(name: str, entry_key: str, obj) -> None:
         _clear(path)
         from policy_dsl.language.safeio import atomic_write
 
-        atomic_write(path, data, mode=0o600)
+        atomic_write(path, data, mode=0o600, sync=False)  # an entry is read only if its hash matches: no need to sync
         prune(folder)
     except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError, PolicyDslError):  # no cache, no harm
         return

@@ -201,7 +201,7 @@ _PENDING: set = set()  # (folder descriptor, temporary name) being written: remo
 
 
 def atomic_write(path: Path | str, data: bytes | str, display: str | None = None, cls=InputError,
-                 mode: int | None = None) -> None:
+                 mode: int | None = None, sync: bool = True) -> None:
     """Write ``data`` (text is written as UTF-8) to ``path`` so that ``path`` holds either its old
     bytes or all of the new ones, whatever happens: a temporary file in the same folder, flushed
     and synced, renamed over ``path``, and the folder synced. A symbolic link at ``path`` is
@@ -209,8 +209,10 @@ def atomic_write(path: Path | str, data: bytes | str, display: str | None = None
     one: 0o666 less the umask); a read-only file or a folder at ``path`` is refused. On any
     failure — a full disk, a file-size limit, a read-only folder, a signal — nothing at ``path``
     changes, the temporary file is removed, and ``cls`` is raised with E-WRITE. (``AtomicFile``
-    is the same for a file written as it goes.)"""
-    with AtomicFile(path, display, cls, mode) as out:
+    is the same for a file written as it goes.) ``sync=False`` skips the two syncs: after a crash
+    ``path`` may then hold neither version whole — only for a file whose reader checks its bytes
+    (the cache, which checks each entry's hash)."""
+    with AtomicFile(path, display, cls, mode, sync=sync) as out:
         out.write(data)
 
 
@@ -224,8 +226,9 @@ class AtomicFile:
     E-WRITE and removes the temporary file."""
 
     def __init__(self, path: Path | str, display: str | None = None, cls=InputError, mode: int | None = None,
-                 dir_fd: int | None = None):
+                 dir_fd: int | None = None, sync: bool = True):
         path = os.fspath(path)
+        self.sync = sync
         self.path, self.cls = path, cls
         self.shown = _name(path, display)
         folder, self.name = os.path.split(path) if dir_fd is None else ("", path)
@@ -310,14 +313,16 @@ class AtomicFile:
         self._flush()
         try:
             os.fchmod(self._fd, self.mode)
-            os.fsync(self._fd)
+            if self.sync:
+                os.fsync(self._fd)
             os.close(self._fd)
             self._fd = None
             os.replace(self.temp, self.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
             _PENDING.discard((self.dir_fd, self.temp))
             self.temp = None
             try:
-                os.fsync(self.dir_fd)
+                if self.sync:
+                    os.fsync(self.dir_fd)
             except OSError:  # some file systems cannot sync a folder; the rename is done
                 pass
         except OSError as exc:
