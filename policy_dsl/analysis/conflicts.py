@@ -251,7 +251,7 @@ class Witnesses:
 
         self._places: dict = {}  # (topic, pair) -> [path, ...]
         self._held: dict = {}  # (topic, path) -> the clauses that held there (frozenset)
-        self._answers: dict = {}  # (topic, region code, day ordinal) -> (pairs asked, clauses, pairs found)
+        self._answers: dict = {}  # (topic, region code, day ordinal) -> (pairs asked, clauses, pairs found), by refs
         self._lock = allocate_lock()  # the service asks from several threads
         self.changed = False  # a place found by searching since made or kept (``keep_witnesses``)
         self.apart = 0  # the pairs whose ``exclusive`` was known when made or kept
@@ -280,16 +280,20 @@ class Witnesses:
         probes of a question are those of its region and day, so its answer is the same every
         time it is asked of one set."""
         found = self._answers.get(question)
-        if found is None or found[0] != asked.keys() or found[1] != tuple(clauses):
+        if found is None or found[1] != tuple(c.ref for c in clauses) or found[0] != _refs(asked):
             return None
-        return set(found[2])
+        by_ref = {c.ref: c for c in clauses}
+        if not all(r in by_ref for pair in found[2] for r in pair):
+            return None
+        return {frozenset(by_ref[r] for r in pair) for pair in found[2]}
 
-    def answered(self, question: tuple, asked: frozenset, clauses: list, found) -> None:
+    def answered(self, question: tuple, asked, clauses: list, found) -> None:
         """Keep what the search found at ``question`` for the pairs ``asked`` among ``clauses``
         (the newest ``KEEP_ANSWERS`` questions)."""
+        entry = (_refs(asked), tuple(c.ref for c in clauses), tuple(sorted(_refs(found))))
         with self._lock:
             self._answers.pop(question, None)
-            self._answers[question] = (asked, tuple(clauses), frozenset(found))
+            self._answers[question] = entry
             while len(self._answers) > self.KEEP_ANSWERS:
                 del self._answers[next(iter(self._answers))]
             self.changed = True
@@ -312,14 +316,10 @@ class Witnesses:
     def to_data(self, policy: PolicySet) -> tuple:
         """What to keep between processes: the same tables with each clause named by its ref, and
         what ``exclusive`` found for pairs of the set's clauses."""
-        def refs(pairs) -> tuple:
-            return tuple(sorted(tuple(sorted(c.ref for c in pair)) for pair in pairs))
-
         with self._lock:
             places = {(t, tuple(sorted(c.ref for c in pair))): tuple(paths) for (t, pair), paths in self._places.items()}
             held = {(t, path): tuple(sorted(c.ref for c in clauses)) for (t, path), clauses in self._held.items()}
-            answers = {q: (refs(asked), tuple(c.ref for c in clauses), refs(found))
-                       for q, (asked, clauses, found) in self._answers.items()}
+            answers = dict(self._answers)
         return places, held, _exclusive_of(policy), answers
 
     @classmethod
@@ -328,9 +328,6 @@ class Witnesses:
         entries); what ``exclusive`` found is known again."""
         found = cls()
         clauses = policy.clauses
-        def pairs(refs) -> frozenset:
-            return frozenset(frozenset(clauses[r] for r in pair) for pair in refs)
-
         try:
             places, held, apart, answers = data
             for (t, refs), paths in places.items():
@@ -343,10 +340,9 @@ class Witnesses:
                 if x in clauses and y in clauses and value in (True, False):
                     a, b = clauses[x], clauses[y]
                     _EXCLUSIVE.setdefault((a, b) if id(a) < id(b) else (b, a), value)
-            for (t, code, day), (asked, among, pairs_found) in answers.items():
-                if isinstance(day, int) and all(r in clauses for r in among) \
-                        and all(r in clauses for pair in asked + pairs_found for r in pair):
-                    found._answers[(t, code, day)] = (pairs(asked), tuple(clauses[r] for r in among), pairs(pairs_found))
+            for question, entry in answers.items():  # by refs, as kept: compared when asked (``answer``)
+                if len(question) == 3 and len(entry) == 3 and isinstance(entry[0], frozenset):
+                    found._answers[question] = entry
             found.apart = len(apart)
         except (TypeError, ValueError, AttributeError):  # not the tables written by to_data: none
             return cls()
@@ -379,13 +375,18 @@ def keep_witnesses(policy: PolicySet) -> None:
     entry = policy.__dict__.get("cache_key")
     if found is None or not entry:
         return
-    data = found.to_data(policy)
-    if not found.changed and len(data[2]) <= found.apart:
+    if not found.changed and len(_exclusive_of(policy)) <= found.apart:
         return
+    data = found.to_data(policy)
     from policy_dsl.language import cache
 
     cache.store("witnesses", entry, data)
     found.changed, found.apart = False, len(data[2])
+
+
+def _refs(pairs) -> frozenset:
+    """Pairs of clauses, each as the sorted tuple of their refs."""
+    return frozenset(tuple(sorted(c.ref for c in pair)) for pair in pairs)
 
 
 _EXCLUSIVE: dict = {}
