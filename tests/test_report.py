@@ -5,6 +5,7 @@ uncaught exception and no failed load."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from html.parser import HTMLParser
@@ -83,7 +84,8 @@ def test_clauses_link_to_their_tests(site, policy):
     assert "waiting_months = 3" in card
 
 
-def _check_links(site: Path, page: Path) -> list[str]:
+def _check_links(site: Path, page: Path, ids=lambda target: _parse(target).ids) -> list[str]:
+    """The links of ``page`` that lead nowhere (``ids``: the element ids of a page of the site)."""
     bad = []
     parsed = _parse(page)
     for href in parsed.hrefs + parsed.srcs:
@@ -95,15 +97,16 @@ def _check_links(site: Path, page: Path) -> list[str]:
         if not target.is_file():
             bad.append(f"{page.name}: {href} → no such file")
             continue
-        if u.fragment and target.suffix == ".html" and u.fragment not in _parse(target).ids:
+        if u.fragment and target.suffix == ".html" and u.fragment not in ids(target):
             bad.append(f"{page.name}: {href} → no element with id {u.fragment}")
     return bad
 
 
 def test_links_resolve(site):
     bad = []
+    ids = functools.cache(lambda target: _parse(target).ids)  # each page of the site parsed once, not per link
     for page in _pages(site):
-        bad += _check_links(site, page)
+        bad += _check_links(site, page, ids)
     assert not bad, "\n".join(bad[:20])
 
 
