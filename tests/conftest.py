@@ -60,6 +60,23 @@ def cli(capsys, monkeypatch):
     return run
 
 
+@pytest.fixture(scope="session")
+def shipped_check() -> Run:
+    """``policy-dsl check`` of the shipped set as people read it (a table, in Chinese): one run of
+    the whole check for the tests that read that output, taken as the ``cli`` fixture takes it."""
+    import contextlib
+    import io
+
+    from policy_dsl.face.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as env, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        env.setenv("NO_COLOR", "1")
+        env.setenv("COLUMNS", "120")
+        code = main(["check"])
+    return Run(code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def policies_copy(tmp_path) -> Path:
     """A writable copy of the shipped policies (with their sources and tests)."""

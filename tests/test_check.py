@@ -18,8 +18,8 @@ BAD = sorted([*(HERE / "bad").glob("*.yaml"), *(p for p in (HERE / "bad").iterdi
 EXPLAINED_WARNINGS = [("W-UNREAD-FACT", "switch_scheme")]
 
 
-def test_shipped_policies_are_clean(cli):
-    run = cli("check")
+def test_shipped_policies_are_clean(shipped_check):
+    run = shipped_check
     assert run.code == 0, run.out
     assert "0 个错误" in run.out
 

@@ -49,7 +49,7 @@ def test_jinan_six_months_against_shandong_three(cli, policies_copy, tmp_path):
     assert run.json["warnings"] == len([x for x in run.json["diagnostics"] if x["severity"] == "warning"])
 
 
-def test_shipped_set_declares_its_one_deviation(cli):
+def test_shipped_set_declares_its_one_deviation(cli, shipped_check):
     run = cli("check", "--format", "json", "--lang", "en")
     assert run.code == 0 and not _findings(run, "W-HIERARCHY")
     notes = _findings(run, "I-HIERARCHY-AUTHORISED")
@@ -58,7 +58,7 @@ def test_shipped_set_declares_its_one_deviation(cli):
     assert "[lu-2021-54/transfer-intra-late]" in n and "[yb-2021-43/transfer-short-gap-back-paid]" in n
     assert "可按转入地规定办理职工基本医疗保险费补缴手续" in n and "gap_covered = false vs true" in n
     assert run.json["notes"] == 1
-    text = cli("check").out
+    text = shipped_check.out
     assert "1 条说明" in text.splitlines()[-1]
 
 
