@@ -482,3 +482,24 @@ def test_a_region_fact_takes_one_probe_region_for_each_way_regions_are_told_apar
                 assert g._region_values(kind, region, day) == by_definition(kind, region, day), (kind, region.code, day)
                 n += 1
     assert n > 100
+
+
+def test_a_district_answered_as_its_city_gets_what_it_would_get_itself(policy):
+    """``passes.probes`` answers a district that nothing tells from its city (``passes._twin``)
+    with its city's probes put to the district: on the shipped set the same facts and the same
+    answers as evaluating the district's own probes, for kinds with and without a region fact."""
+    from policy_dsl.analysis import passes
+
+    g = grid_of(policy)
+    district = next(r for r in g.regions if g.roles[r.code] == "district")
+    n = 0
+    for kind in ("transfer", "duplicate_enrollment", "newborn", "refund"):
+        for day in g.sample_days(kind, district)[:2]:
+            if passes._twin(policy, kind, district, day) is None:
+                continue
+            made, own = passes.probes(policy, kind, district, day), passes.evaluated(policy, kind, district, day)
+            assert [(p.region, p.facts, p.status, p.holding, p.pending, p.governing, p.displaced, p.top, p.failure)
+                    for p in made] == [(p.region, p.facts, p.status, p.holding, p.pending, p.governing, p.displaced, p.top,
+                                        p.failure) for p in own], (kind, day)
+            n += len(made)
+    assert n > 100

@@ -265,8 +265,8 @@ class Grid:
         self._region_class_index: dict = {}  # (id of a list of regions, codes) -> (the list, _region_classes)
         self._months: dict[str, set] = {}
         self._read: dict[str, set] = {}
-        self.sampled: dict[tuple, int] = {}  # (kind, region code, day) -> combinations before sampling
-        self._probes: dict = {}  # (kind, region code, day) -> probe_paths
+        self.sampled: dict[tuple, int] = {}  # (kind, region code or None, day) -> combinations before sampling
+        self._probes: dict = {}  # (kind, region code or None: _regional, day) -> probe_paths
         self._extra = list(extra_regions)
         self._regions_found: tuple | None = None
         self._span_index: dict = {}  # (kind, region code) -> _spans
@@ -916,7 +916,7 @@ class Grid:
         return path in self._probe_paths(kind, region, day)[1]
 
     def _probe_paths(self, kind: str, region, day: dt.date) -> tuple[list, frozenset]:
-        key = (kind, region.code, day)
+        key = (kind, region.code if self._regional(kind) else None, day)  # one for every region when it cannot matter
         found = self._probes.get(key)
         if found is not None:
             return found
@@ -930,6 +930,21 @@ class Grid:
         if len(self._probes) > 4096:
             self._probes.clear()
         found = self._probes[key] = (out, frozenset(path for path, _ in out))
+        return found
+
+    def _regional(self, kind: str) -> bool:
+        """Whether the probes of ``kind`` may differ between two regions on one day: a fact of the
+        kind, of its items or of the person is a region (it takes the probe region or the probe
+        regions), or a constraint of the kinds table reads ``region``. Otherwise they are made once
+        for each day, whatever the number of probe regions."""
+        key = ("regional", kind)
+        found = self._checks.get(key)
+        if found is None:
+            k, vocab = self.kinds[kind]
+            specs = list(k.facts.values()) + list(self.person_flags.values())
+            specs += [s for spec in specs if spec["type"] == "list" for s in spec["items"].values()]
+            found = self._checks[key] = any(spec["type"] == "region" for spec in specs) or any(
+                "region" in c.names for c in vocab.constraints_for(kind))
         return found
 
     def _ordinary(self, kind: str) -> frozenset:

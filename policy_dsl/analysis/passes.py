@@ -32,7 +32,7 @@ from policy_dsl.engine import resolve
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, Where
 from policy_dsl.language.messages import t
-from policy_dsl.language.expr.ast import Name, answers, walk
+from policy_dsl.language.expr.ast import Answer, Call, Field, Index, Literal, Name, answers, walk
 from policy_dsl.language.kinds import optional, vocabulary
 from policy_dsl.language.messages import N_, join, t
 from policy_dsl.language.model import Clause, PolicySet
@@ -424,6 +424,18 @@ def probes(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
     key = (topic, region.code, day)
     if key in cache:
         return cache[key]
+    twin = _twin(policy, topic, region, day)
+    if twin is not None:  # a district answered as its city: the same probes, the same answers
+        city, own = twin
+        out = [_moved(p, region, own) for p in probes(policy, topic, city, day)]
+    else:
+        out = evaluated(policy, topic, region, day)
+    cache[key] = out
+    return out
+
+
+def evaluated(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
+    """The generated cases of ``topic`` at (region, day), each evaluated here (not cached)."""
     from policy_dsl.language.expr.compile import EvalError
 
     ev = _evaluator(policy)
@@ -465,8 +477,142 @@ def probes(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
             p.status = "pending" if result.pending else "none"
         else:
             p.status = result.status
-    cache[key] = out
     return out
+
+
+def _moved(p: Probe, region, own: tuple) -> Probe:
+    """Probe ``p`` put to ``region`` with everything else as it found (``_twin``); ``own``: the facts
+    (``(fact, None)``) and fields of a list's items (``(fact, field)``) that take the probe's region."""
+    facts = p.facts
+    if own:
+        facts = dict(facts)
+        for name, item in own:
+            if item is None:
+                facts[name] = region
+            elif isinstance(facts.get(name), list):
+                facts[name] = [{**x, item: region} for x in facts[name]]
+    return Probe(p.kind, region, p.day, facts, grid.make_case(p.kind, region, facts, p.day), p.holding, p.pending,
+                 p.status, p.governing, p.displaced, p.top, p.error, p.failure)
+
+
+_REGION_FUNCTIONS = ("city", "province", "within")  # what an expression can ask of a region (expr/compile.py)
+
+
+def _twin(policy: PolicySet, topic: str, region, day: dt.date):
+    """The city of ``region`` when ``region`` is a district that the grid probes only as a district
+    of a city (no document, adoption, deferral or condition names it) and, for ``topic`` on
+    ``day``, nothing can tell it from that city — so that every probe there gets the answer the
+    same probe gets in the city; else None. Nothing can tell them apart when, for ``topic`` and
+    every kind its clauses ask (``answer(...)``, ``evaluate_as``): the same clauses apply in both,
+    with the same standing on ``day``; every expression that can run (clauses, definitions, the
+    kinds table's constraints) reads a region only through ``city``, ``province`` and ``within``
+    (equal for a district and its city) and never writes the district's code; and the probes'
+    facts are the same but for the probe's own region (each region fact the expressions read takes
+    the same probe regions; one they never read may take the probe's region). A city probe that
+    fails (status ``error``) is made again in the district: its message is not compared. Returns
+    (the city, the facts that take the probe's region: ``_moved``)."""
+    g = grid.grid_of(policy)
+    if g.roles.get(region.code) != "district" or region.city is region:
+        return None
+    city = region.city
+    if g.roles.get(city.code) is None or not city.valid_on(day):
+        return None
+    cache = _cache(policy)
+    key = ("__twin__", topic, region.code)
+    found = cache.get(key, False)
+    if found is False:
+        found = cache[key] = _twin_kinds(policy, g, topic, region, city)
+    if found is None:
+        return None
+    kinds, whole = found
+    for k in kinds:
+        for c in g.here(k, region):
+            a, b = resolve.standing(c, region, day), resolve.standing(c, city, day)
+            if a.state != b.state or a.start != b.start:
+                return None
+    own = _same_facts(g, topic, region, city, day, whole)
+    if own is None:
+        return None
+    if any(p.status == "error" for p in probes(policy, topic, city, day)):
+        return None
+    return city, own
+
+
+def _twin_kinds(policy: PolicySet, g, topic: str, region, city) -> tuple | None:
+    """For ``_twin``: (``topic`` and the kinds it asks, the names ``topic``'s expressions read other
+    than through a field of an item) when their clauses in ``region`` are those in ``city`` and
+    their expressions cannot tell the two apart (see there); else None."""
+    kinds, todo, whole = [], [topic], set()
+    while todo:
+        k = todo.pop()
+        if k in kinds:
+            continue
+        if k not in g.kinds or g.here(k, region) != g.here(k, city):
+            return None
+        kinds.append(k)
+        nodes = [e.node for c in g.here(k, region) for e, _ in grid._clause_expressions(c)]
+        nodes += [d.expr.node for d in policy.definitions.values() if k in d.kinds]
+        nodes += [c.require for c in g.kinds[k][1].constraints_for(k)]
+        bare = wrapped = 0
+        names, fields = Counter(), Counter()
+        for n in (n for node in nodes for n in walk(node)):
+            if isinstance(n, Name):
+                names[n.name] += 1
+            if isinstance(n, Field):
+                base = n.obj.obj if isinstance(n.obj, Index) else n.obj
+                if isinstance(base, Name):
+                    fields[base.name] += 1
+            if isinstance(n, Name) and n.name == "region":
+                bare += 1
+            elif isinstance(n, Call) and n.func in _REGION_FUNCTIONS and n.args and isinstance(n.args[0], Name) \
+                    and n.args[0].name == "region":
+                wrapped += 1
+            elif isinstance(n, Literal) and n.value == region.code:
+                return None
+            elif isinstance(n, Answer):
+                todo.append(n.kind)
+        if bare != wrapped:
+            return None
+        if k == topic:
+            whole = {name for name, n in names.items() if n > fields[name]}
+        todo += [c.effective().evaluate_as[0] for c in g.here(k, region) if c.effective().evaluate_as]
+    return tuple(kinds), frozenset(whole)
+
+
+def _same_facts(g, topic: str, region, city, day: dt.date, whole: frozenset) -> tuple | None:
+    """For ``_twin``: the facts of ``topic`` (``(fact, None)``) and fields of a list's items
+    (``(fact, field)``) that take the probe's own region, when the grid gives ``topic`` at
+    ``region`` on ``day`` the fact values it gives at ``city`` but for those: the region facts the
+    expressions read take the same probe regions (``Grid._region_values``), and those that take
+    the probe's region are read by no expression (nor is the list whose items they are, but for
+    a field of its items: ``whole``); else None."""
+    k, _ = g.kinds[topic]
+    if any(spec["type"] == "region" for spec in g.person_flags.values()):
+        return None
+    read = g.analysis(topic).read
+    regional, own = False, []
+    for name, spec in k.facts.items():
+        if spec["type"] == "region":
+            if name in read:
+                regional = True
+            elif not optional(spec):
+                own.append((name, None))  # a fact no expression reads takes the probe's region
+        elif spec["type"] == "list" and any(s["type"] == "region" for s in spec["items"].values()):
+            if name not in g._read_names(topic) and optional(spec):
+                continue  # absent
+            for f, s in spec["items"].items():
+                if s["type"] == "region":
+                    if f"{name}.{f}" in read:
+                        regional = True
+                    elif name in whole:
+                        return None
+                    else:
+                        own.append((name, f))
+    if regional:
+        here, there = g._region_values(topic, region, day), g._region_values(topic, city, day)
+        if len(here) != len(there) or any(a is not b for a, b in zip(here, there)):
+            return None
+    return tuple(own)
 
 
 def _culprit(policy: PolicySet, ev, case, env, states, exc) -> tuple | None:
