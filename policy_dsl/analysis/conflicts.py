@@ -17,28 +17,55 @@ from policy_dsl.language.regions import default_registry
 from policy_dsl.language.values import to_json
 
 
-def _probe_regions(policy: PolicySet, a: Clause, b: Clause) -> list:
-    """The regions of the policy set's probe grid inside both clauses' jurisdictions."""
-    return [r for r in grid.grid_of(policy).regions if r.within(a.doc.jurisdiction) and r.within(b.doc.jurisdiction)]
+def find_conflicts(policy: PolicySet) -> list[Diagnostic]:
+    """E-CONFLICT for each pair of tied clauses whose outcomes differ on some probe (``Conflicts``)."""
+    from policy_dsl.analysis.passes import grid_findings
+
+    return grid_findings(policy)["conflicts"]
 
 
-def find_conflicts(policy: PolicySet, limit_per_pair: int = 1) -> list[Diagnostic]:
-    vocab = policy.vocab
-    ev = Evaluator(policy)
-    out = []
-    for topic, clauses in policy.by_topic.items():
-        outputs = vocab.kinds[topic].outputs
-        for a, b in nested_pairs(clauses):
-            if not resolve.tied(a, b) or resolve.excepts(a, b) or resolve.excepts(b, a):
-                continue
-            if not (resolve.claimed_outputs(a, outputs) & resolve.claimed_outputs(b, outputs)):
-                continue
-            if exclusive(a, b):  # their conditions never hold together: no case could show a conflict
-                continue
-            found = _probe_pair(ev, topic, a, b, policy)
-            if found:
-                out.append(found)
-    return out
+class Conflicts:
+    """The conflicts pass fed the probes of the grid as they are made (``passes.grid_findings``):
+    the pairs of clauses that could conflict (tied, not excepting each other, deciding an output
+    in common, conditions not exclusive on their face), each with the first probe, in the order
+    of the grid, on which both are in force and hold and their outcomes differ."""
+
+    def __init__(self, policy: PolicySet):
+        vocab = policy.vocab
+        self.ev = Evaluator(policy)
+        self.pairs: dict[str, list] = {}  # topic -> the pairs to look for, in order
+        self.at: dict[str, dict] = {}  # topic -> the code of the inner jurisdiction -> its pairs
+        for topic, clauses in policy.by_topic.items():
+            outputs = vocab.kinds[topic].outputs
+            pairs = self.pairs[topic] = []
+            for a, b in nested_pairs(clauses):
+                if not resolve.tied(a, b) or resolve.excepts(a, b) or resolve.excepts(b, a):
+                    continue
+                if not (resolve.claimed_outputs(a, outputs) & resolve.claimed_outputs(b, outputs)):
+                    continue
+                if exclusive(a, b):  # their conditions never hold together: no case could show a conflict
+                    continue
+                pairs.append((a, b))
+                inner = a if default_registry().get(a.doc.jurisdiction).within(b.doc.jurisdiction) else b
+                self.at.setdefault(topic, {}).setdefault(inner.doc.jurisdiction, []).append((a, b))
+        self.found: dict[tuple, Diagnostic] = {}
+
+    def feed(self, topic: str, region, day: dt.date, probes: list) -> None:
+        at = self.at.get(topic)
+        if not at:
+            return
+        for code in region.chain_codes:
+            for a, b in at.get(code, ()):
+                if (a, b) in self.found:
+                    continue
+                if resolve.standing(a, region, day).state != "in_force" or resolve.standing(b, region, day).state != "in_force":
+                    continue
+                found = _conflict(self.ev, topic, a, b, region, probes)
+                if found is not None:
+                    self.found[(a, b)] = found
+
+    def finish(self) -> list[Diagnostic]:
+        return [self.found[pair] for pairs in self.pairs.values() for pair in pairs if pair in self.found]
 
 
 def nested_pairs(clauses: list[Clause]) -> list[tuple[Clause, Clause]]:
@@ -61,43 +88,37 @@ def nested_pairs(clauses: list[Clause]) -> list[tuple[Clause, Clause]]:
     return [(clauses[i], clauses[j]) for i, j in pairs]
 
 
-def _probe_pair(ev: Evaluator, topic: str, a: Clause, b: Clause, policy: PolicySet) -> Diagnostic | None:
-    """A probe of the grid (regions inside both jurisdictions, the topic's sampled days on which
-    both are in force) on which both conditions hold and the outcomes differ, as a finding."""
-    from policy_dsl.analysis.passes import probes
-
-    g = grid.grid_of(policy)
-    for region, day in [(r, d) for r in _probe_regions(policy, a, b) for d in g.sample_days(topic, r)]:
-        if resolve.standing(a, region, day).state != "in_force" or resolve.standing(b, region, day).state != "in_force":
+def _conflict(ev: Evaluator, topic: str, a: Clause, b: Clause, region, probes: list) -> Diagnostic | None:
+    """The first of ``probes`` (at one region and day on which both are in force) on which both
+    conditions hold and the outcomes differ, as a finding."""
+    for p in probes:
+        if not (a in p.holding and b in p.holding):
             continue
-        for p in probes(policy, topic, region, day):  # the check passes' probes, evaluated once
-            if not (a in p.holding and b in p.holding):
-                continue
-            facts, case = p.facts, p.case
-            try:
-                env = ev.environment(case)
-                ea, eb = a.effective(), b.effective()
-                if ea.outcome != eb.outcome:
-                    differ = t("conflicts.versus", a=ea.outcome, b=eb.outcome)
-                elif ea.outcome == "decide":
-                    va, vb = ev.clause_outputs(case, a, env), ev.clause_outputs(case, b, env)
-                    shared = [k for k in va if k in vb and va[k] != vb[k]]
-                    if not shared:
-                        continue
-                    k = shared[0]
-                    differ = t("conflicts.versus", a=f"{k} = {to_json(va[k])}", b=to_json(vb[k]))
-                else:
+        facts, case = p.facts, p.case
+        try:
+            env = ev.environment(case)
+            ea, eb = a.effective(), b.effective()
+            if ea.outcome != eb.outcome:
+                differ = t("conflicts.versus", a=ea.outcome, b=eb.outcome)
+            elif ea.outcome == "decide":
+                va, vb = ev.clause_outputs(case, a, env), ev.clause_outputs(case, b, env)
+                shared = [k for k in va if k in vb and va[k] != vb[k]]
+                if not shared:
                     continue
-            except (InputError,) + RANGE_ERRORS:  # a generated case these clauses cannot be read on: no conflict shown by it
+                k = shared[0]
+                differ = t("conflicts.versus", a=f"{k} = {to_json(va[k])}", b=to_json(vb[k]))
+            else:
                 continue
-            example = {"kind": topic, "region": region.code, **{k: _jsonable(v) for k, v in facts.items()}}
-            return Diagnostic(
-                "E-CONFLICT",
-                t("conflicts.tied", a=a.citation, a_ref=a.ref, b=b.citation, b_ref=b.ref, differ=differ,
-                  case=json.dumps(example, ensure_ascii=False)),
-                b.where,
-                t("conflicts.tied.hint"),
-            )
+        except (InputError,) + RANGE_ERRORS:  # a generated case these clauses cannot be read on: no conflict shown by it
+            continue
+        example = {"kind": topic, "region": region.code, **{k: _jsonable(v) for k, v in facts.items()}}
+        return Diagnostic(
+            "E-CONFLICT",
+            t("conflicts.tied", a=a.citation, a_ref=a.ref, b=b.citation, b_ref=b.ref, differ=differ,
+              case=json.dumps(example, ensure_ascii=False)),
+            b.where,
+            t("conflicts.tied.hint"),
+        )
     return None
 
 

@@ -1,6 +1,6 @@
 """Check pass over the probe grid: the hierarchy of the documents (W-HIERARCHY).
 
-On each probe of the check passes (``passes.sweep``: the policy set's grid, evaluated once), every
+On each probe of the check passes (``passes.batches``: the policy set's grid, evaluated once), every
 pair of clauses in force on the probe's topic, region and day whose conditions both hold, one of
 a lower level (city under province, province under country) and one of a higher level that is
 binding there, is compared: the outputs both decide, and their outcomes (the lower delegating or
@@ -83,30 +83,49 @@ def _show(value) -> str:
 def hierarchy(policy: PolicySet) -> list[Diagnostic]:
     """W-HIERARCHY for each lower clause whose outputs differ from a binding higher clause on some
     probe; I-HIERARCHY-AUTHORISED where the lower clause declares the deviation authorised."""
-    from policy_dsl.analysis.passes import _evaluator, sweep
+    from policy_dsl.analysis.passes import grid_findings
 
-    from policy_dsl.engine import resolve
+    return grid_findings(policy)["hierarchy"]
 
-    ev = _evaluator(policy)
-    found: dict[tuple, list] = {}  # (low, high) -> [count, first probe, difference]
-    for p in sweep(policy):
-        if len(p.holding) < 2:
-            continue
-        highs = [c for c in p.holding if _binding_on(c, p.holding)]
-        if not highs:
-            continue
-        outputs: dict = {}
-        for low in p.holding:
-            if low.adopted is not None and low.adopted in p.holding:
-                continue  # the adopted clause speaks for it
-            for high in highs:
-                if low.doc.rank <= high.doc.rank or low.effective() is high.effective() or resolve.beats(high, low):
-                    continue
-                diff = _difference(ev, p, low, high, outputs)
-                if diff is None:
-                    continue
-                entry = found.setdefault((low, high), [0, p, diff])
-                entry[0] += 1
+
+class Hierarchy:
+    """The hierarchy pass fed the probes of the grid as they are made (``passes.grid_findings``)."""
+
+    def __init__(self, policy: PolicySet):
+        from policy_dsl.analysis.passes import _evaluator
+
+        self.policy, self.ev = policy, _evaluator(policy)
+        self.found: dict[tuple, list] = {}  # (low, high) -> [count, first probe, difference]
+
+    def feed(self, topic: str, region, day, ps: list) -> None:
+        from policy_dsl.engine import resolve
+
+        ev, found = self.ev, self.found
+        for p in ps:
+            if len(p.holding) < 2:
+                continue
+            highs = [c for c in p.holding if _binding_on(c, p.holding)]
+            if not highs:
+                continue
+            outputs: dict = {}
+            for low in p.holding:
+                if low.adopted is not None and low.adopted in p.holding:
+                    continue  # the adopted clause speaks for it
+                for high in highs:
+                    if low.doc.rank <= high.doc.rank or low.effective() is high.effective() or resolve.beats(high, low):
+                        continue
+                    diff = _difference(ev, p, low, high, outputs)
+                    if diff is None:
+                        continue
+                    entry = found.setdefault((low, high), [0, p, diff])
+                    entry[0] += 1
+
+    def finish(self) -> list[Diagnostic]:
+        return _findings(self.policy, self.found)
+
+
+def _findings(policy: PolicySet, found: dict) -> list[Diagnostic]:
+    """A finding for each pair of ``found``, in the order of the files."""
     order = {c: i for i, c in enumerate(c for d in policy.documents for c in d.clauses)}
     out = []
     for (low, high), (n, p, diff) in sorted(found.items(), key=lambda kv: (order.get(kv[0][0], 0), order.get(kv[0][1], 0))):

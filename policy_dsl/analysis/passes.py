@@ -16,8 +16,9 @@ from the files and the kinds table), through the evaluator:
 - ``shadowed``: a clause that applies to some generated case but, wherever it applies, another
   clause takes precedence on every output it decides — W-SHADOWED.
 
-``probes`` (the evaluated grid) is shared with ``policy_dsl.analysis.coverage`` and cached on the policy
-set, so ``check --coverage`` evaluates each generated case once."""
+The grid passes are fed one sweep of the grid as it is made (``grid_findings``, ``batches``): the
+probes are not kept, only the findings. ``probes`` (the evaluated grid at one region and day,
+cached on the policy set) serves ``policy_dsl.analysis.coverage`` and anyone who asks again."""
 
 from __future__ import annotations
 
@@ -424,14 +425,20 @@ def probes(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
     key = (topic, region.code, day)
     if key in cache:
         return cache[key]
-    twin = _twin(policy, topic, region, day)
-    if twin is not None:  # a district answered as its city: the same probes, the same answers
-        city, own = twin
-        out = [_moved(p, region, own) for p in probes(policy, topic, city, day)]
-    else:
-        out = evaluated(policy, topic, region, day)
-    cache[key] = out
+    out = cache[key] = _made(policy, topic, region, day, lambda city: probes(policy, topic, city, day))
     return out
+
+
+def _made(policy: PolicySet, topic: str, region, day: dt.date, probes_of) -> list[Probe]:
+    """The probes of ``topic`` at (region, day): a district's as its city's when nothing tells
+    them apart (``_twin``; ``probes_of(city)``: the city's probes that day), else evaluated."""
+    twin = _twin(policy, topic, region, day)
+    if twin is not None:
+        city, own = twin
+        found = probes_of(city)
+        if not any(p.status == "error" for p in found):  # a failure's message is not compared: made again
+            return [_moved(p, region, own) for p in found]
+    return evaluated(policy, topic, region, day)
 
 
 def evaluated(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
@@ -508,9 +515,8 @@ def _twin(policy: PolicySet, topic: str, region, day: dt.date):
     kinds table's constraints) reads a region only through ``city``, ``province`` and ``within``
     (equal for a district and its city) and never writes the district's code; and the probes'
     facts are the same but for the probe's own region (each region fact the expressions read takes
-    the same probe regions; one they never read may take the probe's region). A city probe that
-    fails (status ``error``) is made again in the district: its message is not compared. Returns
-    (the city, the facts that take the probe's region: ``_moved``)."""
+    the same probe regions; one they never read may take the probe's region). Returns (the city,
+    the facts that take the probe's region: ``_moved``)."""
     g = grid.grid_of(policy)
     if g.roles.get(region.code) != "district" or region.city is region:
         return None
@@ -531,11 +537,7 @@ def _twin(policy: PolicySet, topic: str, region, day: dt.date):
             if a.state != b.state or a.start != b.start:
                 return None
     own = _same_facts(g, topic, region, city, day, whole)
-    if own is None:
-        return None
-    if any(p.status == "error" for p in probes(policy, topic, city, day)):
-        return None
-    return city, own
+    return None if own is None else (city, own)
 
 
 def _twin_kinds(policy: PolicySet, g, topic: str, region, city) -> tuple | None:
@@ -675,17 +677,26 @@ def probe_failures(policy: PolicySet) -> list[Diagnostic]:
     computed for a generated case the clause applies to (``month_of(0, 1)``, ``[1, 2][0 - 1]``,
     date arithmetic leaving the calendar): answering such a case would fail. One finding for each
     expression, at the expression, with the first probe that fails it."""
-    found: dict = {}
-    for p in sweep(policy):
-        if p.failure is None:
-            continue
-        where, what, why = p.failure
-        key = (str(where), what)
-        if key not in found:
-            found[key] = Diagnostic("E-CHECK-PROBE", t("check.probe_fails", what=what, example=p.example_text(),
-                                                       day=p.day.isoformat(), why=_clip(why, 160)),
-                                    where, t("check.probe_fails.hint"))
-    return list(found.values())
+    return grid_findings(policy)["probe_failures"]
+
+
+class _ProbeFailures:
+    def __init__(self, policy: PolicySet):
+        self.found: dict = {}
+
+    def feed(self, topic: str, region, day: dt.date, ps: list) -> None:
+        for p in ps:
+            if p.failure is None:
+                continue
+            where, what, why = p.failure
+            key = (str(where), what)
+            if key not in self.found:
+                self.found[key] = Diagnostic("E-CHECK-PROBE", t("check.probe_fails", what=what, example=p.example_text(),
+                                                                day=p.day.isoformat(), why=_clip(why, 160)),
+                                             where, t("check.probe_fails.hint"))
+
+    def finish(self) -> list[Diagnostic]:
+        return list(self.found.values())
 
 
 def _holding(ev, env, states) -> tuple[tuple, tuple]:
@@ -722,83 +733,147 @@ def sweep(policy: PolicySet):
     return out
 
 
+def batches(policy: PolicySet):
+    """(topic, region, day, probes) for every probe of the check passes, in the order of ``sweep``,
+    made as they are asked for and not kept: memory holds the probes of a region and of the one
+    before it (a district comes just after its city, whose probes it may take: ``_twin``), not
+    those of the whole grid. Probes already in the cache (``probes``) are taken from it."""
+    cache = _cache(policy)
+    g = grid.grid_of(policy)
+    for topic in policy.by_topic:
+        if topic not in policy.vocab.kinds:
+            continue  # not a kind of the set's table (the types pass reports it)
+        before: dict = {}  # (region code, day) -> the probes of the region before
+        for region in g.regions:
+            made: dict = {}
+            for day in g.sample_days(topic, region):
+                ps = cache.get((topic, region.code, day))
+                if ps is None:
+                    ps = _made(policy, topic, region, day, lambda city, day=day: before.get((city.code, day))
+                               or probes(policy, topic, city, day))
+                made[(region.code, day)] = ps
+                yield topic, region, day, ps
+            before = made
+
+
+def grid_findings(policy: PolicySet) -> dict[str, list[Diagnostic]]:
+    """The findings of the passes over the probe grid (``check.GRID_PASSES``), by pass: one sweep
+    of the grid (``batches``) feeds them all as it is made, and is not kept (made once for the
+    policy set)."""
+    from policy_dsl.analysis.conflicts import Conflicts
+    from policy_dsl.analysis.hierarchy import Hierarchy
+
+    cache = _cache(policy)
+    found = cache.get("__findings__")
+    if found is None:
+        passes = {"probe_failures": _ProbeFailures(policy), "conflicts": Conflicts(policy), "bounds": _Bounds(policy),
+                  "shadowed": _Shadowed(policy), "hierarchy": Hierarchy(policy)}
+        for batch in batches(policy):
+            for consumer in passes.values():
+                consumer.feed(*batch)
+        found = cache["__findings__"] = {name: consumer.finish() for name, consumer in passes.items()}
+    return found
+
+
 # -- grid pass: delegated bounds ----------------------------------------------------------
 def bounds(policy: PolicySet) -> list[Diagnostic]:
     """E-BOUND / W-BOUND-SOFT: a clause of a lower level decides ``waiting_months`` above the
     ``bounds.max_waiting_months`` of a delegating clause of a higher level, for a generated case
     to which both apply."""
-    from policy_dsl.language.expr.compile import EvalError
+    return grid_findings(policy)["bounds"]
 
-    delegating = {c for d in policy.documents for c in d.clauses
-                  if c.effective().outcome == "delegate" and (c.effective().bounds or {}).get("max_waiting_months") is not None}
-    if not delegating:
-        return []
-    ev = _evaluator(policy)
-    found: dict[tuple, Diagnostic] = {}
-    for p in sweep(policy):
-        ds = [c for c in p.holding if c in delegating]
-        if not ds:
-            continue
-        for low in p.holding:
-            eff = low.effective()
-            if eff.outcome != "decide" or "waiting_months" not in dict(eff.decide):
+
+class _Bounds:
+    def __init__(self, policy: PolicySet):
+        self.delegating = {c for d in policy.documents for c in d.clauses if c.effective().outcome == "delegate"
+                           and (c.effective().bounds or {}).get("max_waiting_months") is not None}
+        self.ev = _evaluator(policy) if self.delegating else None
+        self.found: dict[tuple, Diagnostic] = {}
+
+    def feed(self, topic: str, region, day: dt.date, ps: list) -> None:
+        from policy_dsl.language.expr.compile import EvalError
+
+        if not self.delegating:
+            return
+        found, ev = self.found, self.ev
+        for p in ps:
+            ds = [c for c in p.holding if c in self.delegating]
+            if not ds:
                 continue
-            for d in ds:
-                if low.doc.rank <= d.doc.rank or (d, low) in found:
+            for low in p.holding:
+                eff = low.effective()
+                if eff.outcome != "decide" or "waiting_months" not in dict(eff.decide):
                     continue
-                try:
-                    value = ev.clause_outputs(p.case, low).get("waiting_months")
-                except (PolicyDslError, EvalError, ArithmeticError, ValueError):
-                    continue
-                b = d.effective().bounds
-                limit = b["max_waiting_months"]
-                if not isinstance(value, int) or isinstance(value, bool) or value <= limit:
-                    continue
-                soft = bool(b.get("soft", False))
-                expr = dict(eff.decide)["waiting_months"]
-                args = dict(clause=f"{low.citation} [{low.ref}]", value=value, limit=limit,
-                            superior=f"{d.citation} [{d.ref}]", case=p.example_text())
-                found[(d, low)] = Diagnostic(
-                    "W-BOUND-SOFT" if soft else "E-BOUND",
-                    t("passes.above_soft_bound", **args) if soft else t("passes.above_bound", **args),
-                    expr.where,
-                    t("passes.above_soft_bound.hint", limit=limit) if soft else t("passes.above_bound.hint", limit=limit),
-                    severity="warning" if soft else "error")
-    return list(found.values())
+                for d in ds:
+                    if low.doc.rank <= d.doc.rank or (d, low) in found:
+                        continue
+                    try:
+                        value = ev.clause_outputs(p.case, low).get("waiting_months")
+                    except (PolicyDslError, EvalError, ArithmeticError, ValueError):
+                        continue
+                    b = d.effective().bounds
+                    limit = b["max_waiting_months"]
+                    if not isinstance(value, int) or isinstance(value, bool) or value <= limit:
+                        continue
+                    soft = bool(b.get("soft", False))
+                    expr = dict(eff.decide)["waiting_months"]
+                    args = dict(clause=f"{low.citation} [{low.ref}]", value=value, limit=limit,
+                                superior=f"{d.citation} [{d.ref}]", case=p.example_text())
+                    found[(d, low)] = Diagnostic(
+                        "W-BOUND-SOFT" if soft else "E-BOUND",
+                        t("passes.above_soft_bound", **args) if soft else t("passes.above_bound", **args),
+                        expr.where,
+                        t("passes.above_soft_bound.hint", limit=limit) if soft else t("passes.above_bound.hint", limit=limit),
+                        severity="warning" if soft else "error")
+
+    def finish(self) -> list[Diagnostic]:
+        return list(self.found.values())
 
 
 # -- grid pass: clauses that never govern -------------------------------------------------
 def shadowed(policy: PolicySet) -> list[Diagnostic]:
     """W-SHADOWED: a clause that applies (in force, condition true) to some generated case, and
     wherever it applies another clause takes precedence on every output it decides."""
-    applies: Counter = Counter()
-    governs: Counter = Counter()
-    beaten_by: dict[Clause, Counter] = {}
-    example: dict[Clause, Probe] = {}
-    for p in sweep(policy):
-        if p.status == "error":
-            continue
-        for c in p.holding:
-            applies[c] += 1
-            if c in p.governing or p.displaced.get(c) == "tie":
-                governs[c] += 1
+    return grid_findings(policy)["shadowed"]
+
+
+class _Shadowed:
+    def __init__(self, policy: PolicySet):
+        self.policy = policy
+        self.applies: Counter = Counter()
+        self.governs: Counter = Counter()
+        self.beaten_by: dict[Clause, Counter] = {}
+        self.example: dict[Clause, Probe] = {}
+
+    def feed(self, topic: str, region, day: dt.date, ps: list) -> None:
+        applies, governs, beaten_by, example = self.applies, self.governs, self.beaten_by, self.example
+        for p in ps:
+            if p.status == "error":
                 continue
-            winner = p.top
-            if p.status == "decided" and p.governing:
-                winner = next((g for g in p.governing if resolve.beats(g, c)), p.top)
-            beaten_by.setdefault(c, Counter())[winner.ref if winner else "?"] += 1
-            example.setdefault(c, p)
-    out = []
-    for d in policy.documents:
-        for c in d.clauses:
-            if applies[c] == 0 or governs[c] > 0:
-                continue
-            winners = beaten_by.get(c, Counter())
-            names = join(f"{policy.clauses[r].citation} [{r}]" if r in policy.clauses else r
-                         for r, _ in winners.most_common(3))
-            out.append(Diagnostic(
-                "W-SHADOWED",
-                t("passes.shadowed", clause=f"{c.citation} [{c.ref}]", n=applies[c], winners=names,
-                  case=example[c].example_text(), day=example[c].day.isoformat()),
-                c.where, t("passes.shadowed.hint"), severity="warning"))
-    return out
+            for c in p.holding:
+                applies[c] += 1
+                if c in p.governing or p.displaced.get(c) == "tie":
+                    governs[c] += 1
+                    continue
+                winner = p.top
+                if p.status == "decided" and p.governing:
+                    winner = next((g for g in p.governing if resolve.beats(g, c)), p.top)
+                beaten_by.setdefault(c, Counter())[winner.ref if winner else "?"] += 1
+                example.setdefault(c, p)
+
+    def finish(self) -> list[Diagnostic]:
+        policy, applies, governs, example = self.policy, self.applies, self.governs, self.example
+        out = []
+        for d in policy.documents:
+            for c in d.clauses:
+                if applies[c] == 0 or governs[c] > 0:
+                    continue
+                winners = self.beaten_by.get(c, Counter())
+                names = join(f"{policy.clauses[r].citation} [{r}]" if r in policy.clauses else r
+                             for r, _ in winners.most_common(3))
+                out.append(Diagnostic(
+                    "W-SHADOWED",
+                    t("passes.shadowed", clause=f"{c.citation} [{c.ref}]", n=applies[c], winners=names,
+                      case=example[c].example_text(), day=example[c].day.isoformat()),
+                    c.where, t("passes.shadowed.hint"), severity="warning"))
+        return out
