@@ -330,24 +330,23 @@ def _analysis(name: str):
     return run
 
 
-def _conflicts(policy: PolicySet) -> list[Diagnostic]:
-    from policy_dsl.analysis.conflicts import find_conflicts
+def _grid(name: str):
+    def run(policy: PolicySet) -> list[Diagnostic]:
+        from policy_dsl.analysis.passes import grid_findings
 
-    return find_conflicts(policy)
+        return grid_findings(policy)[name]
+
+    run.__name__ = name
+    run.__doc__ = f"the {name} pass over the probe grid (policy_dsl.analysis.passes.grid_findings)"
+    return run
 
 
 # Static analysis (policy_dsl/analysis/passes.py, docs/errors.md): cycles of every kind, facts no clause reads.
 PASSES = PASSES + (("cycles", _analysis("cycles")), ("unread_facts", _analysis("unread_facts")))
-
-def _hierarchy(policy: PolicySet) -> list[Diagnostic]:
-    from policy_dsl.analysis.hierarchy import hierarchy
-
-    return hierarchy(policy)
 
 
 # Passes over the probe grid (policy_dsl.analysis.grid through the evaluator), run by `policy-dsl
 # check` only when PASSES found no error: expressions that fail on a probe, tied clauses that
 # differ, delegated bounds breached, clauses that never govern, lower rules that differ from
 # binding higher ones.
-GRID_PASSES = (("probe_failures", _analysis("probe_failures")), ("conflicts", _conflicts), ("bounds", _analysis("bounds")),
-               ("shadowed", _analysis("shadowed")), ("hierarchy", _hierarchy))
+GRID_PASSES = tuple((name, _grid(name)) for name in ("probe_failures", "conflicts", "bounds", "shadowed", "hierarchy"))

@@ -17,16 +17,10 @@ from policy_dsl.language.regions import default_registry
 from policy_dsl.language.values import to_json
 
 
-def find_conflicts(policy: PolicySet) -> list[Diagnostic]:
-    """E-CONFLICT for each pair of tied clauses whose outcomes differ on some probe (``Conflicts``)."""
-    from policy_dsl.analysis.passes import grid_findings
-
-    return grid_findings(policy)["conflicts"]
-
-
 class Conflicts:
-    """The conflicts pass fed the probes of the grid as they are made (``passes.grid_findings``):
-    the pairs of clauses that could conflict (tied, not excepting each other, deciding an output
+    """The conflicts pass (E-CONFLICT), fed the probes of the grid as they are made
+    (``passes.grid_findings``): two clauses in force on the same topic, region and date, tied by
+    precedence, whose outcomes differ for some probe. The pairs of clauses that could conflict (tied, not excepting each other, deciding an output
     in common, conditions not exclusive on their face), each with the first probe, in the order
     of the grid, on which both are in force and hold and their outcomes differ."""
 

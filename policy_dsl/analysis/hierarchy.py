@@ -80,21 +80,14 @@ def _show(value) -> str:
     return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
 
 
-def hierarchy(policy: PolicySet) -> list[Diagnostic]:
-    """W-HIERARCHY for each lower clause whose outputs differ from a binding higher clause on some
-    probe; I-HIERARCHY-AUTHORISED where the lower clause declares the deviation authorised."""
-    from policy_dsl.analysis.passes import grid_findings
-
-    return grid_findings(policy)["hierarchy"]
-
-
 class Hierarchy:
-    """The hierarchy pass fed the probes of the grid as they are made (``passes.grid_findings``)."""
+    """The hierarchy pass, fed the probes of the grid as they are made (``passes.grid_findings``,
+    with its evaluator ``ev``): W-HIERARCHY for each lower clause whose outputs differ from a
+    binding higher clause on some probe; I-HIERARCHY-AUTHORISED where the lower clause declares
+    the deviation authorised."""
 
-    def __init__(self, policy: PolicySet):
-        from policy_dsl.analysis.passes import _evaluator
-
-        self.policy, self.ev = policy, _evaluator(policy)
+    def __init__(self, policy: PolicySet, ev):
+        self.policy, self.ev = policy, ev
         self.found: dict[tuple, list] = {}  # (low, high) -> [count, first probe, difference]
 
     def feed(self, topic: str, region, day, ps: list) -> None:

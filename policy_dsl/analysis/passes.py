@@ -767,7 +767,7 @@ def grid_findings(policy: PolicySet) -> dict[str, list[Diagnostic]]:
     found = cache.get("__findings__")
     if found is None:
         passes = {"probe_failures": _ProbeFailures(policy), "conflicts": Conflicts(policy), "bounds": _Bounds(policy),
-                  "shadowed": _Shadowed(policy), "hierarchy": Hierarchy(policy)}
+                  "shadowed": _Shadowed(policy), "hierarchy": Hierarchy(policy, _evaluator(policy))}
         for batch in batches(policy):
             for consumer in passes.values():
                 consumer.feed(*batch)
