@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -146,3 +147,17 @@ def test_check_type_checks_a_notes_condition(cli, tmp_path, when, code):
 def test_fmt_keeps_when_first_in_a_note(cli, tmp_path):
     folder = _policies(tmp_path)
     assert cli("fmt", "--check", folder / "doc.yaml").code == 0
+
+
+def test_a_long_note_folds_under_itself(cli, monkeypatch):
+    """A note longer than the terminal is laid out with a hanging indent: its first line after the
+    dot, every other line indented under it, none back at the margin (or left alone on the dot)."""
+    monkeypatch.setenv("COLUMNS", "50")
+    run = cli("eval", Path(__file__).resolve().parent.parent / "examples" / "arrears-jinan.yaml")
+    assert run.code == 0
+    lines = run.out.splitlines()
+    start = lines.index("说明") + 1
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("  "))
+    note = lines[start:end]
+    assert len(note) > 2 and note[0].startswith("  · 解读（gap_months）")
+    assert all(line.startswith("    ") and line.strip() for line in note[1:])

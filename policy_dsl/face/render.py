@@ -125,8 +125,9 @@ def _result(con: Console, data: dict, policy, lang: str, explain: bool) -> None:
                                      text=t("render.in_force_from", date=p["in_force_from"]))))
     if data["notes"]:
         con.print(Text(t("render.notes"), style="bold underline"))
-        for n in data["notes"]:
-            con.print(Text(f"  ·\u00a0{n}"))  # no break after the dot: a long Chinese note folds in place
+        for n in data["notes"]:  # a hanging indent: a long note folds under itself, never under the dot
+            for i, line in enumerate(Text(n).wrap(con, max(con.width - 4, 20), overflow="fold")):
+                con.print(Text("  · " if i == 0 else "    ") + line, soft_wrap=True)
     if explain and data["trace"]:
         tree = Tree(Text(t("render.trace"), style="bold underline"))
         stack = [(tree, -1)]
