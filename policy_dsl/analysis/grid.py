@@ -796,7 +796,6 @@ class Grid:
         keep the facts chosen in ``acc`` (checked as soon as the facts a constraint reads are
         chosen, so a combination that breaks one is never completed); each answer remembered by
         the values the constraint reads."""
-        k, _ = self.kinds[kind]
         staged = self._staged_checks(kind, [n for n, _, _ in self._order(kind)])
         env = {**self._defaults(kind), "region": region, "decision_date": day, "__trace__": None}
 
