@@ -672,15 +672,12 @@ def _clip(text: str, n: int = 80) -> str:
 
 
 # -- grid pass: expressions that fail on a probe ------------------------------------------
-def probe_failures(policy: PolicySet) -> list[Diagnostic]:
-    """E-CHECK-PROBE: an expression (a clause's condition or output, a definition) that cannot be
-    computed for a generated case the clause applies to (``month_of(0, 1)``, ``[1, 2][0 - 1]``,
+class _ProbeFailures:
+    """The grid pass ``probe_failures``, E-CHECK-PROBE: an expression (a clause's condition or
+    output, a definition) that cannot be computed for a generated case the clause applies to (``month_of(0, 1)``, ``[1, 2][0 - 1]``,
     date arithmetic leaving the calendar): answering such a case would fail. One finding for each
     expression, at the expression, with the first probe that fails it."""
-    return grid_findings(policy)["probe_failures"]
 
-
-class _ProbeFailures:
     def __init__(self, policy: PolicySet):
         self.found: dict = {}
 
@@ -716,27 +713,10 @@ def _holding(ev, env, states) -> tuple[tuple, tuple]:
     return tuple(holding), tuple(pending)
 
 
-def sweep(policy: PolicySet):
-    """Every probe of the check passes: each topic with clauses × probe regions × sampled days."""
-    cache = _cache(policy)
-    if "__sweep__" in cache:
-        return cache["__sweep__"]
-    g = grid.grid_of(policy)
-    out = []
-    for topic in policy.by_topic:
-        if topic not in policy.vocab.kinds:
-            continue  # not a kind of the set's table (the types pass reports it)
-        for region in g.regions:
-            for day in g.sample_days(topic, region):
-                out.extend(probes(policy, topic, region, day))
-    cache["__sweep__"] = out
-    return out
-
-
 def batches(policy: PolicySet):
-    """(topic, region, day, probes) for every probe of the check passes, in the order of ``sweep``,
-    made as they are asked for and not kept: memory holds the probes of a region and of the one
-    before it (a district comes just after its city, whose probes it may take: ``_twin``), not
+    """(topic, region, day, probes) for every probe of the check passes (each topic with clauses ×
+    probe regions × sampled days), made as they are asked for and not kept: memory holds the
+    probes of a region and of the one before it (a district comes just after its city, whose probes it may take: ``_twin``), not
     those of the whole grid. Probes already in the cache (``probes``) are taken from it."""
     cache = _cache(policy)
     g = grid.grid_of(policy)
@@ -776,14 +756,11 @@ def grid_findings(policy: PolicySet) -> dict[str, list[Diagnostic]]:
 
 
 # -- grid pass: delegated bounds ----------------------------------------------------------
-def bounds(policy: PolicySet) -> list[Diagnostic]:
-    """E-BOUND / W-BOUND-SOFT: a clause of a lower level decides ``waiting_months`` above the
-    ``bounds.max_waiting_months`` of a delegating clause of a higher level, for a generated case
-    to which both apply."""
-    return grid_findings(policy)["bounds"]
-
-
 class _Bounds:
+    """The grid pass ``bounds``, E-BOUND / W-BOUND-SOFT: a clause of a lower level decides
+    ``waiting_months`` above the ``bounds.max_waiting_months`` of a delegating clause of a higher level, for a generated case
+    to which both apply."""
+
     def __init__(self, policy: PolicySet):
         self.delegating = {c for d in policy.documents for c in d.clauses if c.effective().outcome == "delegate"
                            and (c.effective().bounds or {}).get("max_waiting_months") is not None}
@@ -831,13 +808,10 @@ class _Bounds:
 
 
 # -- grid pass: clauses that never govern -------------------------------------------------
-def shadowed(policy: PolicySet) -> list[Diagnostic]:
-    """W-SHADOWED: a clause that applies (in force, condition true) to some generated case, and
-    wherever it applies another clause takes precedence on every output it decides."""
-    return grid_findings(policy)["shadowed"]
-
-
 class _Shadowed:
+    """The grid pass ``shadowed``, W-SHADOWED: a clause that applies (in force, condition true) to
+    some generated case, and wherever it applies another clause takes precedence on every output it decides."""
+
     def __init__(self, policy: PolicySet):
         self.policy = policy
         self.applies: Counter = Counter()
