@@ -11,6 +11,7 @@ from policy_dsl.analysis import grid
 from policy_dsl.engine import resolve
 from policy_dsl.engine.evaluate import RANGE_ERRORS, Evaluator
 from policy_dsl.language.errors import Diagnostic, InputError
+from policy_dsl.language.expr.ast import Answer, Name, walk
 from policy_dsl.language.messages import t
 from policy_dsl.language.model import Case, Clause, PolicySet
 from policy_dsl.language.regions import default_registry
@@ -43,20 +44,66 @@ class Conflicts:
                 inner = a if default_registry().get(a.doc.jurisdiction).within(b.doc.jurisdiction) else b
                 self.at.setdefault(topic, {}).setdefault(inner.doc.jurisdiction, []).append((a, b))
         self.found: dict[tuple, Diagnostic] = {}
+        self.policy = policy
+        # (a, b, day) -> for each probe of that day (the same facts in every region: ``blind``), 1 where
+        # both hold and it was found not to show the pair: no region need try it again
+        self.shown_none: dict = {}
+        self._blind: dict = {}
 
     def feed(self, topic: str, region, day: dt.date, probes: list) -> None:
         at = self.at.get(topic)
         if not at:
             return
+        holding = None  # clause -> the places of the probes on which it holds
         for code in region.chain_codes:
             for a, b in at.get(code, ()):
                 if (a, b) in self.found:
                     continue
                 if resolve.standing(a, region, day).state != "in_force" or resolve.standing(b, region, day).state != "in_force":
                     continue
-                found = _conflict(self.ev, topic, a, b, region, probes)
+                if holding is None:
+                    holding = {}
+                    for i, p in enumerate(probes):
+                        for c in p.holding:
+                            holding.setdefault(c, []).append(i)
+                both = sorted(set(holding.get(a, ())).intersection(holding.get(b, ())))
+                shown = None
+                if self.blind(topic, a) and self.blind(topic, b):
+                    shown = self.shown_none.setdefault((a, b, day), bytearray(len(probes)))
+                    if len(shown) != len(probes):
+                        shown = None
+                    else:
+                        both = [i for i in both if not shown[i]]
+                found = _conflict(self.ev, topic, a, b, region, [probes[i] for i in both]) if both else None
                 if found is not None:
                     self.found[(a, b)] = found
+                    self.shown_none.pop((a, b, day), None)
+                elif shown is not None:
+                    for i in both:
+                        shown[i] = 1
+
+    def blind(self, topic: str, clause: Clause) -> bool:
+        """Whether nothing ``_conflict`` computes for ``clause`` on a probe of ``topic`` can depend on
+        the probe's region: the probes of ``topic`` on one day are the same facts in every region
+        (the grid makes them once a day: ``Grid._regional``), and neither the clause's expressions
+        (its own and what it adopts) nor any definition of the kind (the environment computes them
+        all) read ``region`` or ask for a sub-answer (answered at the probe's region), and it does
+        not improve on an exception (its outputs read the clauses in force there). Then two such
+        clauses, in force in two regions on one day, give the same outputs on the same probe (the
+        same place in the day's probes) in both: a probe on which both hold that does not show the
+        pair in one region shows it in no other, and is not tried again (``shown_none``); the
+        first probe that shows the pair in a region is still the first in that region's order."""
+        key = (topic, clause)
+        found = self._blind.get(key)
+        if found is None:
+            g = grid.grid_of(self.policy)
+            nodes = [e.node for e, _ in grid._clause_expressions(clause)]
+            nodes += [d.expr.node for d in self.policy.definitions.values() if topic in d.kinds]
+            found = self._blind[key] = not (
+                topic not in g.kinds or g._regional(topic) or clause.improves or clause.effective().improves
+                or any(isinstance(n, Answer) or isinstance(n, Name) and n.name == "region"
+                       for node in nodes for n in walk(node)))
+        return found
 
     def finish(self) -> list[Diagnostic]:
         return [self.found[pair] for pairs in self.pairs.values() for pair in pairs if pair in self.found]

@@ -78,6 +78,7 @@ MAX_COMBINATIONS = 4096  # fact combinations for one (kind, region, day) before 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 PLACEMENTS = ("before", "after", "around")
 _MAX_CONSTANTS = 32  # constant parts kept for one expression (an `if` chain doubles them)
+_MISMATCH = object()  # Grid._put: a value not where the shape puts it
 
 
 # -- what a kind's expressions read and compare with ------------------------------------
@@ -919,6 +920,102 @@ class Grid:
         found = self._probes.get(key)
         if found is not None:
             return found
+        shape = self._region_shape(kind, region, day)
+        if shape is not None:
+            made = self._probes.get(shape)
+            if made is not None:
+                found = self._put(kind, made, region, day)
+                if found is not None:
+                    if (kind, made[0].code, day) in self.sampled:
+                        self.sampled[key] = self.sampled[(kind, made[0].code, day)]
+                    if len(self._probes) > 4096:
+                        self._probes.clear()
+                    self._probes[key] = found
+                    return found
+        found = self._made_paths(kind, region, day, key)
+        if shape is not None:
+            self._probes[shape] = (region, found)
+        return found
+
+    def _region_shape(self, kind: str, region, day: dt.date) -> tuple | None:
+        """For a kind whose probes differ between regions only by the regions its region facts take
+        (``_regional``): what fixes their places — the kind, the day and the number of probe regions
+        a region fact it reads takes there (``_region_values``) — when nothing else can differ: no
+        constraint of the kinds table reads ``region``, a region fact or a list with region
+        fields, and no person fact is a region. The choices that make the probes (``iter_facts``,
+        ``covering_rows``, ``_sample``) look at the places of values, at constraints and at which
+        values are equal within one fact, never at a region itself: two regions of one shape get
+        their probes at the same places (``_put``). Else None."""
+        slots = self._region_slots(kind)
+        if slots is None:
+            return None
+        reads = any(read for name, how in slots.items() for read in (how.values() if isinstance(how, dict) else (how,)))
+        return ("shape", kind, day, len(self._region_values(kind, region, day)) if reads else 0)
+
+    def _region_slots(self, kind: str) -> dict | None:
+        """For ``_region_shape``: each region fact of ``kind`` (name -> whether an expression reads
+        it) and each list fact with region fields (name -> {field: whether it is read}); None when
+        the kind's probes cannot be moved between regions that way (see there)."""
+        key = ("region slots", kind)
+        if key in self._checks:
+            return self._checks[key]
+        k, vocab = self.kinds[kind]
+        an, read = self.analysis(kind), self._read_names(kind)
+        slots: dict = {}
+        for name, spec in k.facts.items():
+            if spec["type"] == "region":
+                slots[name] = name in read
+            elif spec["type"] == "list" and any(s["type"] == "region" for s in spec["items"].values()):
+                slots[name] = {f: name in read and f"{name}.{f}" in an.read
+                               for f, s in spec["items"].items() if s["type"] == "region"}
+        names = {n.name for c in vocab.constraints_for(kind) for n in ast.walk(c.require) if isinstance(n, ast.Name)}
+        if not self._regional(kind) or names & ({"region"} | set(slots)) or any(
+                spec["type"] == "region" for spec in self.person_flags.values()):
+            slots = None
+        self._checks[key] = slots
+        return slots
+
+    def _put(self, kind: str, made: tuple, region, day: dt.date) -> tuple | None:
+        """The probes ``_made_paths`` makes at ``region`` on ``day``, from those ``made`` = (a region
+        of the same shape, its probes) (``_region_shape``): at the same places, each region fact
+        read taking the probe region at the same place of ``_region_values`` there, one no
+        expression reads taking ``region`` (``_one``). None if a value is not where it is expected."""
+        first, (rows, paths) = made
+        slots = self._region_slots(kind)
+        theirs = self._region_values(kind, first, day)
+        mine = self._region_values(kind, region, day)
+        place = {r.code: i for i, r in enumerate(theirs)}
+
+        def moved(v, read: bool):
+            if v is None:
+                return v
+            if not read:
+                return region if getattr(v, "code", None) == first.code else _MISMATCH
+            i = place.get(getattr(v, "code", None))
+            return _MISMATCH if i is None else mine[i]
+
+        out = []
+        for path, facts in rows:
+            new = dict(facts)
+            for name, how in slots.items():
+                v = facts.get(name)
+                if v is None:
+                    continue
+                if isinstance(how, dict):
+                    if not isinstance(v, list):
+                        continue
+                    v = [{**item, **{f: moved(item.get(f), read) for f, read in how.items() if f in item}} for item in v]
+                    if any(x is _MISMATCH for item in v for x in item.values()):
+                        return None
+                else:
+                    v = moved(v, how)
+                    if v is _MISMATCH:
+                        return None
+                new[name] = v
+            out.append((path, new))
+        return out, paths
+
+    def _made_paths(self, kind: str, region, day: dt.date, key: tuple) -> tuple[list, frozenset]:
         out = list(self.iter_facts(kind, region, day, paths=True, vary=self._ordinary(kind)))
         if len(out) > MAX_COMBINATIONS:
             self.sampled[key] = len(out)

@@ -456,14 +456,15 @@ def evaluated(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe
         p = Probe(topic, region, day, facts, case)
         out.append(p)
         try:
-            env = ev.environment(case, None)
-        except (PolicyDslError, EvalError, ArithmeticError, ValueError) as exc:
-            p.status, p.error = "error", type(exc).__name__
-            p.failure = _culprit(policy, ev, case, None, states, exc)
-            continue
-        try:
             result = ev.evaluate(case, explain=False)
         except (PolicyDslError, EvalError, ArithmeticError, ValueError) as exc:
+            # the environment (evaluate's first step, made again here: it is what the failure is read on)
+            try:
+                env = ev.environment(case, None)
+            except (PolicyDslError, EvalError, ArithmeticError, ValueError) as failed:
+                p.status, p.error = "error", type(failed).__name__
+                p.failure = _culprit(policy, ev, case, None, states, failed)
+                continue
             rule = getattr(exc, "rule", None)
             if rule and rule in policy.clauses:  # rejected by a clause: that clause decides
                 p.status, p.top = "decided", policy.clauses[rule]
