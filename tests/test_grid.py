@@ -503,3 +503,82 @@ def test_a_district_answered_as_its_city_gets_what_it_would_get_itself(policy):
                                         p.failure) for p in own], (kind, day)
             n += len(made)
     assert n > 100
+
+
+def _ltc_in_province(folder: Path, others_when: str, others_eligible: str) -> object:
+    """The fictional long-term care notice made a 山东 document (probed in 济南, its district and
+    青岛) whose second clause holds ``others_when`` and decides ``eligible: others_eligible``."""
+    text = (folder / "ltc-2023-99.yaml").read_text(encoding="utf-8")
+    text = text.replace('level: city\n  jurisdiction: "370100"', 'level: province\n  jurisdiction: "370000"')
+    text = text.replace('when: not (care_level == "severe" and insured_years >= 2)\n    decide:\n      eligible: false',
+                        f"when: {others_when}\n    decide:\n      eligible: {others_eligible}")
+    (folder / "ltc-2023-99.yaml").write_text(text, encoding="utf-8")
+    return load_policy([folder])
+
+
+def _fed_conflicts(policy, topic: str, blind: bool = True):
+    from policy_dsl.analysis import passes
+    from policy_dsl.analysis.conflicts import Conflicts
+
+    found = Conflicts(policy)
+    if not blind:
+        found.blind = lambda topic, clause: False  # every probe tried in every region
+    g = grid_of(policy)
+    for region in g.regions:
+        for day in g.sample_days(topic, region):
+            found.feed(topic, region, day, passes.probes(policy, topic, region, day))
+    return found
+
+
+@pytest.mark.parametrize("eligible", ["true", "false"])
+def test_a_probe_that_shows_no_conflict_in_one_region_shows_none_in_another(with_new_kind, eligible):
+    """``Conflicts`` does not try again, in another region, a probe on which a pair of clauses that
+    cannot tell regions apart (``Conflicts.blind``) both hold and did not differ: it finds what
+    trying every probe in every region finds, and on each probe the pair gives the same outputs in
+    every region where both hold."""
+    from policy_dsl.analysis import passes
+    from policy_dsl.engine.evaluate import Evaluator
+
+    policy = _ltc_in_province(with_new_kind, "insured_years < 3", eligible)
+    shared, own = _fed_conflicts(policy, "long_term_care"), _fed_conflicts(policy, "long_term_care", blind=False)
+    shown = [(d.code, str(d.message), str(d.where)) for d in shared.finish()]
+    assert shown == [(d.code, str(d.message), str(d.where)) for d in own.finish()]
+    assert len(shown) == (1 if eligible == "false" else 0)
+    (a, b), = shared.pairs["long_term_care"]
+    assert shared.blind("long_term_care", a) and shared.blind("long_term_care", b)
+    g, ev = grid_of(policy), Evaluator(policy)
+    regions = [r for r in g.regions if r.within("370000")]
+    assert len(regions) == 3
+    if eligible == "true":
+        assert any(any(seen) for seen in shared.shown_none.values())  # probes were not tried again
+    for day in g.sample_days("long_term_care", regions[0]):
+        outputs: dict = {}  # place in the day's probes -> what each region's probe gives
+        for region in regions:
+            for i, p in enumerate(passes.probes(policy, "long_term_care", region, day)):
+                if a in p.holding and b in p.holding:
+                    outputs.setdefault(i, set()).add((repr(sorted(p.facts.items(), key=str)), repr(ev.clause_outputs(p.case, a)),
+                                                      repr(ev.clause_outputs(p.case, b))))
+        assert all(len(v) == 1 for v in outputs.values()), day
+
+
+def test_probes_put_to_a_region_of_the_same_shape_are_those_made_there(policy):
+    """``Grid._put``: the probes of a kind with a region fact made at one region and put to
+    another of the same shape (``Grid._region_shape``) are, in order, the probes the grid makes
+    at that region itself — the same places and the same values."""
+    g, fresh = grid_of(policy), Grid([policy])
+    put = n = 0
+    for kind in g.kinds:
+        if not g._regional(kind):
+            continue
+        for region in g.regions:
+            for day in g.sample_days(kind, region):
+                shape = g._region_shape(kind, region, day)
+                made = g._probes.get(shape) if shape is not None else None
+                put += made is not None and made[0] is not region and (kind, region.code, day) not in g._probes
+                mine = g.probe_paths(kind, region, day)
+                own = fresh._made_paths(kind, region, day, (kind, region.code, day))[0]
+                fresh._probes.clear()
+                assert [path for path, _ in mine] == [path for path, _ in own], (kind, region.code, day)
+                assert [facts for _, facts in mine] == [facts for _, facts in own], (kind, region.code, day)
+                n += len(own)
+    assert put > 20 and n > 1000

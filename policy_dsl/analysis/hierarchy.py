@@ -75,6 +75,23 @@ def _difference(ev, p, low: Clause, high: Clause, outputs: dict) -> str | None:
     return join(t("conflicts.versus", a=f"{k} = {_show(a[k])}", b=_show(b[k])) for k in shared)
 
 
+def _compared(holding: tuple) -> tuple:
+    """The pairs (lower clause, binding higher clause) compared on a probe where ``holding`` hold
+    (in the order tried): what they are depends on those clauses alone, not on the probe."""
+    from policy_dsl.engine import resolve
+
+    highs = [c for c in holding if _binding_on(c, holding)]
+    out = []
+    for low in holding if highs else ():
+        if low.adopted is not None and low.adopted in holding:
+            continue  # the adopted clause speaks for it
+        for high in highs:
+            if low.doc.rank <= high.doc.rank or low.effective() is high.effective() or resolve.beats(high, low):
+                continue
+            out.append((low, high))
+    return tuple(out)
+
+
 def _show(value) -> str:
     v = to_json(value)
     return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
@@ -89,29 +106,23 @@ class Hierarchy:
     def __init__(self, policy: PolicySet, ev):
         self.policy, self.ev = policy, ev
         self.found: dict[tuple, list] = {}  # (low, high) -> [count, first probe, difference]
+        self.compared: dict[tuple, tuple] = {}  # the clauses that hold on a probe -> the pairs compared there
 
     def feed(self, topic: str, region, day, ps: list) -> None:
-        from policy_dsl.engine import resolve
-
-        ev, found = self.ev, self.found
+        ev, found, compared = self.ev, self.found, self.compared
         for p in ps:
             if len(p.holding) < 2:
                 continue
-            highs = [c for c in p.holding if _binding_on(c, p.holding)]
-            if not highs:
-                continue
+            pairs = compared.get(p.holding)
+            if pairs is None:
+                pairs = compared[p.holding] = _compared(p.holding)
             outputs: dict = {}
-            for low in p.holding:
-                if low.adopted is not None and low.adopted in p.holding:
-                    continue  # the adopted clause speaks for it
-                for high in highs:
-                    if low.doc.rank <= high.doc.rank or low.effective() is high.effective() or resolve.beats(high, low):
-                        continue
-                    diff = _difference(ev, p, low, high, outputs)
-                    if diff is None:
-                        continue
-                    entry = found.setdefault((low, high), [0, p, diff])
-                    entry[0] += 1
+            for low, high in pairs:
+                diff = _difference(ev, p, low, high, outputs)
+                if diff is None:
+                    continue
+                entry = found.setdefault((low, high), [0, p, diff])
+                entry[0] += 1
 
     def finish(self) -> list[Diagnostic]:
         return _findings(self.policy, self.found)
