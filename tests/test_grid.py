@@ -565,7 +565,7 @@ def test_probes_put_to_a_region_of_the_same_shape_are_those_made_there(policy):
     """``Grid._put``: the probes of a kind with a region fact made at one region and put to
     another of the same shape (``Grid._region_shape``) are, in order, the probes the grid makes
     at that region itself — the same places and the same values."""
-    g, fresh = grid_of(policy), Grid([policy])
+    g, fresh = Grid([policy]), Grid([policy])  # g: a grid of its own (the set's may hold probes made before)
     put = n = 0
     for kind in g.kinds:
         if not g._regional(kind):
