@@ -1,9 +1,11 @@
 """What ``applies`` shows as displaced needs the pairs of clauses whose conditions can hold together
-at the region and day asked (analysis/conflicts.py: ``overlap_finder``). Its short cuts — the
-probes that showed a pair at earlier questions tried first (``Witnesses``, ``Grid.facts_at``),
-pairs whose conditions contradict each other on their face not probed (``exclusive``), what a
-stretch holds worked out once (``resolve._applying``) — must give what trying every probe of the
-grid gives, over the grid's regions × days."""
+at the region and day asked (analysis/conflicts.py: ``overlap_finder``), each searched among its
+own probes (analysis/pairs.py: the values its two conditions compare with, every combination).
+It must find every pair that some probe of the grid shows, and every pair it finds beyond them
+must hold on a real case; its short cuts — the probes that showed a pair at earlier questions
+tried first (``Witnesses``), pairs whose conditions contradict each other on their face not
+probed (``exclusive``), the conjuncts searched group by group, what a stretch holds worked out
+once (``resolve._applying``) — must not change what it finds."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import datetime as dt
 
 import pytest
 
-from policy_dsl.analysis import grid
+from policy_dsl.analysis import grid, pairs
 from policy_dsl.analysis.conflicts import _contradict, _not_after, _term, keep_witnesses, overlap_finder, witnesses
 from policy_dsl.engine import resolve
 from policy_dsl.engine.evaluate import Evaluator
@@ -26,9 +28,10 @@ def _every_probe(policy, region, day, ev):
     return lambda topic, clauses: finder(topic, clauses)  # without ``wanted``: the whole grid
 
 
-def _reference(policy, region, day, topics, ev) -> dict:
-    """``applies`` data worked out from each clause's standing, every pair tried on every probe."""
-    together_of = _every_probe(policy, region, day, ev)
+def _reference(policy, region, day, topics, ev, together_of=None) -> dict:
+    """``applies`` data worked out from each clause's standing, the pairs together as
+    ``together_of(topic, clauses)`` gives them (default: every pair tried on every probe of the grid)."""
+    together_of = together_of or _every_probe(policy, region, day, ev)
     out = {}
     for topic in topics:
         sts = resolve.standings(policy, topic, region, day)
@@ -46,19 +49,53 @@ def _reference(policy, region, day, topics, ev) -> dict:
     return applies_json(out, region, day)
 
 
-def test_applies_answers_as_trying_every_probe_over_the_grid():
+def _witness_case(policy, topic, region, day, pair, judge):
+    """A case kept as a witness of ``pair`` (a path among the pair's probes, made at (region,
+    day)) on which the reference evaluator ``judge`` finds both conditions holding; with the
+    clauses in force there."""
+    a, b = sorted(pair, key=lambda c: c.ref)
+    sts = resolve.standings(policy, topic, region, day)
+    in_force = [s.clause for s in sts if s.state == "in_force"]
+    g = grid.grid_of(policy)
+    probes = pairs.PairProbes(g, Evaluator(policy), topic, region, day, in_force)
+    plan = pairs.plan_of(g, topic, a, b)
+    for path in witnesses(policy).places(topic, pair):
+        facts = probes.at(plan, path)
+        if facts is not None:
+            case = grid.make_case(topic, region, facts, day)
+            if set(judge.holding(case, [a, b])) == {a, b}:
+                return case, in_force
+    return None, in_force
+
+
+def test_applies_finds_what_every_probe_of_the_grid_finds_and_more_only_on_real_cases():
     policy = load_policy()  # a set of its own: no witnesses yet
     g = grid.grid_of(policy)
     topics = list(policy.vocab.kinds)
-    fast, slow = Evaluator(policy), Evaluator(policy)
+    fast, slow, judge = Evaluator(policy), Evaluator(policy), Evaluator(policy)
     days = g.dates
-    asked = 0
+    asked = more = 0
     for day in days[::2] + days[1::2]:  # the second pass meets the witnesses of the first at new days
         for region in g.regions_on(day):
-            assert applies_data(policy, region, day, topics, "zh", fast) == _reference(policy, region, day, topics, slow), \
-                (region.code, day)
+            answer = applies_data(policy, region, day, topics, "zh", fast)
+            grid_found = _reference(policy, region, day, topics, slow)
+            assert answer["topics"].keys() == grid_found["topics"].keys()
+            for topic, found in answer["topics"].items():
+                ref = grid_found["topics"][topic]
+                assert found["pending"] == ref["pending"]
+                assert [r["rule"] for r in found["in_force"]] == [r["rule"] for r in ref["in_force"]]
+                for row, ref_row in zip(found["in_force"], ref["in_force"]):
+                    assert all(d in row["displaces"] for d in ref_row["displaces"]), (region.code, day, topic)
+                    for d in row["displaces"]:
+                        if d in ref_row["displaces"]:
+                            continue
+                        more += 1  # no probe of the grid shows it: its witness must be a case where both hold
+                        pair = frozenset(policy.clauses[r] for r in (row["rule"], d["rule"]))
+                        case, in_force = _witness_case(policy, topic, region, day, pair, judge)
+                        assert case is not None, (region.code, day, topic, d["rule"])
+                        judge.holding(case, in_force)  # every clause in force can be read on it
             asked += 1
-    assert asked > 50
+    assert asked > 50 and more > 0
     assert witnesses(policy)._places  # the short cut was taken
 
 
@@ -139,7 +176,7 @@ def test_an_answer_is_kept_for_the_same_question_of_the_same_set(tmp_path, monke
     assert {q: (len(a), len(c), len(f)) for q, (a, c, f) in witnesses(again)._answers.items()} == \
         {q: (len(a), len(c), len(f)) for q, (a, c, f) in asked.items()}
     searched = []
-    monkeypatch.setattr(grid.Grid, "probe_paths", lambda *a: searched.append(a) or [])
+    monkeypatch.setattr(pairs.PairProbes, "witness", lambda *a: searched.append(a))
     assert applies_data(again, region, day, topics, "zh", Evaluator(again)) == answer  # no probe made
     assert not searched
     ev = Evaluator(again)
@@ -217,3 +254,121 @@ def test_the_order_of_month_bounds_holds():
                         for k in (-1, 0, 1) for m in range(1, 13) for e in (0, 1))
         for (px, dx), (py, dy) in zip(bounds, bounds[1:]):
             assert _not_after((("month", "y"), px), (("month", "y"), py)) == "<" and dx < dy
+
+
+def _displaced(data: dict, topic: str) -> dict:
+    return {row["rule"]: [d["rule"] for d in row["displaces"]] for row in data["topics"][topic]["in_force"]}
+
+
+def test_a_displacement_that_only_three_values_at_once_show(cli):
+    """济南, 2022-04-01: each of these pairs holds together only on a case that puts three or more
+    facts at once away from their ordinary values — a land-requisitioned farmer (a defaulted field
+    of the resident item) enrolled across schemes with a year of employee enrollment; a
+    poverty-registered person (a person fact) with two resident enrollments by 户籍 and 常住地; a
+    poverty-registered (or discharged) person moving between cities after a long gap — which no
+    row that covers pairs of values makes. ``applies`` shows each displacement; the grid's own
+    probes show none of them."""
+    import json
+
+    from policy_dsl.language.regions import default_registry
+
+    run = cli("applies", "--date", "2022-04-01", "--region", "济南", "--format", "json")
+    assert run.code == 0
+    data = json.loads(run.out)
+    dup = _displaced(data, "duplicate_enrollment")
+    assert dup["yb-2020-33/poverty-chooses"] == ["yb-2020-33/duplicate-resident-keep-residence"]
+    assert "yb-2020-33/duplicate-cross-scheme-one-year" in dup["yb-2020-33/land-requisitioned-suspend-resident"]
+    transfer = _displaced(data, "transfer")
+    for rule, shown in [("yb-2020-33/poverty-no-waiting-transfer", ["jn-2022-2/transfer-follows-54-within",
+                                                                  "lu-2021-54/transfer-intra-within",
+                                                                  "yb-2021-43/transfer-long-gap"]),
+                        ("yb-2020-33/veteran-no-waiting-transfer", ["jn-2022-2/transfer-follows-54-within",
+                                                                  "lu-2021-54/transfer-intra-within",
+                                                                  "yb-2021-43/transfer-short-gap-back-paid"])]:
+        assert all(r in transfer[rule] for r in shown), (rule, transfer[rule])
+
+    policy = load_policy()
+    jinan, day = default_registry().get("370100"), dt.date(2022, 4, 1)
+    every = overlap_finder(policy, jinan, day, Evaluator(policy))
+    for topic, a, b in [("duplicate_enrollment", "yb-2020-33/poverty-chooses", "yb-2020-33/duplicate-resident-keep-residence"),
+                        ("duplicate_enrollment", "yb-2020-33/land-requisitioned-suspend-resident",
+                         "yb-2020-33/duplicate-cross-scheme-one-year"),
+                        ("transfer", "yb-2020-33/poverty-no-waiting-transfer", "yb-2021-43/transfer-long-gap")]:
+        in_force = [s.clause for s in resolve.standings(policy, topic, jinan, day) if s.state == "in_force"]
+        assert frozenset((policy.clauses[a], policy.clauses[b])) not in every(topic, in_force)  # the grid's probes
+
+
+@pytest.mark.parametrize("case, governing, displaced, values", [
+    ({"enrollments": [{"scheme": "employee", "basis": "employment", "continuous_employee_years": 1},
+                      {"scheme": "resident", "basis": "employment", "continuous_employee_years": 0.5,
+                       "land_requisitioned": True}]},
+     ["yb-2020-33/land-requisitioned-suspend-resident", "yb-2020-33/subsidy-cross-scheme-one-year"],
+     ["yb-2020-33/duplicate-cross-scheme-one-year"], {"keep": 0, "other": "suspend", "subsidy_deducted": True}),
+    ({"enrollments": [{"scheme": "resident", "basis": "residence", "continuous_employee_years": 0},
+                      {"scheme": "resident", "basis": "hukou", "continuous_employee_years": 0}],
+      "poverty_registered": True},
+     ["yb-2020-33/poverty-chooses", "yb-2020-33/subsidy-resident-duplicate"],
+     ["yb-2020-33/duplicate-resident-keep-residence"], {"chooses": True, "other": "terminate", "keep": None}),
+])
+def test_the_witness_of_a_new_displacement_is_answered_so(cli, tmp_path, case, governing, displaced, values):
+    """The witnesses ``applies`` found for the two duplicate-enrollment displacements above, as an
+    officer would type them: ``eval`` decides them by the displacing clause."""
+    import json
+
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({"kind": "duplicate_enrollment", "region": "370100", "date": "2022-04-01", **case}),
+                    encoding="utf-8")
+    run = cli("eval", path, "--format", "json")
+    assert run.code == 0, run.err
+    result = json.loads(run.out)
+    assert result["status"] == "decided"
+    assert [g["rule"] for g in result["governing"]] == governing
+    assert [d["rule"] for d in result["displaced"]] == displaced
+    assert {k: result[k] for k in values} == values
+
+
+def _every_path(probes, plan) -> list:
+    """Every path of the pair's product (the facts it reads through their values, the others at 0)."""
+    import itertools
+
+    ranges = []
+    acc: dict = {}
+    for i, (name, _, _) in enumerate(probes.order):
+        values = probes.values(plan, i, acc)
+        acc[name] = values[0]
+        ranges.append(range(len(values)) if name in plan.read else range(1))
+    return list(itertools.product(*ranges))
+
+
+@pytest.mark.parametrize("topic, region, day", [
+    ("refund", "370100", dt.date(2022, 4, 6)),  # a death in the collection period: none on 6 April
+    ("refund", "370100", dt.date(2022, 9, 3)),  # …and some on 3 September
+    ("duplicate_enrollment", "370100", dt.date(2022, 4, 1)),
+    ("newborn", "370100", dt.date(2022, 4, 1)),
+    ("transfer", "370102", dt.date(2022, 4, 1)),
+])
+def test_the_search_by_groups_finds_what_the_whole_product_finds(topic, region, day):
+    """Split into conjuncts and groups of facts, pruned as soon as a conjunct fails, the search of
+    a pair finds a witness exactly when some probe of the pair's whole product shows it."""
+    from policy_dsl.language.regions import default_registry
+
+    policy = load_policy()
+    ev, g = Evaluator(policy), grid.grid_of(policy)
+    region = default_registry().get(region)
+    in_force, _, _, wanted = resolve._applying(resolve.Stretches(policy).at(topic, region, day),
+                                               policy.vocab.kinds[topic].outputs)
+    probes = pairs.PairProbes(g, ev, topic, region, day, in_force)
+    compared = 0
+    for pair in sorted(wanted, key=lambda p: sorted(c.ref for c in p)):
+        a, b = sorted(pair, key=lambda c: c.ref)
+        plan = pairs.plan_of(g, topic, a, b)
+        every = _every_path(probes, plan)
+        if len(every) > 3000:
+            continue
+        found = probes.witness(plan, a, b)
+        whole = next((p for p in every if (f := probes.at(plan, p)) is not None and probes.shows(a, b, f)), None)
+        assert (found is None) == (whole is None), (a.ref, b.ref)
+        if found is not None:
+            assert probes.shows(a, b, probes.at(plan, found))
+        compared += 1
+    assert compared >= 2

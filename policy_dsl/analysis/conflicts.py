@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from policy_dsl.analysis import grid
+from policy_dsl.analysis import grid, pairs
 from policy_dsl.engine import resolve
 from policy_dsl.engine.evaluate import RANGE_ERRORS, Evaluator
 from policy_dsl.language.errors import Diagnostic, InputError
@@ -176,18 +176,21 @@ def _case(kind, region, facts, day) -> Case | None:
 
 def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator | None = None):
     """A function (topic, clauses[, wanted]) → the set of clause pairs whose conditions both hold for
-    some generated case at (region, day) — a probe of the grid (``Grid.iter_facts``) on which no
-    condition of ``clauses`` raises. Given ``wanted`` (a collection of pairs), only those pairs
-    are looked for: the answer holds the wanted pairs that overlap (``resolve.what_applies`` asks
-    only about the pairs it shows), and the search is shortened four ways that cannot change it —
-    the same question (topic, region, day, clauses, pairs) asked again of the same set gets the
-    answer the search gave it (``Witnesses.answer``: kept with the policy set, and in the user's
-    cache under the set's key); pairs whose conditions contradict each other on their face
-    (``exclusive``) are not looked for; the probes that showed a pair at an earlier question
-    (``Witnesses``: their places in the grid) are tried first, those that are probes at this
-    region and day too, each made alone; the rest of the grid is tried only for the pairs still
-    not found, and stops once each is — on each probe the conditions of those pairs first, the
-    others only where a pair holds (``showing``)."""
+    some generated case at (region, day) on which no condition of ``clauses`` raises.
+
+    Given ``wanted`` (a collection of pairs: ``resolve.what_applies`` asks only about the pairs it
+    shows), each wanted pair is looked for among its own probes (``pairs.PairProbes``: every
+    combination of the values of the facts its two conditions read — the values they compare
+    with and their neighbours, the dates around the day —, the other facts at their first value),
+    and the answer holds those found. Pairs whose conditions contradict each other on their face
+    (``exclusive``) are not looked for. The search is shortened two ways that cannot change the
+    answer: the same question (topic, region, day, clauses, pairs) asked again of the same set
+    gets the answer the search gave it (``Witnesses.answer``: kept with the policy set, and in the
+    user's cache under the set's key); and the probes of a pair that showed it at an earlier
+    question (``Witnesses``: their paths among the pair's probes) are tried first, each made alone
+    — a path names a probe of the pair at this region and day too, or none.
+
+    Without ``wanted``: every pair of ``clauses``, over the probe grid (``Grid.probe_paths``)."""
     ev = evaluator or Evaluator(policy)
     g = grid.grid_of(policy)
 
@@ -198,77 +201,33 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
             return None
 
     def overlaps(topic: str, clauses: list[Clause], wanted=None) -> set:
-        pairs: set = set()
+        found: set = set()
         if wanted is None:
             for _, facts in g.probe_paths(topic, region, day):
-                found = holding(topic, clauses, facts)
-                for i, a in enumerate(found or ()):
-                    for b in found[i + 1:]:
-                        pairs.add(frozenset((a, b)))
-            return pairs
-        bit, todo = _masks(clauses, wanted)
+                held = holding(topic, clauses, facts)
+                for i, a in enumerate(held or ()):
+                    for b in held[i + 1:]:
+                        found.add(frozenset((a, b)))
+            return found
+        _, todo = _masks(clauses, wanted)
         if not todo:
-            return pairs
+            return found
         seen = witnesses(policy)
         question = (topic, region.code, day.toordinal())
         answered = seen.answer(question, todo, clauses)
         if answered is not None:  # this very question, asked before of the same set
             return answered
-        todo = dict(todo)
-        asked = frozenset(todo)
-        known: dict = {}  # the values of the facts at this region and day, for facts_at
-        tried = set()
-
-        def shown(found: list, path: tuple, held_before) -> None:
-            mask = 0
-            for c in found:
-                mask |= bit[c]
-            new = [p for p, m in todo.items() if mask & m == m]
-            if new or (held_before is not None and held_before != set(found)):
-                seen.remember(topic, path, found, new, searched=held_before is None)
-            for p in new:
-                pairs.add(p)
-                del todo[p]
-
-        for path, held in seen.candidates(topic, bit, todo):  # where these pairs held before
-            if not g.is_probe(topic, region, day, path):  # a place that is no probe here: not looked at
-                continue
-            tried.add(path)
-            facts = g.facts_at(topic, region, day, path, known)
-            found = holding(topic, clauses, facts) if facts is not None else None
-            if found is not None:
-                shown(found, path, held)
-            if not todo:
-                break
-        if todo:
-            needed = [c for c in clauses if any(c in p for p in todo)]
-            for path, facts in g.probe_paths(topic, region, day):
-                if path in tried:
-                    continue
-                found = showing(topic, clauses, needed, bit, todo, facts)
-                if found:
-                    shown(found, path, None)
-                    if not todo:
-                        break
-        seen.answered(question, asked, clauses, pairs)
-        return pairs
-
-    def showing(topic: str, clauses: list[Clause], needed: list[Clause], bit: dict, todo: dict, facts: dict):
-        """What ``holding`` gives for a probe on which the clauses of some pair of ``todo`` all
-        hold, else None: ``needed`` (the clauses of the pairs) are tried first, and the others
-        only when a pair holds — a probe on which none holds shows nothing, whatever they say."""
-        case = _case(topic, region, facts, day)
-        try:
-            env = ev.environment(case)
-            mask = 0
-            for c in needed:
-                if ev.holds(c, env):
-                    mask |= bit[c]
-            if not any(mask & m == m for m in todo.values()):
-                return None
-            return ev.holding(case, clauses, env)  # all of them: one that cannot be read on voids the probe
-        except (InputError,) + RANGE_ERRORS:
-            return None
+        probes = pairs.PairProbes(g, ev, topic, region, day, clauses)
+        for pair in todo:
+            a, b = sorted(pair, key=lambda c: c.ref)
+            plan = pairs.plan_of(g, topic, a, b)
+            known = seen.places(topic, pair)
+            path = probes.witness(plan, a, b, known)
+            if path is not None:
+                found.add(pair)
+                seen.remember(topic, pair, path, searched=path not in known)
+        seen.answered(question, frozenset(todo), clauses, found)
+        return found
 
     overlaps.takes_wanted = True
     return overlaps
@@ -295,15 +254,15 @@ def _masks(clauses: list, wanted) -> tuple:
 
 
 class Witnesses:
-    """For each topic and pair of clauses, the places in the probe grid (``Grid.iter_facts``
-    paths) of the last probes that showed the pair holding together (at most ``KEEP`` a pair,
-    the newest first), and for each place the clauses that held there when it was last tried. A
-    place names a probe at any region and day — the one ``Grid.facts_at`` makes there — so trying
-    it first at a new question may only find the pairs sooner. Also the answers of the last
-    ``KEEP_ANSWERS`` questions searched (``answer``): a question's probes are those of its region
-    and day, so the same question of the same set has the same answer; a new day is searched.
-    Kept with the policy set (``witnesses``) and, by ``keep_witnesses``, in the user's cache for
-    the next process that loads the same set: a new set, an edited file, starts with none."""
+    """For each topic and pair of clauses, the paths among the pair's own probes
+    (``pairs.PairProbes``) of the last probes that showed the pair holding together (at most
+    ``KEEP`` a pair, the newest first). A path names a probe of the pair at any region and day —
+    the one ``PairProbes.at`` makes there, or none — so trying it first at a new question may only
+    find the pair sooner. Also the answers of the last ``KEEP_ANSWERS`` questions searched
+    (``answer``): a question's probes are those of its region and day, so the same question of
+    the same set has the same answer; a new day is searched. Kept with the policy set
+    (``witnesses``) and, by ``keep_witnesses``, in the user's cache for the next process that
+    loads the same set: a new set, an edited file, starts with none."""
 
     KEEP = 4
     KEEP_ANSWERS = 1024  # questions (topic, region, day) whose answers are kept: the newest
@@ -312,29 +271,14 @@ class Witnesses:
         from _thread import allocate_lock  # threading.Lock, without importing threading at every start
 
         self._places: dict = {}  # (topic, pair) -> [path, ...]
-        self._held: dict = {}  # (topic, path) -> the clauses that held there (frozenset)
         self._answers: dict = {}  # (topic, region code, day ordinal) -> (pairs asked, clauses, pairs found), by refs
         self._lock = allocate_lock()  # the service asks from several threads
         self.changed = False  # a place found by searching since made or kept (``keep_witnesses``)
         self.apart = 0  # the pairs whose ``exclusive`` was known when made or kept
 
-    def candidates(self, topic: str, bit: dict, wanted: dict) -> list:
-        """The places that showed one of the ``wanted`` pairs (pair -> its mask of ``bit``), as
-        (path, the clauses that held there when last tried), those where the most of the pairs
-        held first (the most recent first among equals)."""
-        out, seen = [], set()
-        for p in wanted:
-            for path in self._places.get((topic, p), ()):
-                if path in seen:
-                    continue
-                seen.add(path)
-                held = self._held.get((topic, path), frozenset())
-                mask = 0
-                for c in held:
-                    mask |= bit.get(c, 0)
-                out.append((-sum(1 for m in wanted.values() if mask & m == m), len(out), path, held, mask))
-        out.sort()
-        return [(path, held) for _, _, path, held, _ in out]
+    def places(self, topic: str, pair) -> tuple:
+        """The paths that showed ``pair`` before, the newest first."""
+        return tuple(self._places.get((topic, pair), ()))
 
     def answer(self, question: tuple, asked, clauses: list) -> set | None:
         """The pairs found at ``question`` (topic, region code, day ordinal) when the same pairs
@@ -360,29 +304,22 @@ class Witnesses:
                 del self._answers[next(iter(self._answers))]
             self.changed = True
 
-    def remember(self, topic: str, path: tuple, held, pairs, searched: bool = True) -> None:
-        """``held``: the clauses that held at ``path``; ``pairs``: the pairs it showed; ``searched``:
-        found by searching the grid (the witnesses known did not show them), which is worth keeping
-        for the next process (``changed``)."""
+    def remember(self, topic: str, pair, path: tuple, searched: bool = True) -> None:
+        """``path`` showed ``pair``; ``searched``: found by searching (the paths known did not show
+        it), which is worth keeping for the next process (``changed``)."""
         with self._lock:
-            self._held[(topic, path)] = frozenset(held)
-            for p in pairs:
-                known = self._places.get((topic, p), [])
-                if path not in known:  # a known place keeps its rank (the order pairs are tried in varies)
-                    self._places[(topic, p)] = [path] + known[:self.KEEP - 1]
-                    self.changed |= searched
-            if len(self._held) > 64 * self.KEEP * 4:  # places no pair names any more
-                named = {(t, x) for (t, _), paths in self._places.items() for x in paths}
-                self._held = {k: v for k, v in self._held.items() if k in named}
+            known = self._places.get((topic, pair), [])
+            if path not in known:  # a known place keeps its rank
+                self._places[(topic, pair)] = [path] + known[:self.KEEP - 1]
+                self.changed |= searched
 
     def to_data(self, policy: PolicySet) -> tuple:
         """What to keep between processes: the same tables with each clause named by its ref, and
         what ``exclusive`` found for pairs of the set's clauses."""
         with self._lock:
             places = {(t, tuple(sorted(c.ref for c in pair))): tuple(paths) for (t, pair), paths in self._places.items()}
-            held = {(t, path): tuple(sorted(c.ref for c in clauses)) for (t, path), clauses in self._held.items()}
             answers = dict(self._answers)
-        return places, held, _exclusive_of(policy), answers
+        return "pairs", places, _exclusive_of(policy), answers
 
     @classmethod
     def from_data(cls, policy: PolicySet, data) -> "Witnesses":
@@ -391,13 +328,12 @@ class Witnesses:
         found = cls()
         clauses = policy.clauses
         try:
-            places, held, apart, answers = data
+            shape, places, apart, answers = data
+            if shape != "pairs":  # kept by an older version: paths of another product
+                return cls()
             for (t, refs), paths in places.items():
                 if all(r in clauses for r in refs):
                     found._places[(t, frozenset(clauses[r] for r in refs))] = [tuple(x) for x in paths][:cls.KEEP]
-            for (t, path), refs in held.items():
-                if all(r in clauses for r in refs):
-                    found._held[(t, tuple(path))] = frozenset(clauses[r] for r in refs)
             for (x, y), value in apart.items():
                 if x in clauses and y in clauses and value in (True, False):
                     a, b = clauses[x], clauses[y]

@@ -83,10 +83,11 @@ class Evaluator:
         self._selections: dict = {}
 
     # -- what other stages use ---------------------------------------------------------------
-    def environment(self, case: Case, trace: list | None = None, depth: int = 0) -> dict:
+    def environment(self, case: Case, trace: list | None = None, depth: int = 0, definitions: bool = True) -> dict:
         """The names an expression of ``case`` reads: its facts, the person facts (their default
-        unless given), ``region``, ``decision_date``, the definitions of its kind, and the means to
-        ask for a sub-answer (``answer(...)``, traced into ``trace`` when given). Raises InputError
+        unless given), ``region``, ``decision_date``, the definitions of its kind (not with
+        ``definitions`` False: for an expression that names none), and the means to ask for a
+        sub-answer (``answer(...)``, traced into ``trace`` when given). Raises InputError
         (E-CASE-INVALID) when a definition cannot be computed."""
         env = dict(case.facts)
         for flag, default in self.person_defaults.items():
@@ -98,7 +99,7 @@ class Evaluator:
         env["__trace__"] = None
         asked: dict = {}
         env[ANSWER] = lambda kind, facts: self._sub_answer(case, kind, facts, trace, depth, asked)
-        for d in self.defs_by_kind.get(case.kind, ()):
+        for d in self.defs_by_kind.get(case.kind, ()) if definitions else ():
             try:
                 env[d.name] = d.expr.fn(env)
             except _RANGE as exc:  # e.g. date arithmetic leaving the calendar (year 10000)
