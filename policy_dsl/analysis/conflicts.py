@@ -220,7 +220,8 @@ def overlap_finder(policy: PolicySet, region, day: dt.date, evaluator: Evaluator
         probes = pairs.PairProbes(g, ev, topic, region, day, clauses)
         for pair in todo:
             a, b = sorted(pair, key=lambda c: c.ref)
-            plan = pairs.plan_of(g, topic, a, b)
+            plan = pairs.plan_of(g, topic, a, b, seen.plan(topic, pair))
+            seen.keep_plan(topic, pair, plan)
             known = seen.places(topic, pair)
             path = probes.witness(plan, a, b, known)
             if path is not None:
@@ -271,6 +272,7 @@ class Witnesses:
         from _thread import allocate_lock  # threading.Lock, without importing threading at every start
 
         self._places: dict = {}  # (topic, pair) -> [path, ...]
+        self._plans: dict = {}  # (topic, pair) -> the summary of its plan (``pairs.PairPlan.summary``)
         self._answers: dict = {}  # (topic, region code, day ordinal) -> (pairs asked, clauses, pairs found), by refs
         self._lock = allocate_lock()  # the service asks from several threads
         self.changed = False  # a place found by searching since made or kept (``keep_witnesses``)
@@ -279,6 +281,17 @@ class Witnesses:
     def places(self, topic: str, pair) -> tuple:
         """The paths that showed ``pair`` before, the newest first."""
         return tuple(self._places.get((topic, pair), ()))
+
+    def plan(self, topic: str, pair):
+        """The summary of the pair's plan kept before (``pairs.plan_of``), or None."""
+        return self._plans.get((topic, pair))
+
+    def keep_plan(self, topic: str, pair, plan) -> None:
+        """Keep the summary of the pair's plan for the next process (read once for each set)."""
+        if (topic, pair) not in self._plans:
+            with self._lock:
+                self._plans[(topic, pair)] = plan.summary
+                self.changed = True
 
     def answer(self, question: tuple, asked, clauses: list) -> set | None:
         """The pairs found at ``question`` (topic, region code, day ordinal) when the same pairs
@@ -318,8 +331,9 @@ class Witnesses:
         what ``exclusive`` found for pairs of the set's clauses."""
         with self._lock:
             places = {(t, tuple(sorted(c.ref for c in pair))): tuple(paths) for (t, pair), paths in self._places.items()}
+            plans = {(t, tuple(sorted(c.ref for c in pair))): summary for (t, pair), summary in self._plans.items()}
             answers = dict(self._answers)
-        return "pairs", places, _exclusive_of(policy), answers
+        return "pairs", places, _exclusive_of(policy), answers, plans
 
     @classmethod
     def from_data(cls, policy: PolicySet, data) -> "Witnesses":
@@ -328,12 +342,15 @@ class Witnesses:
         found = cls()
         clauses = policy.clauses
         try:
-            shape, places, apart, answers = data
+            shape, places, apart, answers, plans = data
             if shape != "pairs":  # kept by an older version: paths of another product
                 return cls()
             for (t, refs), paths in places.items():
                 if all(r in clauses for r in refs):
                     found._places[(t, frozenset(clauses[r] for r in refs))] = [tuple(x) for x in paths][:cls.KEEP]
+            for (t, refs), (paths, named) in plans.items():
+                if all(r in clauses for r in refs):
+                    found._plans[(t, frozenset(clauses[r] for r in refs))] = (tuple(paths), dict(named))
             for (x, y), value in apart.items():
                 if x in clauses and y in clauses and value in (True, False):
                     a, b = clauses[x], clauses[y]

@@ -43,42 +43,96 @@ _EQUALITY = ("==", "!=", "in", "not in")
 
 class PairPlan:
     """What does not depend on the day: for the pair's two conditions and the kinds table's
-    constraints, their top-level conjuncts (each compiled, with the facts it reads), the facts
-    read (a list fact with the paths of its fields read), and for each enumerated fact (path)
-    that the conditions only compare with string literals, the strings they name."""
+    constraints on the facts they read, their top-level conjuncts (``Conjunct``: each with the
+    facts of those it reads; read when first asked for: a witness known needs none), the facts
+    read (``paths``: a list fact with the paths of its fields read; ``read``: the facts), and for
+    each enumerated fact (path) that these conjuncts only compare with string literals, the
+    strings they name (``named``). ``summary`` is what a later process can be given back (kept
+    with the witnesses, under the policy set's key: the same files and interpreter)."""
 
-    __slots__ = ("conjuncts", "read", "paths", "named", "__weakref__")
+    __slots__ = ("g", "kind", "a", "b", "read", "paths", "named", "views", "_conjuncts")
 
-    def __init__(self, g: grid_mod.Grid, kind: str, a, b):
-        from policy_dsl.language.expr.compile import compile_expr
+    def __init__(self, g: grid_mod.Grid, kind: str, a, b, summary=None):
+        self.g, self.kind, self.a, self.b = g, kind, a, b
+        self._conjuncts = None
+        if summary is None:
+            k, _ = g.kinds[kind]
+            known = set(k.facts) | set(g.person_flags)
+            own = [r for c in (a, b) for r in _clause_conjuncts(g, kind, c)]
+            paths = frozenset(p for r in own for p in r.paths if p.partition(".")[0] in known)
+            self.paths, self.read = paths, frozenset(p.partition(".")[0] for p in paths)
+            named: dict = {}
+            spoilt: set = set()
+            for r in self._roots(own):
+                for path, strings in r.mentions.items():
+                    named[path] = named.get(path, frozenset()) | strings
+                spoilt |= r.spoilt
+            self.named = {p: v for p, v in named.items() if p not in spoilt}
+        else:
+            paths, named = summary
+            self.paths, self.read = frozenset(paths), frozenset(p.partition(".")[0] for p in paths)
+            self.named = {p: frozenset(v) for p, v in named.items()}
+        self.views = {}  # fact -> how the pair sees its values (``view``)
 
-        k, vocab = g.kinds[kind]
-        facts = k.facts
-        lists = {n for n, s in facts.items() if s["type"] == "list"}
-        scope = {}
-        for p in g.policies:
-            scope.update({d.name: d.expr.node for d in p.definitions.values() if kind in d.kinds})
-        walker = grid_mod._Walker(scope, lists)
-        roots = []
-        for c in (a, b):
-            when = c.effective().when
-            if when is not None:
-                roots += _conjuncts(when.node)
-        own = list(roots)
-        known = set(facts) | set(g.person_flags)
-        self.paths: set[str] = set()
-        for node in own:
-            self.paths |= {p for p in walker.reads(node) if p.partition(".")[0] in known}
-        self.read = {p.partition(".")[0] for p in self.paths}
-        for con in vocab.constraints_for(kind):  # a constraint on facts the conditions read binds them
+    @property
+    def summary(self) -> tuple:
+        return tuple(sorted(self.paths)), {p: tuple(sorted(v)) for p, v in sorted(self.named.items())}
+
+    def _roots(self, own: list) -> list:
+        _, vocab = self.g.kinds[self.kind]
+        roots = list(own)
+        for con in vocab.constraints_for(self.kind):  # a constraint on facts the conditions read binds them
             if self.read & set(con.names):
-                roots += _conjuncts(con.require)
-        self.conjuncts = []  # (function, the facts read that the pair varies, whether it names no definition)
-        for node in roots:
-            names = frozenset(p.partition(".")[0] for p in walker.reads(node)) & self.read
-            plain = not any(isinstance(n, ast.Name) and n.name in scope for n in ast.walk(node))
-            self.conjuncts.append((compile_expr(node), names, plain))
-        self.named = _named_strings(roots, walker, facts, g.person_flags, lists)
+                roots += _node_conjuncts(self.g, self.kind, con.require)
+        return roots
+
+    @property
+    def conjuncts(self) -> list:
+        """(Conjunct, the facts it reads that the pair varies) for each conjunct of the two
+        conditions and of the constraints on the facts they read."""
+        if self._conjuncts is None:
+            own = [r for c in (self.a, self.b) for r in _clause_conjuncts(self.g, self.kind, c)]
+            self._conjuncts = [(r, frozenset(p.partition(".")[0] for p in r.paths) & self.read)
+                               for r in self._roots(own)]
+        return self._conjuncts
+
+    def view(self, name: str):
+        """How the pair sees the values of fact ``name``: None when it does not read it (its
+        first value only); else, for each path of it read (the fact, or fields of its items),
+        the strings that reduce an enumerated one (``named``), or None for all its values. Two
+        plans with the same view of a fact give it the same values."""
+        found = self.views.get(name, False)
+        if found is False:
+            if name not in self.read:
+                found = None
+            else:
+                found = tuple(sorted((p, self.named.get(p)) for p in self.paths if p.partition(".")[0] == name))
+            self.views[name] = found
+        return found
+
+
+class Conjunct:
+    """A top-level conjunct of a condition or a constraint: the fact paths it reads (through the
+    definitions it names), whether it names a definition, for each enumerated fact path it
+    compares with string literals the strings it names, the paths of enumerated facts it reads
+    in any other way, and its function (compiled when first asked for)."""
+
+    __slots__ = ("node", "paths", "plain", "mentions", "spoilt", "_fn")
+
+    def __init__(self, node, walker, enums: set):
+        self.node = node
+        self.paths = frozenset(walker.reads(node))
+        self.plain = not any(isinstance(n, ast.Name) and n.name in walker.scope for n in ast.walk(node))
+        self.mentions, self.spoilt = _named_strings(node, walker, enums)
+        self._fn = None
+
+    @property
+    def fn(self):
+        if self._fn is None:
+            from policy_dsl.language.expr.compile import compile_expr
+
+            self._fn = compile_expr(self.node)
+        return self._fn
 
 
 def _conjuncts(node) -> list:
@@ -87,36 +141,58 @@ def _conjuncts(node) -> list:
     return [node]
 
 
-def _named_strings(nodes: list, walker, facts: dict, person: dict, lists: set) -> dict:
-    """For each enumerated fact path the expressions read only in comparisons (== != in, not in)
-    with string literals: the strings they name. A path read any other way is left out."""
-    enums = {}
-    for name, spec in list(facts.items()) + list(person.items()):
-        if spec["type"] == "enum":
-            enums[name] = name
-        elif spec["type"] == "list":
-            for f, s in spec["items"].items():
-                if s["type"] == "enum":
-                    enums[f"{name}.{f}"] = name
+def _reader(g: grid_mod.Grid, kind: str) -> tuple:
+    """(the walker of the kind's expressions, its enumerated fact paths, the conjuncts read so far
+    by node) — one for each grid and kind."""
+    readers = g.__dict__.setdefault("_pair_readers", {})
+    found = readers.get(kind)
+    if found is None:
+        k, _ = g.kinds[kind]
+        lists = {n for n, s in k.facts.items() if s["type"] == "list"}
+        scope = {}
+        for p in g.policies:
+            scope.update({d.name: d.expr.node for d in p.definitions.values() if kind in d.kinds})
+        enums = set()
+        for name, spec in list(k.facts.items()) + list(g.person_flags.items()):
+            if spec["type"] == "enum":
+                enums.add(name)
+            elif spec["type"] == "list":
+                enums |= {f"{name}.{f}" for f, s in spec["items"].items() if s["type"] == "enum"}
+        found = readers[kind] = (grid_mod._Walker(scope, lists), enums, {})
+    return found
+
+
+def _node_conjuncts(g: grid_mod.Grid, kind: str, node) -> list:
+    """The conjuncts of an expression of ``kind`` (each read once for each grid)."""
+    walker, enums, known = _reader(g, kind)
+    found = known.get(id(node))
+    if found is None or found[0] is not node:
+        found = known[id(node)] = (node, [Conjunct(n, walker, enums) for n in _conjuncts(node)])
+    return found[1]
+
+
+def _clause_conjuncts(g: grid_mod.Grid, kind: str, clause) -> list:
+    when = clause.effective().when
+    return [] if when is None else _node_conjuncts(g, kind, when.node)
+
+
+def _named_strings(node, walker, enums: set) -> tuple:
+    """(for each enumerated fact path the expression compares (== != in, not in) with string
+    literals, the strings it names; the enumerated fact paths it reads in any other way)."""
+    lists, scope = walker.lists, walker.scope
     named: dict = {}
     compared: set = set()
-    spoilt: set = set()
-    seen = []
-    for node in nodes:
-        seen += list(walker.nodes(node))
+    seen = list(walker.nodes(node))
     for n in seen:
         if isinstance(n, ast.Binary) and n.op in _EQUALITY:
             for side, other in ((n.left, n.right), (n.right, n.left)):
-                path = _direct(side, lists, walker.scope)
+                path = _direct(side, lists, scope)
                 strings = _strings(other)
                 if path in enums and strings is not None:
-                    named.setdefault(path, set()).update(strings)
+                    named[path] = named.get(path, frozenset()) | strings
                     compared.add(id(side))
-    for n in seen:
-        path = _direct(n, lists, walker.scope)
-        if path in enums and id(n) not in compared:
-            spoilt.add(path)
-    return {p: frozenset(s) for p, s in named.items() if p not in spoilt}
+    spoilt = frozenset(path for n in seen if (path := _direct(n, lists, scope)) in enums and id(n) not in compared)
+    return named, spoilt
 
 
 def _direct(node, lists: set, scope: dict) -> str | None:
@@ -138,13 +214,14 @@ def _strings(node) -> frozenset | None:
     return None
 
 
-def plan_of(g: grid_mod.Grid, kind: str, a, b) -> PairPlan:
-    """The plan of a pair (made once for each grid, kind and pair)."""
+def plan_of(g: grid_mod.Grid, kind: str, a, b, summary=None) -> PairPlan:
+    """The plan of a pair (made once for each grid, kind and pair; from ``summary``, a plan's
+    ``summary`` of the same set, when given)."""
     plans = g.__dict__.setdefault("_pair_plans", {})
     key = (kind, a, b) if id(a) < id(b) else (kind, b, a)
     found = plans.get(key)
     if found is None:
-        found = plans[key] = PairPlan(g, kind, *key[1:])
+        found = plans[key] = PairPlan(g, kind, *key[1:], summary=summary)
     return found
 
 
@@ -162,13 +239,14 @@ class PairProbes:
         self.shown = list(k.facts) + list(g.person_flags)
         self.anchors = [grid_mod._anchor(spec) or k.decided_on for _, spec, _ in self.order]
         self.at_of = {name: i for i, (name, _, _) in enumerate(self.order)}
-        self._values: dict = {}  # (fact, its anchor's value, the named strings of the plan) -> values
+        self._values: dict = {}  # (fact, its anchor's value, the plan's view of it) -> values
+        self._read: dict = {}  # a probe's facts (their memo key) -> its environment, and the clauses read on it
 
     # -- the values of each fact for one pair
     def values(self, plan: PairPlan, i: int, acc: dict) -> list:
         name, spec, person = self.order[i]
         read = name in plan.read
-        key = (name, grid_mod._memo_key(acc.get(self.anchors[i])), id(plan) if read else None)
+        key = (name, grid_mod._memo_key(acc.get(self.anchors[i])), plan.view(name))
         found = self._values.get(key)
         if found is None:
             g, kind, region, day = self.g, self.kind, self.region, self.day
@@ -220,17 +298,30 @@ class PairProbes:
             return None
 
     def shows(self, a, b, facts: dict) -> bool:
-        """Whether both conditions hold on the probe and every clause in force can be read on it."""
-        env = self._env(facts)
-        if env is None:
+        """Whether both conditions hold on the probe and every clause in force can be read on it
+        (what a probe gives is kept for the question: several pairs may share one)."""
+        key = grid_mod._memo_key(facts)
+        found = self._read.get(key)
+        if found is None:
+            env = self._env(facts)
+            found = self._read[key] = (env, {}) if env is not None else None
+        if found is None:
             return False
+        env, held = found
         ev = self.ev
         try:
-            if not (ev.holds(a, env) and ev.holds(b, env)):
-                return False
-            for c in self.clauses:
-                ev.holds(c, env)
+            for c in (a, b):
+                if c not in held:
+                    held[c] = ev.holds(c, env)
+                if not held[c]:
+                    return False
+            if "all" not in held:
+                for c in self.clauses:
+                    if c not in held:
+                        held[c] = ev.holds(c, env)
+                held["all"] = True
         except _VOID:
+            self._read[key] = None
             return False
         return True
 
@@ -245,12 +336,12 @@ class PairProbes:
         n = len(self.order)
         slots = [i for i in range(n) if self.order[i][0] in plan.read]
         groups = self._groups(plan, slots)
-        fixed = [(fn, plain) for fn, names, plain in plan.conjuncts if not names]  # the same on every probe
+        fixed = [r for r, names in plan.conjuncts if not names]  # the same on every probe
         if fixed and self._fails(fixed, self._completed(plan, -1, {})):
             return None
         found = []  # for each group, the solutions found so far (paths' indices at its places), and its walk
         for places in groups:
-            conj = [c for c in plan.conjuncts if c[1] and self.at_of[next(iter(c[1]))] in places]
+            conj = [(r, names) for r, names in plan.conjuncts if names and self.at_of[next(iter(names))] in places]
             walk = self._walk(plan, places, conj)
             first = next(walk, None)
             if first is None:
@@ -272,7 +363,7 @@ class PairProbes:
                 i = parent[i]
             return i
 
-        for _, names, _ in plan.conjuncts:
+        for _, names in plan.conjuncts:
             places = [self.at_of[x] for x in names if x in self.at_of and self.at_of[x] in parent]
             for p in places[1:]:
                 parent[root(p)] = root(places[0])
@@ -295,8 +386,8 @@ class PairProbes:
         at = [0] * n
         mine = set(places)
         ready: dict = {}  # place -> the conjuncts whose last fact read is there
-        for fn, names, plain in conj:
-            ready.setdefault(max(self.at_of[x] for x in names if x in self.at_of), []).append((fn, plain))
+        for r, names in conj:
+            ready.setdefault(max(self.at_of[x] for x in names if x in self.at_of), []).append(r)
         acc: dict = {}
 
         def rec(i: int):
@@ -324,18 +415,17 @@ class PairProbes:
         return self._facts(acc)
 
     def _fails(self, conj: list, facts: dict) -> bool:
-        """Whether a conjunct of ``conj`` ((function, names no definition)) is false (or cannot be
-        read) on ``facts``. One that names no definition is read without them; for the others,
+        """Whether a conjunct of ``conj`` (``Conjunct``) is false (or cannot be read) on ``facts``. One that names no definition is read without them; for the others,
         not when the definitions cannot be computed (the facts not chosen yet may be why: the
         whole case is read before it is called a witness)."""
         case = Case(self.kind, self.region, dict(facts), self.day)
         try:
-            plain = [fn for fn, p in conj if p]
+            plain = [r.fn for r in conj if r.plain]
             if plain:
                 env = self.ev.environment(case, definitions=False)
                 if not all(fn(env) for fn in plain):
                     return True
-            rest = [fn for fn, p in conj if not p]
+            rest = [r.fn for r in conj if not r.plain]
             if rest:
                 env = self._env(facts)
                 return env is not None and not all(fn(env) for fn in rest)

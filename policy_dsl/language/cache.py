@@ -219,9 +219,12 @@ def store(name: str, entry_key: str, obj) -> None:
         return
     folder = os.path.dirname(path)
     try:
-        import pickle
+        try:  # the C pickler alone, as ``load`` reads (the module pickle is not needed)
+            from _pickle import PicklingError, dumps
+        except ImportError:  # pragma: no cover - an interpreter without it
+            from pickle import PicklingError, dumps
 
-        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = dumps(obj, protocol=-1)  # the highest protocol
         if len(payload) > MAX_ENTRY_BYTES - 400:
             return
         os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -233,7 +236,7 @@ def store(name: str, entry_key: str, obj) -> None:
 
         atomic_write(path, data, mode=0o600, sync=False)  # an entry is read only if its hash matches: no need to sync
         prune(folder)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError, PolicyDslError):  # no cache, no harm
+    except (OSError, PicklingError, TypeError, AttributeError, RecursionError, PolicyDslError):  # no cache, no harm
         return
 
 

@@ -274,10 +274,8 @@ class AtomicFile:
         return mode
 
     def _create_temp(self) -> int:
-        import secrets
-
         for _ in range(100):
-            temp = f".{self.name[:200]}.{secrets.token_hex(4)}.tmp"
+            temp = f".{self.name[:200]}.{os.urandom(4).hex()}.tmp"  # as secrets.token_hex(4), without importing random
             try:
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                              | getattr(os, "O_CLOEXEC", 0), 0o600, dir_fd=self.dir_fd)
