@@ -241,6 +241,8 @@ class PairProbes:
         self.at_of = {name: i for i, (name, _, _) in enumerate(self.order)}
         self._values: dict = {}  # (fact, its anchor's value, the plan's view of it) -> values
         self._read: dict = {}  # a probe's facts (their memo key) -> its environment, and the clauses read on it
+        self._possible: dict = {}  # a probe's facts (their memo key) -> whether they keep the constraints
+        self._fixed: dict = {}  # id of a plan -> its facts' values (``_lists``)
 
     # -- the values of each fact for one pair
     def values(self, plan: PairPlan, i: int, acc: dict) -> list:
@@ -275,16 +277,38 @@ class PairProbes:
         of range, a fact the pair does not read not at its first value, a broken constraint)."""
         if len(path) != len(self.order):
             return None
+        lists = self._lists(plan)
         acc: dict = {}
         for i, j in enumerate(path):
             if j and self.order[i][0] not in plan.read:
                 return None
-            values = self.values(plan, i, acc)
+            values = lists[i] if lists is not None else self.values(plan, i, acc)
             if j >= len(values):
                 return None
             acc[self.order[i][0]] = values[j]
         facts = self._facts(acc)
-        return facts if self.g._possible(self.kind, facts, self.region, self.day) else None
+        key = grid_mod._memo_key(facts)
+        ok = self._possible.get(key)
+        if ok is None:
+            ok = self._possible[key] = self.g._possible(self.kind, facts, self.region, self.day)
+        return facts if ok else None
+
+    def _lists(self, plan: PairPlan) -> list | None:
+        """The values of each fact for the pair, when none is placed against a fact the pair
+        varies (then they are the same for every path); else None."""
+        found = self._fixed.get(id(plan), False)
+        if found is False:
+            found = None
+            if not any(self.anchors[i] in plan.read and self.anchors[i] not in (self.order[i][0], self.k.decided_on)
+                       for i in range(len(self.order))):  # the decision fact has one value: the day
+                acc: dict = {}
+                found = []
+                for i, (name, _, _) in enumerate(self.order):
+                    values = self.values(plan, i, acc)
+                    found.append(values)
+                    acc[name] = values[0]
+            self._fixed[id(plan)] = found
+        return found
 
     def _facts(self, acc: dict) -> dict:
         k = self.k.facts

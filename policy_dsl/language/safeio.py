@@ -211,7 +211,8 @@ def atomic_write(path: Path | str, data: bytes | str, display: str | None = None
     changes, the temporary file is removed, and ``cls`` is raised with E-WRITE. (``AtomicFile``
     is the same for a file written as it goes.) ``sync=False`` skips the two syncs: after a crash
     ``path`` may then hold neither version whole — only for a file whose reader checks its bytes
-    (the cache, which checks each entry's hash)."""
+    (the cache, which checks each entry's hash); nor is a handler for SIGTERM installed to remove
+    the temporary file (the cache removes those a killed process left: ``cache.prune``)."""
     with AtomicFile(path, display, cls, mode, sync=sync) as out:
         out.write(data)
 
@@ -285,7 +286,8 @@ class AtomicFile:
                 raise self._error(exc, unchanged=True) from None
             self.temp = temp
             _PENDING.add((self.dir_fd, temp))
-            _install_terminate()
+            if self.sync:  # not for the cache (sync=False): it removes the temporary files a killed process left
+                _install_terminate()
             return fd
         raise self._error(FileExistsError(errno.EEXIST, "no free temporary name"), unchanged=True)  # pragma: no cover
 
