@@ -268,6 +268,7 @@ class Grid:
         self._read: dict[str, set] = {}
         self.sampled: dict[tuple, int] = {}  # (kind, region code or None, day) -> combinations before sampling
         self._probes: dict = {}  # (kind, region code or None: _regional, day) -> probe_paths
+        self._put_probes: dict = {}  # the same, for the last probes put to a region from its shape's (``_put``)
         self._extra = list(extra_regions)
         self._regions_found: tuple | None = None
         self._span_index: dict = {}  # (kind, region code) -> _spans
@@ -917,7 +918,7 @@ class Grid:
 
     def _probe_paths(self, kind: str, region, day: dt.date) -> tuple[list, frozenset]:
         key = (kind, region.code if self._regional(kind) else None, day)  # one for every region when it cannot matter
-        found = self._probes.get(key)
+        found = self._probes.get(key) or self._put_probes.get(key)
         if found is not None:
             return found
         shape = self._region_shape(kind, region, day)
@@ -928,9 +929,9 @@ class Grid:
                 if found is not None:
                     if (kind, made[0].code, day) in self.sampled:
                         self.sampled[key] = self.sampled[(kind, made[0].code, day)]
-                    if len(self._probes) > 4096:
-                        self._probes.clear()
-                    self._probes[key] = found
+                    if len(self._put_probes) > 64:  # made again from the shape's when asked again
+                        self._put_probes.clear()
+                    self._put_probes[key] = found
                     return found
         found = self._made_paths(kind, region, day, key)
         if shape is not None:
