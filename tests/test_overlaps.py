@@ -372,3 +372,31 @@ def test_the_search_by_groups_finds_what_the_whole_product_finds(topic, region, 
             assert probes.shows(a, b, probes.at(plan, found))
         compared += 1
     assert compared >= 2
+
+
+def test_answers_kept_share_their_parts(tmp_path, monkeypatch, policies_copy):
+    """The answers of the days of one stretch repeat the same pairs asked, clauses and pairs found:
+    each is kept as one object for all (``Witnesses.answered``), so what the user's cache holds
+    grows by a question's key, not by a copy of its answer; read back, the same answers."""
+    import pickle
+
+    from policy_dsl.language.regions import default_registry
+
+    monkeypatch.setenv("POLICY_DSL_CACHE_DIR", str(tmp_path / "cache"))
+    policy = load_policy([policies_copy])
+    jinan, topics, ev = default_registry().get("370100"), list(policy.vocab.kinds), Evaluator(policy)
+    asked = {}
+    for i in range(40):
+        day = dt.date(2022, 5, 2) + dt.timedelta(days=i)
+        asked[day] = applies_data(policy, jinan, day, topics, "zh", ev)
+    answers = witnesses(policy).to_data(policy)[3]
+    assert len(answers) > 40
+    for part in range(3):
+        assert len({id(e[part]) for e in answers.values()}) == len({e[part] for e in answers.values()})
+    copies = {q: (frozenset(tuple(list(p)) for p in a), tuple(list(c)), tuple(tuple(list(p)) for p in f))
+              for q, (a, c, f) in answers.items()}  # each answer its own objects, as kept before
+    assert 3 * len(pickle.dumps(answers, -1)) < len(pickle.dumps(copies, -1))
+    keep_witnesses(policy)
+    again = load_policy([policies_copy])
+    for day, answer in asked.items():
+        assert applies_data(again, jinan, day, topics, "zh", Evaluator(again)) == answer

@@ -274,6 +274,7 @@ class Witnesses:
         self._places: dict = {}  # (topic, pair) -> [path, ...]
         self._plans: dict = {}  # (topic, pair) -> the summary of its plan (``pairs.PairPlan.summary``)
         self._answers: dict = {}  # (topic, region code, day ordinal) -> (pairs asked, clauses, pairs found), by refs
+        self._shared: dict = {}  # each part of an answer kept, as one object for all the answers that have it
         self._lock = allocate_lock()  # the service asks from several threads
         self.changed = False  # a place found by searching since made or kept (``keep_witnesses``)
         self.apart = 0  # the pairs whose ``exclusive`` was known when made or kept
@@ -309,12 +310,15 @@ class Witnesses:
     def answered(self, question: tuple, asked, clauses: list, found) -> None:
         """Keep what the search found at ``question`` for the pairs ``asked`` among ``clauses``
         (the newest ``KEEP_ANSWERS`` questions)."""
-        entry = (_refs(asked), tuple(c.ref for c in clauses), tuple(sorted(_refs(found))))
-        with self._lock:
+        with self._lock:  # parts met before are shared (a stretch asks the same on each of its days):
+            entry = tuple(self._shared.setdefault(x, x)  # pickled once, not once a question
+                          for x in (_refs(asked), tuple(c.ref for c in clauses), tuple(sorted(_refs(found)))))
             self._answers.pop(question, None)
             self._answers[question] = entry
             while len(self._answers) > self.KEEP_ANSWERS:
                 del self._answers[next(iter(self._answers))]
+            if len(self._shared) > 3 * self.KEEP_ANSWERS:  # parts no answer kept has any more
+                self._shared = {x: x for e in self._answers.values() for x in e}
             self.changed = True
 
     def remember(self, topic: str, pair, path: tuple, searched: bool = True) -> None:
@@ -357,7 +361,7 @@ class Witnesses:
                     _EXCLUSIVE.setdefault((a, b) if id(a) < id(b) else (b, a), value)
             for question, entry in answers.items():  # by refs, as kept: compared when asked (``answer``)
                 if len(question) == 3 and len(entry) == 3 and isinstance(entry[0], frozenset):
-                    found._answers[question] = entry
+                    found._answers[question] = tuple(found._shared.setdefault(x, x) for x in entry)
             found.apart = len(apart)
         except (TypeError, ValueError, AttributeError):  # not the tables written by to_data: none
             return cls()
