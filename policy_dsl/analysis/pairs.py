@@ -242,7 +242,7 @@ class PairProbes:
         self._values: dict = {}  # (fact, its anchor's value, the plan's view of it) -> values
         self._read: dict = {}  # a probe's facts (their memo key) -> its environment, and the clauses read on it
         self._possible: dict = {}  # a probe's facts (their memo key) -> whether they keep the constraints
-        self._fixed: dict = {}  # id of a plan -> its facts' values (``_lists``)
+        self._fixed: dict = {}  # id of a plan, or its views of the facts -> the facts' values (``_lists``)
 
     # -- the values of each fact for one pair
     def values(self, plan: PairPlan, i: int, acc: dict) -> list:
@@ -301,12 +301,16 @@ class PairProbes:
             found = None
             if not any(self.anchors[i] in plan.read and self.anchors[i] not in (self.order[i][0], self.k.decided_on)
                        for i in range(len(self.order))):  # the decision fact has one value: the day
-                acc: dict = {}
-                found = []
-                for i, (name, _, _) in enumerate(self.order):
-                    values = self.values(plan, i, acc)
-                    found.append(values)
-                    acc[name] = values[0]
+                views = tuple(plan.view(name) for name, _, _ in self.order)
+                found = self._fixed.get(views)  # another pair that sees every fact alike
+                if found is None:
+                    acc: dict = {}
+                    found = []
+                    for i, (name, _, _) in enumerate(self.order):
+                        values = self.values(plan, i, acc)
+                        found.append(values)
+                        acc[name] = values[0]
+                    self._fixed[views] = found
             self._fixed[id(plan)] = found
         return found
 
