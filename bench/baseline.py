@@ -44,7 +44,10 @@ ONE_DAY = dt.timedelta(days=1)
 
 OUTPUTS = ("benefit_start", "waiting_months", "gap_covered", "suspended_from", "old_benefit_end",
            "transfer_required", "refundable", "refund_months", "keep", "other", "min_years", "eligible",
-           "deadline", "transfer_out_deadline", "uses_new_base", "local_years_required")
+           "deadline", "transfer_out_deadline", "uses_new_base", "local_years_required",
+           # the second reading (2026-12-01)
+           "transfer_allowed", "years_accumulate", "chooses", "resume_on_end", "subsidy_deducted",
+           "shortfall_years", "options", "transfer_in_deadline")
 
 SHANDONG, JINAN = "370000", "370100"
 
@@ -194,6 +197,8 @@ def first_enrollment(c, code, city, prov, day):
 
 def arrears(c, code, city, prov, day):
     worker, last_paid, paid = c["worker"], month_index(c["last_paid_month"]), _date(c["paid_on"])
+    if mi(paid) - last_paid - 1 < 1:  # no month was missed (or the last paid month is after the payment)
+        raise CaseError("E-CASE-FACTS")
     lu54 = prov == SHANDONG and day >= (LU54_OWN if code == SHANDONG else LU54_CITIES)
     jn = city == JINAN and day >= JN_FROM
     paid_m = mi(paid)
@@ -220,10 +225,42 @@ def arrears(c, code, city, prov, day):
     return "no_rule", {}, None, []
 
 
-def _special_groups(c, day, outputs_named):
-    """33号 三(一) 建档立卡贫困人口, 三(四) 退役军人: no waiting, from the payment day (reading R1)."""
-    rule = "yb-2020-33/poverty-no-waiting" if c.get("poverty_registered") is True else "yb-2020-33/veteran-no-waiting"
-    return "decided", {"waiting_months": 0, "benefit_start": _date(c["paid_on"])}, None, [[rule, outputs_named]]
+def _special_group(c, day, paid, suffix=""):
+    """The rule label of the special group the case belongs to (33号 三(一) 建档立卡贫困人口, 三(四)
+    退役军人 and 随军配偶 on the move made because of the discharge: reading R7), else None."""
+    if day < YB33_FROM:
+        return None
+    if c.get("poverty_registered") is True:
+        return "yb-2020-33/poverty-no-waiting" + suffix
+    military = c.get("military")
+    if military is None and c.get("veteran") is True:
+        military = "discharged"  # the old flag: discharged, with no date
+    if military in ("discharged", "spouse_employed"):
+        event = c.get("military_event_on")
+        if event is None or paid <= add_months(_date(event), 12):
+            return "yb-2020-33/veteran-no-waiting" + suffix
+    return None
+
+
+def _floor(rule, paid, general):
+    """33号 三(一)/三(四) as a floor, never a loss (the second reading): benefits from the earlier of
+    the payment day and the general rule's start, no waiting; everything else as the general rule
+    decides it. Where the general rule decides no start (it delegates, or has no rule), the special
+    rule alone decides: from the payment day."""
+    status, out, bounds, gov = general
+    if status == "decided" and "benefit_start" in out:
+        if out["benefit_start"] <= paid:
+            return general  # the special rule changes nothing
+        out = dict(out, benefit_start=paid, waiting_months=0)
+        return "decided", out, None, [[rule, ["benefit_start"]]] + \
+            [[r, [o for o in names if o != "benefit_start"]] for r, names in gov]
+    return "decided", {"waiting_months": 0, "benefit_start": paid}, None, [[rule, ["benefit_start", "waiting_months"]]]
+
+
+def _check_military(c, paid):
+    event = c.get("military_event_on")
+    if event is not None and _date(event) > paid:
+        raise CaseError("E-CASE-FACTS")
 
 
 def transfer(c, code, city, prov, day):
@@ -231,14 +268,28 @@ def transfer(c, code, city, prov, day):
     _, from_city, from_prov = REGIONS.get(from_text, day)
     last_paid, removed, paid, back = (month_index(c["last_paid_month"]), month_index(c["removed_in"]),
                                       _date(c["paid_on"]), c["back_paid"])
-    if (c.get("poverty_registered") is True or c.get("veteran") is True) and day >= YB33_FROM:
-        return _special_groups(c, day, ["benefit_start", "waiting_months"])
+    if last_paid > mi(paid) or removed > mi(paid):
+        raise CaseError("E-CASE-FACTS")
+    _check_military(c, paid)
+    retired = c.get("retired") is True
     lu54 = prov == SHANDONG and day >= (LU54_OWN if code == SHANDONG else LU54_CITIES)
-    paid_m = mi(paid)
-    if from_city == city:  # 54号 四(九): within one city no transfer is needed
+    if from_city == city:  # 54号 四(九): within one city no transfer is needed; elsewhere no rule (R8)
         if lu54:
             return "decided", {"transfer_required": False}, None, [["lu-2021-54/transfer-same-city", ["transfer_required"]]]
         return "no_rule", {}, None, []
+    general = ("no_rule", {}, None, []) if retired else _transfer_general(c, city, from_prov, lu54, last_paid, removed, paid, back, day)
+    rule = _special_group(c, day, paid, "-transfer")
+    status, out, bounds, gov = general if rule is None else _floor(rule, paid, general)
+    if day >= YB43_FROM and not retired:  # 43号 第十二条: the years add up (第二条: not retirees)
+        out = dict(out, years_accumulate=True)
+        gov = gov + [["yb-2021-43/years-accumulate-transfer", ["years_accumulate"]]]
+        if status == "no_rule":
+            status = "decided"
+    return status, out, bounds, gov
+
+
+def _transfer_general(c, city, from_prov, lu54, last_paid, removed, paid, back, day):
+    paid_m = mi(paid)
     if lu54 and from_prov == SHANDONG:  # 54号 一(三), intra-province; 济2号 二 adopts it in 济南
         within = paid_m <= removed + 2 and back is True
         out = {"transfer_required": True, "old_benefit_end": end(last_paid), "waiting_months": 0,
@@ -261,8 +312,17 @@ def transfer(c, code, city, prov, day):
 
 def switch_scheme(c, code, city, prov, day):
     years, last_paid, paid, back = c["continuous_years"], month_index(c["last_paid_month"]), _date(c["paid_on"]), c["back_paid"]
-    if (c.get("poverty_registered") is True or c.get("veteran") is True) and day >= YB33_FROM:
-        return _special_groups(c, day, ["benefit_start", "waiting_months"])
+    if last_paid > mi(paid):
+        raise CaseError("E-CASE-FACTS")
+    _check_military(c, paid)
+    if c["from_scheme"] == c["to_scheme"]:  # no switch at all: nothing here speaks to it
+        return "no_rule", {}, None, []
+    general = _switch_general(years, last_paid, paid, back, city, day)
+    rule = _special_group(c, day, paid)
+    return general if rule is None else _floor(rule, paid, general)
+
+
+def _switch_general(years, last_paid, paid, back, city, day):
     if years < 2:
         return "no_rule", {}, None, []
     paid_m = mi(paid)
