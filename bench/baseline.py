@@ -448,8 +448,11 @@ def retirement_min_years(c, code, city, prov, day):
     if prov != SHANDONG or day < (LU54_OWN if code == SHANDONG else LU54_RETIRE):
         return "no_rule", {}, None, []
     least = 30 if sex == "male" else 25
-    return "decided", {"min_years": least, "eligible": years >= least}, None, \
-        [["lu-2021-54/retirement-min-years", ["eligible", "min_years"]]]
+    out = {"min_years": least, "eligible": years >= least}
+    if years < least:  # 三(六): 一次性缴费 or 继续按月缴费至最低缴费年限
+        out.update(shortfall_years=least - years, options=["lump_sum", "monthly_until_met"])
+    return "decided", out, None, \
+        [["lu-2021-54/retirement-min-years", ["eligible", "min_years", "options", "shortfall_years"]]]
 
 
 def deadline(c, code, city, prov, day):
@@ -461,6 +464,9 @@ def deadline(c, code, city, prov, day):
     if day >= YB43_FROM:  # 43号 第八条
         out["transfer_out_deadline"] = working_days_after(accepted, 10)
         gov.append(["yb-2021-43/transfer-out-deadline", ["transfer_out_deadline"]])
+        if c.get("form_received_on") is not None:  # 第九条: 5 working days from receiving the 信息表
+            out["transfer_in_deadline"] = working_days_after(_date(c["form_received_on"]), 5)
+            gov.append(["yb-2021-43/transfer-in-deadline", ["transfer_in_deadline"]])
     return ("decided" if gov else "no_rule"), out, None, gov
 
 
@@ -474,13 +480,28 @@ def contribution_base(c, code, city, prov, day):
 
 def transfer_years(c, code, city, prov, day):
     _, from_city, from_prov = REGIONS.get(c["from_region"], day)
-    if prov != SHANDONG or day < (LU54_OWN if code == SHANDONG else LU54_CITIES):
+    status, out, gov = "no_rule", {}, []
+    if prov == SHANDONG and day >= (LU54_OWN if code == SHANDONG else LU54_CITIES):  # 54号 三(七)
+        if from_prov != SHANDONG:
+            status, out, gov = "decided", {"local_years_required": True}, [["lu-2021-54/transfer-years-from-outside", ["local_years_required"]]]
+        elif from_city != city:
+            status, out, gov = "decided", {"local_years_required": False}, [["lu-2021-54/transfer-years-intra-province", ["local_years_required"]]]
+    if day >= YB43_FROM and from_city != city:  # 43号 第十二条: the years add up across pooling regions
+        status, out, gov = "decided", dict(out, years_accumulate=True), gov + [["yb-2021-43/years-accumulate", ["years_accumulate"]]]
+    return status, out, None, gov
+
+
+def resident_transfer(c, code, city, prov, day):
+    """43号 第五条 2: a resident who moves across pooling regions applies at the new place from the
+    next year (原则上当年度在转入地不再办理转移接续手续)."""
+    _, from_city, _ = REGIONS.get(c["from_region"], day)
+    moved, applied = _date(c["moved_on"]), _date(c["applied_on"])
+    if applied < moved:
+        raise CaseError("E-CASE-FACTS")
+    if day < YB43_FROM or from_city == city:
         return "no_rule", {}, None, []
-    if from_prov != SHANDONG:
-        return "decided", {"local_years_required": True}, None, [["lu-2021-54/transfer-years-from-outside", ["local_years_required"]]]
-    if from_city != city:
-        return "decided", {"local_years_required": False}, None, [["lu-2021-54/transfer-years-intra-province", ["local_years_required"]]]
-    return "no_rule", {}, None, []
+    return "decided", {"transfer_allowed": applied.year > moved.year}, None, \
+        [["yb-2021-43/resident-transfer-next-year", ["transfer_allowed"]]]
 
 
 KINDS = {  # kind -> (rule function, the fact that decides the date)
@@ -496,6 +517,7 @@ KINDS = {  # kind -> (rule function, the fact that decides the date)
     "deadline": (deadline, "accepted_on"),
     "contribution_base": (contribution_base, None),
     "transfer_years": (transfer_years, "date"),
+    "resident_transfer": (resident_transfer, "applied_on"),
 }
 
 
