@@ -412,34 +412,72 @@ def refund(c, code, city, prov, day):
 
 
 def duplicate_enrollment(c, code, city, prov, day):
+    """33号 二(四) (which one is kept), 三(一), 三(二), 三(五), 三(六) (special groups: exceptions to
+    二(四)), 二(六) (the subsidy is deducted)."""
     a, b = c["enrollments"]
-    _date(c["date"])
+    date = _date(c["date"])
+    status, out, gov = _duplicate_keep(c, a, b)
     sa, sb = a["scheme"], b["scheme"]
+    if sa == "resident" and sb == "resident":  # 二(六): except a student's duplicate in the year of entering school
+        student_entry = "school" in (a["basis"], b["basis"]) and c.get("school_entry_year") == date.year
+        out = dict(out, subsidy_deducted=not student_entry)
+        gov = gov + [["yb-2020-33/subsidy-resident-duplicate", ["subsidy_deducted"]]]
+    elif sa != sb and status == "decided":  # cross-scheme, kept as employee: deducted with >= 1 year (R9)
+        e = a if sa == "employee" else b
+        one_year = e["continuous_employee_years"] >= 1
+        out = dict(out, subsidy_deducted=one_year)
+        gov = gov + [["yb-2020-33/subsidy-cross-scheme-" + ("one-year" if one_year else "short"), ["subsidy_deducted"]]]
+    else:
+        return status, out, None, gov
+    return "decided", out, None, gov
+
+
+_RESUME = ["yb-2020-33/seasonal-flexible-resume", ["resume_on_end"]]
+
+
+def _duplicate_keep(c, a, b):
+    sa, sb = a["scheme"], b["scheme"]
+    poverty = c.get("poverty_registered") is True
     if sa == "employee" and sb == "employee":  # keep the one held through employment
         ea, eb = a["basis"] == "employment", b["basis"] == "employment"
         if ea != eb:
-            return "decided", {"keep": 0 if ea else 1, "other": "terminate"}, None, \
+            return "decided", {"keep": 0 if ea else 1, "other": "terminate"}, \
                 [["yb-2020-33/duplicate-employee-keep-employment", ["keep", "other"]]]
-        return "no_rule", {}, None, []
-    if sa == "resident" and sb == "resident":  # the school's, else the place of residence
+        return "no_rule", {}, []
+    if sa == "resident" and sb == "resident":
+        bases = {a["basis"], b["basis"]}
         ka, kb = a["basis"] == "school", b["basis"] == "school"
         if ka != kb:
-            return "decided", {"keep": 0 if ka else 1, "other": "terminate"}, None, \
+            if poverty and bases & {"residence", "hukou"}:  # 三(二): 可以选择在建档立卡贫困人口身份认定地参保
+                return "decided", {"keep": None, "chooses": True, "other": "terminate"}, \
+                    [["yb-2020-33/student-poverty-chooses", ["chooses", "keep", "other"]]]
+            return "decided", {"keep": 0 if ka else 1, "other": "terminate"}, \
                 [["yb-2020-33/duplicate-resident-keep-school", ["keep", "other"]]]
+        if poverty and bases == {"hukou", "residence"}:  # 三(一): 在征得本人同意后，确定需要保留的
+            return "decided", {"keep": None, "chooses": True, "other": "terminate"}, \
+                [["yb-2020-33/poverty-chooses", ["chooses", "keep", "other"]]]
         ra, rb = a["basis"] == "residence", b["basis"] == "residence"
         if not ka and ra != rb:
-            return "decided", {"keep": 0 if ra else 1, "other": "terminate"}, None, \
+            return "decided", {"keep": 0 if ra else 1, "other": "terminate"}, \
                 [["yb-2020-33/duplicate-resident-keep-residence", ["keep", "other"]]]
-        return "no_rule", {}, None, []
+        return "no_rule", {}, []
     employee = 0 if sa == "employee" else 1
-    e = (a, b)[employee]
-    if e["basis"] == "flexible":
-        return "decided", {"keep": employee, "other": "suspend"}, None, \
-            [["yb-2020-33/duplicate-cross-scheme-flexible", ["keep", "other"]]]
+    e, r = (a, b)[employee], (a, b)[1 - employee]
+    if r["basis"] == "school" and e["basis"] in ("employment", "flexible"):  # 三(二): 暂停 the school one
+        out, gov = {"keep": employee, "other": "suspend"}, [["yb-2020-33/student-work-suspend-school", ["keep", "other"]]]
+        if e["basis"] == "flexible":  # 三(五) still says the school one resumes when the work ends
+            out["resume_on_end"], gov = True, gov + [_RESUME]
+        return "decided", out, gov
+    if e["basis"] in ("flexible", "seasonal"):  # 二(四) reading, 三(五): suspended, resumed when the work ends
+        return "decided", {"keep": employee, "other": "suspend", "resume_on_end": True}, \
+            [["yb-2020-33/duplicate-cross-scheme-flexible", ["keep", "other"]], _RESUME]
+    if r.get("land_requisitioned") is True:  # 三(六) 被征地农民
+        return "decided", {"keep": employee, "other": "suspend"}, \
+            [["yb-2020-33/land-requisitioned-suspend", ["keep", "other"]]]
     if e["continuous_employee_years"] >= 1:
-        return "decided", {"keep": employee, "other": "terminate"}, None, \
+        return "decided", {"keep": employee, "other": "terminate"}, \
             [["yb-2020-33/duplicate-cross-scheme-one-year", ["keep", "other"]]]
-    return "no_rule", {}, None, []
+    return "no_rule", {}, []
 
 
 def retirement_min_years(c, code, city, prov, day):
