@@ -393,12 +393,25 @@ def newborn(c, code, city, prov, day):
 
 def refund(c, code, city, prov, day):
     scheme, year, reason, event = c["scheme"], c["benefit_year"], c["reason"], _date(c["event_date"])
-    _date(c["paid_on"])
+    paid = _date(c["paid_on"])
+    if reason != "duplicate" and event < paid:  # "缴费后…": the event cannot come before the payment
+        raise CaseError("E-CASE-FACTS")
     shandong = prov == SHANDONG and day >= LU61_FROM
     if scheme == "resident":
-        if event >= D(year, 1, 1):
+        # the person's own benefit start (second reading): what resident_enrollment gives for the
+        # payment, decided on the day of payment; 1 January where no rule moves it
+        _, p_city, p_prov = REGIONS.get(c["region"], paid)
+        status, out, _, _ = _resident(year, paid, c.get("low_income") is True, code, p_city, p_prov, paid)
+        begins = out["benefit_start"] if status == "decided" else D(year, 1, 1)
+        if event >= begins:
+            if c.get("assistance_subsidised") is True:  # 33号 二(五): 医疗救助渠道…依申请完成退费
+                return "decided", {"refundable": True}, None, [["yb-2020-33/refund-assistance-subsidised", ["refundable"]]]
             rule = "lu-2020-61/refund-resident-after-benefit-start" if shandong else "yb-2020-33/refund-resident-after-benefit-start"
             return "decided", {"refundable": False}, None, [[rule, ["refundable"]]]
+        if shandong and reason == "death":  # 61号 二(三): 在集中缴费期内死亡
+            if D(year - 1, 9, 1) <= event <= D(year - 1, 12, 31):
+                return "decided", {"refundable": True}, None, [["lu-2020-61/refund-death-in-collection-period", ["refundable"]]]
+            return "delegated", {}, None, [["lu-2020-61/refund-death-outside-collection-period", []]]
         if shandong and reason != "duplicate":  # 61号 二(三)
             return "decided", {"refundable": True}, None, [["lu-2020-61/refund-resident-before-benefit-year", ["refundable"]]]
         if reason in ("duplicate", "employment", "hukou_transfer", "school_transfer"):  # 33号 二(五) (R3)
