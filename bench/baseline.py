@@ -375,6 +375,8 @@ def _resident(year, paid, low_income, code, city, prov, day):
 
 def newborn(c, code, city, prov, day):
     birth, paid = _date(c["birth_date"]), _date(c["paid_on"])
+    if paid < birth:
+        raise CaseError("E-CASE-FACTS")
     if prov == SHANDONG and day >= (LU54_OWN if code == SHANDONG else LU54_CITIES):  # 54号 二(五)
         if within_period(paid, add_months(birth, 6)):
             return "decided", {"waiting_months": 0, "benefit_start": birth}, None, \
@@ -382,8 +384,14 @@ def newborn(c, code, city, prov, day):
         if within_period(paid, add_months(birth, 12)):
             return "decided", {"waiting_months": 0, "benefit_start": start(mi(paid) + 1)}, None, \
                 [["lu-2021-54/newborn-within-12-months", ["benefit_start", "waiting_months"]]]
-        # after 12 months: an ordinary resident paying late for the year of payment
-        status, out, bounds, gov = _resident(paid.year, paid, c.get("low_income") is True, code, city, prov, day)
+        # after 12 months: an ordinary resident; the year paid for is the case's benefit_year, else
+        # (second reading) a payment in September–December is for the next year, any other for this one
+        year = c.get("benefit_year")
+        if year is None:
+            year = paid.year + 1 if paid.month >= 9 else paid.year
+        elif type(year) is not int:
+            raise CaseError("E-CASE-TYPE")
+        status, out, bounds, gov = _resident(year, paid, c.get("low_income") is True, code, city, prov, day)
         return status, out, bounds, [["lu-2021-54/newborn-after-12-months", []]] + gov
     if within_period(paid, birth + dt.timedelta(days=90)):  # 33号 三(三)
         return "decided", {"waiting_months": 0, "benefit_start": birth}, None, \
