@@ -442,7 +442,7 @@ def duplicate_enrollment(c, code, city, prov, day):
     if sa == "resident" and sb == "resident":  # 二(六): except a student's duplicate in the year of entering school
         student_entry = "school" in (a["basis"], b["basis"]) and c.get("school_entry_year") == date.year
         out = dict(out, subsidy_deducted=not student_entry)
-        gov = gov + [["yb-2020-33/subsidy-resident-duplicate", ["subsidy_deducted"]]]
+        gov = gov + [["yb-2020-33/subsidy-" + ("student-entry-year" if student_entry else "resident-duplicate"), ["subsidy_deducted"]]]
     elif sa != sb and status == "decided":  # cross-scheme, kept as employee: deducted with >= 1 year (R9)
         e = a if sa == "employee" else b
         one_year = e["continuous_employee_years"] >= 1
@@ -494,7 +494,7 @@ def _duplicate_keep(c, a, b):
             [["yb-2020-33/duplicate-cross-scheme-flexible", ["keep", "other"]], _RESUME]
     if r.get("land_requisitioned") is True:  # 三(六) 被征地农民
         return "decided", {"keep": employee, "other": "suspend"}, \
-            [["yb-2020-33/land-requisitioned-suspend", ["keep", "other"]]]
+            [["yb-2020-33/land-requisitioned-suspend-resident", ["keep", "other"]]]
     if e["continuous_employee_years"] >= 1:
         return "decided", {"keep": employee, "other": "terminate"}, \
             [["yb-2020-33/duplicate-cross-scheme-one-year", ["keep", "other"]]]
@@ -559,8 +559,9 @@ def resident_transfer(c, code, city, prov, day):
         raise CaseError("E-CASE-FACTS")
     if day < YB43_FROM or from_city == city:
         return "no_rule", {}, None, []
-    return "decided", {"transfer_allowed": applied.year > moved.year}, None, \
-        [["yb-2021-43/resident-transfer-next-year", ["transfer_allowed"]]]
+    allowed = applied.year > moved.year
+    return "decided", {"transfer_allowed": allowed}, None, \
+        [["yb-2021-43/resident-transfer-" + ("next-year" if allowed else "same-year"), ["transfer_allowed"]]]
 
 
 KINDS = {  # kind -> (rule function, the fact that decides the date)
