@@ -14,15 +14,23 @@ A record: ``{"id", "status", <every output>, "bounds": {"max_waiting_months", "s
 "governing": [[rule, [outputs…]], …]}``, or ``{"id", "error": CODE}``. Dates are ISO text in the
 JSON Lines output and ``datetime.date`` in process.
 
+It reads the second edition of the readings (2026-12-01): special groups as a floor, refunds against
+the person's own benefit start, 33号 三(一)/三(二)/三(五)/三(六) and 二(六) for duplicates, 43号 第二条,
+第五条 2, 第九条, 第十二条, 54号 三(六) options, the newborn's benefit year, facts that cannot be true.
+
 Readings this implementation takes where the readings leave a choice (each is stated again where it is
 used):
-- R1 (precedence: exceptions): an explicit exception (33号 三(一), 三(四)) displaces the clauses it excepts
-  whole, so they decide nothing, not even outputs the exception does not name.
+- R1 (special groups, 33号 三(一), 三(四)): a floor, never a loss. Where the general rule decides a
+  start later than the payment day, the special clause decides benefit_start (= paid_on) and the
+  general clause keeps its other outputs; where it decides one on or before it, the special clause
+  changes nothing and is not listed; where it delegates or has no rule, the special clause alone
+  decides (benefit_start = paid_on, waiting 0).
 - R2 (resident_enrollment): "no waiting" for 低收入人口 concerns payments after the
   collection period; a payment inside the period starts on 1 January like everyone's.
 - R3 (refund): 33号 二(五) itself names 重复缴费、参加职工医保、其他统筹地区居民医保
   (户籍/学籍 moved out read as the latter) and leaves "other cases" (death, military) to the
-  province; 61号 二(三) (山东) names death, military, employment, 户籍, 学籍.
+  province; 61号 二(三) (山东) names death (only 在集中缴费期内: other deaths are left to the
+  cities, delegated), military, employment, 户籍, 学籍.
 - R4 (refund, flexible workers): "the months of that year after the month of
   employment" — 12 when employment came before the benefit year began, 0 when after it ended.
 - R5 (precedence: the later rule): a later national clause displaces an earlier one only where both apply: a
@@ -30,6 +38,24 @@ used):
   第二款 (it names only the back-paid case), so 33号 二(三) still governs it.
 - R6 (resident_enrollment): a payment after the benefit year ended is still a payment
   "on or after Y-01-01" (3 months' waiting); the circulars say nothing else about it.
+- R7 (33号 三(四)): "退出现役后…办理关系转移接续" is the move paid within 12 months of
+  military_event_on (the plain calendar date twelve months on, not extended to a working day);
+  `veteran: true` without `military` is `discharged` with no date (the floor applies).
+  `spouse_insured` gets the general rules.
+- R8 (transfer within one pooling region): no transfer is made, so neither 33号 三(一)/三(四) nor
+  43号 第十二条 speaks to it: 54号 四(九) (transfer_required false) in 山东 once 54号 is in force,
+  else no rule.
+- R9 (二(六) subsidy): resident duplicates are deducted whether or not a rule says which one is kept
+  (except a student's duplicate in the year of entering school); a cross-scheme duplicate only when
+  a rule keeps the employee one (true with >= 1 year, false with less), null otherwise.
+- R10 (33号 三(五)): resume_on_end for every flexible or seasonal employee enrollment beside a
+  resident one (the case gives no fact for "during the resident benefit period"), also when 三(二)
+  suspends a school enrollment.
+- R11 (refund): the person's benefit start is what resident_enrollment gives for the payment,
+  decided on the day of payment (1 January where no rule is in force then); a payment before the
+  collection period where 54号 二(四) is in force is an invalid case, as for resident_enrollment.
+- R12 (43号 第二条): a retiree's transfer across pooling regions is outside 43号 and (by context)
+  54号 一(三): no rule, and no years_accumulate.
 """
 
 from __future__ import annotations
