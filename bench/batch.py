@@ -1,6 +1,12 @@
 """Batch throughput, and the differential test against the hand-written baseline.
 
     python bench/batch.py [--quick] [--n N] [--rounds R] [--as-is] [--before REV] [--json OUT]
+    python bench/batch.py --cases bench/second_reading_cases.jsonl --rounds 1
+
+``--cases FILE`` answers the cases of FILE instead of generated ones (bench/second_reading_cases.jsonl
+holds hand-written cases with the facts of the second reading the generator does not make:
+``military``, ``retired``, ``hukou``/``seasonal`` bases, ``land_requisitioned``, ``school_entry_year``,
+``form_received_on``, ``assistance_subsidised``, ``resident_transfer``).
 
 N generated cases (bench/gen_cases.py; 1 000 000, or 100 000 with --quick) answered
 - in process: the interpreter (``policy_dsl.face.api.Answerer.result``: validation, then evaluation,
@@ -25,6 +31,7 @@ import gc
 import json
 import sys
 import time
+from pathlib import Path
 from collections import Counter
 
 from common import BENCH, REPO, cases_file, environment, median, report, run, run_tree, spread, tool, tree_of, work_dir
@@ -183,6 +190,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100 000 cases")
     ap.add_argument("--n", type=int)
+    ap.add_argument("--cases", metavar="FILE", help="answer the cases of FILE (JSON Lines) instead of generated ones")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--as-is", action="store_true", help="run the programs with the environment exactly as it is")
     ap.add_argument("--before", metavar="REV", help="also time REV's tree against this one, in the same run")
@@ -193,7 +201,12 @@ def main() -> None:
     args = ap.parse_args()
     n = args.n or (100_000 if args.quick else 1_000_000)
     t = time.perf_counter()
-    path = cases_file(n)
+    if args.cases:
+        path = Path(args.cases)
+        with path.open(encoding="utf-8") as fh:
+            n = sum(1 for line in fh if line.strip())
+    else:
+        path = cases_file(n)
     print(f"{n:,} cases in {path} ({time.perf_counter() - t:.1f} s to make or find)")
 
     if args.before and args.only_before:
