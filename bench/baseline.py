@@ -36,8 +36,9 @@ used):
 - R5 (precedence: the later rule): a later national clause displaces an earlier one only where both apply: a
   switch with a gap of 3 months or less and no back-payment is not spoken to by 43号 第十一条
   第二款 (it names only the back-paid case), so 33号 二(三) still governs it.
-- R6 (resident_enrollment): a payment after the benefit year ended is still a payment
-  "on or after Y-01-01" (3 months' waiting); the circulars say nothing else about it.
+- R6 (resident_enrollment, revised): 54号 二(四) speaks of the collection period and of payments
+  after 1 January, not of paying for a year that has ended (济2号 三: "补缴当年个人缴费部分"): where
+  54号 二(四) is in force, a payment after 31 December of the benefit year is an invalid case.
 - R7 (33号 三(四)): "退出现役后…办理关系转移接续" is the move paid within 12 months of
   military_event_on (the plain calendar date twelve months on, not extended to a working day);
   `veteran: true` without `military` is `discharged` with no date (the floor applies).
@@ -386,6 +387,8 @@ def _resident(year, paid, low_income, code, city, prov, day):
         if lu54:
             raise CaseError("E-CASE-INVALID")  # before the collection period: not a payment for that year
         return "no_rule", {}, None, []
+    if paid > D(year, 12, 31) and lu54:  # R6: not a payment for a year that has ended
+        raise CaseError("E-CASE-INVALID")
     if paid < D(year, 1, 1):
         if lu54:
             return "decided", {"waiting_months": 0, "benefit_start": D(year, 1, 1)}, None, \
@@ -419,6 +422,8 @@ def newborn(c, code, city, prov, day):
             raise CaseError("E-CASE-TYPE")
         status, out, bounds, gov = _resident(year, paid, c.get("low_income") is True, code, city, prov, day)
         return status, out, bounds, [["lu-2021-54/newborn-after-12-months", []]] + gov
+    if day < YB33_FROM:
+        return "no_rule", {}, None, []
     if within_period(paid, birth + dt.timedelta(days=90)):  # 33号 三(三)
         return "decided", {"waiting_months": 0, "benefit_start": birth}, None, \
             [["yb-2020-33/newborn-within-90-days", ["benefit_start", "waiting_months"]]]
