@@ -52,9 +52,10 @@ used):
 - R10 (33号 三(五)): resume_on_end for every flexible or seasonal employee enrollment beside a
   resident one (the case gives no fact for "during the resident benefit period"), also when 三(二)
   suspends a school enrollment.
-- R11 (refund): the person's benefit start is what resident_enrollment gives for the payment,
-  decided on the day of payment (1 January where no rule is in force then); a payment before the
-  collection period where 54号 二(四) is in force is an invalid case, as for resident_enrollment.
+- R11 (refund): the person's benefit start is what resident_enrollment gives for the payment under
+  the rules in force on the refund's decision day (event_date: the whole case is decided on one day),
+  1 January where 54号 二(四) is not in force then; a payment before the collection period (or after
+  the benefit year) where it is in force is an invalid case, as for resident_enrollment.
 - R12 (43号 第二条): a retiree's transfer across pooling regions is outside 43号 and (by context)
   54号 一(三): no rule, and no years_accumulate.
 """
@@ -435,12 +436,13 @@ def refund(c, code, city, prov, day):
     paid = _date(c["paid_on"])
     if reason != "duplicate" and event < paid:  # "缴费后…": the event cannot come before the payment
         raise CaseError("E-CASE-FACTS")
+    if day < YB33_FROM:  # 33号 and 61号 alike
+        return "no_rule", {}, None, []
     shandong = prov == SHANDONG and day >= LU61_FROM
     if scheme == "resident":
         # the person's own benefit start (second reading): what resident_enrollment gives for the
-        # payment, decided on the day of payment; 1 January where no rule moves it
-        _, p_city, p_prov = REGIONS.get(c["region"], paid)
-        status, out, _, _ = _resident(year, paid, c.get("low_income") is True, code, p_city, p_prov, paid)
+        # payment under the rules in force on the refund's decision day (R11); 1 January where none
+        status, out, _, _ = _resident(year, paid, c.get("low_income") is True, code, city, prov, day)
         begins = out["benefit_start"] if status == "decided" else D(year, 1, 1)
         if event >= begins:
             if c.get("assistance_subsidised") is True:  # 33号 二(五): 医疗救助渠道…依申请完成退费
@@ -468,6 +470,8 @@ def duplicate_enrollment(c, code, city, prov, day):
     二(四)), 二(六) (the subsidy is deducted)."""
     a, b = c["enrollments"]
     date = _date(c["date"])
+    if day < YB33_FROM:
+        return "no_rule", {}, None, []
     status, out, gov = _duplicate_keep(c, a, b)
     sa, sb = a["scheme"], b["scheme"]
     if sa == "resident" and sb == "resident":  # 二(六): except a student's duplicate in the year of entering school
@@ -520,12 +524,15 @@ def _duplicate_keep(c, a, b):
         if e["basis"] == "flexible":  # 三(五) still says the school one resumes when the work ends
             out["resume_on_end"], gov = True, gov + [_RESUME]
         return "decided", out, gov
+    if r.get("land_requisitioned") is True:  # 三(六) 被征地农民 (an exception to 二(四))
+        out = {"keep": employee, "other": "suspend"}
+        gov = [["yb-2020-33/land-requisitioned-suspend-resident", ["keep", "other"]]]
+        if e["basis"] in ("flexible", "seasonal"):
+            out["resume_on_end"], gov = True, [_RESUME] + gov
+        return "decided", out, gov
     if e["basis"] in ("flexible", "seasonal"):  # 二(四) reading, 三(五): suspended, resumed when the work ends
         return "decided", {"keep": employee, "other": "suspend", "resume_on_end": True}, \
             [["yb-2020-33/duplicate-cross-scheme-flexible", ["keep", "other"]], _RESUME]
-    if r.get("land_requisitioned") is True:  # 三(六) 被征地农民
-        return "decided", {"keep": employee, "other": "suspend"}, \
-            [["yb-2020-33/land-requisitioned-suspend-resident", ["keep", "other"]]]
     if e["continuous_employee_years"] >= 1:
         return "decided", {"keep": employee, "other": "terminate"}, \
             [["yb-2020-33/duplicate-cross-scheme-one-year", ["keep", "other"]]]
