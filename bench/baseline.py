@@ -40,7 +40,8 @@ used):
   after 1 January, not of paying for a year that has ended (济2号 三: "补缴当年个人缴费部分"): where
   54号 二(四) is in force, a payment after 31 December of the benefit year is an invalid case.
 - R7 (33号 三(四)): "退出现役后…办理关系转移接续" is the move paid within 12 months of
-  military_event_on (the plain calendar date twelve months on, not extended to a working day);
+  military_event_on (a period of months from an event: 民法典 counting, its last day moved to the
+  next working day);
   `veteran: true` without `military` is `discharged` with no date (the floor applies).
   `spouse_insured` gets the general rules.
 - R8 (transfer within one pooling region): no transfer is made, so neither 33号 三(一)/三(四) nor
@@ -265,7 +266,7 @@ def _special_group(c, day, paid, suffix=""):
         military = "discharged"  # the old flag: discharged, with no date
     if military in ("discharged", "spouse_employed"):
         event = c.get("military_event_on")
-        if event is None or paid <= add_months(_date(event), 12):
+        if event is None or within_period(paid, add_months(_date(event), 12)):
             return "yb-2020-33/veteran-no-waiting" + suffix
     return None
 
@@ -351,7 +352,7 @@ def switch_scheme(c, code, city, prov, day):
 
 
 def _switch_general(years, last_paid, paid, back, city, day):
-    if years < 2:
+    if years < 2 or day < YB33_FROM:
         return "no_rule", {}, None, []
     paid_m = mi(paid)
     gap = paid_m - last_paid - 1
