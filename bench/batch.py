@@ -1,6 +1,6 @@
 """Batch throughput, and the differential test against the hand-written baseline.
 
-    python bench/batch.py [--quick] [--n N] [--rounds R] [--as-is] [--before REV] [--json OUT]
+    python bench/batch.py [--quick] [--n N] [--seed S] [--rounds R] [--as-is] [--before REV] [--json OUT]
     python bench/batch.py --cases bench/second_reading_cases.jsonl --rounds 1
 
 ``--cases FILE`` answers the cases of FILE instead of generated ones (bench/second_reading_cases.jsonl
@@ -190,6 +190,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100 000 cases")
     ap.add_argument("--n", type=int)
+    ap.add_argument("--seed", type=int, default=7, help="the generator's seed (default 7)")
     ap.add_argument("--cases", metavar="FILE", help="answer the cases of FILE (JSON Lines) instead of generated ones")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--as-is", action="store_true", help="run the programs with the environment exactly as it is")
@@ -206,7 +207,7 @@ def main() -> None:
         with path.open(encoding="utf-8") as fh:
             n = sum(1 for line in fh if line.strip())
     else:
-        path = cases_file(n)
+        path = cases_file(n, args.seed)
     print(f"{n:,} cases in {path} ({time.perf_counter() - t:.1f} s to make or find)")
 
     if args.before and args.only_before:
