@@ -53,10 +53,10 @@ used):
 - R10 (33号 三(五)): resume_on_end for every flexible or seasonal employee enrollment beside a
   resident one (the case gives no fact for "during the resident benefit period"), also when 三(二)
   suspends a school enrollment.
-- R11 (refund): the person's benefit start is what resident_enrollment gives for the payment under
-  the rules in force on the refund's decision day (event_date: the whole case is decided on one day),
-  1 January where 54号 二(四) is not in force then; a payment before the collection period (or after
-  the benefit year) where it is in force is an invalid case, as for resident_enrollment.
+- R11 (refund): the person's benefit start is what resident_enrollment gives for the payment, decided
+  as a resident_enrollment case is: under the rules in force on the payment day (paid_on), 1 January
+  where 54号 二(四) is not in force then; a payment before the collection period (or after the
+  benefit year) where it is in force then is an invalid case, as for resident_enrollment.
 - R12 (43号 第二条): a retiree's transfer across pooling regions is outside 43号 and (by context)
   54号 一(三): no rule, and no years_accumulate.
 """
@@ -442,8 +442,8 @@ def refund(c, code, city, prov, day):
     shandong = prov == SHANDONG and day >= LU61_FROM
     if scheme == "resident":
         # the person's own benefit start (second reading): what resident_enrollment gives for the
-        # payment under the rules in force on the refund's decision day (R11); 1 January where none
-        status, out, _, _ = _resident(year, paid, c.get("low_income") is True, code, city, prov, day)
+        # payment under the rules in force on the payment day (R11); 1 January where none
+        status, out, _, _ = _resident(year, paid, c.get("low_income") is True, code, city, prov, paid)
         begins = out["benefit_start"] if status == "decided" else D(year, 1, 1)
         if event >= begins:
             if c.get("assistance_subsidised") is True:  # 33号 二(五): 医疗救助渠道…依申请完成退费

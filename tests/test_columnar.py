@@ -204,3 +204,34 @@ def test_json_lines_arrow_would_misread_go_the_row_wise_way(policy, tmp_path, mo
         lines[3] = "[1, 2]\n"
     counts = _compare(policy, _jsonl(tmp_path, [], lines=lines), monkeypatch, ("jsonl",))
     assert counts["row-wise"] == 1 and counts["columnar"] == 0, counts
+
+
+def test_a_redirect_is_decided_on_its_own_kinds_decision_fact(policies_copy, tmp_path, monkeypatch):
+    """``evaluate_as`` goes on to a case of the other kind decided on that kind's decision fact
+    (``Evaluator.redirected_case``). Edited so that a newborn paying after 12 months is asked about
+    as a resident payment made on the birth date, that case is decided on the birth date — when
+    54号 二(四) was not yet in force in 济南: no rule (decided on the newborn's own day, it would be
+    an invalid case, a payment before the collection period). The reference, the fast backend and
+    the columnar backend answer alike."""
+    from policy_dsl.engine.cases import RawCase
+    from policy_dsl.face.api import Answerer, load_policy
+    from policy_dsl.fast.plans import Plans
+    from policy_dsl.language.errors import Where
+
+    f = policies_copy / "lu-2021-54.yaml"
+    text = f.read_text(encoding="utf-8")
+    old = "          else year(paid_on)\n        paid_on: paid_on\n"
+    assert text.count(old) == 1
+    f.write_text(text.replace(old, "          else year(paid_on)\n        paid_on: birth_date\n"), encoding="utf-8")
+    policy = load_policy([policies_copy])
+    rows = [{"id": i, "kind": "newborn", "region": "济南", "birth_date": born, "paid_on": "2022-05-01"}
+            for i, born in enumerate(["2021-03-10", "2021-04-10", "2020-12-31"])]
+    reference = Evaluator(policy)
+    for row in rows:
+        case = Answerer(policy).validator.validate(RawCase(row, Where("<data>"), "c"))
+        want = reference.evaluate(case)
+        assert (want.status, want.redirected) == ("no_rule", ["resident_enrollment"])
+        fast = Plans(reference).evaluate(case)
+        assert fast is not None and (fast.status, fast.outputs, fast.redirected) == (want.status, want.outputs, want.redirected)
+    counts = _compare(policy, _parquet(tmp_path, rows), monkeypatch, formats=("jsonl",))
+    assert counts["columnar"] == len(rows), counts

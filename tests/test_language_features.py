@@ -4,7 +4,8 @@
   ``excepted``, the answer of the rules the exception excepts, without it; ``governing`` names the
   exception for what it changed and the general clauses for what it kept;
 - sub-answers (``answer(kind, fact = expr, ...)``): another kind's answer for facts built from
-  this case, at the same region and decision date.
+  this case, in the same region, decided like a case of that kind on its own decision fact (on
+  the asking case's day under ``--as-of``).
 
 Both are checked statically (``check``), shown in the trace, and answered by the reference
 evaluator (the fast path declines them, by name)."""
@@ -185,11 +186,25 @@ def test_sub_answer_in_the_trace_once_with_its_own_trace(answer):
                for t in data["trace"][at:])
 
 
-def test_sub_answer_evaluated_at_the_same_region_and_decision_date(answer):
-    # the refund is decided on the event date (2023-03-15), not on the sub-case's own paid_on
+def test_sub_answer_in_the_same_region_decided_on_its_own_decision_fact(answer):
+    # the refund is decided on the event date (2023-03-15), the sub-case on its own paid_on
     data = answer(SUB, {**_refund("2023-02-10", "2023-03-15"), "region": "历下区"}, "--explain")
     sub = next(i for i, t in enumerate(data["trace"]) if "子答案" in t)
-    assert data["trace"][sub + 1] == "    地区链：历下区 370102 → 济南市 370100 → 山东省 370000 → 全国 000000；决定日期 2023-03-15"
+    assert data["trace"][0].endswith("决定日期 2023-03-15")
+    assert data["trace"][sub + 1] == "    地区链：历下区 370102 → 济南市 370100 → 山东省 370000 → 全国 000000；决定日期 2023-02-10"
+
+
+@pytest.mark.parametrize("paid,as_of,status,refundable", [
+    ("2022-01-09", None, "delegated", None),        # paid the day before the document is in force: no start
+    ("2022-01-10", None, "decided", True),          # paid the day it comes into force: late, own start 2022-04-01
+    ("2022-01-09", "2022-03-01", "decided", True),  # decided as of 2022-03-01: the payment too
+])
+def test_sub_answer_under_the_rules_in_force_on_its_own_day(cli, tmp_path, paid, as_of, status, refundable):
+    case = {**_refund(paid, "2022-03-01"), "benefit_year": 2022}
+    more = ("--as-of", as_of) if as_of else ()
+    got = cli("eval", case_file(tmp_path, case), "--policies", SUB, "--format", "json", *more)
+    assert got.code == 0, got.out + got.err
+    assert (got.json["status"], got.json["refundable"]) == (status, refundable)
 
 
 @pytest.mark.parametrize("folder,case", [
@@ -199,6 +214,7 @@ def test_sub_answer_evaluated_at_the_same_region_and_decision_date(answer):
     (CHAIN, _switch(years=0.5, poverty_registered=True, veteran=True)),
     (SUB, _refund("2023-02-10", "2023-03-15")),
     (SUB, _refund("2024-02-10", "2024-03-15")),
+    (SUB, {**_refund("2022-01-09", "2022-03-01"), "benefit_year": 2022}),  # the sub-case on its own day
 ])
 def test_the_fast_backend_compiles_both_features_to_the_same_answers(folder, case):
     from policy_dsl.engine.evaluate import Evaluator

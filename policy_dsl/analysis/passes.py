@@ -512,11 +512,12 @@ def _twin(policy: PolicySet, topic: str, region, day: dt.date):
     ``day``, nothing can tell it from that city — so that every probe there gets the answer the
     same probe gets in the city; else None. Nothing can tell them apart when, for ``topic`` and
     every kind its clauses ask (``answer(...)``, ``evaluate_as``): the same clauses apply in both,
-    with the same standing on ``day``; every expression that can run (clauses, definitions, the
-    kinds table's constraints) reads a region only through ``city``, ``province`` and ``within``
-    (equal for a district and its city) and never writes the district's code; and the probes'
-    facts are the same but for the probe's own region (each region fact the expressions read takes
-    the same probe regions; one they never read may take the probe's region). Returns (the city,
+    with the same standing on ``day`` (and, in a kind asked about, which is decided on a day of its
+    own, the same local start: the same standing every day); every expression that can run
+    (clauses, definitions, the kinds table's constraints) reads a region only through ``city``,
+    ``province`` and ``within`` (equal for a district and its city) and never writes the district's
+    code; and the probes' facts are the same but for the probe's own region (each region fact the
+    expressions read takes the same probe regions; one they never read may take the probe's region). Returns (the city,
     the facts that take the probe's region: ``_moved``)."""
     g = grid.grid_of(policy)
     if g.roles.get(region.code) != "district" or region.city is region:
@@ -552,6 +553,8 @@ def _twin_kinds(policy: PolicySet, g, topic: str, region, city) -> tuple | None:
             continue
         if k not in g.kinds or g.here(k, region) != g.here(k, city):
             return None
+        if k != topic and any(c.local_start(region) != c.local_start(city) for c in g.here(k, region)):
+            return None  # a kind asked about is decided on a day of its own: the same standing every day
         kinds.append(k)
         nodes = [e.node for c in g.here(k, region) for e, _ in grid._clause_expressions(c)]
         nodes += [d.expr.node for d in policy.definitions.values() if k in d.kinds]

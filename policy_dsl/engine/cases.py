@@ -688,7 +688,7 @@ class CaseValidator:
         case_id = data.get("id")
         if case_id is not None and (isinstance(case_id, bool) or not isinstance(case_id, (str, int))):
             raise self._err("E-CASE-TYPE", t("cases.bad_id", label=label), where, None)
-        return Case(kind_name, region, facts, day, case_id, where)
+        return Case(kind_name, region, facts, day, case_id, where, as_of is not None)
 
     def _checks(self, kind_name: str) -> tuple:
         """The constraints of a kind (kinds.yaml ``constraints``), each with its compiled test."""
@@ -733,7 +733,7 @@ class CaseValidator:
         if parts is None:
             return None
         kind_name, region, facts, day, case_id = parts
-        return Case(kind_name, region, facts, day, case_id, raw.where)
+        return Case(kind_name, region, facts, day, case_id, raw.where, as_of is not None)
 
     def _shape(self, kind_name: str):
         """What fast_parts checks for a kind: (allowed keys, required keys, the facts (_fact_forms),

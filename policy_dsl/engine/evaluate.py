@@ -8,9 +8,12 @@ here: every choice between clauses is the selection's. Nothing about the law is 
 either: every value comes from an expression in a policy file.
 
 The public means for other stages (analysis, fast backends) are ``environment``, ``holds``,
-``holding``, ``clause_outputs``, ``sub_case`` and ``evaluate``; the rest is private."""
+``holding``, ``clause_outputs``, ``sub_case``, ``redirected_case`` and ``evaluate``; the rest is
+private."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from policy_dsl.engine import resolve
 from policy_dsl.engine import trace as T
@@ -141,16 +144,33 @@ class Evaluator:
         return self._outputs(case, clause, clause.effective().decide, env, None, extra)
 
     def sub_case(self, case: Case, kind: str, facts: dict) -> Case:
-        """The case ``answer(kind, ...)`` or ``evaluate_as`` asks about: ``facts`` with the person
-        facts of ``case`` where not given and the kind's optional facts left out at their default,
-        at the same region and decision date."""
+        """The case ``answer(kind, ...)`` asks about: ``facts`` with the person facts of ``case``
+        where not given and the kind's optional facts left out at their default, in the same
+        region, decided on its own day (``redirected_case``)."""
         facts = dict(facts)
-        for flag, default in self.person_defaults.items():
-            facts.setdefault(flag, case.facts.get(flag, default))
         for name, spec in self.vocab.kinds[kind].facts.items():
             if name not in facts and optional(spec):
                 facts[name] = absent_value(spec)
-        return Case(kind, case.region, facts, case.decision_date, case.id, case.where)
+        return self.redirected_case(case, kind, facts)
+
+    def redirected_case(self, case: Case, kind: str, facts: dict) -> Case:
+        """The case of ``kind`` that ``case`` goes on to (``evaluate_as``, and ``answer(...)``
+        through ``sub_case``): ``facts`` with the person facts of ``case`` where not given, in the
+        same region, decided like a case of ``kind`` on the day of its own decision fact (the
+        first day of a month) — or on ``case``'s day when that was given (``as_of``). Raises
+        InputError (E-CASE-INVALID) when the decision fact is null."""
+        facts = dict(facts)
+        for flag, default in self.person_defaults.items():
+            facts.setdefault(flag, case.facts.get(flag, default))
+        day = case.decision_date
+        if not case.as_of:
+            decided_on = self.vocab.kinds[kind].decided_on
+            day = facts.get(decided_on)
+            if day is None:
+                raise _case_error(case, t("evaluate.sub_day", kind=kind, fact=decided_on))
+            if not isinstance(day, dt.date):
+                day = day.first_day()  # a month
+        return Case(kind, case.region, facts, day, case.id, case.where, case.as_of)
 
     def selection(self, kind: str, holding) -> resolve.Selection:
         """``resolve.select`` of these holding clauses (kept: the same clauses, the same selection)."""
@@ -367,9 +387,7 @@ class Evaluator:
                 facts[name] = plain(expr.fn(env))
             except _RANGE as exc:
                 raise _case_error(case, f"{top.ref}: {exc}") from None
-        for flag, default in self.person_defaults.items():
-            facts.setdefault(flag, case.facts.get(flag, default))
-        sub = self.evaluate(Case(kind, case.region, facts, case.decision_date, case.id, case.where), explain, depth + 1)
+        sub = self.evaluate(self.redirected_case(case, kind, facts), explain, depth + 1)
         if trace is not None:
             trace.append((0, T.Redirect(top, kind, tuple((k, v) for k, v in facts.items()
                                                          if k not in self.vocab.person_flags))))

@@ -123,8 +123,8 @@ class Answerer:
             parts = self.validator.fast_parts(data, self.as_of)
             if parts is not None:
                 kind, region, facts, day, case_id = parts
-                return self.evaluator.evaluate(self._case(kind, region, facts, day, case_id, where or _IN_MEMORY),
-                                               explain=explain)
+                return self.evaluator.evaluate(self._case(kind, region, facts, day, case_id, where or _IN_MEMORY,
+                                                          self.as_of is not None), explain=explain)
         from policy_dsl.engine.cases import RawCase
 
         raw = RawCase(data, where or _IN_MEMORY, ("cases.label.the_case", None))

@@ -359,10 +359,11 @@ class ColumnarBackend:
                         env[name] = _constant(absent_value(spec), len(rows_i), self)
                     else:
                         raise Unsupported(f"{target}: {name} not given by evaluate_as")
+            sub_days = days[rows_i] if self.as_of is not None else self._decided_on(frame, target, env, rows_i)
             env["region"] = V("region", region[rows_i])
-            env["decision_date"] = V("date", days[rows_i])
+            env["decision_date"] = V("date", sub_days)
             sub = Frame(self, len(rows_i), env, self.regions)
-            answers = self.answer_frame(target, sub, region[rows_i], days[rows_i], depth + 1)
+            answers = self.answer_frame(target, sub, region[rows_i], sub_days, depth + 1)
             bad = rows_i[sub.declined]
             frame.decline(_mask(bad, frame.n), None, REASON["nested"] if depth + 1 >= MAX_REDIRECTS else sub_reason(sub))
             out.status[rows_i] = answers.status
@@ -374,6 +375,23 @@ class ColumnarBackend:
                 if name in out.outputs:
                     _put(out.outputs[name], v, _mask(rows_i, frame.n), frame.n, rows_i)
             # outputs of the redirected kind the case's kind does not give are not shown (result_json)
+
+    def _decided_on(self, frame, target: str, env: dict, rows_i) -> np.ndarray:
+        """The day each redirected row is decided on (``Evaluator.redirected_case``): the value of
+        the target kind's decision fact (the first day of a month). A row where it is null is
+        declined: the reference refuses it."""
+        on = env[self.vocab.kinds[target].decided_on]
+        if on.t == "null":
+            frame.decline(_mask(rows_i, frame.n), None, REASON["value"])
+            return np.zeros(len(rows_i), np.int64)
+        if on.t not in ("date", "month"):
+            raise Unsupported(f"{target}: a decision fact of {on.t}")
+        values = np.asarray(on.a, dtype=np.int64)
+        if on.null is not None:
+            frame.decline(_mask(rows_i[np.asarray(on.null, bool)], frame.n), None, REASON["value"])
+        if on.t == "month":
+            values = (values - columns.M1970).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+        return values
 
 
 def unique_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -186,9 +186,7 @@ class Plans:
         if depth >= MAX_REDIRECTS:
             raise Decline("nested")
         facts = dict(zip(t.fact_names, t.facts_fn(case.facts, case.region, case.decision_date, defs, ask)))
-        for flag, default in self.flags:
-            facts.setdefault(flag, case.facts.get(flag, default))
-        sub = self._evaluate(Case(t.target, case.region, facts, case.decision_date, case.id, case.where), depth + 1)
+        sub = self._evaluate(self.ev.redirected_case(case, t.target, facts), depth + 1)
         settled = t.sel.settled
         governing = list(settled.governing) + sub.governing
         informing = t.informing + sub.informing

@@ -235,7 +235,10 @@ class PolicySet:
 
 @dataclass
 class Case:
-    """A validated case: kind, region (a Region), facts with typed values, decision date."""
+    """A validated case: kind, region (a Region), facts with typed values, decision date.
+    ``as_of``: the decision date was given (``eval --as-of``) rather than read from the kind's
+    decision fact; the cases it asks about (``answer(...)``, ``evaluate_as``) are then decided on
+    the same day."""
 
     kind: str
     region: object
@@ -243,6 +246,7 @@ class Case:
     decision_date: dt.date
     id: object = None
     where: Where = field(default_factory=Where)
+    as_of: bool = False
 
 
 @dataclass

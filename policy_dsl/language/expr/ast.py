@@ -46,8 +46,8 @@ class Call(Node):
 @dataclass(eq=False)
 class Answer(Node):
     """``answer(kind, fact: expr, ...)``: the answer of another kind, for facts built from this case
-    (evaluated at the same region and decision date); its value is a record of that kind's outputs
-    and ``status``."""
+    (in the same region, decided on that kind's own decision fact); its value is a record of that
+    kind's outputs and ``status``."""
 
     kind: str
     facts: list  # [(fact name, Node)]
