@@ -211,10 +211,22 @@ def atomic_write(path: Path | str, data: bytes | str, display: str | None = None
     changes, the temporary file is removed, and ``cls`` is raised with E-WRITE. (``AtomicFile``
     is the same for a file written as it goes.) ``sync=False`` skips the two syncs: after a crash
     ``path`` may then hold neither version whole — only for a file whose reader checks its bytes
-    (the cache, which checks each entry's hash); nor is a handler for SIGTERM installed to remove
-    the temporary file (the cache removes those a killed process left: ``cache.prune``)."""
+    (the cache, which checks each entry's hash and counts a missing one as a miss); the old file is
+    removed just before the new one is renamed in (a reader in between finds none), since ext4
+    writes a file renamed over another out to disk before the rename returns; nor is a handler for
+    SIGTERM installed to remove the temporary file (the cache removes those a killed process left:
+    ``cache.prune``)."""
     with AtomicFile(path, display, cls, mode, sync=sync) as out:
         out.write(data)
+
+
+def _unlink_quietly(name: str, dir_fd: int) -> None:
+    """Remove the file ``name`` in the folder ``dir_fd`` if there is one (a folder is left: the
+    rename that follows refuses it)."""
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except OSError:
+        pass
 
 
 class AtomicFile:
@@ -317,6 +329,8 @@ class AtomicFile:
                 os.fsync(self._fd)
             os.close(self._fd)
             self._fd = None
+            if not self.sync:  # the old file goes first: ext4 writes out a file renamed over another
+                _unlink_quietly(self.name, self.dir_fd)  # before the rename returns (auto_da_alloc), 3-4 ms of waiting
             os.replace(self.temp, self.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
             _PENDING.discard((self.dir_fd, self.temp))
             self.temp = None
