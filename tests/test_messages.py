@@ -153,6 +153,37 @@ def test_catalogs_are_read_only_when_a_message_is_made(tmp_path):
         assert '"status": "decided"' in run.stdout
 
 
+def test_a_catalog_read_from_the_cache_is_the_one_gettext_reads(tmp_path, monkeypatch):
+    """The catalog kept in the user's cache gives every message, context and plural form as
+    gettext's own reading of the .mo file; a corrupt or foreign entry is a miss."""
+    import gettext
+
+    from policy_dsl.language import cache
+
+    monkeypatch.setenv("POLICY_DSL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(messages, "_catalogs", {})
+    for lang, folder in messages._LOCALE.items():
+        path = REPO / "policy_dsl" / "locale" / folder / "LC_MESSAGES" / "policy_dsl.mo"
+        with path.open("rb") as fh:
+            plain = gettext.GNUTranslations(fh)
+        entry = cache.key("catalog", path.read_bytes())
+        assert cache.load("catalog", entry, tuple) is None
+        parsed = messages.catalog(lang)  # parsed by gettext, and kept
+        assert cache.load("catalog", entry, tuple) is not None
+        messages._catalogs.clear()
+        kept = messages.catalog(lang)  # from the cache
+        for found in (parsed, kept):
+            assert found._catalog == plain._catalog and found.info() == plain.info() and found.charset() == plain.charset()
+            assert [found.plural(n) for n in range(30)] == [plain.plural(n) for n in range(30)]
+            assert [found.ngettext(k, k, 2) for k in plain._catalog if isinstance(k, str)] == \
+                [plain.ngettext(k, k, 2) for k in plain._catalog if isinstance(k, str)]
+        for wrong in (("not", "a", "catalog"), ({}, {}), ({"x": 1}, [], None)):
+            cache.store("catalog", entry, wrong)
+            messages._catalogs.clear()
+            assert messages.catalog(lang)._catalog == plain._catalog  # parsed again, and kept again
+            assert cache.load("catalog", entry, tuple)[0] == plain._catalog
+
+
 def test_every_library_template_is_in_the_catalog(script):
     from policy_dsl.language import yamlsafe
 

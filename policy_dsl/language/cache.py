@@ -15,7 +15,7 @@ following a link and without blocking: a link, a pipe, a folder in its place is 
 most LIMITS["cache_entry"] bytes, whose hash matches and whose object is of the type expected;
 anything else — missing, short, corrupt, foreign, too large, the wrong object — is a miss, and
 the entry is built again and replaces what was there. Writing is atomic (a temporary file
-renamed over the entry), so two processes never see half an entry. The folder is kept bounded:
+renamed into place, the old entry removed just before), so two processes never see half an entry. The folder is kept bounded:
 entries unused for ``MAX_AGE_DAYS`` are removed, and the least recently used beyond
 ``MAX_ENTRIES`` or ``MAX_TOTAL_BYTES``. Nothing here raises: a cache that cannot be used is no
 cache."""
