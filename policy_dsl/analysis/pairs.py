@@ -72,7 +72,7 @@ class PairPlan:
             paths, named = summary
             self.paths, self.read = frozenset(paths), frozenset(p.partition(".")[0] for p in paths)
             self.named = {p: frozenset(v) for p, v in named.items()}
-        self.views = {}  # fact -> how the pair sees its values (``view``)
+        self.views = None  # fact -> how the pair sees its values (``view``), made when first asked
 
     @property
     def summary(self) -> tuple:
@@ -101,14 +101,13 @@ class PairPlan:
         first value only); else, for each path of it read (the fact, or fields of its items),
         the strings that reduce an enumerated one (``named``), or None for all its values. Two
         plans with the same view of a fact give it the same values."""
-        found = self.views.get(name, False)
-        if found is False:
-            if name not in self.read:
-                found = None
-            else:
-                found = tuple(sorted((p, self.named.get(p)) for p in self.paths if p.partition(".")[0] == name))
-            self.views[name] = found
-        return found
+        views = self.views
+        if views is None:  # every fact's at once: a new day asks each plan for each fact of the kind
+            by_fact: dict = {}
+            for p in sorted(self.paths):
+                by_fact.setdefault(p.partition(".")[0], []).append((p, self.named.get(p)))
+            views = self.views = {name: tuple(v) for name, v in by_fact.items()}
+        return views.get(name)
 
 
 class Conjunct:
