@@ -154,24 +154,25 @@ def test_catalogs_are_read_only_when_a_message_is_made(tmp_path):
 
 
 def test_a_catalog_read_from_the_cache_is_the_one_gettext_reads(tmp_path, monkeypatch):
-    """The catalog kept in the user's cache gives every message, context and plural form as
-    gettext's own reading of the .mo file; a corrupt or foreign entry is a miss."""
+    """The catalog kept in the user's cache (language/catalogs.py, what the command line reads)
+    gives every message, context and plural form as gettext's own reading of the .mo file; a
+    corrupt or foreign entry is a miss."""
     import gettext
 
-    from policy_dsl.language import cache
+    from policy_dsl.language import cache, catalogs
 
     monkeypatch.setenv("POLICY_DSL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(messages, "_catalogs", {})
     for lang, folder in messages._LOCALE.items():
         path = REPO / "policy_dsl" / "locale" / folder / "LC_MESSAGES" / "policy_dsl.mo"
         with path.open("rb") as fh:
             plain = gettext.GNUTranslations(fh)
         entry = cache.key("catalog", path.read_bytes())
         assert cache.load("catalog", entry, tuple) is None
-        parsed = messages.catalog(lang)  # parsed by gettext, and kept
+        with path.open("rb") as fh:
+            parsed = catalogs.KeptTranslations(fh)  # parsed by gettext, and kept
         assert cache.load("catalog", entry, tuple) is not None
-        messages._catalogs.clear()
-        kept = messages.catalog(lang)  # from the cache
+        with path.open("rb") as fh:
+            kept = catalogs.KeptTranslations(fh)  # from the cache
         for found in (parsed, kept):
             assert found._catalog == plain._catalog and found.info() == plain.info() and found.charset() == plain.charset()
             assert [found.plural(n) for n in range(30)] == [plain.plural(n) for n in range(30)]
@@ -179,9 +180,24 @@ def test_a_catalog_read_from_the_cache_is_the_one_gettext_reads(tmp_path, monkey
                 [plain.ngettext(k, k, 2) for k in plain._catalog if isinstance(k, str)]
         for wrong in (("not", "a", "catalog"), ({}, {}), ({"x": 1}, [], None)):
             cache.store("catalog", entry, wrong)
-            messages._catalogs.clear()
-            assert messages.catalog(lang)._catalog == plain._catalog  # parsed again, and kept again
+            with path.open("rb") as fh:
+                assert catalogs.KeptTranslations(fh)._catalog == plain._catalog  # parsed again, and kept again
             assert cache.load("catalog", entry, tuple)[0] == plain._catalog
+
+
+def test_the_command_line_reads_the_catalogs_kept(tmp_path):
+    """A command's words are the same whether its catalog is parsed or read from the cache."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "POLICY_DSL_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-m", "policy_dsl", "applies", "--date", "2022-04-01", "--region", "济南",
+                            "--topic", "duplicate_enrollment", "--lang", lang], capture_output=True, text=True,
+                           timeout=60, env=env, cwd=tmp_path) for lang in ("zh", "en", "zh", "en")]
+    assert all(r.returncode == 0 for r in runs), runs
+    assert [r.stdout for r in runs[:2]] == [r.stdout for r in runs[2:]]
+    assert any(name.startswith("catalog-") for name in os.listdir(tmp_path / "cache"))
 
 
 def test_every_library_template_is_in_the_catalog(script):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, PolicyError, Where, command_line
 from policy_dsl.language.messages import N_, join, t
 from policy_dsl.language.load import load_files, policy_files
 from policy_dsl.language.model import PolicySet
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pathlib is not imported at start-up: a policy set's files are named by str (load.policy_file_names)
+    from pathlib import Path
 
 _IN_MEMORY = Where("<data>")  # where a case given as data is
 
@@ -31,17 +35,19 @@ def load_policy(paths: list[Path] | None = None) -> PolicySet:
     """The policy set in ``paths`` (default: the shipped policies), linked and type-checked.
     Raises PolicyError with every diagnostic if the files have errors. A set checked before (the
     same files, byte for byte, by the same interpreter) comes from the user's cache (policy_dsl.language.cache)."""
-    files = policy_files(paths or [resources.policies_dir()])
+    from policy_dsl.language.load import path_name, policy_file_names
+
+    files = policy_file_names([path_name(p) for p in paths] if paths else [resources.policies_folder()])
     if not files:
         raise PolicyError(Diagnostic("E-FILE", t("load.no_policy_files", paths=", ".join(map(str, paths or []))),
                                      hint=t("load.no_policy_files.hint")))
     from policy_dsl.language import cache
     from policy_dsl.language.load import _display
 
-    from policy_dsl.language.load import MAX_POLICY_BYTES, kinds_file
+    from policy_dsl.language.load import MAX_POLICY_BYTES, kinds_file_name
     from policy_dsl.language.safeio import read_limited
 
-    kinds = kinds_file(files)  # a policy folder's own kinds table is part of the set
+    kinds = kinds_file_name(files)  # a policy folder's own kinds table is part of the set
     keyed = files + [kinds] if kinds is not None else files
     try:  # each file's name as diagnostics show it, and its bytes (stat first: no device, pipe, huge file)
         contents = [read_limited(f, MAX_POLICY_BYTES) for f in keyed]
@@ -50,11 +56,13 @@ def load_policy(paths: list[Path] | None = None) -> PolicySet:
         contents = entry_key = None
     policy = cache.load("policy", entry_key, PolicySet) if entry_key else None
     if policy is None:
-        policy = _load_checked(files)
+        from pathlib import Path
+
+        policy = _load_checked([Path(f) for f in files])
         if entry_key:
             cache.store("policy", entry_key, policy)
     if contents is not None:  # the content hash answers name: the files' names and bytes, wherever they are
-        policy.fingerprint = fingerprint([f.name for f in keyed], contents)
+        policy.fingerprint = fingerprint([os.path.basename(f) for f in keyed], contents)
         policy.cache_key = entry_key  # what else is kept for this set is kept under its key (analysis.conflicts.witnesses)
     return policy
 
@@ -342,7 +350,7 @@ def eval_json(answers: CaseAnswers, sources, stream, explain: bool = False, on_l
 
     opened = []  # (name, body, form)
     for source in sources:
-        name, body = (source, None) if isinstance(source, (str, Path)) else source
+        name, body = (source, None) if isinstance(source, (str, os.PathLike)) else source
         name = str(name)
         if name == "-" and body is None:  # its form is known only once its first bytes are read
             from policy_dsl.engine.cases import STDIN
@@ -420,6 +428,8 @@ class _JsonOut:
         from policy_dsl.fast.lane import answer_lines
 
         writer, answers = self.lines(), self.answers
+        from pathlib import Path
+
         answer_lines(Path(name), answers.validator, answers.evaluator, writer, answers.as_of, self._fallback, body)
 
     def lane_cases(self, raws) -> None:

@@ -60,10 +60,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _starting() -> None:
     """The process starts: the modules it imports to read its command line and run the command
-    live until it exits, so the cyclic collector is paused while they are made (``_started``)."""
+    live until it exits, so the cyclic collector is paused while they are made (``_started``);
+    the message catalogs are read as kept in the user's cache (language/catalogs.py)."""
     import gc
 
     gc.disable()
+    from policy_dsl.language import catalogs, messages
+
+    messages.read_with(catalogs.KeptTranslations)
 
 
 # While a command runs, the cyclic collector's first generation is collected when this many more

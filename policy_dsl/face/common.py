@@ -23,7 +23,7 @@ def policy(args):
     """The checked policy set this command line uses (face/discover.py)."""
     from policy_dsl.face.api import load_policy
 
-    return load_policy(list(source(args).paths))
+    return load_policy(list(source(args).folders))
 
 
 def policy_set_json(args, policy) -> dict:

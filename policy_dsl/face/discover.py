@@ -18,10 +18,13 @@ of its files, ``PolicySet.fingerprint``).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from policy_dsl.language.errors import Diagnostic, InputError, Where, command_line
 from policy_dsl.language.messages import join, t
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pathlib is imported only where a path is worked on: the start-up path names folders by str
+    from pathlib import Path
 
 CONFIG_NAME = "policy-dsl.toml"
 POLICY_FOLDER = "policies"
@@ -32,13 +35,29 @@ class PolicySource:
     """Where a policy set comes from. ``kind``: ``repository`` (found from the current folder),
     ``folder`` (given with --policies or as an argument), ``revision`` (--rev, read from git) or
     ``installed`` (the copy shipped with the package); ``paths``: the policy folders or files read;
-    ``tests``: where its policy tests are; ``root``: the repository's top folder. (A plain class:
-    dataclasses cost a start-up import.)"""
+    ``tests``: where its policy tests are; ``root``: the repository's top folder (each a
+    ``pathlib.Path``; given as paths or as strs spelt as pathlib spells them). ``folders``: the
+    paths as strs (what a command loads its set from at start-up, without importing pathlib). (A
+    plain class: dataclasses cost a start-up import.)"""
 
-    __slots__ = ("kind", "paths", "tests", "root", "rev")
+    __slots__ = ("kind", "folders", "_tests", "_root", "rev")
 
-    def __init__(self, kind: str, paths: tuple, tests: tuple, root: Path | None = None, rev: str | None = None):
-        self.kind, self.paths, self.tests, self.root, self.rev = kind, tuple(paths), tuple(tests), root, rev
+    def __init__(self, kind: str, paths: tuple, tests: tuple, root: Path | str | None = None, rev: str | None = None):
+        self.kind, self.rev = kind, rev
+        self.folders = tuple(os.fspath(p) for p in paths)
+        self._tests, self._root = tuple(tests), root
+
+    @property
+    def paths(self) -> tuple:
+        return tuple(_path(p) for p in self.folders)
+
+    @property
+    def tests(self) -> tuple:
+        return tuple(_path(p) for p in self._tests)
+
+    @property
+    def root(self) -> Path | None:
+        return None if self._root is None else _path(self._root)
 
     def __repr__(self) -> str:
         return f"PolicySource({self.kind!r}, {self.label!r})"
@@ -51,16 +70,22 @@ class PolicySource:
         if self.kind == "installed":
             return "installed"
         if self.kind == "repository":  # the folders as the repository names them, wherever one stands in it
-            return ", ".join(Path(os.path.relpath(p, self.root)).as_posix() for p in self.paths)
-        return ", ".join(str(p) for p in self.paths)
+            return ", ".join(os.path.relpath(p, self._root).replace(os.sep, "/") for p in self.folders)
+        return ", ".join(self.folders)
 
     def to_json(self, fingerprint: str | None = None) -> dict:
         out = {"kind": self.kind, "source": self.label}
-        if self.root is not None:
-            out["root"] = str(self.root)
+        if self._root is not None:
+            out["root"] = os.fspath(self._root)
         if fingerprint:
             out["hash"] = fingerprint
         return out
+
+
+def _path(name) -> Path:
+    from pathlib import Path
+
+    return Path(name)
 
 
 def _shown(path: Path | None) -> str:
@@ -74,6 +99,8 @@ def _shown(path: Path | None) -> str:
 
 
 def _inside_installed_package(path: Path) -> bool:
+    from pathlib import Path
+
     from policy_dsl.language import resources
 
     try:
@@ -92,12 +119,14 @@ def writable_path(path: Path) -> bool:
 def installed() -> PolicySource:
     from policy_dsl.language import resources
 
-    folder = resources.policies_dir()
-    return PolicySource("installed", (folder,), (folder / "tests",))
+    folder = resources.policies_folder()
+    return PolicySource("installed", (folder,), (os.path.join(folder, "tests"),))
 
 
 def given(paths: list[Path]) -> PolicySource:
     """The set named on the command line (folders or files)."""
+    from pathlib import Path
+
     folders = [Path(p) if os.path.isdir(p) else Path(p).parent for p in paths]
     return PolicySource("folder", tuple(Path(p) for p in paths), tuple(dict.fromkeys(f / "tests" for f in folders)))
 
@@ -105,17 +134,25 @@ def given(paths: list[Path]) -> PolicySource:
 def find_repository(start: Path | None = None) -> PolicySource | None:
     """The policy repository holding ``start`` (default: the current folder), or None. Looks in
     ``start`` and each folder above it, stopping after the top of a git work tree."""
-    here = Path(start or os.getcwd()).absolute()
-    for folder in (here, *here.parents):
-        config = folder / CONFIG_NAME
-        if config.is_file():
-            return _from_config(config)
-        candidate = folder / POLICY_FOLDER
-        if candidate.is_dir() and _has_policy_files(candidate):
-            return PolicySource("repository", (candidate,), (candidate / "tests",), root=folder)
-        if (folder / ".git").exists():
+    from policy_dsl.language.load import path_name
+
+    here = path_name(start or os.getcwd())  # as pathlib's Path(…).absolute() spells it, with strs
+    if not os.path.isabs(here):
+        here = os.getcwd() if here == "." else os.path.join(os.getcwd(), here)
+    folder = here
+    while True:  # here, then each folder above it
+        config = os.path.join(folder, CONFIG_NAME)
+        if os.path.isfile(config):
+            return _from_config(_path(config))
+        candidate = os.path.join(folder, POLICY_FOLDER)
+        if os.path.isdir(candidate) and _has_policy_files(candidate):
+            return PolicySource("repository", (candidate,), (os.path.join(candidate, "tests"),), root=folder)
+        if os.path.exists(os.path.join(folder, ".git")):
             return None
-    return None
+        above = os.path.dirname(folder)
+        if above == folder:
+            return None
+        folder = above
 
 
 def _has_policy_files(folder: Path) -> bool:
@@ -162,6 +199,8 @@ def _folder_list(value, key: str, where: Where) -> list[str]:
     if not (isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value)):
         raise InputError(Diagnostic("E-CONFIG", t("config.not_a_list", key=f"policies.{key}"), where,
                                     f'{key} = ["policies"]'))
+    from pathlib import Path
+
     for v in value:
         if os.path.isabs(v) or ".." in Path(v).parts:
             raise InputError(Diagnostic("E-CONFIG", t("config.outside", folder=v, key=f"policies.{key}"),
@@ -172,6 +211,8 @@ def _folder_list(value, key: str, where: Where) -> list[str]:
 def at_revision(rev: str, start: Path | None = None) -> PolicySource:
     """The policy folders of the repository holding ``start``, as they were at git revision ``rev``."""
     from policy_dsl.language.sources import from_git
+
+    from pathlib import Path
 
     repo = find_repository(start)
     cwd = Path(start or os.getcwd())
@@ -187,6 +228,8 @@ def at_revision(rev: str, start: Path | None = None) -> PolicySource:
 
 def _in_git(base: Path, folder: str) -> str:
     """``folder`` (relative to ``base``) as a path from the top of base's git work tree."""
+    from pathlib import Path
+
     from policy_dsl.language.sources import git_toplevel
 
     top = git_toplevel(base)

@@ -144,8 +144,9 @@ def vocabulary() -> Vocabulary:
     """The packaged kinds table (``policy_dsl/data/kinds.yaml``)."""
     from policy_dsl.language import cache
 
-    path = resources.data_path("kinds.yaml")
-    raw = path.read_bytes()
+    path = resources.data_file("kinds.yaml")
+    with open(path, "rb") as fh:
+        raw = fh.read()
 
     def read():
         from policy_dsl.language.yamlsafe import decode, load_yaml

@@ -9,7 +9,6 @@ import datetime as dt
 import functools
 import json
 import os
-from pathlib import Path
 
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, PolicyDslError, PolicyError, Where, did_you_mean
@@ -19,6 +18,8 @@ from policy_dsl.language.safeio import LIMITS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # yaml, jsonschema and lark are imported only when files are read: a cached set needs none
+    from pathlib import Path  # nor pathlib: the start-up path names files by str (policy_file_names)
+
     from policy_dsl.language.yamlsafe import Loaded
 
 MAX_POLICY_BYTES = LIMITS["policy"]
@@ -83,9 +84,16 @@ def policy_files(paths: list[Path]) -> list[Path]:
     a policy name is in it, whatever it is (a link to nothing, a loop of links, a pipe, a folder),
     and reading it then says why it cannot be read; nothing is skipped. A folder that cannot be
     listed is an error (E-FILE)."""
-    out: list[Path] = []
+    from pathlib import Path
+
+    return [Path(f) for f in policy_file_names([path_name(p) for p in paths])]
+
+
+def policy_file_names(paths: list[str]) -> list[str]:
+    """``policy_files`` as strs, for ``paths`` spelt as pathlib spells them (``path_name``):
+    what a command reads at start-up, without importing pathlib."""
+    out: list[str] = []
     for p in paths:
-        p = Path(p)
         if os.path.isdir(p):  # False, not an error, for a name too long or with a NUL byte (read then says why)
             try:
                 with os.scandir(p) as entries:
@@ -94,20 +102,48 @@ def policy_files(paths: list[Path]) -> list[Path]:
                 from policy_dsl.language.safeio import why_unreadable
 
                 what, hint = why_unreadable(p, exc)
-                raise PolicyError(Diagnostic("E-FILE", t("load.cannot_list", what=what), Where(str(p)), hint)) from None
-            out.extend(p / name for name in names)
-        elif p.name not in KINDS_FILES:
+                raise PolicyError(Diagnostic("E-FILE", t("load.cannot_list", what=what), Where(p), hint)) from None
+            out.extend(_joined(p, name) for name in names)
+        elif os.path.basename(p) not in KINDS_FILES:
             out.append(p)
     return out
+
+
+def path_name(path) -> str:
+    """``str(pathlib.Path(path))``: a path (a str or path-like) spelt as pathlib spells it — no
+    empty or ``.`` parts, no separator at the end —, pathlib imported only for one that is not
+    spelt so already."""
+    name = os.fspath(path)
+    if os.sep == "/" and isinstance(name, str) and name and not name.startswith("//") \
+            and all(part not in ("", ".") for part in name.split("/")[1 if name.startswith("/") else 0:]):
+        return name
+    from pathlib import Path
+
+    return str(Path(name))
+
+
+def _joined(folder: str, name: str) -> str:
+    """``str(Path(folder) / name)`` for a ``folder`` spelt as pathlib spells it."""
+    return name if folder == "." else os.path.join(folder, name)
 
 
 def kinds_file(files: list[Path]) -> Path | None:
     """The kinds table of the policy set made of ``files``: a ``kinds.yaml`` in the folder of the
     files (the first folder that has one, whatever it is: one that cannot be read is an error,
     never passed over for the packaged table); None: the packaged table."""
-    for folder in dict.fromkeys(Path(f).parent for f in files):
+    found = kinds_file_name([path_name(f) for f in files])
+    if found is None:
+        return None
+    from pathlib import Path
+
+    return Path(found)
+
+
+def kinds_file_name(files: list[str]) -> str | None:
+    """``kinds_file`` as a str, for ``files`` spelt as pathlib spells them."""
+    for folder in dict.fromkeys(os.path.dirname(f) or "." for f in files):
         for name in KINDS_FILES:
-            candidate = folder / name
+            candidate = _joined(folder, name)
             if os.path.lexists(candidate):
                 return candidate
     return None
@@ -517,9 +553,37 @@ def load_files(files: list[Path], display_root: Path | None = None) -> tuple[Pol
             loaded_by_file)
 
 
-def _display(path: Path, root: Path | None) -> str:
+def _display(path: Path | str, root: Path | str | None) -> str:
+    """``path`` as diagnostics name it: below ``root`` (default: the current folder), both with
+    links resolved, the path from there; else as given. (``Path(path).resolve()`` relative to
+    ``root.resolve()``, without importing pathlib.)"""
+    if os.sep != "/":  # pragma: no cover - another system's paths (drives, case): pathlib's own reading
+        from pathlib import Path
+
+        try:
+            return str(Path(path).resolve().relative_to(Path(root or Path.cwd()).resolve()))
+        except (ValueError, OSError, RuntimeError):
+            return str(path)
     try:
-        base = root or Path.cwd()
-        return str(Path(path).resolve().relative_to(base.resolve()))
-    except (ValueError, OSError, RuntimeError):  # not below it; a name too long; a loop of links
+        base = _resolved(os.getcwd() if root is None else root)
+        full = _resolved(path)
+    except (ValueError, OSError):  # a name too long, a NUL byte; a loop of links
         return str(path)
+    if full == base:
+        return "."
+    below = base if base.endswith("/") else base + "/"
+    return full[len(below):] if full.startswith(below) else str(path)
+
+
+def _resolved(path) -> str:
+    """The absolute path with every link resolved (``os.path.realpath``); OSError (ELOOP) for a
+    loop of links, as ``Path.resolve`` refuses one."""
+    import errno
+
+    full = os.path.realpath(path)
+    try:
+        os.stat(full)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise
+    return full

@@ -76,49 +76,23 @@ def catalog(lang: str):
     found = _catalogs.get(lang)
     if found is None:
         path = os.path.join(LOCALE_DIR, _LOCALE[lang], "LC_MESSAGES", DOMAIN + ".mo")
+        if not _READER:
+            import gettext
+
+            _READER.append(gettext.GNUTranslations)
         with open(path, "rb") as fh:
-            found = _catalogs[lang] = _translations()(fh)
+            found = _catalogs[lang] = _READER[-1](fh)
     return found
 
 
-_TRANSLATIONS: list = []
+_READER: list = []  # the class that reads a compiled catalog: gettext's, unless ``read_with`` named another
 
 
-def _translations():
-    """``gettext.GNUTranslations`` whose reading of a compiled catalog is kept in the user's cache
-    (policy_dsl.language.cache) under the catalog's bytes: gettext parses each of its thousand-odd
-    entries in Python (1-2 ms at every start that says a word), reading what it made takes a
-    quarter of that. The entry holds exactly what gettext's ``_parse`` made — the messages, the
-    header's fields, the charset — and the plural rule is made again from the header as gettext
-    makes it; anything else under that key is a miss, and the file is parsed."""
-    if not _TRANSLATIONS:
-        import gettext
-
-        class Translations(gettext.GNUTranslations):
-            def _parse(self, fp):  # the hook gettext names for another way of reading a .mo file
-                from policy_dsl.language import cache
-
-                raw = fp.read()
-                entry = cache.key("catalog", raw)
-                kept = cache.load("catalog", entry, tuple)
-                if kept is not None and len(kept) == 3 and isinstance(kept[0], dict) and isinstance(kept[1], dict) \
-                        and isinstance(kept[2], (str, type(None))):
-                    self._catalog, self._info, self._charset = kept
-                    forms = self._info.get("plural-forms")
-                    self.plural = gettext.c2py(forms.split(";")[1].split("plural=")[1]) if forms else _germanic
-                    return
-                import io
-
-                super()._parse(io.BytesIO(raw))
-                cache.store("catalog", entry, (self._catalog, self._info, self._charset))
-
-        _TRANSLATIONS.append(Translations)
-    return _TRANSLATIONS[0]
-
-
-def _germanic(n) -> int:
-    """gettext's plural rule where a catalog names none."""
-    return int(n != 1)
+def read_with(translations) -> None:
+    """Read the compiled catalogs with ``translations`` (a ``gettext.GNUTranslations`` that reads
+    the same files alike) from now on: the command line names one that keeps what it parsed in
+    the user's cache (language/catalogs.py). Catalogs read already are kept."""
+    _READER.append(translations)
 
 
 def template(msgid: str, lang: str, n: int | None = None) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from pathlib import Path
 
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, InputError, Where
@@ -572,8 +571,10 @@ def normal_key(text: str) -> str:
 
 @functools.cache
 def default_registry() -> Registry:
-    return load_registry(resources.data_path("regions.tsv"))
+    return load_registry(resources.data_file("regions.tsv"))
 
 
-def load_registry(path: Path) -> Registry:
-    return Registry(path.read_bytes(), str(path))
+def load_registry(path) -> Registry:
+    """The registry in the table at ``path`` (a str or a path-like object)."""
+    with open(path, "rb") as fh:
+        return Registry(fh.read(), str(path))

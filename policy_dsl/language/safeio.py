@@ -26,10 +26,13 @@ import errno
 import os
 import stat
 import sys
-from pathlib import Path
 
 from policy_dsl.language.errors import Diagnostic, InputError, Where, printable  # noqa: F401 - printable is used from here too
 from policy_dsl.language.messages import N_, t
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pathlib is imported where a folder is written (OutputFolder), never at start-up
+    from pathlib import Path
 
 # Dates a case or a command line may give. Outside them the answer would be fiction (and date
 # arithmetic would leave the calendar Python knows: year 10000).
@@ -427,6 +430,8 @@ class OutputFolder:
     manager, or call ``close``."""
 
     def __init__(self, path: Path | str, cls=InputError):
+        from pathlib import Path
+
         self.path = Path(path)
         self.cls = cls
         self.fd = None
