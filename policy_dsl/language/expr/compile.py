@@ -132,81 +132,108 @@ def _record(node: ast.Node, fn):
 
 
 def _compile(node: ast.Node, trace: bool):
-    c = lambda n: _compile(n, trace)  # noqa: E731
-    if isinstance(node, ast.Literal):
-        value = node.value
-        return lambda env: value
-    if isinstance(node, ast.Name):
-        name = node.name
-
-        def get(env):
-            try:
-                return env[name]
-            except KeyError:
-                raise EvalError(t("expr.no_value", name=name), node) from None
-
-        return get
-    if isinstance(node, ast.ListExpr):
-        items = [c(i) for i in node.items]
-        constant = constant_items(node)
-        if constant is not None:
-            return lambda env: constant
-        return lambda env: [f(env) for f in items]
-    if isinstance(node, ast.Call):
-        impl = FUNCTIONS[node.func]
-        args = [c(a) for a in node.args]
-        if len(args) == 1:
-            a0 = args[0]
-            fn = lambda env: impl(a0(env))  # noqa: E731
-        elif len(args) == 2:
-            a0, a1 = args
-            fn = lambda env: impl(a0(env), a1(env))  # noqa: E731
-        else:
-            fn = lambda env: impl(*[a(env) for a in args])  # noqa: E731
-        return _record(node, fn) if trace else fn
-    if isinstance(node, ast.Answer):
-        kind = node.kind
-        facts = [(name, c(value)) for name, value in node.facts]
-
-        def answer(env):
-            return env[ANSWER](kind, {name: fn(env) for name, fn in facts})
-
-        return _record(node, answer) if trace else answer
-    if isinstance(node, ast.Unary):
-        inner = c(node.operand)
-        if node.op == "not":
-            return lambda env: not inner(env)
-        return lambda env: -inner(env)
-    if isinstance(node, ast.If):
-        cond, then, other = c(node.cond), c(node.then), c(node.other)
-        return lambda env: then(env) if cond(env) else other(env)
-    if isinstance(node, ast.Index):
-        obj, idx = c(node.obj), c(node.index)
-        return lambda env: item(obj(env), idx(env), node)
-    if isinstance(node, ast.Field):
-        obj, name = c(node.obj), node.name
-        return lambda env: obj(env).get(name)
-    if isinstance(node, ast.Binary):
-        op = node.op
-        constant = constant_items(node.right) if op in ("in", "not in") else None
-        left, right = c(node.left), c(node.right)
-        if constant is not None:  # membership in a list of constants: a set, looked up in one step
-            members = frozenset(constant)
-            right = lambda env: members  # noqa: E731
-        if op == "and":
-            return lambda env: left(env) and right(env)
-        if op == "or":
-            return lambda env: left(env) or right(env)
-        if op == "+":
-            fn = lambda env: left(env) + right(env)  # noqa: E731
-        elif op == "-":
-            fn = lambda env: left(env) - right(env)  # noqa: E731
-        elif op == "in":
-            fn = lambda env: left(env) in right(env)  # noqa: E731
-        elif op == "not in":
-            fn = lambda env: left(env) not in right(env)  # noqa: E731
-        else:
-            cmp = _compare(op)
-            fn = lambda env: cmp(left(env), right(env))  # noqa: E731
-        return _record(node, fn) if trace else fn
+    for cls in type(node).__mro__:  # each kind of node has its maker (one look-up, not a chain of tests)
+        make = _MAKERS.get(cls)
+        if make is not None:
+            return make(node, trace)
     raise TypeError(f"unknown node {node!r}")
+
+
+def _literal(node, trace):
+    value = node.value
+    return lambda env: value
+
+
+def _name(node, trace):
+    name = node.name
+
+    def get(env):
+        try:
+            return env[name]
+        except KeyError:
+            raise EvalError(t("expr.no_value", name=name), node) from None
+
+    return get
+
+
+def _list(node, trace):
+    items = [_compile(i, trace) for i in node.items]
+    constant = constant_items(node)
+    if constant is not None:
+        return lambda env: constant
+    return lambda env: [f(env) for f in items]
+
+
+def _call(node, trace):
+    impl = FUNCTIONS[node.func]
+    args = [_compile(a, trace) for a in node.args]
+    if len(args) == 1:
+        a0 = args[0]
+        fn = lambda env: impl(a0(env))  # noqa: E731
+    elif len(args) == 2:
+        a0, a1 = args
+        fn = lambda env: impl(a0(env), a1(env))  # noqa: E731
+    else:
+        fn = lambda env: impl(*[a(env) for a in args])  # noqa: E731
+    return _record(node, fn) if trace else fn
+
+
+def _answer(node, trace):
+    kind = node.kind
+    facts = [(name, _compile(value, trace)) for name, value in node.facts]
+
+    def answer(env):
+        return env[ANSWER](kind, {name: fn(env) for name, fn in facts})
+
+    return _record(node, answer) if trace else answer
+
+
+def _unary(node, trace):
+    inner = _compile(node.operand, trace)
+    if node.op == "not":
+        return lambda env: not inner(env)
+    return lambda env: -inner(env)
+
+
+def _if(node, trace):
+    cond, then, other = _compile(node.cond, trace), _compile(node.then, trace), _compile(node.other, trace)
+    return lambda env: then(env) if cond(env) else other(env)
+
+
+def _index(node, trace):
+    obj, idx = _compile(node.obj, trace), _compile(node.index, trace)
+    return lambda env: item(obj(env), idx(env), node)
+
+
+def _field(node, trace):
+    obj, name = _compile(node.obj, trace), node.name
+    return lambda env: obj(env).get(name)
+
+
+def _binary(node, trace):
+    op = node.op
+    constant = constant_items(node.right) if op in ("in", "not in") else None
+    left, right = _compile(node.left, trace), _compile(node.right, trace)
+    if constant is not None:  # membership in a list of constants: a set, looked up in one step
+        members = frozenset(constant)
+        right = lambda env: members  # noqa: E731
+    if op == "and":
+        return lambda env: left(env) and right(env)
+    if op == "or":
+        return lambda env: left(env) or right(env)
+    if op == "+":
+        fn = lambda env: left(env) + right(env)  # noqa: E731
+    elif op == "-":
+        fn = lambda env: left(env) - right(env)  # noqa: E731
+    elif op == "in":
+        fn = lambda env: left(env) in right(env)  # noqa: E731
+    elif op == "not in":
+        fn = lambda env: left(env) not in right(env)  # noqa: E731
+    else:
+        cmp = _compare(op)
+        fn = lambda env: cmp(left(env), right(env))  # noqa: E731
+    return _record(node, fn) if trace else fn
+
+
+_MAKERS = {ast.Literal: _literal, ast.Name: _name, ast.ListExpr: _list, ast.Call: _call, ast.Answer: _answer,
+           ast.Unary: _unary, ast.If: _if, ast.Index: _index, ast.Field: _field, ast.Binary: _binary}
