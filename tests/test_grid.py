@@ -505,6 +505,35 @@ def test_a_district_answered_as_its_city_gets_what_it_would_get_itself(policy):
     assert n > 100
 
 
+def test_a_region_answered_as_an_earlier_one_gets_what_it_would_get_itself(policy):
+    """``passes.probes`` answers a region as an earlier probe region (``passes._alike``) when the
+    kind and the kinds it asks have the same clauses in both, none of their expressions reads
+    ``region``, and the standings agree: on the shipped set the same facts and the same answers
+    as evaluating the region's own probes; a kind whose clauses read ``region`` is never answered so."""
+    from policy_dsl.analysis import passes
+
+    g = grid_of(policy)
+    n, kinds = 0, set()
+    for kind in policy.by_topic:
+        for region in g.regions:
+            alike = passes._alike(policy, g, kind, region)
+            if alike is None:
+                continue
+            assert kind not in ("transfer", "resident_transfer", "transfer_years"), kind  # they read `region`
+            for day in g.sample_days(kind, region):
+                twin = passes._twin(policy, kind, region, day)
+                if twin is None or twin[0] is region.city:
+                    continue
+                assert twin[0] is alike[0]
+                made, own = passes.probes(policy, kind, region, day), passes.evaluated(policy, kind, region, day)
+                assert [(p.region, p.facts, p.status, p.holding, p.pending, p.governing, p.displaced, p.top, p.failure)
+                        for p in made] == [(p.region, p.facts, p.status, p.holding, p.pending, p.governing, p.displaced,
+                                            p.top, p.failure) for p in own], (kind, region.code, day)
+                n += len(made)
+                kinds.add(kind)
+    assert "duplicate_enrollment" in kinds and n > 1000, (kinds, n)
+
+
 def _ltc_in_province(folder: Path, others_when: str, others_eligible: str) -> object:
     """The fictional long-term care notice made a 山东 document (probed in 济南, its district and
     青岛) whose second clause holds ``others_when`` and decides ``eligible: others_eligible``."""

@@ -430,12 +430,13 @@ def probes(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
 
 
 def _made(policy: PolicySet, topic: str, region, day: dt.date, probes_of) -> list[Probe]:
-    """The probes of ``topic`` at (region, day): a district's as its city's when nothing tells
-    them apart (``_twin``; ``probes_of(city)``: the city's probes that day), else evaluated."""
+    """The probes of ``topic`` at (region, day): a district's as its city's, or a region's as an
+    earlier probe region's, when nothing tells them apart (``_twin``; ``probes_of(source)``: the
+    source's probes that day), else evaluated."""
     twin = _twin(policy, topic, region, day)
     if twin is not None:
-        city, own = twin
-        found = probes_of(city)
+        source, own = twin
+        found = probes_of(source)
         if not any(p.status == "error" for p in found):  # a failure's message is not compared: made again
             return [_moved(p, region, own) for p in found]
     return evaluated(policy, topic, region, day)
@@ -520,17 +521,20 @@ def _twin(policy: PolicySet, topic: str, region, day: dt.date):
     expressions read takes the same probe regions; one they never read may take the probe's region). Returns (the city,
     the facts that take the probe's region: ``_moved``)."""
     g = grid.grid_of(policy)
-    if g.roles.get(region.code) != "district" or region.city is region:
-        return None
-    city = region.city
-    if g.roles.get(city.code) is None or not city.valid_on(day):
-        return None
-    cache = _cache(policy)
-    key = ("__twin__", topic, region.code)
-    found = cache.get(key, False)
-    if found is False:
-        found = cache[key] = _twin_kinds(policy, g, topic, region, city)
+    found = None
+    if g.roles.get(region.code) == "district" and region.city is not region and g.roles.get(region.city.code) is not None:
+        city = region.city
+        cache = _cache(policy)
+        key = ("__twin__", topic, region.code)
+        found = cache.get(key, False)
+        if found is False:
+            found = cache[key] = _twin_kinds(policy, g, topic, region, city)
     if found is None:
+        found = _alike(policy, g, topic, region)
+        if found is None:
+            return None
+        city, found = found[0], found[1:]
+    if not city.valid_on(day):
         return None
     kinds, whole = found
     for k in kinds:
@@ -542,10 +546,43 @@ def _twin(policy: PolicySet, topic: str, region, day: dt.date):
     return None if own is None else (city, own)
 
 
-def _twin_kinds(policy: PolicySet, g, topic: str, region, city) -> tuple | None:
+def _alike(policy: PolicySet, g, topic: str, region) -> tuple | None:
+    """For ``_twin``: (the first probe region, in grid order, that the probes of ``topic`` at
+    ``region`` can be answered as, the kinds ``_twin_kinds`` names, the names read whole) when it is
+    not ``region`` itself: ``topic`` and every kind its clauses ask (``answer(...)``,
+    ``evaluate_as``) have the same clauses in both, and no expression that can run for them
+    (clauses, definitions, the kinds table's constraints) reads ``region`` or writes either
+    region's code — so a case's answer cannot depend on which of the two it is asked in, but
+    through the standings of those clauses (compared on each day by ``_twin``) and the facts that
+    take the probe's own region (``_same_facts``); else None. Made once for each topic and region."""
+    cache = _cache(policy)
+    key = ("__alike__", topic, region.code)
+    found = cache.get(key, False)
+    if found is not False:
+        return found
+    index = cache.get(("__alike_index__", topic))
+    if index is None:  # the clauses of those kinds -> the first probe region with them
+        index = cache[("__alike_index__", topic)] = {}
+        for r in g.regions:
+            kinds = _twin_kinds(policy, g, topic, r, r, blind=True)
+            if kinds is not None:
+                index.setdefault(tuple(g.here(k, r) for k in kinds[0]), r)
+    found = None
+    kinds = _twin_kinds(policy, g, topic, region, region, blind=True)
+    if kinds is not None:
+        source = index.get(tuple(g.here(k, region) for k in kinds[0]), region)
+        if source is not region:
+            found = _twin_kinds(policy, g, topic, region, source, blind=True)
+            found = None if found is None else (source, *found)
+    cache[key] = found
+    return found
+
+
+def _twin_kinds(policy: PolicySet, g, topic: str, region, city, blind: bool = False) -> tuple | None:
     """For ``_twin``: (``topic`` and the kinds it asks, the names ``topic``'s expressions read other
     than through a field of an item) when their clauses in ``region`` are those in ``city`` and
-    their expressions cannot tell the two apart (see there); else None."""
+    their expressions cannot tell the two apart (see there; ``blind``: they read no ``region`` at
+    all and write neither code, for ``_alike``); else None."""
     kinds, todo, whole = [], [topic], set()
     while todo:
         k = todo.pop()
@@ -573,11 +610,11 @@ def _twin_kinds(policy: PolicySet, g, topic: str, region, city) -> tuple | None:
             elif isinstance(n, Call) and n.func in _REGION_FUNCTIONS and n.args and isinstance(n.args[0], Name) \
                     and n.args[0].name == "region":
                 wrapped += 1
-            elif isinstance(n, Literal) and n.value == region.code:
+            elif isinstance(n, Literal) and (n.value == region.code or blind and n.value == city.code):
                 return None
             elif isinstance(n, Answer):
                 todo.append(n.kind)
-        if bare != wrapped:
+        if bare != wrapped or blind and bare:
             return None
         if k == topic:
             whole = {name for name, n in names.items() if n > fields[name]}
@@ -720,22 +757,28 @@ def _holding(ev, env, states) -> tuple[tuple, tuple]:
 def batches(policy: PolicySet):
     """(topic, region, day, probes) for every probe of the check passes (each topic with clauses ×
     probe regions × sampled days), made as they are asked for and not kept: memory holds the
-    probes of a region and of the one before it (a district comes just after its city, whose probes it may take: ``_twin``), not
+    probes of a region and of the one before it (a district comes just after its city, whose probes it may take: ``_twin``)
+    and, while a topic is swept, those of the regions others are answered as (``_alike``), not
     those of the whole grid. Probes already in the cache (``probes``) are taken from it."""
     cache = _cache(policy)
     g = grid.grid_of(policy)
     for topic in policy.by_topic:
         if topic not in policy.vocab.kinds:
             continue  # not a kind of the set's table (the types pass reports it)
+        sources = {alike[0].code for prior, r in zip([None] + g.regions, g.regions)
+                   if (alike := _alike(policy, g, topic, r)) is not None and alike[0] is not prior}
+        kept: dict = {}  # (region code, day) -> the probes of a region others are answered as (``_alike``)
         before: dict = {}  # (region code, day) -> the probes of the region before
         for region in g.regions:
             made: dict = {}
             for day in g.sample_days(topic, region):
                 ps = cache.get((topic, region.code, day))
                 if ps is None:
-                    ps = _made(policy, topic, region, day, lambda city, day=day: before.get((city.code, day))
-                               or probes(policy, topic, city, day))
+                    ps = _made(policy, topic, region, day, lambda source, day=day: before.get((source.code, day))
+                               or kept.get((source.code, day)) or probes(policy, topic, source, day))
                 made[(region.code, day)] = ps
+                if region.code in sources:
+                    kept[(region.code, day)] = ps
                 yield topic, region, day, ps
             before = made
 
