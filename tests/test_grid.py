@@ -534,6 +534,38 @@ def test_a_region_answered_as_an_earlier_one_gets_what_it_would_get_itself(polic
     assert "duplicate_enrollment" in kinds and n > 1000, (kinds, n)
 
 
+def test_the_grid_passes_take_again_from_the_probes_a_region_is_put_from_what_they_take_from_its_own(policy):
+    """A batch of probes put from another region's (``passes.Moved``) is not made: each grid pass
+    takes again what it took from the probes it was put from (``Probes.replay``). The findings
+    and every count they show are those the passes find on the probes made one by one."""
+    from policy_dsl.analysis import passes
+    from policy_dsl.analysis.conflicts import Conflicts
+    from policy_dsl.analysis.hierarchy import Hierarchy
+
+    def fed(made: bool) -> dict:
+        consumers = {"probe_failures": passes._ProbeFailures(policy), "conflicts": Conflicts(policy),
+                     "bounds": passes._Bounds(policy), "shadowed": passes._Shadowed(policy),
+                     "hierarchy": Hierarchy(policy, passes._evaluator(policy))}
+        moved = 0
+        for topic, region, day, ps in passes.batches(policy):
+            if isinstance(ps, passes.Moved):
+                moved += 1
+                if made:
+                    ps = ps.made()
+            for consumer in consumers.values():
+                consumer.feed(topic, region, day, ps)
+        assert moved > 20
+        shadowed, hierarchy = consumers["shadowed"], consumers["hierarchy"]
+        counts = (dict(shadowed.applies), dict(shadowed.governs), {c: dict(w) for c, w in shadowed.beaten_by.items()},
+                  {pair: n for pair, (n, _, _) in hierarchy.found.items()})
+        return {name: [(d.code, str(d.message), str(d.where)) for d in c.finish()] for name, c in consumers.items()}, counts
+
+    (replayed, replayed_counts), (made, made_counts) = fed(False), fed(True)
+    assert replayed == made
+    assert replayed_counts == made_counts
+    assert replayed_counts[0] and replayed_counts[3]
+
+
 def _ltc_in_province(folder: Path, others_when: str, others_eligible: str) -> object:
     """The fictional long-term care notice made a 山东 document (probed in 济南, its district and
     青岛) whose second clause holds ``others_when`` and decides ``eligible: others_eligible``."""

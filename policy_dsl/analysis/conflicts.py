@@ -54,6 +54,12 @@ class Conflicts:
         at = self.at.get(topic)
         if not at:
             return
+        source = getattr(probes, "source", None)
+        if source is not None and self in source.replay:
+            return  # put from probes fed here (``passes.Moved``): the same pairs, outcomes and probes
+        replay = getattr(probes, "replay", None)  # ``passes.Probes``
+        if replay is not None:
+            replay[self] = True
         holding = None  # clause -> the places of the probes on which it holds
         for code in region.chain_codes:
             for a, b in at.get(code, ()):

@@ -21,6 +21,7 @@ warning) with the authorising text."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from policy_dsl.language.errors import Diagnostic, PolicyDslError
 from policy_dsl.language.messages import join, t
@@ -110,6 +111,13 @@ class Hierarchy:
 
     def feed(self, topic: str, region, day, ps: list) -> None:
         ev, found, compared = self.ev, self.found, self.compared
+        source = getattr(ps, "source", None)  # probes put from others (``passes.Moved``): the same pairs differ
+        done = None if source is None else source.replay.get(self)
+        if done is not None:
+            for pair, n in done.items():
+                found[pair][0] += n
+            return
+        counts = Counter()
         for p in ps:
             if len(p.holding) < 2:
                 continue
@@ -123,6 +131,10 @@ class Hierarchy:
                     continue
                 entry = found.setdefault((low, high), [0, p, diff])
                 entry[0] += 1
+                counts[(low, high)] += 1
+        replay = getattr(ps, "replay", None)  # ``passes.Probes``: for the probes put from these
+        if replay is not None:
+            replay[self] = counts
 
     def finish(self) -> list[Diagnostic]:
         return _findings(self.policy, self.found)

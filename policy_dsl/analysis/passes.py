@@ -425,11 +425,63 @@ def probes(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
     key = (topic, region.code, day)
     if key in cache:
         return cache[key]
-    out = cache[key] = _made(policy, topic, region, day, lambda city: probes(policy, topic, city, day))
+    out = _made(policy, topic, region, day, lambda city: probes(policy, topic, city, day))
+    out = cache[key] = out.made() if isinstance(out, Moved) else out
     return out
 
 
-def _made(policy: PolicySet, topic: str, region, day: dt.date, probes_of) -> list[Probe]:
+class Probes(list):
+    """The probes of one (topic, region, day), evaluated; ``replay``: what each grid pass took
+    from them, kept for the regions answered as this one (``Moved``), and whether one failed."""
+
+    __slots__ = ("replay",)
+
+    def __init__(self, items=()):
+        super().__init__(items)
+        self.replay: dict = {}
+
+    def failed(self) -> bool:
+        found = self.replay.get("__failed__")
+        if found is None:
+            found = self.replay["__failed__"] = any(p.status == "error" for p in self)
+        return found
+
+
+class Moved:
+    """The probes of a region answered as another's (``_twin``): ``source``'s probes put to
+    ``region`` (``_moved``), each the answer the region's own would get. They are made only when
+    read: a grid pass that took what it needs from ``source`` (its ``replay``) takes it again
+    without them (every probe here has the holding clauses, status, governing and displaced
+    clauses of the same place there, and no failure)."""
+
+    __slots__ = ("source", "region", "own", "_made")
+
+    def __init__(self, source: Probes, region, own: tuple):
+        self.source, self.region, self.own, self._made = source, region, own, None
+
+    def made(self) -> Probes:
+        if self._made is None:
+            self._made = Probes(_moved(p, self.region, self.own) for p in self.source)
+        return self._made
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __iter__(self):
+        return iter(self.made())
+
+    def __getitem__(self, i):
+        return self.made()[i]
+
+
+def replayed(grid_pass, ps):
+    """What ``grid_pass`` took from the probes ``ps`` were put from, when ``ps`` is ``Moved`` from
+    probes fed to it before (``Probes.replay``); else None."""
+    source = getattr(ps, "source", None)
+    return None if source is None else source.replay.get(grid_pass)
+
+
+def _made(policy: PolicySet, topic: str, region, day: dt.date, probes_of) -> "Probes | Moved":
     """The probes of ``topic`` at (region, day): a district's as its city's, or a region's as an
     earlier probe region's, when nothing tells them apart (``_twin``; ``probes_of(source)``: the
     source's probes that day), else evaluated."""
@@ -437,8 +489,12 @@ def _made(policy: PolicySet, topic: str, region, day: dt.date, probes_of) -> lis
     if twin is not None:
         source, own = twin
         found = probes_of(source)
-        if not any(p.status == "error" for p in found):  # a failure's message is not compared: made again
-            return [_moved(p, region, own) for p in found]
+        if isinstance(found, Moved):  # the source answered as a third region: put from that one's
+            found = found.source if found.own == own else found.made()
+        if not isinstance(found, Probes):
+            found = Probes(found)
+        if not found.failed():  # a failure's message is not compared: made again
+            return Moved(found, region, own)
     return evaluated(policy, topic, region, day)
 
 
@@ -486,7 +542,7 @@ def evaluated(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe
             p.status = "pending" if result.pending else "none"
         else:
             p.status = result.status
-    return out
+    return Probes(out)
 
 
 def _moved(p: Probe, region, own: tuple) -> Probe:
@@ -723,6 +779,8 @@ class _ProbeFailures:
         self.found: dict = {}
 
     def feed(self, topic: str, region, day: dt.date, ps: list) -> None:
+        if isinstance(ps, Moved):
+            return  # put from probes none of which failed
         for p in ps:
             if p.failure is None:
                 continue
@@ -817,8 +875,10 @@ class _Bounds:
     def feed(self, topic: str, region, day: dt.date, ps: list) -> None:
         from policy_dsl.language.expr.compile import EvalError
 
-        if not self.delegating:
-            return
+        if not self.delegating or replayed(self, ps) is not None:
+            return  # a probe put from one fed here gives the same values: found there, if at all
+        if isinstance(ps, Probes):
+            ps.replay[self] = True
         found, ev = self.found, self.ev
         for p in ps:
             ds = [c for c in p.holding if c in self.delegating]
@@ -867,7 +927,20 @@ class _Shadowed:
         self.example: dict[Clause, Probe] = {}
 
     def feed(self, topic: str, region, day: dt.date, ps: list) -> None:
-        applies, governs, beaten_by, example = self.applies, self.governs, self.beaten_by, self.example
+        done = replayed(self, ps)
+        if done is None:
+            done = self._counted(ps)
+            if isinstance(ps, Probes):
+                ps.replay[self] = done
+        applies, governs, beaten = done  # counted on the probes the batch was put from: the same (``Moved``)
+        self.applies.update(applies)
+        self.governs.update(governs)
+        for c, winners in beaten.items():
+            self.beaten_by.setdefault(c, Counter()).update(winners)
+
+    def _counted(self, ps) -> tuple:
+        """For each clause, on how many of ``ps`` it applies, governs, and is beaten by whom."""
+        applies, governs, beaten, example = Counter(), Counter(), {}, self.example
         for p in ps:
             if p.status == "error":
                 continue
@@ -879,8 +952,9 @@ class _Shadowed:
                 winner = p.top
                 if p.status == "decided" and p.governing:
                     winner = next((g for g in p.governing if resolve.beats(g, c)), p.top)
-                beaten_by.setdefault(c, Counter())[winner.ref if winner else "?"] += 1
+                beaten.setdefault(c, Counter())[winner.ref if winner else "?"] += 1
                 example.setdefault(c, p)
+        return applies, governs, beaten
 
     def finish(self) -> list[Diagnostic]:
         policy, applies, governs, example = self.policy, self.applies, self.governs, self.example
