@@ -649,11 +649,42 @@ def _twin_kinds(policy: PolicySet, g, topic: str, region, city, blind: bool = Fa
         if k != topic and any(c.local_start(region) != c.local_start(city) for c in g.here(k, region)):
             return None  # a kind asked about is decided on a day of its own: the same standing every day
         kinds.append(k)
-        nodes = [e.node for c in g.here(k, region) for e, _ in grid._clause_expressions(c)]
-        nodes += [d.expr.node for d in policy.definitions.values() if k in d.kinds]
-        nodes += [c.require for c in g.kinds[k][1].constraints_for(k)]
         bare = wrapped = 0
         names, fields = Counter(), Counter()
+        for part in (*g.here(k, region), None):
+            read, through, b, w, texts, asked = _reads(policy, g, k, part)
+            if region.code in texts or blind and city.code in texts:
+                return None
+            bare, wrapped = bare + b, wrapped + w
+            todo += asked
+            if k == topic:
+                names.update(read)
+                fields.update(through)
+        if bare != wrapped or blind and bare:
+            return None
+        if k == topic:
+            whole = {name for name, n in names.items() if n > fields[name]}
+        todo += [c.effective().evaluate_as[0] for c in g.here(k, region) if c.effective().evaluate_as]
+    return tuple(kinds), frozenset(whole)
+
+
+def _reads(policy: PolicySet, g, kind: str, clause) -> tuple:
+    """For ``_twin_kinds``: what the expressions of ``clause`` (its own and what it adopts; None:
+    the definitions of ``kind`` and the kinds table's constraints on it) read and write — how many
+    times each name is read, and read through a field of an item; how many times ``region`` is
+    read, and read inside ``city``, ``province`` or ``within``; the texts written; the kinds asked
+    (``answer(...)``), in order. Made once for each clause (and each kind) of the set."""
+    cache = _cache(policy)
+    key = ("__reads__", kind if clause is None else clause)
+    found = cache.get(key)
+    if found is None:
+        if clause is None:
+            nodes = [d.expr.node for d in policy.definitions.values() if kind in d.kinds]
+            nodes += [c.require for c in g.kinds[kind][1].constraints_for(kind)]
+        else:
+            nodes = [e.node for e, _ in grid._clause_expressions(clause)]
+        bare = wrapped = 0
+        names, fields, texts, asked = Counter(), Counter(), set(), []
         for n in (n for node in nodes for n in walk(node)):
             if isinstance(n, Name):
                 names[n.name] += 1
@@ -666,16 +697,12 @@ def _twin_kinds(policy: PolicySet, g, topic: str, region, city, blind: bool = Fa
             elif isinstance(n, Call) and n.func in _REGION_FUNCTIONS and n.args and isinstance(n.args[0], Name) \
                     and n.args[0].name == "region":
                 wrapped += 1
-            elif isinstance(n, Literal) and (n.value == region.code or blind and n.value == city.code):
-                return None
+            elif isinstance(n, Literal) and isinstance(n.value, str):
+                texts.add(n.value)
             elif isinstance(n, Answer):
-                todo.append(n.kind)
-        if bare != wrapped or blind and bare:
-            return None
-        if k == topic:
-            whole = {name for name, n in names.items() if n > fields[name]}
-        todo += [c.effective().evaluate_as[0] for c in g.here(k, region) if c.effective().evaluate_as]
-    return tuple(kinds), frozenset(whole)
+                asked.append(n.kind)
+        found = cache[key] = (names, fields, bare, wrapped, frozenset(texts), tuple(asked))
+    return found
 
 
 def _same_facts(g, topic: str, region, city, day: dt.date, whole: frozenset) -> tuple | None:
