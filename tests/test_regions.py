@@ -269,3 +269,26 @@ def test_check_accepts_the_jurisdiction_for_the_days_it_existed(cli, tmp_path):
     path.write_text(text.replace('from: "2017-07-01"', 'from: "2017-07-01"\n    until: "2018-12-31"'), encoding="utf-8")
     run = cli("check", str(path), "--format", "json")
     assert run.code == 0 and run.json["errors"] == 0
+
+
+def test_a_key_of_cjk_ideographs_alone_is_what_nfkc_makes_of_it():
+    """``normal_key`` leaves a name written in CJK unified ideographs alone (no unicodedata at
+    start-up): the same as NFKC and the replacements make of it, for every ideograph of the block
+    and for names of several."""
+    import random
+    import unicodedata
+
+    from policy_dsl.language.regions import normal_key
+
+    def slow(text):
+        text = unicodedata.normalize("NFKC", text).replace("ü", "v").replace("Ü", "v").replace("’", "'").replace("‘", "'")
+        for sep in " \u3000·、，,/":
+            text = text.replace(sep, "")
+        return text
+
+    block = [chr(c) for c in range(0x4E00, 0xA000)]
+    assert all(normal_key(ch) == slow(ch) == ch for ch in block)
+    rng = random.Random(7)
+    names = ["济南", "历下区", "石家庄市"] + ["".join(rng.choices(block, k=rng.randint(2, 8))) for _ in range(2000)]
+    assert all(normal_key(n) == slow(n) for n in names)
+    assert normal_key("济南 市") == "济南市" and normal_key("ｊｉｎａｎ") == "jinan"

@@ -113,12 +113,13 @@ def beats(a: Clause, b: Clause) -> str | None:
     if excepts(b, a):
         return None
     da, db = a.doc, b.doc
-    if db.yields_to_later_superior and da.rank < db.rank and da.issued > db.issued:
+    ra, rb = da.rank, db.rank  # (a document's supersession read only where the ranks and dates say it matters)
+    if ra < rb and da.issued > db.issued and db.yields_to_later_superior:
         return YIELDS
-    if da.yields_to_later_superior and db.rank < da.rank and db.issued > da.issued:
+    if rb < ra and db.issued > da.issued and da.yields_to_later_superior:
         return None
-    if da.rank != db.rank:
-        return SPECIFICITY if da.rank > db.rank else None
+    if ra != rb:
+        return SPECIFICITY if ra > rb else None
     if da.issued != db.issued:
         return LATER if da.issued > db.issued else None
     return None

@@ -555,8 +555,8 @@ def _narrow(live: list[Region], key: str) -> list[Region]:
 def normal_key(text: str) -> str:
     """What a user typed, as the registry's keys are written: no spaces or separators, full-width
     forms as ASCII, Latin letters in lower case, ü as v."""
-    if not text.isascii():
-        import unicodedata
+    if not text.isascii() and not all("\u4e00" <= ch <= "\u9fff" for ch in text):  # CJK ideographs alone (济南)
+        import unicodedata  # are as NFKC writes them, with nothing below to replace: no import of unicodedata
 
         text = unicodedata.normalize("NFKC", text).replace("ü", "v").replace("Ü", "v").replace("’", "'").replace("‘", "'")
     if text.isascii():
