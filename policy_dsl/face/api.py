@@ -7,7 +7,6 @@ import os
 from policy_dsl.language import resources
 from policy_dsl.language.errors import Diagnostic, InputError, PolicyDslError, PolicyError, Where, command_line
 from policy_dsl.language.messages import N_, join, t
-from policy_dsl.language.load import load_files, policy_files
 from policy_dsl.language.model import PolicySet
 
 TYPE_CHECKING = False
@@ -35,16 +34,14 @@ def load_policy(paths: list[Path] | None = None) -> PolicySet:
     """The policy set in ``paths`` (default: the shipped policies), linked and type-checked.
     Raises PolicyError with every diagnostic if the files have errors. A set checked before (the
     same files, byte for byte, by the same interpreter) comes from the user's cache (policy_dsl.language.cache)."""
-    from policy_dsl.language.load import path_name, policy_file_names
+    from policy_dsl.language.files import path_name, policy_file_names
 
     files = policy_file_names([path_name(p) for p in paths] if paths else [resources.policies_folder()])
     if not files:
         raise PolicyError(Diagnostic("E-FILE", t("load.no_policy_files", paths=", ".join(map(str, paths or []))),
                                      hint=t("load.no_policy_files.hint")))
     from policy_dsl.language import cache
-    from policy_dsl.language.load import _display
-
-    from policy_dsl.language.load import MAX_POLICY_BYTES, kinds_file_name
+    from policy_dsl.language.files import MAX_POLICY_BYTES, _display, kinds_file_name
     from policy_dsl.language.safeio import read_limited
 
     kinds = kinds_file_name(files)  # a policy folder's own kinds table is part of the set
@@ -75,6 +72,8 @@ def fingerprint(names, contents) -> str:
 
 
 def _load_checked(files: list[Path]) -> PolicySet:
+    from policy_dsl.language.load import load_files
+
     policy, diags, _ = load_files(files)
     errors = [d for d in diags if d.severity == "error"]
     if policy is None or errors:
@@ -88,6 +87,8 @@ def _load_checked(files: list[Path]) -> PolicySet:
 def load_unchecked(paths: list[Path]) -> PolicySet:
     """A policy set that is only read and linked (no type checks): enough to compare files,
     e.g. a single policy file in a git diff without the definitions beside it."""
+    from policy_dsl.language.load import load_files, policy_files
+
     policy, diags, _ = load_files(policy_files(paths))
     errors = [d for d in diags if d.severity == "error"]
     if policy is None or errors:

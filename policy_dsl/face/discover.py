@@ -134,7 +134,7 @@ def given(paths: list[Path]) -> PolicySource:
 def find_repository(start: Path | None = None) -> PolicySource | None:
     """The policy repository holding ``start`` (default: the current folder), or None. Looks in
     ``start`` and each folder above it, stopping after the top of a git work tree."""
-    from policy_dsl.language.load import path_name
+    from policy_dsl.language.files import path_name
 
     here = path_name(start or os.getcwd())  # as pathlib's Path(…).absolute() spells it, with strs
     if not os.path.isabs(here):
