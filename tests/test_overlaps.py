@@ -188,6 +188,42 @@ def test_an_answer_is_kept_for_the_same_question_of_the_same_set(tmp_path, monke
     assert witnesses(again).answer(("refund", region.code, day.toordinal() + 1), {}, []) is None
 
 
+def test_the_text_kept_for_a_stretch_is_the_text_made_for_each_day(tmp_path, monkeypatch, policy):
+    """``applies_text`` (what ``applies --format json`` prints): the text after the day kept in the
+    user's cache for one answer's shape is, for every other day and region with that shape, the
+    text ``dumps`` makes of the answer made afresh; another policy set gets its own; a corrupt
+    entry is a miss (the text is made and kept again)."""
+    from policy_dsl.face.api import applies_found, applies_text, dumps
+    from policy_dsl.language import cache
+
+    monkeypatch.setenv("POLICY_DSL_CACHE_DIR", str(tmp_path / "cache"))
+    named = {"kind": "installed", "source": "installed", "hash": policy.fingerprint}
+    made = []
+    real_store = cache.store
+    monkeypatch.setattr(cache, "store", lambda name, key, obj: (made.append(name), real_store(name, key, obj)))
+    days = [dt.date(2021, 6, 1) + dt.timedelta(days=41 * i) for i in range(16)]
+    for text_region in ("济南", "370102", "青岛", "110101"):
+        for day in days:
+            for lang in ("zh", "en"):
+                found, region = applies_found(policy, text_region, day, None, lang)
+                fresh = {**applies_json(found, region, day, lang), "policy_set": named}
+                assert applies_text(policy, found, region, day, lang, named) == dumps(fresh)
+    assert 0 < made.count("applies-text") < 4 * 16 * 2  # the days of one stretch share their text
+    found, region = applies_found(policy, "济南", days[0], None, "zh")
+    other = {**named, "hash": "0" * 16}
+    fresh = applies_json(found, region, days[0], "zh")
+    assert applies_text(policy, found, region, days[0], "zh", other) == dumps({**fresh, "policy_set": other})
+    for f in (tmp_path / "cache").iterdir():
+        if f.name.startswith("applies-text-"):
+            f.write_bytes(f.read_bytes()[:-3] + b"xyz")  # a corrupt entry: its hash does not match
+    made.clear()
+    for day in days[:3]:
+        found, region = applies_found(policy, "济南", day, None, "zh")
+        fresh = {**applies_json(found, region, day, "zh"), "policy_set": named}
+        assert applies_text(policy, found, region, day, "zh", named) == dumps(fresh)
+    assert "applies-text" in made
+
+
 @pytest.mark.parametrize("a, b, exclusive", [
     ("paid_on <= period_end(birth_date, 90 days)", "paid_on > period_end(birth_date, 6 months)", True),
     ("paid_on <= period_end(birth_date, 90 days)", "paid_on > period_end(birth_date, 6 months) and "

@@ -253,6 +253,42 @@ class AppliesTexts:
         return self._HEAD + iso + tail
 
 
+def applies_text(policy: PolicySet, found: dict, region, day, lang: str = "zh", policy_set: dict | None = None) -> str:
+    """What ``applies --format json`` prints for what ``applies_found`` found: ``dumps`` of
+    ``applies_json`` with ``policy_set`` last. The text after the day (``AppliesTexts``) is kept in
+    the user's cache under the policy set's key (its files and this interpreter) and all that
+    text is made of — each clause by its ref with its dates and what it displaces and why, the
+    pending ones, the region, the language, the policy set —, so a new day of a stretch asked
+    before is that text after its own day: neither the answer's JSON object nor ``dumps``'s
+    indenting (pure Python) is made again. A set without a key, or no entry, makes the text."""
+    texts = AppliesTexts(policy_set)
+    set_key = policy.__dict__.get("cache_key")
+    if not set_key:
+        return texts.text(found, region, day, lang)
+    from policy_dsl.language import cache
+
+    entry_key = cache.key("applies-text", set_key, repr(_text_shape(found, region, lang, policy_set)))
+    head = AppliesTexts._HEAD + day.isoformat()
+    tail = cache.load("applies-text", entry_key, str)
+    if tail is not None:
+        return head + tail
+    text = texts.text(found, region, day, lang)
+    cache.store("applies-text", entry_key, text[len(head):])
+    return text
+
+
+def _text_shape(found: dict, region, lang: str, policy_set) -> tuple:
+    """All that an ``applies`` text after its day is made of, by value (clauses by ref)."""
+    def day(d):
+        return d.isoformat() if d is not None else None
+
+    city = region.city
+    return (lang, region.code, region.name, city is region, city.code, city.name, repr(policy_set), tuple(
+        (topic, tuple((r["clause"].ref, day(r["start"]), day(r["until"]), tuple((o.ref, why) for o, why in r["displaces"]))
+                      for r in rows["in_force"]),
+         tuple((p["clause"].ref, day(p["start"])) for p in rows["pending"])) for topic, rows in found.items()))
+
+
 def applies_json(found: dict, region, day, lang: str = "zh") -> dict:
     """The JSON shape (docs/cli.md, `applies`) of ``resolve.what_applies`` data."""
     from policy_dsl.engine.results import REASONS, clause_ref

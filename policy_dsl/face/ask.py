@@ -10,22 +10,25 @@ from policy_dsl.language.errors import EXIT_INPUT, EXIT_OK, InputError
 
 
 def cmd_applies(args) -> int:
-    from policy_dsl.face.api import applies
+    from policy_dsl.face.api import applies, applies_found, applies_text, write_pieces
 
     from policy_dsl.analysis.conflicts import keep_witnesses
 
     policy = common.policy(args)
+    if args.format == "json":  # the text of a stretch answered before is kept (applies_text)
+        found, region = applies_found(policy, args.region, args.date, args.topic, args.lang)
+        keep_witnesses(policy)  # the next start asks the probes that showed the pairs first
+        write_pieces(sys.stdout, applies_text(policy, found, region, args.date, args.lang,
+                                              common.policy_set_json(args, policy)))
+        return EXIT_OK
     data = applies(policy, args.region, args.date, args.topic, args.lang)
-    keep_witnesses(policy)  # the next start asks the probes that showed the pairs first
+    keep_witnesses(policy)
     data["policy_set"] = common.policy_set_json(args, policy)
-    if args.format == "json":
-        common.dump_json(data)
-    else:
-        from policy_dsl.face import render
+    from policy_dsl.face import render
 
-        con = render.console()
-        render.render_applies(con, data, args.lang, policy.vocab)
-        render.render_policy_set(con, common.policy_set_line(args, policy, args.lang))
+    con = render.console()
+    render.render_applies(con, data, args.lang, policy.vocab)
+    render.render_policy_set(con, common.policy_set_line(args, policy, args.lang))
     return EXIT_OK
 
 

@@ -1,12 +1,14 @@
 """A cache of what is slow to build and never changes for the same inputs: the checked policy set,
-the region registry, the case vocabulary, the files of a ``--rev``. Kept in the user's cache
-folder (``$POLICY_DSL_CACHE_DIR``, else ``$XDG_CACHE_HOME/policy-dsl``, else
-``~/.cache/policy-dsl``), never inside the package; ``POLICY_DSL_NO_CACHE=1`` turns it off.
+the region registry, the case vocabulary, the files of a ``--rev``, the message catalogs as
+parsed, what ``applies`` learnt of a set (analysis/conflicts.py) and the text of its answers
+(face/api.py ``applies_text``). Kept in the user's cache folder (``$POLICY_DSL_CACHE_DIR``, else
+``$XDG_CACHE_HOME/policy-dsl``, else ``~/.cache/policy-dsl``), never inside the package;
+``POLICY_DSL_NO_CACHE=1`` turns it off.
 
 An entry's key is a hash of everything it was built from: the input files' names and bytes, the
 grammar's text, and the package itself (its version, and the size and modification time of each
-of its source and data files, so that a changed interpreter never reads an older one's entries),
-the Python version and this format's number. An entry is a pickle the tool wrote itself: the
+of its source, data and catalog files, so that a changed interpreter never reads an older one's
+entries), the Python version and this format's number. An entry is a pickle the tool wrote itself: the
 file holds the BLAKE2b hash of the pickle and is read only if that matches, from a folder that
 belongs to the user and that no one else may write to.
 
@@ -57,7 +59,7 @@ def directory() -> str | None:
 
 def code_key() -> str:
     """A hash of the interpreter: its version, the Python running it, and the name, size and
-    modification time of every source, grammar and data file of the package (a reinstall or an
+    modification time of every source, grammar, data and compiled catalog file of the package (a reinstall or an
     edit changes them; reading them all at every start would cost more than the cache saves)."""
     global _code_key
     if _code_key is None:
@@ -75,7 +77,7 @@ def code_key() -> str:
     return _code_key
 
 
-_KEYED = (".py", ".yaml", ".json", ".lark", ".tsv")
+_KEYED = (".py", ".yaml", ".json", ".lark", ".tsv", ".mo")  # .mo: the words kept texts are made of
 
 
 def _hash_tree(h, folder: str, rel: str) -> None:
