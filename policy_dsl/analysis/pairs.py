@@ -50,7 +50,7 @@ class PairPlan:
     strings they name (``named``). ``summary`` is what a later process can be given back (kept
     with the witnesses, under the policy set's key: the same files and interpreter)."""
 
-    __slots__ = ("g", "kind", "a", "b", "read", "paths", "named", "views", "_conjuncts")
+    __slots__ = ("g", "kind", "a", "b", "read", "paths", "named", "views", "_view_key", "_conjuncts")
 
     def __init__(self, g: grid_mod.Grid, kind: str, a, b, summary=None):
         self.g, self.kind, self.a, self.b = g, kind, a, b
@@ -73,6 +73,7 @@ class PairPlan:
             self.paths, self.read = frozenset(paths), frozenset(p.partition(".")[0] for p in paths)
             self.named = {p: frozenset(v) for p, v in named.items()}
         self.views = None  # fact -> how the pair sees its values (``view``), made when first asked
+        self._view_key = None
 
     @property
     def summary(self) -> tuple:
@@ -95,6 +96,15 @@ class PairPlan:
             self._conjuncts = [(r, frozenset(p.partition(".")[0] for p in r.paths) & self.read)
                                for r in self._roots(own)]
         return self._conjuncts
+
+    @property
+    def view_key(self) -> tuple:
+        """How the pair sees every fact, as one value: two plans with the same see each fact alike
+        (``view``: a fact not named here it does not read)."""
+        if self._view_key is None:
+            self.view("")
+            self._view_key = tuple(sorted(self.views.items()))
+        return self._view_key
 
     def view(self, name: str):
         """How the pair sees the values of fact ``name``: None when it does not read it (its
@@ -238,6 +248,8 @@ class PairProbes:
         self.shown = list(k.facts) + list(g.person_flags)
         self.anchors = [grid_mod._anchor(spec) or k.decided_on for _, spec, _ in self.order]
         self.at_of = {name: i for i, (name, _, _) in enumerate(self.order)}
+        self._anchored = [i for i, (name, _, _) in enumerate(self.order)  # facts placed against another fact
+                        if self.anchors[i] not in (name, k.decided_on)]  # (the decision fact has one value: the day)
         self._values: dict = {}  # (fact, its anchor's value, the plan's view of it) -> values
         self._read: dict = {}  # a probe's facts (their memo key) -> its environment, and the clauses read on it
         self._possible: dict = {}  # a probe's facts (their memo key) -> whether they keep the constraints
@@ -298,9 +310,8 @@ class PairProbes:
         found = self._fixed.get(id(plan), False)
         if found is False:
             found = None
-            if not any(self.anchors[i] in plan.read and self.anchors[i] not in (self.order[i][0], self.k.decided_on)
-                       for i in range(len(self.order))):  # the decision fact has one value: the day
-                views = tuple(plan.view(name) for name, _, _ in self.order)
+            if not any(self.anchors[i] in plan.read for i in self._anchored):
+                views = plan.view_key
                 found = self._fixed.get(views)  # another pair that sees every fact alike
                 if found is None:
                     acc: dict = {}
