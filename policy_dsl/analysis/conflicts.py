@@ -5,7 +5,6 @@ such a case."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from policy_dsl.analysis import grid, pairs
 from policy_dsl.engine import resolve
@@ -158,6 +157,8 @@ def _conflict(ev: Evaluator, topic: str, a: Clause, b: Clause, region, probes: l
                 continue
         except (InputError,) + RANGE_ERRORS:  # a generated case these clauses cannot be read on: no conflict shown by it
             continue
+        import json  # (not at import: applies, which imports this module, needs no json)
+
         example = {"kind": topic, "region": region.code, **{k: _jsonable(v) for k, v in facts.items()}}
         return Diagnostic(
             "E-CONFLICT",

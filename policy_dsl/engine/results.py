@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from policy_dsl.engine import trace as T
 from policy_dsl.language.kinds import vocabulary
@@ -171,6 +170,9 @@ class LineWriter:
     written the slow way. ``tails`` holds the texts so checked (policy_dsl.fast.lane writes with them)."""
 
     def __init__(self, lang: str = "zh", stream=None, vocab=None, extra: dict | None = None):
+        global json
+        import json  # the module's, for every method here: imported with the first writer (applies needs none)
+
         self.lang = lang
         self.extra = extra  # the keys every line ends with (result_json's ``extra``)
         self.vocab = vocab or vocabulary()  # the policy set's kinds table (policy.vocab)
@@ -363,7 +365,7 @@ class LineWriter:
         return text + ", ", names
 
 
-_STATUS = {s: json.dumps(s) for s in ("decided", "delegated", "no_rule")}
+_STATUS = {s: f'"{s}"' for s in ("decided", "delegated", "no_rule")}  # json.dumps(s)
 
 
 def _value_text(value) -> str:
@@ -377,4 +379,6 @@ def _value_text(value) -> str:
         return int.__repr__(value)
     if cls is dt.date:
         return '"' + value.isoformat() + '"'
+    import json
+
     return json.dumps(to_json(value), ensure_ascii=False)

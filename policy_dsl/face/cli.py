@@ -5,7 +5,6 @@ plainly, with exit 70; never a traceback for a user's mistake."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -165,6 +164,8 @@ def _report(exc: PolicyDslError, fmt: str) -> int:
     for d in exc.diagnostics:
         sys.stderr.write(d.format() + "\n")
     if fmt == "json":
+        import json  # here only: an answer whose text is kept is written without the json module
+
         from policy_dsl.face.api import error_json
 
         sys.stdout.write(json.dumps(error_json(exc), ensure_ascii=False) + "\n")
