@@ -215,6 +215,22 @@ def test_json_commands_do_not_import_what_they_do_not_need(tmp_path):
         assert "HEAVY \n" in run.stderr, run.stderr
 
 
+def test_applies_answered_from_the_cache_imports_neither_pathlib_nor_json(tmp_path):
+    """What every start would pay for nothing (bench/startup.py): an ``applies --format json`` whose
+    set, witnesses and text are kept imports neither pathlib, json, unicodedata nor the reading of
+    policy files — the same question again, and a new day of a stretch asked before."""
+    env = {**os.environ, "POLICY_DSL_CACHE_DIR": str(tmp_path / "cache")}
+    probe = ("import sys\nfrom policy_dsl.face.cli import main\nmain(sys.argv[1:])\n"
+             "sys.stderr.write('LOADED ' + ','.join(m for m in ('pathlib', 'json', 'unicodedata', 'policy_dsl.language.load')"
+             " if m in sys.modules) + '\\n')\n")
+    for day, lean in (("2022-04-01", False), ("2022-04-01", True), ("2022-04-02", False), ("2022-04-03", True)):
+        run = subprocess.run([sys.executable, "-c", probe, "applies", "--date", day, "--region", "济南", "--format", "json"],
+                             env=env, capture_output=True, text=True, cwd=tmp_path)
+        assert run.returncode == 0 and json.loads(run.stdout)["date"] == day, run.stderr
+        if lean:  # (the first of each fills the caches)
+            assert "LOADED \n" in run.stderr, run.stderr
+
+
 def test_policy_cache(tmp_path, monkeypatch):
     from policy_dsl.language import cache
     from policy_dsl.face.api import load_policy
