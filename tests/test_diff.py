@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from policy_dsl.language.periods import add_months
 from policy_dsl.tools import diff
 from policy_dsl.face.api import load_policy
 
@@ -27,7 +28,9 @@ def test_late_payer_waiting_3_to_4_changes_exactly_the_affected_cases(policy, po
     assert [(c.clause, c.field, c.before, c.after) for c in changes] == [
         ("jn-2022-2/resident-late", "decide.waiting_months", "3", "4")]
     kinds = diff.affected_kinds(policy, new, changes)
-    assert kinds == {"resident_enrollment", "newborn"}
+    # newborn is evaluated as resident_enrollment after 12 months; refund asks for its answer
+    # (the definition own_benefit_start)
+    assert kinds == {"resident_enrollment", "newborn", "refund"}
     beh = diff.behavioural(policy, new, kinds, examples=10**6)
     assert beh.changed > 0
     for g in beh.groups.values():
@@ -36,13 +39,18 @@ def test_late_payer_waiting_3_to_4_changes_exactly_the_affected_cases(policy, po
             case = ex["case"]
             paid = dt.date.fromisoformat(case["paid_on"])
             assert paid.year >= 2022 and not case.get("low_income")
+            if case["kind"] == "refund":  # claimed in the month the person's own benefit start moved by
+                event = dt.date.fromisoformat(case["event_date"])
+                assert paid >= dt.date(case["benefit_year"], 1, 1)  # a late payer
+                assert add_months(paid.replace(day=1), 3) <= event < add_months(paid.replace(day=1), 4), case
+                continue
             if case["kind"] == "resident_enrollment":
                 assert paid >= dt.date(case["benefit_year"], 1, 1)  # a late payer
             else:
                 birth = dt.date.fromisoformat(case["birth_date"])
                 assert (paid - birth).days > 365  # registered after 12 months
             assert ex["after"]["waiting_months"] == 4 and ex["before"]["waiting_months"] == 3
-    assert {k for g in beh.groups.values() for k in g["kinds"]} == {"resident_enrollment", "newborn"}
+    assert {k for g in beh.groups.values() for k in g["kinds"]} == {"resident_enrollment", "newborn", "refund"}
 
 
 def test_the_whole_affected_population_changes(policy, policies_copy):
@@ -146,3 +154,28 @@ def test_git_diff_driver(git_repo):
                          cwd=git_repo, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     assert "decide.waiting_months: 3 → 4" in run.stdout
+
+
+def test_moving_a_resident_clauses_start_shows_in_the_refunds_it_judges(policy, policies_copy):
+    """A refund's own benefit start is resident_enrollment's answer decided on the payment day: when
+    济南's late-payment rule starts two months later, the refunds of payments made in those two
+    months change too, and diff probes them."""
+    from policy_dsl.language.regions import default_registry
+
+    for name, anchor, old, new_text in [
+            ("jn-2022-2.yaml", "id: resident-late", 'from: "2022-01-01"', 'from: "2022-03-01"'),
+            ("lu-2021-54.yaml", "id: resident-late", 'from: "2022-01-01"\n          by:', 'from: "2022-03-01"\n          by:')]:
+        f = policies_copy / name
+        text = f.read_text(encoding="utf-8")
+        i = text.index(anchor)
+        assert old in text[i:]
+        f.write_text(text[:i] + text[i:].replace(old, new_text, 1), encoding="utf-8")
+    new = load_policy([policies_copy])
+    assert "refund" in diff.affected_kinds(policy, new, diff.structural(policy, new))
+    jinan = default_registry().get("370100")
+    beh = diff.behavioural(policy, new, {"refund"}, regions=[jinan], examples=10**6)
+    examples = [e for g in beh.groups.values() for e in g["examples"]]
+    assert beh.changed > 0 and len(examples) == beh.changed
+    for e in examples:
+        paid = dt.date.fromisoformat(e["case"]["paid_on"])
+        assert dt.date(2022, 1, 1) <= paid < dt.date(2022, 3, 1), e["case"]

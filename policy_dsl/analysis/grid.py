@@ -96,6 +96,14 @@ class KindExpressions:
         self.regions: set[str] = set()  # region codes the expressions write (within(r, "…"))
 
 
+def goes_on_to(clause) -> set[str]:
+    """The kinds a clause goes on to (with what it adopts): its ``evaluate_as`` target and the
+    kinds its expressions ask for (``answer(...)``)."""
+    out = {n.kind for e, _ in _clause_expressions(clause) for n in ast.answers(e.node)}
+    out |= {c.evaluate_as[0] for c in (clause, clause.effective()) if c.evaluate_as}
+    return out
+
+
 def _clause_expressions(clause) -> list[tuple[Expr, dict]]:
     """Every expression a clause evaluates (its own and what it adopts), each with the names it
     may use from the clause (outputs decided in it)."""

@@ -20,6 +20,7 @@ from policy_dsl.analysis import grid
 from policy_dsl.engine import resolve
 from policy_dsl.language.errors import PolicyDslError
 from policy_dsl.engine.evaluate import Case, Evaluator
+from policy_dsl.language.expr.ast import answers
 from policy_dsl.language.expr.printer import to_text
 from policy_dsl.language.model import Clause, Document, PolicySet
 from policy_dsl.language.values import to_json
@@ -127,7 +128,8 @@ def structural(old: PolicySet, new: PolicySet) -> list[Change]:
 
 
 def affected_kinds(old: PolicySet, new: PolicySet, changes: list[Change]) -> set[str]:
-    """The kinds whose answers a structural change can reach (through evaluate_as too)."""
+    """The kinds whose answers a structural change can reach (through evaluate_as and sub-answers
+    too)."""
     kinds: set[str] = set()
     for ch in changes:
         if ch.document == "definitions":
@@ -145,15 +147,18 @@ def affected_kinds(old: PolicySet, new: PolicySet, changes: list[Change]) -> set
                     for other in ps.clauses.values():  # clauses adopting a changed clause
                         if other.adopt == c.ref:
                             kinds |= set(other.topics)
-    # kinds that are evaluated as an affected kind
+    # kinds that go on to an affected kind: evaluated as one (evaluate_as), or asking for its
+    # answer (answer(...)) in a clause or a definition of theirs
+    asking = [(set(c.topics), grid.goes_on_to(c)) for ps in (old, new) for c in ps.clauses.values()]
+    asking += [(set(d.kinds), {n.kind for n in answers(d.expr.node)}) for ps in (old, new)
+               for d in ps.definitions.values()]
     changed = True
     while changed:
         changed = False
-        for ps in (old, new):
-            for c in ps.clauses.values():
-                if c.evaluate_as and c.evaluate_as[0] in kinds and not set(c.topics) <= kinds:
-                    kinds |= set(c.topics)
-                    changed = True
+        for topics, targets in asking:
+            if targets & kinds and not topics <= kinds:
+                kinds |= topics
+                changed = True
     return kinds
 
 
