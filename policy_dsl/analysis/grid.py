@@ -392,11 +392,7 @@ class Grid:
             months |= self.analysis(k).months
             for p in self.policies:
                 for c in p.by_topic.get(k, ()):
-                    eff = c.effective()
-                    if eff.evaluate_as:
-                        todo.append(eff.evaluate_as[0])
-                    for e, _ in _clause_expressions(c):
-                        todo += [n.kind for n in ast.walk(e.node) if isinstance(n, getattr(ast, "Answer", ()))]
+                    todo += sorted(goes_on_to(c))
         return months
 
     def days(self, kind: str) -> list[dt.date]:
