@@ -52,6 +52,41 @@ def test_dates_are_the_days_something_starts_or_ends(policy):
     assert D(2023, 8, 31) not in g.days("deadline")  # a kind whose expressions name no calendar month
 
 
+def _sampled_by_definition(g, kind, region, days):
+    """``Grid.sample_days`` by its definition: of the days, in order, each valid day whose
+    (standing of the kind's clauses there, calendar phase) no earlier day had."""
+    from policy_dsl.engine import resolve
+
+    seen, out = set(), []
+    for day in days:
+        if region.valid_on(day):
+            key = (tuple(resolve.standing(c, region, day).state for c in g.here(kind, region)), g.phase(kind, day))
+            if key not in seen:
+                seen.add(key)
+                out.append(day)
+    return out
+
+
+@pytest.mark.parametrize("qingdao", [False, True])
+def test_sampled_days_are_those_of_the_definition(policy, qingdao, request):
+    """``sample_days`` looks only at the days where the phase, the standing or the region's
+    validity changes; it gives what looking at every day gives — for every kind and probe region,
+    the days of one year (as coverage asks), and regions created or abolished inside the grid's years."""
+    if qingdao:
+        policy = load_policy([request.getfixturevalue("with_qingdao")])
+    g = grid_of(policy)
+    reg = default_registry()
+    changing = [r for r in reg.by_code.values() if r.level in ("city", "district")
+                and any(x is not None and g.first < x < g.last for x in (r.valid_from, r.valid_to))][:40]
+    assert changing and any(r.valid_to for r in changing) and any(r.valid_from for r in changing)
+    for kind in g.kinds:
+        days = g.days(kind)
+        for region in [*g.regions, *changing]:
+            assert g.sample_days(kind, region) == _sampled_by_definition(g, kind, region, days), (kind, region.code)
+            some = [d for d in days if d.year == g.years[len(g.years) // 2]]
+            assert g.sample_days(kind, region, some) == _sampled_by_definition(g, kind, region, some)
+
+
 def test_values_come_from_the_expressions(policy):
     g = grid_of(policy)
     jinan = default_registry().get("370100")

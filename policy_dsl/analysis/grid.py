@@ -269,6 +269,7 @@ class Grid:
         self._orders: dict[str, list] = {}
         self._checks: dict[str, tuple] = {}
         self._phases: dict = {}  # (kind, day) -> phase
+        self._runs_of: dict = {}  # kind -> where its decision days change phase (``_phase_runs``)
         self._valid_regions: dict = {}  # day -> regions_on
         self._region_lists: dict = {}  # the codes of a list of regions -> that list (one object for each)
         self._region_class_index: dict = {}  # (id of a list of regions, codes) -> (the list, _region_classes)
@@ -432,30 +433,58 @@ class Grid:
         return tuple(resolve.standing(c, region, day).state for p in self.policies for c in p.by_topic.get(kind, ()))
 
     def sample_days(self, kind: str, region, days: list[dt.date] | None = None) -> list[dt.date]:
-        """Of ``days`` (default: the kind's decision days), the first on which each standing of the
+        """Of ``days`` (sorted; default: the kind's decision days), the first on which each standing of the
         kind's clauses holds in each calendar phase (between two such days only the calendar
         changes): what ``check`` and ``check --coverage`` probe. The standings are those of the
         clauses that apply in ``region`` (the others are `outside` there every day), worked out
-        once for each span between the days they change (``_spans``): a region costs what its own
-        clauses cost, whatever the size of the policy set."""
+        once for each span between the days they change (``_spans``). Only the days where the
+        phase, the span or the region's validity changes are looked at (a day after one of the
+        same three cannot be the first of its standing and phase): a region costs what its own
+        clauses and the calendar cost, not the number of days the whole policy set names."""
         import bisect
 
         from policy_dsl.engine import resolve
 
         edges, spans, here = self._spans(kind, region)
+        if days is None:
+            days, starts = self.days(kind), self._phase_runs(kind)
+        else:
+            starts = self._runs(kind, days)
+        cuts = [*edges, region.valid_from, region.valid_to and region.valid_to + dt.timedelta(days=1)]
+        looked = sorted(set(starts).union(bisect.bisect_left(days, e) for e in cuts if e is not None))
         seen: set = set()
         out = []
-        for day in self.days(kind) if days is None else days:
+        for i in looked:
+            if i == len(days):
+                break
+            day = days[i]
             if not region.valid_on(day):
                 continue
-            i = bisect.bisect_right(edges, day)
-            standing = spans[i]
+            s = bisect.bisect_right(edges, day)
+            standing = spans[s]
             if standing is None:
-                standing = spans[i] = tuple(resolve.standing(c, region, day).state for c in here)
+                standing = spans[s] = tuple(resolve.standing(c, region, day).state for c in here)
             key = (standing, self.phase(kind, day))
             if key not in seen:
                 seen.add(key)
                 out.append(day)
+        return out
+
+    def _phase_runs(self, kind: str) -> list[int]:
+        """``_runs`` of the kind's decision days (made once for each kind)."""
+        found = self._runs_of.get(kind)
+        if found is None:
+            found = self._runs_of[kind] = self._runs(kind, self.days(kind))
+        return found
+
+    def _runs(self, kind: str, days: list[dt.date]) -> list[int]:
+        """The places in ``days`` (sorted) where the calendar phase differs from the day before's."""
+        out, last = [], None
+        for i, day in enumerate(days):
+            phase = self.phase(kind, day)
+            if phase != last:
+                out.append(i)
+                last = phase
         return out
 
     def here(self, kind: str, region) -> tuple:
