@@ -84,6 +84,7 @@ class Evaluator:
                               for name, kind in self.vocab.kinds.items()}  # an optional fact a case leaves out
         self.stretches = resolve.Stretches(policy)
         self._selections: dict = {}
+        self._defaults: dict = {}  # kind -> the value of each fact a case may leave out (a person fact's over an optional fact's)
 
     # -- what other stages use ---------------------------------------------------------------
     def environment(self, case: Case, trace: list | None = None, depth: int = 0, definitions: bool = True) -> dict:
@@ -92,11 +93,10 @@ class Evaluator:
         ``definitions`` False: for an expression that names none), and the means to ask for a
         sub-answer (``answer(...)``, traced into ``trace`` when given). Raises InputError
         (E-CASE-INVALID) when a definition cannot be computed."""
-        env = dict(case.facts)
-        for flag, default in self.person_defaults.items():
-            env.setdefault(flag, default)
-        for name, default in self.fact_defaults.get(case.kind, ()):
-            env.setdefault(name, default)
+        defaults = self._defaults.get(case.kind)
+        if defaults is None:
+            defaults = self._defaults[case.kind] = {**dict(self.fact_defaults.get(case.kind, ())), **self.person_defaults}
+        env = {**defaults, **case.facts}
         env["region"] = case.region
         env["decision_date"] = case.decision_date
         env["__trace__"] = None
@@ -194,13 +194,16 @@ class Evaluator:
         holding: list[Clause] = []
         undetermined: list[tuple[Clause, CalendarError]] = []
         stretch = self.stretches.at(case.kind, region, day)
-        for clause, state, start in stretch.entries:
+        for clause, state, start, when, informs in stretch.tests:
             if state == "expired":
                 if trace is not None:
                     trace.append((1, T.Expired(clause)))
                 continue
             try:
-                holds, steps = self._test(clause, env, trace is not None)
+                if trace is not None:
+                    holds, steps = self._test(clause, env, True)
+                else:
+                    holds = True if when is None else bool(when(env))
             except _RANGE as exc:
                 raise _case_error(case, f"{clause.ref}: {exc}") from None
             except CalendarError as exc:
@@ -210,7 +213,6 @@ class Evaluator:
                 continue
             if trace is not None:
                 trace.append((1, T.Condition(clause, state, start, holds, tuple(steps))))
-            informs = clause.effective().outcome == "inform"
             if state == "pending":
                 if holds and not informs:  # words that do not apply yet say nothing
                     result.pending.append((clause, start))

@@ -237,9 +237,26 @@ class Stretch:
     kind: str
     entries: tuple
     live: tuple = ()
+    _tests: tuple | None = None
 
     def __post_init__(self):
         self.live = tuple(e for e in self.entries if e[1] != "expired")
+
+    @property
+    def tests(self) -> tuple:
+        """``entries`` with what the evaluator reads of each clause: ``(clause, state, start,
+        condition closure or None, whether the clause only informs)`` (made when first asked: the
+        closures are compiled then)."""
+        if self._tests is None:
+            out = []
+            for c, state, start in self.entries:
+                eff = c.effective()
+                out.append((c, state, start, None if eff.when is None else eff.when.fn, eff.outcome == "inform"))
+            self._tests = tuple(out)
+        return self._tests
+
+    def __getstate__(self):  # the closures are not pickled: made again when first asked
+        return {**self.__dict__, "_tests": None}
 
 
 def no_rule_note(stretch: Stretch) -> dict:

@@ -230,9 +230,35 @@ def _binary(node, trace):
     elif op == "not in":
         fn = lambda env: left(env) not in right(env)  # noqa: E731
     else:
-        cmp = _compare(op)
-        fn = lambda env: cmp(left(env), right(env))  # noqa: E731
+        fn = _comparison(op, left, right, node.right)
     return _record(node, fn) if trace else fn
+
+
+# values of one of these types compare with Python's operator alone, when both sides have it
+# (``_compare`` reduces to that: neither is a period's end nor missing)
+_PLAIN = frozenset({int, float, str, bool, dt.date, Month})
+
+
+def _comparison(op: str, left, right, right_node: ast.Node):
+    """``left op right`` as ``_compare`` gives it, with Python's operator straight away when both
+    values have the same plain type (the usual case: a number against a number written in the file)."""
+    cmp, plain = _compare(op), _CMP[op]
+    if isinstance(right_node, ast.Literal) and type(right_node.value) in _PLAIN:
+        b = right_node.value
+        tb = type(b)
+
+        def against_literal(env):
+            a = left(env)
+            return plain(a, b) if type(a) is tb else cmp(a, b)
+
+        return against_literal
+
+    def compared(env):
+        a, b = left(env), right(env)
+        ta = type(a)
+        return plain(a, b) if ta is type(b) and ta in _PLAIN else cmp(a, b)
+
+    return compared
 
 
 _MAKERS = {ast.Literal: _literal, ast.Name: _name, ast.ListExpr: _list, ast.Call: _call, ast.Answer: _answer,
