@@ -145,3 +145,37 @@ def test_an_index_outside_the_list_is_an_evaluation_error(text, env, index):
     assert to_text(got.value.node) == to_text(parse_expression(text))
     with pytest.raises(EvalError):
         _generated(text, **env)
+
+
+def test_comparisons_give_what_the_general_comparison_gives():
+    """A comparison takes Python's operator straight away for two values of one plain type, or a
+    missing value under == and != (``compile._comparison``); on every pair of values, of every
+    type an expression can compare, and on each operator, it gives what ``compile._compare`` gives
+    — or raises what it raises — with a name or a literal on the right."""
+    from policy_dsl.language.expr import ast as A
+    from policy_dsl.language.expr.compile import _compare
+    from policy_dsl.language.periods import PeriodEnd
+    from policy_dsl.language.regions import default_registry
+
+    reg = default_registry()
+    values = [None, 0, 3, 3.0, 3.5, True, False, "a", "b", dt.date(2023, 3, 31), dt.date(2023, 4, 3),
+              Month.of(2023, 3), Month.of(2023, 4), PeriodEnd(dt.date(2023, 4, 1)), PeriodEnd(dt.date(2023, 3, 31)),
+              reg.get("370100"), reg.get("370200"), reg.get("370102")]
+    where = A.Name("a")
+
+    def outcome(fn, *args):
+        try:
+            return "value", fn(*args)
+        except Exception as exc:  # noqa: BLE001 - the general comparison's exception is the expected outcome
+            return "raises", type(exc)
+
+    for op in ("==", "!=", "<", "<=", ">", ">="):
+        general = _compare(op)
+        for a in values:
+            for b in values:
+                expected = outcome(general, a, b)
+                by_name = compile_expr(A.Binary(op, where, A.Name("b")))
+                assert outcome(by_name, {"a": a, "b": b}) == expected, (op, a, b)
+                if not isinstance(b, (PeriodEnd, A.Node)) and b is not None and not hasattr(b, "code"):
+                    by_literal = compile_expr(A.Binary(op, where, A.Literal(b, "value")))
+                    assert outcome(by_literal, {"a": a}) == expected, (op, a, b)

@@ -234,29 +234,44 @@ def _binary(node, trace):
     return _record(node, fn) if trace else fn
 
 
-# values of one of these types compare with Python's operator alone, when both sides have it
-# (``_compare`` reduces to that: neither is a period's end nor missing)
-_PLAIN = frozenset({int, float, str, bool, dt.date, Month})
+_PLAIN: dict = {}  # type -> whether two values of it compare with Python's operator alone (``_plain_type``)
+
+
+def _plain_type(tp: type) -> bool:
+    """Whether ``_compare`` of two values of type ``tp`` is Python's operator on them: neither is a
+    period's end (nor missing, but for ``==`` and ``!=``: see ``_comparison``)."""
+    found = _PLAIN.get(tp)
+    if found is None:
+        found = _PLAIN[tp] = tp is not type(None) and not issubclass(tp, periods.PeriodEnd)
+    return found
 
 
 def _comparison(op: str, left, right, right_node: ast.Node):
-    """``left op right`` as ``_compare`` gives it, with Python's operator straight away when both
-    values have the same plain type (the usual case: a number against a number written in the file)."""
+    """``left op right`` as ``_compare`` gives it, with Python's operator straight away where
+    ``_compare`` comes to it: two values of one type that is not a period's end (the usual case: a
+    number against a number written in the file, a region's city against another's), or, for
+    ``==`` and ``!=``, a missing value on either side."""
     cmp, plain = _compare(op), _CMP[op]
-    if isinstance(right_node, ast.Literal) and type(right_node.value) in _PLAIN:
+    equality = op in ("==", "!=")
+    if isinstance(right_node, ast.Literal) and right_node.value is not None and _plain_type(type(right_node.value)):
         b = right_node.value
         tb = type(b)
 
         def against_literal(env):
             a = left(env)
-            return plain(a, b) if type(a) is tb else cmp(a, b)
+            return plain(a, b) if type(a) is tb or equality and a is None else cmp(a, b)
 
         return against_literal
 
     def compared(env):
         a, b = left(env), right(env)
         ta = type(a)
-        return plain(a, b) if ta is type(b) and ta in _PLAIN else cmp(a, b)
+        if ta is type(b):
+            if _PLAIN.get(ta) or _plain_type(ta) or equality and a is None:
+                return plain(a, b)
+        elif equality and (a is None or b is None):
+            return plain(a, b)
+        return cmp(a, b)
 
     return compared
 
