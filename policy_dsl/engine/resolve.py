@@ -246,12 +246,13 @@ class Stretch:
     def tests(self) -> tuple:
         """``entries`` with what the evaluator reads of each clause: ``(clause, state, start,
         condition closure or None, whether the clause only informs)`` (made when first asked: the
-        closures are compiled then)."""
+        closures are compiled then; None for a clause without a condition, or expired)."""
         if self._tests is None:
             out = []
             for c, state, start in self.entries:
                 eff = c.effective()
-                out.append((c, state, start, None if eff.when is None else eff.when.fn, eff.outcome == "inform"))
+                when = None if eff.when is None or state == "expired" else eff.when.fn  # an expired clause is not tested
+                out.append((c, state, start, when, eff.outcome == "inform"))
             self._tests = tuple(out)
         return self._tests
 
