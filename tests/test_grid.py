@@ -569,7 +569,102 @@ def test_a_region_answered_as_an_earlier_one_gets_what_it_would_get_itself(polic
     assert "duplicate_enrollment" in kinds and n > 1000, (kinds, n)
 
 
-def test_the_grid_passes_take_again_from_the_probes_a_region_is_put_from_what_they_take_from_its_own(policy):
+SHIJIAZHUANG_SOURCE = """石家庄市医疗保障局
+
+石医保发〔2018〕1号
+
+关于城乡居民基本医疗保险待遇享受时间的通知（测试用虚构文件）
+
+一、自2019年1月1日起，城乡居民在医疗年度内缴费参保的，自缴费次月起享受基本医疗保险待遇。
+
+石家庄市医疗保障局
+2018年12月1日
+"""
+
+# a city outside 山东 with a resident contribution rule of its own: a refund there asks for answers
+# that differ from those of the other regions outside 山东 for some payments, not for others
+SHIJIAZHUANG = """document:
+  id: sjz-2018-1
+  number: 石医保发〔2018〕1号
+  aliases: []
+  title: 关于城乡居民基本医疗保险待遇享受时间的通知
+  issuers: [石家庄市医疗保障局]
+  level: city
+  jurisdiction: "130100"
+  issued: "2018-12-01"
+  issued_precision: day
+  source: sjz-2018-1.txt
+  forwards: []
+  in_force:
+    from: "2019-01-01"
+    text: 自2019年1月1日起
+  encoding:
+    version: 1
+    changelog:
+      - {version: 1, date: "2026-12-02", change: 测试用虚构文件}
+clauses:
+  - id: resident-next-month
+    topic: resident_enrollment
+    article: 一
+    text: 城乡居民在医疗年度内缴费参保的，自缴费次月起享受基本医疗保险待遇。
+    when: paid_on >= start(month_of(benefit_year, 1)) and paid_on <= end(month_of(benefit_year, 12))
+    decide:
+      waiting_months: 1
+      benefit_start: start(month(paid_on) + waiting_months)
+"""
+
+
+@pytest.fixture
+def with_shijiazhuang(policies_copy) -> Path:
+    (policies_copy / "sources" / "sjz-2018-1.txt").write_text(SHIJIAZHUANG_SOURCE, encoding="utf-8")
+    (policies_copy / "sjz-2018-1.yaml").write_text(SHIJIAZHUANG, encoding="utf-8")
+    return policies_copy
+
+
+def _kin_sets(request) -> list:
+    return [load_policy(), load_policy([request.getfixturevalue("with_shijiazhuang")])]
+
+
+def test_a_region_answered_as_another_but_for_its_sub_answers_gets_what_it_would_get_itself(request):
+    """``passes.probes`` answers a region as an earlier probe region but for the sub-answers its
+    kind's definitions ask (``passes._kin``: refunds ask the resident contribution rules, which
+    differ between regions): each probe whose sub-answers are the same in both takes the other's
+    answer, the others are evaluated. On the shipped set (青岛's refunds as 济南's: the resident
+    rules differ, but not on what the refunds ask: every probe taken, ``Moved``) and with a city
+    outside 山东 whose own resident rule answers some payments otherwise (some probes taken, some
+    evaluated), the same facts and answers as evaluating the region's own probes."""
+    from policy_dsl.analysis import passes
+
+    seen = {"moved": 0, "mixed": 0, "taken": 0, "evaluated": 0}
+    for policy in _kin_sets(request):
+        g = grid_of(policy)
+        for kind in policy.by_topic:
+            for region in g.regions:
+                kin = passes._kin(policy, g, kind, region)
+                if kin is None:
+                    continue
+                assert passes._alike(policy, g, kind, region) is None and kin[0] is not region
+                for day in g.sample_days(kind, region):
+                    if passes._twin(policy, kind, region, day) is not None or passes._kin_on(policy, kind, region, day) is None:
+                        continue
+                    made = passes._made(policy, kind, region, day, lambda source: passes.probes(policy, kind, source, day))
+                    own = passes.evaluated(policy, kind, region, day)
+                    assert [(p.region, p.facts, p.status, p.holding, p.pending, p.governing, p.displaced, p.top, p.failure)
+                            for p in made] == [(p.region, p.facts, p.status, p.holding, p.pending, p.governing, p.displaced,
+                                                p.top, p.failure) for p in own], (kind, region.code, day)
+                    if isinstance(made, passes.Moved):
+                        seen["moved"] += 1
+                    else:
+                        seen["mixed"] += 1
+                        source = passes.probes(policy, kind, kin[0], day)
+                        taken = sum(p.governing is q.governing for p, q in zip(made, source))
+                        seen["taken"] += taken
+                        seen["evaluated"] += len(made) - taken
+    assert all(seen.values()), seen
+
+
+@pytest.mark.parametrize("with_kin", [False, True])
+def test_the_grid_passes_take_again_from_the_probes_a_region_is_put_from_what_they_take_from_its_own(request, with_kin):
     """A batch of probes put from another region's (``passes.Moved``) is not made: each grid pass
     takes again what it took from the probes it was put from (``Probes.replay``). The findings
     and every count they show are those the passes find on the probes made one by one."""
@@ -595,6 +690,7 @@ def test_the_grid_passes_take_again_from_the_probes_a_region_is_put_from_what_th
                   {pair: n for pair, (n, _, _) in hierarchy.found.items()})
         return {name: [(d.code, str(d.message), str(d.where)) for d in c.finish()] for name, c in consumers.items()}, counts
 
+    policy = load_policy([request.getfixturevalue("with_shijiazhuang")]) if with_kin else request.getfixturevalue("policy")
     (replayed, replayed_counts), (made, made_counts) = fed(False), fed(True)
     assert replayed == made
     assert replayed_counts == made_counts

@@ -384,6 +384,7 @@ class Probe:
     top: Clause | None = None
     error: str | None = None
     failure: tuple | None = None  # (where, what could not be computed, why) when an expression fails on it
+    asked: dict | None = None  # the sub-answers its evaluation asked (Result.asked); None: it raised
 
     def example(self) -> dict:
         return {"kind": self.kind, "region": self.region.code, **{k: _jsonable(v) for k, v in self.facts.items()}}
@@ -483,23 +484,77 @@ def replayed(grid_pass, ps):
 
 def _made(policy: PolicySet, topic: str, region, day: dt.date, probes_of) -> "Probes | Moved":
     """The probes of ``topic`` at (region, day): a district's as its city's, or a region's as an
-    earlier probe region's, when nothing tells them apart (``_twin``; ``probes_of(source)``: the
-    source's probes that day), else evaluated."""
+    earlier probe region's, when nothing tells them apart (``_twin``), or nothing but the
+    sub-answers its definitions ask (``_kin``: each probe whose sub-answers are the same there,
+    the others evaluated); ``probes_of(source)``: the source's probes that day; else evaluated."""
     twin = _twin(policy, topic, region, day)
     if twin is not None:
         source, own = twin
-        found = probes_of(source)
-        if isinstance(found, Moved):  # the source answered as a third region: put from that one's
-            found = found.source if found.own == own else found.made()
-        if not isinstance(found, Probes):
-            found = Probes(found)
+        found = _put_from(probes_of(source), own)
         if not found.failed():  # a failure's message is not compared: made again
             return Moved(found, region, own)
+    kin = _kin_on(policy, topic, region, day)
+    if kin is not None:
+        return _reasked(policy, topic, region, day, _put_from(probes_of(kin), ()))
     return evaluated(policy, topic, region, day)
 
 
-def evaluated(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe]:
-    """The generated cases of ``topic`` at (region, day), each evaluated here (not cached)."""
+def _put_from(found, own: tuple) -> "Probes":
+    """The probes ``found`` (of a source region, ``_made``) as probes to put elsewhere with ``own``
+    (``Moved``): a source answered as a third region gives that one's when they put the same facts."""
+    if isinstance(found, Moved):  # the source answered as a third region: put from that one's
+        found = found.source if found.own == own else found.made()
+    return found if isinstance(found, Probes) else Probes(found)
+
+
+def _reasked(policy: PolicySet, topic: str, region, day: dt.date, found: "Probes") -> "Probes | Moved":
+    """The probes of ``topic`` at (region, day) for a region answered as another but for the
+    sub-answers asked by its kind's definitions (``_kin``; ``found``: the other's probes that day,
+    in the grid's order): a probe of the same facts whose evaluation there asked sub-answers that
+    are the same here gets the answer it got there; the others are evaluated here. Every probe
+    put: ``Moved`` (what the grid passes took from ``found`` holds here too: each computes on a
+    probe through its environment, the same here, and the clauses of its kind, the same in
+    force). A sub-answer is decided on a day its facts give (the probes are not ``as_of``): each is
+    asked here and compared once for the region (``Evaluator.answer``)."""
+    from policy_dsl.language.expr.compile import EvalError
+
+    g = grid.grid_of(policy)
+    regional = g._regional(topic)  # else the grid makes the same facts in every region, in the same order
+    facts_here = g.facts(topic, region, day) if regional else None
+    if found.failed() or regional and len(facts_here) != len(found):
+        return evaluated(policy, topic, region, day)
+    cache = _cache(policy)
+    held = cache.get("__reasked__")
+    if held is None or held[0] != (topic, region.code):  # the region's sub-answers: kept while it is swept
+        held = cache["__reasked__"] = ((topic, region.code), {}, {})
+    _, same, memo = held  # key -> whether the answer here is the one there; key -> the answer here
+    ev, case = _evaluator(policy), None
+    put = []
+    for i, p in enumerate(found):
+        ok = p.asked is not None and (not regional or grid._memo_key(facts_here[i]) == grid._memo_key(p.facts))
+        for key, answer in p.asked.items() if ok else ():
+            verdict = same.get(key)
+            if verdict is None:
+                verdict = False
+                if key is not None:  # None: one asked that could not be a key
+                    case = case or grid.make_case(topic, region, p.facts, day)
+                    try:
+                        verdict = grid._memo_key(ev.answer(case, key, memo)) == grid._memo_key(answer)
+                    except (PolicyDslError, EvalError, ArithmeticError, ValueError):
+                        pass  # evaluated below: where it fails is found there
+                same[key] = verdict
+            if not verdict:
+                ok = False
+                break
+        put.append(ok)
+    if all(put):
+        return Moved(found, region, ())
+    return evaluated(policy, topic, region, day, [_moved(p, region, ()) if ok else None for p, ok in zip(found, put)])
+
+
+def evaluated(policy: PolicySet, topic: str, region, day: dt.date, put: list | None = None) -> list[Probe]:
+    """The generated cases of ``topic`` at (region, day), each evaluated here (not cached) but those
+    ``put`` gives (``_reasked``: the probe, or None, for each in order)."""
     from policy_dsl.language.expr.compile import EvalError
 
     ev = _evaluator(policy)
@@ -508,7 +563,10 @@ def evaluated(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe
     mine = {c for c, state in states if state == "in_force"}
     here = set(clauses)
     out = []
-    for facts in grid.grid_of(policy).facts(topic, region, day):
+    for i, facts in enumerate(grid.grid_of(policy).facts(topic, region, day)):
+        if put is not None and put[i] is not None:
+            out.append(put[i])
+            continue
         case = grid.make_case(topic, region, facts, day)
         p = Probe(topic, region, day, facts, case)
         out.append(p)
@@ -538,6 +596,7 @@ def evaluated(policy: PolicySet, topic: str, region, day: dt.date) -> list[Probe
         p.top = result.governing[0][0] if result.governing else None
         p.holding = tuple(c for c in clauses if c in mine and (c in p.governing or c in p.displaced))
         p.pending = tuple(c for c, _ in result.pending if c in here)
+        p.asked = result.asked
         if result.status == "no_rule":
             p.status = "pending" if result.pending else "none"
         else:
@@ -557,7 +616,7 @@ def _moved(p: Probe, region, own: tuple) -> Probe:
             elif isinstance(facts.get(name), list):
                 facts[name] = [{**x, item: region} for x in facts[name]]
     return Probe(p.kind, region, p.day, facts, grid.make_case(p.kind, region, facts, p.day), p.holding, p.pending,
-                 p.status, p.governing, p.displaced, p.top, p.error, p.failure)
+                 p.status, p.governing, p.displaced, p.top, p.error, p.failure, p.asked)
 
 
 _REGION_FUNCTIONS = ("city", "province", "within")  # what an expression can ask of a region (expr/compile.py)
@@ -590,16 +649,63 @@ def _twin(policy: PolicySet, topic: str, region, day: dt.date):
         if found is None:
             return None
         city, found = found[0], found[1:]
-    if not city.valid_on(day):
-        return None
     kinds, whole = found
-    for k in kinds:
-        for c in g.here(k, region):
-            a, b = resolve.standing(c, region, day), resolve.standing(c, city, day)
-            if a.state != b.state or a.start != b.start:
-                return None
+    if not _same_standings(g, kinds, region, city, day):
+        return None
     own = _same_facts(g, topic, region, city, day, whole)
     return None if own is None else (city, own)
+
+
+def _same_standings(g, kinds: tuple, region, other, day: dt.date) -> bool:
+    """Whether ``other`` exists on ``day`` and each clause of ``kinds`` in ``region`` has there
+    the standing (state and local start) it has in ``region``."""
+    if not other.valid_on(day):
+        return False
+    for k in kinds:
+        for c in g.here(k, region):
+            a, b = resolve.standing(c, region, day), resolve.standing(c, other, day)
+            if a.state != b.state or a.start != b.start:
+                return False
+    return True
+
+
+def _kin_on(policy: PolicySet, topic: str, region, day: dt.date):
+    """The earlier probe region (``_kin``) whose probes of ``topic`` on ``day`` the probes at
+    ``region`` may take, but for the sub-answers they ask (``_reasked``); else None."""
+    g = grid.grid_of(policy)
+    found = _kin(policy, g, topic, region)
+    if found is None or not _same_standings(g, found[1], region, found[0], day):
+        return None
+    return found[0]
+
+
+def _kin(policy: PolicySet, g, topic: str, region) -> tuple | None:
+    """(the first probe region, in grid order, whose probes of ``topic`` the probes at ``region``
+    can take when the sub-answers they asked are the same here, the kinds ``_twin_kinds`` names)
+    when it is not ``region`` itself and ``_alike`` finds none: as ``_alike``, but the kinds asked
+    by the definitions of ``topic`` alone (``answer(...)``, computed in every case's environment)
+    may have other clauses in the two regions; ``_reasked`` compares what they answer, probe by
+    probe. Made once for each topic and region."""
+    cache = _cache(policy)
+    key = ("__kin__", topic, region.code)
+    found = cache.get(key, False)
+    if found is not False:
+        return found
+    index = cache.get(("__kin_index__", topic))
+    if index is None:  # the clauses of the kinds compared -> the first probe region with them
+        index = cache[("__kin_index__", topic)] = {}
+        for r in g.regions:
+            kinds = _twin_kinds(policy, g, topic, r, r, blind=True, loose=True)
+            if kinds is not None:
+                index.setdefault(tuple(g.here(k, r) for k in kinds[0]), r)
+    found = None
+    kinds = _twin_kinds(policy, g, topic, region, region, blind=True, loose=True)
+    if kinds is not None and _alike(policy, g, topic, region) is None:
+        source = index.get(tuple(g.here(k, region) for k in kinds[0]), region)
+        if source is not region and _twin_kinds(policy, g, topic, region, source, blind=True, loose=True) is not None:
+            found = (source, kinds[0])
+    cache[key] = found
+    return found
 
 
 def _alike(policy: PolicySet, g, topic: str, region) -> tuple | None:
@@ -634,12 +740,14 @@ def _alike(policy: PolicySet, g, topic: str, region) -> tuple | None:
     return found
 
 
-def _twin_kinds(policy: PolicySet, g, topic: str, region, city, blind: bool = False) -> tuple | None:
+def _twin_kinds(policy: PolicySet, g, topic: str, region, city, blind: bool = False,
+                loose: bool = False) -> tuple | None:
     """For ``_twin``: (``topic`` and the kinds it asks, the names ``topic``'s expressions read other
     than through a field of an item) when their clauses in ``region`` are those in ``city`` and
     their expressions cannot tell the two apart (see there; ``blind``: they read no ``region`` at
-    all and write neither code, for ``_alike``); else None."""
-    kinds, todo, whole = [], [topic], set()
+    all and write neither code, for ``_alike``); else None. ``loose`` (for ``_kin``): the kinds
+    asked by the definitions of ``topic`` alone are not among them, and there is at least one."""
+    kinds, todo, whole, loosened = [], [topic], set(), []
     while todo:
         k = todo.pop()
         if k in kinds:
@@ -656,7 +764,12 @@ def _twin_kinds(policy: PolicySet, g, topic: str, region, city, blind: bool = Fa
             if region.code in texts or blind and city.code in texts:
                 return None
             bare, wrapped = bare + b, wrapped + w
-            todo += asked
+            if loose and k == topic and part is None:
+                if sorted(asked) != sorted(_defined_asks(policy, topic)):
+                    return None  # a constraint of the kinds table asks one
+                loosened += asked
+            else:
+                todo += asked
             if k == topic:
                 names.update(read)
                 fields.update(through)
@@ -665,7 +778,15 @@ def _twin_kinds(policy: PolicySet, g, topic: str, region, city, blind: bool = Fa
         if k == topic:
             whole = {name for name, n in names.items() if n > fields[name]}
         todo += [c.effective().evaluate_as[0] for c in g.here(k, region) if c.effective().evaluate_as]
+    if loose and all(k in kinds for k in loosened):
+        return None  # no kind left to compare answer by answer: ``_alike``'s case
     return tuple(kinds), frozenset(whole)
+
+
+def _defined_asks(policy: PolicySet, kind: str) -> list:
+    """The kinds the definitions of ``kind`` ask (``answer(...)``), once for each time."""
+    return [n.kind for d in policy.definitions.values() if kind in d.kinds for n in walk(d.expr.node)
+            if isinstance(n, Answer)]
 
 
 def _reads(policy: PolicySet, g, kind: str, clause) -> tuple:
@@ -843,7 +964,7 @@ def batches(policy: PolicySet):
     """(topic, region, day, probes) for every probe of the check passes (each topic with clauses ×
     probe regions × sampled days), made as they are asked for and not kept: memory holds the
     probes of a region and of the one before it (a district comes just after its city, whose probes it may take: ``_twin``)
-    and, while a topic is swept, those of the regions others are answered as (``_alike``), not
+    and, while a topic is swept, those of the regions others are answered as (``_alike``, ``_kin``), not
     those of the whole grid. Probes already in the cache (``probes``) are taken from it."""
     cache = _cache(policy)
     g = grid.grid_of(policy)
@@ -851,7 +972,8 @@ def batches(policy: PolicySet):
         if topic not in policy.vocab.kinds:
             continue  # not a kind of the set's table (the types pass reports it)
         sources = {alike[0].code for prior, r in zip([None] + g.regions, g.regions)
-                   if (alike := _alike(policy, g, topic, r)) is not None and alike[0] is not prior}
+                   if (alike := _alike(policy, g, topic, r) or _kin(policy, g, topic, r)) is not None
+                   and alike[0] is not prior}
         kept: dict = {}  # (region code, day) -> the probes of a region others are answered as (``_alike``)
         before: dict = {}  # (region code, day) -> the probes of the region before
         for region in g.regions:

@@ -48,6 +48,9 @@ def plain(value):
 _plain = plain
 
 
+ASKED = "__asked__"  # the environment's entry that keeps the sub-answers it asked (Result.asked)
+
+
 def record(outputs, status: str, values: dict) -> dict:
     """An answer as an expression reads it (``answer(...)``, ``excepted``): each of the kind's
     outputs (null unless decided — or, under a delegation of some outputs, decided below it) and
@@ -100,7 +103,7 @@ class Evaluator:
         env["region"] = case.region
         env["decision_date"] = case.decision_date
         env["__trace__"] = None
-        asked: dict = {}
+        env[ASKED] = asked = {}
         env[ANSWER] = lambda kind, facts: self._sub_answer(case, kind, facts, trace, depth, asked)
         for d in self.defs_by_kind.get(case.kind, ()) if definitions else ():
             try:
@@ -191,6 +194,7 @@ class Evaluator:
         if trace is not None:
             trace.append((0, T.Chain(region, day)))
         env = self.environment(case, trace, depth)
+        result.asked = env[ASKED]
         holding: list[Clause] = []
         undetermined: list[tuple[Clause, CalendarError]] = []
         stretch = self.stretches.at(case.kind, region, day)
@@ -422,9 +426,14 @@ class Evaluator:
                           if k in facts and k not in self.vocab.person_flags or k in self.vocab.person_flags and v)
             trace.append((1, T.SubAnswer(kind, shown, answer)))
             trace.extend((d + 2, event) for d, event in sub.trace)
-        if key is not None:
-            asked[key] = answer
+        asked[key] = answer  # under None: one asked that cannot be a key (never looked up)
         return answer
+
+    def answer(self, case: Case, key: tuple, memo: dict) -> dict:
+        """The sub-answer of key ``key`` (``asked_key``: a kind and every fact of the sub-case) that
+        ``case`` gets when it asks it, as ``_sub_answer`` gives it (remembered in ``memo``, for
+        cases of one region and day). Raises what asking it raises."""
+        return self._sub_answer(case, key[0], dict(key[1]), None, 0, memo)
 
     @staticmethod
     def _conditional_notes(case: Case, result: Result, clause: Clause, local: dict) -> None:

@@ -271,3 +271,6 @@ class Result:
     shape: object = field(default=None, repr=False, compare=False)  # a fast backend's: what fixes all but the values
     informing: list = field(default_factory=list)  # clauses with outcome `inform` that apply: their words are notes
     fired: set = field(default_factory=set)  # id() of each conditional note (`notes[].when`) that holds
+    # the reference evaluator's: the sub-answers (`answer(...)`) the case asked itself, by key (a key None: one
+    # that could not be a key); what else it read is the case and the clauses in force there
+    asked: dict | None = field(default=None, repr=False, compare=False)
