@@ -627,12 +627,14 @@ def _kin_sets(request) -> list:
 
 def test_a_region_answered_as_another_but_for_its_sub_answers_gets_what_it_would_get_itself(request):
     """``passes.probes`` answers a region as an earlier probe region but for the sub-answers its
-    kind's definitions ask (``passes._kin``: refunds ask the resident contribution rules, which
-    differ between regions): each probe whose sub-answers are the same in both takes the other's
-    answer, the others are evaluated. On the shipped set (青岛's refunds as 济南's: the resident
-    rules differ, but not on what the refunds ask: every probe taken, ``Moved``) and with a city
-    outside 山东 whose own resident rule answers some payments otherwise (some probes taken, some
-    evaluated), the same facts and answers as evaluating the region's own probes."""
+    kind's definitions ask and the kinds its clauses go on to (``passes._kin``: refunds ask the
+    resident contribution rules, a newborn paid for late is answered by them, and they differ
+    between regions): each probe whose sub-answers are the same in both and that did not go on
+    to another kind takes the other's answer, the others are evaluated. On the shipped set
+    (青岛's refunds and newborns as 济南's: the resident rules differ, not on what the refunds
+    ask — every probe taken, ``Moved`` — but on the newborns that go on to them) and with a city
+    outside 山东 whose own resident rule answers some payments otherwise, the same facts and
+    answers as evaluating the region's own probes."""
     from policy_dsl.analysis import passes
 
     seen = {"moved": 0, "mixed": 0, "taken": 0, "evaluated": 0}

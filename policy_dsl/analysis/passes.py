@@ -384,7 +384,8 @@ class Probe:
     top: Clause | None = None
     error: str | None = None
     failure: tuple | None = None  # (where, what could not be computed, why) when an expression fails on it
-    asked: dict | None = None  # the sub-answers its evaluation asked (Result.asked); None: it raised
+    asked: dict | None = None  # the sub-answers its evaluation asked (Result.asked); None: it raised, or went on
+    # to another kind (``evaluate_as``: whose clauses may differ in a region it is put to, ``_kin``)
 
     def example(self) -> dict:
         return {"kind": self.kind, "region": self.region.code, **{k: _jsonable(v) for k, v in self.facts.items()}}
@@ -596,7 +597,7 @@ def evaluated(policy: PolicySet, topic: str, region, day: dt.date, put: list | N
         p.top = result.governing[0][0] if result.governing else None
         p.holding = tuple(c for c in clauses if c in mine and (c in p.governing or c in p.displaced))
         p.pending = tuple(c for c, _ in result.pending if c in here)
-        p.asked = result.asked
+        p.asked = None if result.redirected else result.asked
         if result.status == "no_rule":
             p.status = "pending" if result.pending else "none"
         else:
@@ -684,8 +685,10 @@ def _kin(policy: PolicySet, g, topic: str, region) -> tuple | None:
     can take when the sub-answers they asked are the same here, the kinds ``_twin_kinds`` names)
     when it is not ``region`` itself and ``_alike`` finds none: as ``_alike``, but the kinds asked
     by the definitions of ``topic`` alone (``answer(...)``, computed in every case's environment)
-    may have other clauses in the two regions; ``_reasked`` compares what they answer, probe by
-    probe. Made once for each topic and region."""
+    and the kinds its clauses go on to (``evaluate_as``) may have other clauses in the two
+    regions: ``_reasked`` compares what the first answer, probe by probe, and evaluates again a
+    probe that went on to another kind (no grid pass evaluates where a clause goes on to: only
+    such a probe's own answer can tell the two regions apart). Made once for each topic and region."""
     cache = _cache(policy)
     key = ("__kin__", topic, region.code)
     found = cache.get(key, False)
@@ -746,7 +749,8 @@ def _twin_kinds(policy: PolicySet, g, topic: str, region, city, blind: bool = Fa
     than through a field of an item) when their clauses in ``region`` are those in ``city`` and
     their expressions cannot tell the two apart (see there; ``blind``: they read no ``region`` at
     all and write neither code, for ``_alike``); else None. ``loose`` (for ``_kin``): the kinds
-    asked by the definitions of ``topic`` alone are not among them, and there is at least one."""
+    asked by the definitions of ``topic`` alone and those its clauses go on to are not among them,
+    and there is at least one."""
     kinds, todo, whole, loosened = [], [topic], set(), []
     while todo:
         k = todo.pop()
@@ -777,7 +781,11 @@ def _twin_kinds(policy: PolicySet, g, topic: str, region, city, blind: bool = Fa
             return None
         if k == topic:
             whole = {name for name, n in names.items() if n > fields[name]}
-        todo += [c.effective().evaluate_as[0] for c in g.here(k, region) if c.effective().evaluate_as]
+        went = [c.effective().evaluate_as[0] for c in g.here(k, region) if c.effective().evaluate_as]
+        if loose and k == topic:
+            loosened += went  # a probe that goes on to one is evaluated in each region (``Probe.asked``)
+        else:
+            todo += went
     if loose and all(k in kinds for k in loosened):
         return None  # no kind left to compare answer by answer: ``_alike``'s case
     return tuple(kinds), frozenset(whole)
