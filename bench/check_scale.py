@@ -1,6 +1,6 @@
 """How ``policy-dsl check`` grows with the number of clauses.
 
-    python bench/check_scale.py [--sizes 150,1500] [--rounds R] [--before REV] [--json OUT]
+    python bench/check_scale.py [--sizes 150,1500] [--rounds R] [--paired P] [--before REV] [--json OUT]
 
 For each size N, a policy set of about N clauses made the same way at every size, as more
 provinces and cities would be encoded: the shipped files other than the two copied (the national
@@ -16,7 +16,14 @@ round's own ratio and that of the fastest runs, which show how far one run's noi
 growth is a ratio of N/N0; the target for 1,500 clauses against 150 is at most 10. Also the
 number of probe regions (each city with a document, a city without one in each province, one
 outside), which the probing passes are linear in. ``--before REV`` also times REV's code on the
-same sets, one round after the others (``34165d8^``: check before it was made near-linear)."""
+same sets, one round after the others (``34165d8^``: check before it was made near-linear).
+
+``--paired P``: also P rounds in which the two sizes run at once, one on each core — the largest
+once, the smallest again and again until it ends — and the ratio is the largest's CPU time over
+the median of the smallest's in the same minutes (with ``--before``, REV's code likewise, after).
+On a shared machine whose speed drifts by a third from one minute to the next, a run of 150 clauses
+and one of 1,500 measured one after the other may fall in different minutes; measured together
+they share the drift (two cores: ``env``)."""
 
 from __future__ import annotations
 
@@ -132,6 +139,27 @@ def check(folder, env) -> tuple[float, float, dict]:
     return elapsed, usage.ru_utime + usage.ru_stime, json.loads(text)
 
 
+def paired(small, large, env, tree=None) -> dict:
+    """One paired round (``--paired``): the CPU time of ``check LARGE``, the CPU times of the runs
+    of ``check SMALL`` made meanwhile on the other core (at least one), and their ratio. ``tree``:
+    by that code (``check_before``), else this one's."""
+    import threading
+
+    def cpu(folder) -> float:
+        return (check(folder, env) if tree is None else check_before(folder, env, tree))[1]
+
+    got: list = []
+    worker = threading.Thread(target=lambda: got.append(cpu(large)))
+    worker.start()
+    smalls: list = []
+    while worker.is_alive() or not smalls:
+        smalls.append(cpu(small))
+    worker.join()
+    if not got:
+        raise SystemExit("check failed")
+    return {"large_cpu": got[0], "small_cpus": smalls, "cpu_ratio": got[0] / median(smalls)}
+
+
 def check_before(folder, env, tree) -> tuple[float, float]:
     """Wall and CPU seconds of ``check FOLDER`` by the code of ``tree`` (common.tree_of), run from
     the benchmark's folder with that tree first on the path."""
@@ -153,6 +181,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="150,1500", help="numbers of clauses, comma-separated (smallest first)")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--paired", type=int, default=0, metavar="P",
+                    help="also P rounds with the smallest and the largest size at once, one on each core")
     ap.add_argument("--before", metavar="REV", help="also time REV's code (or a folder holding another tree) on the "
                     "same policy sets, in the same run (one round: the old code may be slow)")
     ap.add_argument("--json", help="also write the report here")
@@ -207,7 +237,19 @@ def main() -> None:
             b["now_over_before_cpu"] = rows[clauses]["cpu_seconds"] / b["cpu_seconds"]
             print(f"before ({args.before}): {clauses:6d} clauses {b['wall_seconds']:7.2f} s wall, {b['cpu_seconds']:7.2f} s CPU; "
                   f"×{b['cpu_ratio']:.2f} CPU of {base} clauses; now takes ×{b['now_over_before_cpu']:.3f} of its CPU time")
-    report("check_scale", {"sizes": rows, "same_findings": same, "before": before}, args.json)
+    pairs = {}
+    if args.paired:
+        (small, low, _), (large, high, _) = sets[0], sets[-1]
+        trees = {"now": None} | ({args.before: tree_of(args.before)} if args.before else {})
+        for name, tree in trees.items():
+            got = [paired(small, large, env, tree) for _ in range(args.paired)]
+            ratios = [g["cpu_ratio"] for g in got]
+            pairs[name] = {"rounds": got, "cpu_ratios": ratios, "median_cpu_ratio": median(ratios)}
+            print(f"paired ({name}, {high} and {low} clauses at once): each round's CPU ratio "
+                  f"{', '.join(f'×{r:.2f}' for r in ratios)}; median ×{median(ratios):.2f} "
+                  f"({high} clauses {median([g['large_cpu'] for g in got]):.2f} s, {low} clauses "
+                  f"{median([x for g in got for x in g['small_cpus']]):.2f} s, medians)")
+    report("check_scale", {"sizes": rows, "same_findings": same, "before": before, "paired": pairs}, args.json)
 
 
 def probe_regions(folder) -> int:
