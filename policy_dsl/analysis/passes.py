@@ -689,26 +689,10 @@ def _kin(policy: PolicySet, g, topic: str, region) -> tuple | None:
     regions: ``_reasked`` compares what the first answer, probe by probe, and evaluates again a
     probe that went on to another kind (no grid pass evaluates where a clause goes on to: only
     such a probe's own answer can tell the two regions apart). Made once for each topic and region."""
-    cache = _cache(policy)
-    key = ("__kin__", topic, region.code)
-    found = cache.get(key, False)
-    if found is not False:
-        return found
-    index = cache.get(("__kin_index__", topic))
-    if index is None:  # the clauses of the kinds compared -> the first probe region with them
-        index = cache[("__kin_index__", topic)] = {}
-        for r in g.regions:
-            kinds = _twin_kinds(policy, g, topic, r, r, blind=True, loose=True)
-            if kinds is not None:
-                index.setdefault(tuple(g.here(k, r) for k in kinds[0]), r)
-    found = None
-    kinds = _twin_kinds(policy, g, topic, region, region, blind=True, loose=True)
-    if kinds is not None and _alike(policy, g, topic, region) is None:
-        source = index.get(tuple(g.here(k, region) for k in kinds[0]), region)
-        if source is not region and _twin_kinds(policy, g, topic, region, source, blind=True, loose=True) is not None:
-            found = (source, kinds[0])
-    cache[key] = found
-    return found
+    if _alike(policy, g, topic, region) is not None:
+        return None
+    found = _earlier(policy, g, topic, region, loose=True)
+    return None if found is None else found[:2]
 
 
 def _alike(policy: PolicySet, g, topic: str, region) -> tuple | None:
@@ -720,24 +704,33 @@ def _alike(policy: PolicySet, g, topic: str, region) -> tuple | None:
     region's code — so a case's answer cannot depend on which of the two it is asked in, but
     through the standings of those clauses (compared on each day by ``_twin``) and the facts that
     take the probe's own region (``_same_facts``); else None. Made once for each topic and region."""
+    return _earlier(policy, g, topic, region, loose=False)
+
+
+def _earlier(policy: PolicySet, g, topic: str, region, loose: bool) -> tuple | None:
+    """For ``_alike`` and ``_kin``: (the first probe region, in grid order, where the kinds
+    ``_twin_kinds`` names (``blind``, and ``loose`` as given) have the clauses they have at
+    ``region``, and what ``_twin_kinds`` gives for the two) when it is not ``region`` itself and
+    ``_twin_kinds`` finds nothing to tell them apart; else None. Made once for each topic, region
+    and way."""
     cache = _cache(policy)
-    key = ("__alike__", topic, region.code)
+    key = ("__earlier__", loose, topic, region.code)
     found = cache.get(key, False)
     if found is not False:
         return found
-    index = cache.get(("__alike_index__", topic))
+    index = cache.get(("__earlier_index__", loose, topic))
     if index is None:  # the clauses of those kinds -> the first probe region with them
-        index = cache[("__alike_index__", topic)] = {}
+        index = cache[("__earlier_index__", loose, topic)] = {}
         for r in g.regions:
-            kinds = _twin_kinds(policy, g, topic, r, r, blind=True)
+            kinds = _twin_kinds(policy, g, topic, r, r, blind=True, loose=loose)
             if kinds is not None:
                 index.setdefault(tuple(g.here(k, r) for k in kinds[0]), r)
     found = None
-    kinds = _twin_kinds(policy, g, topic, region, region, blind=True)
+    kinds = _twin_kinds(policy, g, topic, region, region, blind=True, loose=loose)
     if kinds is not None:
         source = index.get(tuple(g.here(k, region) for k in kinds[0]), region)
         if source is not region:
-            found = _twin_kinds(policy, g, topic, region, source, blind=True)
+            found = _twin_kinds(policy, g, topic, region, source, blind=True, loose=loose)
             found = None if found is None else (source, *found)
     cache[key] = found
     return found
