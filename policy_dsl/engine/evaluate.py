@@ -431,8 +431,9 @@ class Evaluator:
 
     def answer(self, case: Case, key: tuple, memo: dict) -> dict:
         """The sub-answer of key ``key`` (``asked_key``: a kind and every fact of the sub-case) that
-        ``case`` gets when it asks it, as ``_sub_answer`` gives it (remembered in ``memo``, for
-        cases of one region and day). Raises what asking it raises."""
+        ``case`` gets when it asks it, as ``_sub_answer`` gives it (remembered in ``memo``, for the
+        cases of one region: a sub-case is decided on the day its facts give — on the case's own
+        day only for a case ``as_of`` a day, whose memo is its own). Raises what asking it raises."""
         return self._sub_answer(case, key[0], dict(key[1]), None, 0, memo)
 
     @staticmethod
