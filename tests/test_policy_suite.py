@@ -40,6 +40,28 @@ def test_unknown_expected_field_is_an_input_error(cli, tmp_path):
     assert run.code == 2 and "benefit_strat" in run.err and "benefit_start" in run.err
 
 
+def test_a_policy_folder_given_as_tests_is_told_how_to_run_its_tests(cli, policies_copy, monkeypatch):
+    """``policy-dsl test policies`` (as ``check policies``): the first policy file read as a test
+    file is E-TEST-SHAPE at that file, and the hint gives the command that runs the set's tests,
+    which passes them all; a file that is neither keeps the hint on a test file's shape."""
+    import json
+
+    from policy_dsl.language import resources
+    from policy_dsl.tools.policytest import POLICY_KEYS
+
+    schema = json.loads(resources.schema_path("policy").read_text(encoding="utf-8"))
+    assert POLICY_KEYS == set(schema["properties"])
+    monkeypatch.chdir(policies_copy.parent)
+    run = cli("test", "policies")
+    assert run.code == 2 and "E-TEST-SHAPE" in run.err, run.err
+    assert "政策文件，不是测试文件" in run.err and "policy-dsl test --policies policies" in run.err, run.err
+    again = cli("test", "--policies", "policies")
+    assert again.code == 0 and re.search(r"(\d+) 个通过，0 个未通过", again.out), again.out
+    (policies_copy.parent / "notes.yaml").write_text("notes: []\n", encoding="utf-8")
+    run = cli("test", "notes.yaml", "--policies", "policies", "--lang", "en")
+    assert run.code == 2 and "E-TEST-SHAPE" in run.err and "tests: [{name" in run.err and "--policies" not in run.err
+
+
 def test_every_shipped_policy_test_passes_through_eval_json(cli, tmp_path, policy):
     """The same cases, as one JSON Lines file through `policy-dsl eval --format json`, compared
     with the same expectations (as-of cases each through `--as-of`)."""

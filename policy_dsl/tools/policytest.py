@@ -161,6 +161,9 @@ class Suite:
         return len(self.runs) - self.passed
 
 
+POLICY_KEYS = frozenset({"document", "clauses", "definitions"})  # a policy file's (schemas/policy.schema.json)
+
+
 def run_suite(policy, roots: list[Path], strict: bool = True) -> Suite:
     """Run every policy test under ``roots`` against ``policy``. ``strict``: a malformed test file
     or key is an InputError (``policy-dsl test``); otherwise it is passed over (the report shows
@@ -183,8 +186,10 @@ def run_suite(policy, roots: list[Path], strict: bool = True) -> Suite:
         if not isinstance(tests, list):
             if not strict:
                 continue
+            policy_file = isinstance(loaded.data, dict) and not POLICY_KEYS.isdisjoint(loaded.data)
             raise InputError(Diagnostic("E-TEST-SHAPE", t("policytest.file_shape"), loaded.where(()),
-                                        t("policytest.file_shape.hint")))
+                                        t("policytest.policy_file.hint", folder=Path(f).parent) if policy_file
+                                        else t("policytest.file_shape.hint")))
         for i, test in enumerate(tests):
             where = loaded.where(("tests", i))
             if not isinstance(test, dict):
