@@ -975,7 +975,7 @@ def batches(policy: PolicySet):
         sources = {alike[0].code for prior, r in zip([None] + g.regions, g.regions)
                    if (alike := _alike(policy, g, topic, r) or _kin(policy, g, topic, r)) is not None
                    and alike[0] is not prior}
-        kept: dict = {}  # (region code, day) -> the probes of a region others are answered as (``_alike``)
+        kept: dict = {}  # (region code, day) -> the probes of a region others are answered as (``_alike``, ``_kin``)
         before: dict = {}  # (region code, day) -> the probes of the region before
         for region in g.regions:
             made: dict = {}
